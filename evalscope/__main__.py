@@ -1,0 +1,5 @@
+import sys
+
+from evalscope.cli import main
+
+sys.exit(main())

@@ -1,0 +1,29 @@
+"""Fixtures shared by every test folder."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+def _shared_datasets_dir() -> Path | None:
+    env = os.environ.get("EVALSCOPE_TEST_DATA")
+    candidates = [Path(env)] if env else []
+    candidates.append(REPO_ROOT.parent / "shared" / "datasets")
+    for path in candidates:
+        if path.is_dir():
+            return path
+    return None
+
+
+@pytest.fixture(scope="session")
+def shared_datasets() -> Path:
+    """The real benchmark data in ../shared/datasets (or $EVALSCOPE_TEST_DATA), else skip."""
+    path = _shared_datasets_dir()
+    if path is None:
+        pytest.skip("real benchmark data not found: set EVALSCOPE_TEST_DATA or place it at ../shared/datasets")
+    return path
