@@ -1,0 +1,32 @@
+"""Wire adapters: one per protocol, chosen by ``api`` (and, for OpenAI, by the URL's last path part)."""
+
+from __future__ import annotations
+
+from evalscope.client.adapters.anthropic import AnthropicAdapter
+from evalscope.client.adapters.base import Adapter
+from evalscope.client.adapters.dashscope import DashScopeAdapter
+from evalscope.client.adapters.gemini import GeminiAdapter
+from evalscope.client.adapters.openai import OpenAIChatAdapter, OpenAICompletionsAdapter
+
+API_NAMES = ("openai", "dashscope", "anthropic", "gemini")
+
+
+def make_adapter(api: str, url: str, model: str, api_key: str | None = None,
+                 headers: dict[str, str] | None = None) -> Adapter:
+    """The adapter for ``api``; ``openai`` with a URL ending in ``/completions`` (not chat) is text completions."""
+    if api == "openai":
+        path = url.rstrip("/")
+        if path.endswith("/completions") and not path.endswith("/chat/completions"):
+            return OpenAICompletionsAdapter(url, model, api_key, headers)
+        return OpenAIChatAdapter(url, model, api_key, headers)
+    if api == "anthropic":
+        return AnthropicAdapter(url, model, api_key, headers)
+    if api == "gemini":
+        return GeminiAdapter(url, model, api_key, headers)
+    if api == "dashscope":
+        return DashScopeAdapter(url, model, api_key, headers)
+    raise ValueError(f"unknown api {api!r}: choose one of {', '.join(API_NAMES)}")
+
+
+__all__ = ["API_NAMES", "Adapter", "AnthropicAdapter", "DashScopeAdapter", "GeminiAdapter",
+           "OpenAIChatAdapter", "OpenAICompletionsAdapter", "make_adapter"]

@@ -1,0 +1,82 @@
+"""What a wire adapter declares, and nothing else.
+
+An adapter knows the path it posts to, how a :class:`GenerationRequest` becomes its JSON body and
+headers, and how one decoded stream event or one whole non-streamed body becomes a :class:`Delta`.
+Timing, SSE framing, retries and error classification live outside, once.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from evalscope.client.types import Delta, GenerationRequest
+
+
+class Adapter:
+    """Base of every wire protocol; subclasses override the declared parts."""
+
+    name: ClassVar[str] = ""
+    #: payload that ends a stream without being JSON (OpenAI's ``[DONE]``), if the protocol has one
+    done_sentinel: ClassVar[bytes | None] = None
+
+    def __init__(self, url: str, model: str, api_key: str | None = None,
+                 headers: dict[str, str] | None = None) -> None:
+        self.base_url = url.rstrip("/")
+        self.model = model
+        self._api_key = api_key
+        self._extra_headers = dict(headers or {})
+
+    def __repr__(self) -> str:
+        # never show the key: reprs end up in logs and tracebacks
+        return f"{type(self).__name__}(url={self.base_url!r}, model={self.model!r}, api_key='***')"
+
+    # -- declared by each protocol ------------------------------------------------------------
+    def endpoint(self, stream: bool) -> str:
+        """The full URL to post to."""
+        raise NotImplementedError
+
+    def auth_headers(self, api_key: str | None) -> dict[str, str]:
+        """Headers carrying the API key (the key never goes into a URL or a body)."""
+        return {"Authorization": f"Bearer {api_key}"} if api_key else {}
+
+    def body(self, req: GenerationRequest) -> dict[str, Any]:
+        """The JSON body for ``req``."""
+        raise NotImplementedError
+
+    def parse_event(self, event: Any) -> Delta | None:
+        """One decoded stream event -> its contribution (None: nothing in it for us)."""
+        raise NotImplementedError
+
+    def parse_body(self, body: Any) -> Delta:
+        """A whole non-streamed response body -> its contribution."""
+        raise NotImplementedError
+
+    def stream_headers(self) -> dict[str, str]:
+        """Extra headers a protocol needs to switch streaming on (DashScope)."""
+        return {}
+
+    # -- shared -------------------------------------------------------------------------------
+    def headers(self, stream: bool) -> dict[str, str]:
+        """All request headers: content type, auth, protocol extras, then the user's own."""
+        h = {"Content-Type": "application/json"}
+        h.update(self.auth_headers(self._api_key))
+        if stream:
+            h.update(self.stream_headers())
+        h.update(self._extra_headers)
+        return h
+
+    def error_in_event(self, event: Any) -> str | None:
+        """An error reported inside a stream event (HTTP 200 already sent), else None."""
+        if isinstance(event, dict):
+            err = event.get("error")
+            if err:
+                return str(err.get("message", err)) if isinstance(err, dict) else str(err)
+        return None
+
+
+def optional(body: dict[str, Any], **fields: Any) -> dict[str, Any]:
+    """Add every field whose value is not None (servers reject explicit nulls for some keys)."""
+    for key, value in fields.items():
+        if value is not None:
+            body[key] = value
+    return body
