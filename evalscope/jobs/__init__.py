@@ -1,0 +1,19 @@
+"""Jobs: the job model, the SQLAlchemy store, executors and the manager tying them together.
+
+The service builds on :class:`JobManager`; nothing here imports FastAPI.
+"""
+
+from evalscope.jobs.executor import ExecEvent, Executor, LocalProcessExecutor
+from evalscope.jobs.kinds import BUILTIN_KINDS, JobContext, JobKind, all_kinds, register_kind
+from evalscope.jobs.manager import JobConflict, JobManager, UnknownKind
+from evalscope.jobs.models import ACTIVE_STATES, FINAL_STATES, RESUMABLE_STATES, Job, JobState
+from evalscope.jobs.paths import PathOutsideBase, confined_file, new_job_dir, resolve_under
+from evalscope.jobs.store import JobStore
+from evalscope.jobs.worker import Task
+
+__all__ = [
+    "ACTIVE_STATES", "BUILTIN_KINDS", "FINAL_STATES", "RESUMABLE_STATES", "ExecEvent", "Executor", "Job",
+    "JobConflict", "JobContext", "JobKind", "JobManager", "JobState", "JobStore", "LocalProcessExecutor",
+    "PathOutsideBase", "Task", "UnknownKind", "all_kinds", "confined_file", "new_job_dir", "register_kind",
+    "resolve_under",
+]

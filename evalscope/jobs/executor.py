@@ -1,0 +1,289 @@
+"""Executors run jobs outside the web process.
+
+``Executor`` is the small interface the job manager uses; ``LocalProcessExecutor`` is the
+embedded default (a pool of warm worker processes on this machine).  A Celery executor can
+implement the same four methods.
+"""
+
+from __future__ import annotations
+
+import atexit
+import collections
+import logging
+import multiprocessing as mp
+import os
+import signal
+import threading
+from abc import ABC, abstractmethod
+from collections.abc import Callable
+from dataclasses import dataclass
+from multiprocessing.connection import wait as mp_wait
+from typing import Any, Literal
+
+from evalscope.jobs.worker import Task, worker_main
+
+log = logging.getLogger("evalscope.jobs")
+
+EventType = Literal["started", "progress", "succeeded", "failed"]
+
+
+@dataclass
+class ExecEvent:
+    """Something that happened to a job inside the executor."""
+
+    job_id: str
+    type: EventType
+    done: int | None = None
+    total: int | None = None
+    result: dict[str, Any] | None = None
+    error: str | None = None
+    traceback: str | None = None
+    pid: int | None = None
+
+
+class Executor(ABC):
+    """Runs tasks, at most N at once, first in first out, and reports events through a callback."""
+
+    @abstractmethod
+    def start(self, on_event: Callable[[ExecEvent], None]) -> None:
+        """Start the workers; ``on_event`` is called (from any thread) for every event."""
+
+    @abstractmethod
+    def submit(self, task: Task) -> None:
+        """Queue a task; it starts when a worker is free."""
+
+    @abstractmethod
+    def cancel(self, job_id: str) -> bool:
+        """Drop a queued task or kill a running one; False when the executor does not hold it."""
+
+    @abstractmethod
+    def shutdown(self) -> None:
+        """Stop every worker (running jobs are killed)."""
+
+    def stats(self) -> dict[str, int]:
+        """Counts for /metrics: workers, busy, queued."""
+        return {}
+
+
+class _Worker:
+    def __init__(self, proc: Any, conn: Any) -> None:
+        self.proc = proc
+        self.conn = conn
+        self.ready = False
+        self.task: Task | None = None
+        self.cancelled = False
+
+
+def _describe_exit(code: int | None) -> str:
+    if code is None:
+        return "worker process vanished"
+    if code < 0:
+        try:
+            name = signal.Signals(-code).name
+        except ValueError:
+            name = f"signal {-code}"
+        hint = " (out of memory?)" if -code == signal.SIGKILL else ""
+        return f"worker process was killed by {name}{hint}"
+    return f"worker process exited with code {code}"
+
+
+class LocalProcessExecutor(Executor):
+    """A pool of ``max_workers`` pre-started worker processes.
+
+    One monitor thread waits on every worker's pipe and process sentinel: it forwards events,
+    hands queued tasks to idle workers, and replaces a worker that died (crash, OOM kill, cancel).
+    All events are emitted from that one thread, so a job's events arrive in order.
+    """
+
+    def __init__(self, max_workers: int = 2, preload: list[str] | tuple[str, ...] = (),
+                 start_method: str = "spawn") -> None:
+        if max_workers < 1:
+            raise ValueError("max_workers must be >= 1")
+        self.max_workers = max_workers
+        self.preload = list(preload)
+        self._ctx = mp.get_context(start_method)
+        self._lock = threading.RLock()
+        self._workers: list[_Worker] = []
+        self._pending: collections.deque[Task] = collections.deque()
+        self._on_event: Callable[[ExecEvent], None] = lambda e: None
+        self._stopping = False
+        self._thread: threading.Thread | None = None
+        self._early_deaths = 0
+        self._wake_r, self._wake_w = self._ctx.Pipe(duplex=False)
+
+    # -- interface ----------------------------------------------------------------------------
+    def start(self, on_event: Callable[[ExecEvent], None]) -> None:
+        self._on_event = on_event
+        with self._lock:
+            for _ in range(self.max_workers):
+                self._workers.append(self._spawn())
+        self._thread = threading.Thread(target=self._loop, name="evalscope-executor", daemon=True)
+        self._thread.start()
+        atexit.register(self.shutdown)
+
+    def submit(self, task: Task) -> None:
+        with self._lock:
+            self._pending.append(task)
+        self._wake()
+
+    def cancel(self, job_id: str) -> bool:
+        with self._lock:
+            for task in self._pending:
+                if task.job_id == job_id:
+                    self._pending.remove(task)
+                    return True
+            for w in self._workers:
+                if w.task is not None and w.task.job_id == job_id:
+                    w.cancelled = True
+                    self._kill(w)
+                    return True
+        return False
+
+    def shutdown(self) -> None:
+        with self._lock:
+            if self._stopping:
+                return
+            self._stopping = True
+            workers = list(self._workers)
+        self._wake()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+        for w in workers:
+            if w.task is None:
+                try:
+                    w.conn.send(None)
+                except OSError:
+                    pass
+            else:
+                self._kill(w)
+        for w in workers:
+            w.proc.join(timeout=2)
+            if w.proc.is_alive():
+                self._kill(w)
+                w.proc.join(timeout=2)
+
+    def stats(self) -> dict[str, int]:
+        with self._lock:
+            return {
+                "workers": len(self._workers),
+                "workers_ready": sum(w.ready for w in self._workers),
+                "busy": sum(w.task is not None for w in self._workers),
+                "queued": len(self._pending),
+            }
+
+    def worker_pids(self) -> list[int]:
+        with self._lock:
+            return [w.proc.pid for w in self._workers]
+
+    # -- internals ----------------------------------------------------------------------------
+    def _spawn(self) -> _Worker:
+        parent_conn, child_conn = self._ctx.Pipe()
+        proc = self._ctx.Process(
+            target=worker_main, args=(child_conn, self.preload, os.getpid()),
+            name="evalscope-worker", daemon=False,
+        )
+        proc.start()
+        child_conn.close()
+        return _Worker(proc, parent_conn)
+
+    def _kill(self, w: _Worker) -> None:
+        try:
+            os.killpg(w.proc.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError, OSError):
+            try:
+                w.proc.kill()
+            except Exception:  # noqa: BLE001 - already gone
+                pass
+
+    def _wake(self) -> None:
+        try:
+            self._wake_w.send_bytes(b"w")
+        except OSError:
+            pass
+
+    def _loop(self) -> None:
+        while True:
+            with self._lock:
+                if self._stopping:
+                    return
+                conns = {w.conn: w for w in self._workers}
+                sentinels = {w.proc.sentinel: w for w in self._workers}
+            ready = mp_wait([*conns, *sentinels, self._wake_r], timeout=1.0)
+            events: list[ExecEvent] = []
+            with self._lock:
+                if self._wake_r in ready:
+                    while self._wake_r.poll():
+                        self._wake_r.recv_bytes()
+                for obj in ready:
+                    if obj in conns:
+                        events += self._drain(conns[obj])
+                for obj in ready:
+                    if obj in sentinels:
+                        events += self._reap(sentinels[obj])
+                if not self._stopping:
+                    events += self._dispatch()
+            for event in events:
+                try:
+                    self._on_event(event)
+                except Exception:  # noqa: BLE001 - a store hiccup must not stop the executor
+                    log.exception("job %s: handling %s event failed", event.job_id, event.type)
+
+    def _drain(self, w: _Worker) -> list[ExecEvent]:
+        events: list[ExecEvent] = []
+        try:
+            while w.conn.poll():
+                msg = w.conn.recv()
+                kind = msg[0]
+                if kind == "ready":
+                    w.ready = True
+                    self._early_deaths = 0
+                elif kind == "progress":
+                    events.append(ExecEvent(msg[1], "progress", done=msg[2], total=msg[3]))
+                elif kind == "succeeded":
+                    w.task = None
+                    events.append(ExecEvent(msg[1], "succeeded", result=msg[2]))
+                elif kind == "failed":
+                    w.task = None
+                    events.append(ExecEvent(msg[1], "failed", error=msg[2], traceback=msg[3]))
+        except (EOFError, OSError):
+            pass  # the sentinel reports the death
+        return events
+
+    def _reap(self, w: _Worker) -> list[ExecEvent]:
+        events = self._drain(w)
+        w.proc.join(timeout=1)
+        if w in self._workers:
+            self._workers.remove(w)
+        try:
+            w.conn.close()
+        except OSError:
+            pass
+        if w.task is not None and not w.cancelled:
+            message = _describe_exit(w.proc.exitcode)
+            log.error("job %s: %s", w.task.job_id, message)
+            events.append(ExecEvent(w.task.job_id, "failed", error=message))
+        if not w.ready:
+            self._early_deaths += 1
+        if not self._stopping:
+            if self._early_deaths > 5:
+                log.error("worker processes keep dying during start-up; not restarting them")
+            else:
+                self._workers.append(self._spawn())
+        return events
+
+    def _dispatch(self) -> list[ExecEvent]:
+        events: list[ExecEvent] = []
+        for w in self._workers:
+            if not self._pending:
+                break
+            if not w.ready or w.task is not None or w.cancelled:
+                continue
+            task = self._pending.popleft()
+            try:
+                w.conn.send(task)
+            except OSError:
+                self._pending.appendleft(task)
+                continue
+            w.task = task
+            events.append(ExecEvent(task.job_id, "started", pid=w.proc.pid))
+        return events
