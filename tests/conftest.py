@@ -27,3 +27,20 @@ def shared_datasets() -> Path:
     if path is None:
         pytest.skip("real benchmark data not found: set EVALSCOPE_TEST_DATA or place it at ../shared/datasets")
     return path
+
+
+@pytest.fixture
+def mock_server():
+    """Factory: ``mock_server(**MockConfig fields)`` -> a started thread-mode MockServer, stopped at teardown."""
+    from evalscope.mock import MockConfig, MockServer
+
+    servers: list[MockServer] = []
+
+    def start(**fields) -> MockServer:
+        server = MockServer(MockConfig(**fields)).start()
+        servers.append(server)
+        return server
+
+    yield start
+    for server in servers:
+        server.stop()

@@ -1,0 +1,165 @@
+"""Configuration of the mock server: one pydantic model whose fields are the CLI flags."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, SecretStr, field_validator, model_validator
+
+DEFAULT_REPLY = "This is a reply from the EvalScope mock server."
+
+
+class AnswersFileError(ValueError):
+    """A scripted answers file that cannot be read or has an invalid row."""
+
+
+class ScriptedAnswer(BaseModel):
+    """One scripted answer: when ``match`` is found in the last user message, reply with ``reply``.
+
+    ``match`` is a plain substring (case-sensitive; the empty string matches everything) unless
+    ``regex`` is true, in which case it is a Python regular expression searched in the message.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    match: str = ""
+    regex: bool = False
+    reply: str = ""
+    reasoning: str | None = Field(
+        None, description="emitted before the reply as reasoning (reasoning_content / thinking)"
+    )
+    status: int | None = Field(
+        None, ge=400, le=599, description="answer with this HTTP error (always, or fail_times times)"
+    )
+    fail_times: int = Field(0, ge=0, description="fail the first N matching requests, then reply")
+    retry_after: float | None = Field(None, ge=0, description="Retry-After seconds sent with the error")
+    delay: float = Field(0.0, ge=0, description="seconds to stall before answering")
+    finish_reason: str | None = Field(None, description="finish_reason to report instead of the computed one")
+
+    _pattern: re.Pattern[str] | None = PrivateAttr(None)
+
+    @model_validator(mode="after")
+    def _check_regex(self) -> ScriptedAnswer:
+        if self.regex:
+            try:
+                self._pattern = re.compile(self.match)
+            except re.error as exc:
+                raise ValueError(f"match: invalid regular expression: {exc}") from None
+        return self
+
+    def matches(self, text: str) -> bool:
+        """Whether this row applies to the last user message ``text``."""
+        if self.regex:
+            return self._pattern.search(text) is not None
+        return self.match in text
+
+    @property
+    def error_status(self) -> int | None:
+        """The HTTP status this row fails with, or None when it never fails."""
+        if self.status is not None:
+            return self.status
+        return 429 if self.fail_times else None
+
+
+def load_answers(path: str | Path) -> list[ScriptedAnswer]:
+    """Read a jsonl answers file (one JSON object per line; blank lines and ``#`` lines skipped)."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise AnswersFileError(f"cannot read {path}: {exc.strerror or exc}") from None
+    rows: list[ScriptedAnswer] = []
+    for lineno, line in enumerate(text.splitlines(), 1):
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        try:
+            data = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise AnswersFileError(f"{path} line {lineno}: not valid JSON ({exc.msg})") from None
+        try:
+            rows.append(ScriptedAnswer.model_validate(data))
+        except ValueError as exc:
+            raise AnswersFileError(f"{path} line {lineno}: {_first_error(exc)}") from None
+    return rows
+
+
+def _first_error(exc: Exception) -> str:
+    errors = getattr(exc, "errors", None)
+    if callable(errors):
+        err = errors()[0]
+        loc = ".".join(str(p) for p in err.get("loc", ()))
+        msg = err.get("msg", str(exc)).removeprefix("Value error, ")
+        return f"{loc}: {msg}" if loc else msg
+    return str(exc)
+
+
+class MockConfig(BaseModel):
+    """Behaviour of the mock server. Each field is also a ``evalscope mock-server`` flag
+    (``ttft`` -> ``--ttft``, ``tokens_per_chunk`` -> ``--tokens-per-chunk``)."""
+
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+    model_name: str = Field("mock-model", min_length=1, description="model id listed by /v1/models")
+    # timing
+    ttft: float = Field(0.0, ge=0, description="seconds before the first token")
+    itl: float = Field(0.0, ge=0, description="seconds between two chunks")
+    jitter: float = Field(
+        0.0, ge=0, le=1, description="relative jitter: each delay is multiplied by uniform(1-j, 1+j)"
+    )
+    tokens_per_chunk: int = Field(1, ge=1, description="tokens carried by each streamed chunk")
+    # output length and content
+    output_tokens: int | None = Field(
+        None, ge=0, description="fixed output length (default replies only), capped by max_tokens"
+    )
+    max_output_tokens: int = Field(
+        4096, ge=1, description="hard cap on any output; also the length ignore_eos gives without max_tokens"
+    )
+    default_reply: str = Field(DEFAULT_REPLY, description="reply text when no scripted answer matches")
+    echo: bool = Field(False, description="reply with the last user message")
+    answers: list[ScriptedAnswer] = Field(
+        default_factory=list, description="scripted answers (or a path to a jsonl file of them)"
+    )
+    # faults
+    error_rate: float = Field(0.0, ge=0, le=1, description="fraction of requests answered with an error")
+    error_codes: list[int] = Field(default_factory=lambda: [429, 500, 503], min_length=1)
+    retry_after: float | None = Field(None, ge=0, description="Retry-After seconds sent with injected errors")
+    cut_rate: float = Field(0.0, ge=0, le=1, description="fraction of responses cut off mid-way")
+    cut_mode: Literal["abort", "eof"] = Field(
+        "abort", description="abort: drop the connection; eof: end the body cleanly but early"
+    )
+    stall_rate: float = Field(0.0, ge=0, le=1, description="fraction of responses that pause mid-way")
+    stall_seconds: float = Field(1.0, ge=0, description="length of an injected stall")
+    malformed_rate: float = Field(0.0, ge=0, le=1, description="fraction of responses with a non-JSON chunk")
+    seed: int | None = Field(None, description="seed for injected faults and jitter (reproducible runs)")
+    # observability and access
+    record_timings: bool = Field(False, description="keep per-request server timestamps at /mock/timings")
+    api_key: SecretStr | None = Field(None, description="if set, requests must carry this key")
+
+    @field_validator("answers", mode="before")
+    @classmethod
+    def _answers_from_file(cls, value: Any) -> Any:
+        if isinstance(value, str | Path):
+            try:
+                return load_answers(value)
+            except AnswersFileError as exc:
+                raise ValueError(str(exc)) from None
+        return value
+
+    @field_validator("default_reply")
+    @classmethod
+    def _reply_has_tokens(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("must contain at least one token (it is repeated to fill outputs)")
+        return value
+
+    @field_validator("error_codes")
+    @classmethod
+    def _codes_are_errors(cls, value: list[int]) -> list[int]:
+        for code in value:
+            if not 400 <= code <= 599:
+                raise ValueError(f"{code} is not an HTTP error status (400-599)")
+        return value
