@@ -16,6 +16,8 @@ from evalscope import __version__
 # Order here is the order in `evalscope --help`.
 COMMAND_MODULES: list[str] = [
     "evalscope.mock.cli",
+    "evalscope.service.cli",
+    "evalscope.eval.cli",
 ]
 
 

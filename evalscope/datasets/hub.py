@@ -1,0 +1,134 @@
+"""Where a dataset file comes from: an explicit local copy, the dataset directory, the cache, the hub.
+
+The order is fixed (docs/interfaces.md): ``local_dir`` -> ``$EVALSCOPE_DATASET_DIR`` -> the cache
+(``$EVALSCOPE_CACHE``, default ``~/.cache/evalscope/datasets``) -> a download from ModelScope (default)
+or Hugging Face. Offline (``EVALSCOPE_OFFLINE=1``, ``HF_HUB_OFFLINE=1``) or when the download fails,
+``DatasetNotFoundError`` says which file is missing and where a copy can be put.
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+import tempfile
+import urllib.error
+import urllib.parse
+import urllib.request
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+SOURCES = ("modelscope", "huggingface")
+_DEFAULT_ENDPOINTS = {"modelscope": "https://www.modelscope.cn", "huggingface": "https://huggingface.co"}
+_ENDPOINT_ENV = {"modelscope": "EVALSCOPE_MODELSCOPE_ENDPOINT", "huggingface": "HF_ENDPOINT"}
+_DOWNLOAD_TIMEOUT_S = 60.0
+
+
+class DatasetNotFoundError(FileNotFoundError):
+    """No local copy of a dataset file and no way to download it; the message says where to put it."""
+
+
+def cache_dir() -> Path:
+    """The download cache: ``$EVALSCOPE_CACHE`` or ``~/.cache/evalscope/datasets``."""
+    env = os.environ.get("EVALSCOPE_CACHE")
+    return Path(env).expanduser() if env else Path.home() / ".cache" / "evalscope" / "datasets"
+
+
+def dataset_dir_from_env() -> Path | None:
+    """``$EVALSCOPE_DATASET_DIR`` when set."""
+    env = os.environ.get("EVALSCOPE_DATASET_DIR")
+    return Path(env).expanduser() if env else None
+
+
+def offline() -> bool:
+    """True when the environment forbids hub downloads."""
+    return any(os.environ.get(k, "").lower() in ("1", "true", "yes") for k in
+               ("EVALSCOPE_OFFLINE", "HF_HUB_OFFLINE", "HF_DATASETS_OFFLINE"))
+
+
+def find_local(roots: Iterable[Path | None], patterns: Sequence[str]) -> Path | None:
+    """First existing file matching one of ``patterns`` (globs, relative) under one of ``roots``.
+
+    Roots are tried in order and, within a root, patterns in order, so a caller lists its preferred
+    layout first. A root that is itself a file is returned as is.
+    """
+    for root in roots:
+        if root is None:
+            continue
+        root = Path(root).expanduser()
+        if root.is_file():
+            return root
+        if not root.is_dir():
+            continue
+        for pattern in patterns:
+            hits = sorted(glob.glob(str(root / pattern)))
+            files = [Path(h) for h in hits if Path(h).is_file()]
+            if files:
+                return files[0]
+    return None
+
+
+def _url(repo_id: str, filename: str, source: str) -> str:
+    endpoint = os.environ.get(_ENDPOINT_ENV[source], _DEFAULT_ENDPOINTS[source]).rstrip("/")
+    quoted = urllib.parse.quote(filename)
+    if source == "huggingface":
+        return f"{endpoint}/datasets/{repo_id}/resolve/main/{quoted}"
+    return f"{endpoint}/api/v1/datasets/{repo_id}/repo?Revision=master&FilePath={quoted}"
+
+
+def _missing(repo_id: str, filename: str, local_dir: Path | None, reason: str,
+             source: str = "modelscope") -> DatasetNotFoundError:
+    places = []
+    if local_dir is not None:
+        places.append(str(Path(local_dir) / filename))
+    ds_dir = dataset_dir_from_env()
+    places.append(str((ds_dir or Path("$EVALSCOPE_DATASET_DIR")) / repo_id / filename))
+    places.append(str(cache_dir() / source / repo_id / filename))
+    return DatasetNotFoundError(
+        f"dataset file {filename!r} of {repo_id!r} not found locally and not downloadable ({reason}); "
+        f"put a copy at one of: {', '.join(places)}"
+    )
+
+
+def _download(url: str, dest: Path) -> None:
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    req = urllib.request.Request(url, headers={"User-Agent": "evalscope"})
+    fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix=f".{dest.name}.", suffix=".part")
+    try:
+        with urllib.request.urlopen(req, timeout=_DOWNLOAD_TIMEOUT_S) as resp, os.fdopen(fd, "wb") as out:
+            while chunk := resp.read(1 << 20):
+                out.write(chunk)
+        os.replace(tmp, dest)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def fetch(repo_id: str, filename: str, local_dir: str | Path | None = None, source: str = "modelscope") -> Path:
+    """Path to ``filename`` of hub dataset ``repo_id``, downloading it into the cache if needed.
+
+    Looks in ``local_dir``, then ``$EVALSCOPE_DATASET_DIR/<repo_id>/`` (and its top level), then the
+    cache, then downloads from ``source`` (``modelscope`` or ``huggingface``). Raises
+    ``DatasetNotFoundError`` naming the file and where to put it when none of these works.
+    """
+    if source not in SOURCES:
+        raise ValueError(f"source: must be one of {', '.join(SOURCES)}, got {source!r}")
+    ds_dir = dataset_dir_from_env()
+    cached = cache_dir() / source / repo_id / filename
+    roots: list[Path | None] = [
+        Path(local_dir) if local_dir else None,
+        ds_dir / repo_id if ds_dir else None,
+        ds_dir,
+    ]
+    for root in roots:
+        if root is not None and (Path(root) / filename).is_file():
+            return Path(root) / filename
+    if cached.is_file():
+        return cached
+    if offline():
+        raise _missing(repo_id, filename, Path(local_dir) if local_dir else None, "offline mode", source)
+    try:
+        _download(_url(repo_id, filename, source), cached)
+    except (urllib.error.URLError, OSError, TimeoutError) as exc:
+        raise _missing(repo_id, filename, Path(local_dir) if local_dir else None,
+                       f"download from {source} failed: {exc}", source) from None
+    return cached

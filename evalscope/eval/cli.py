@@ -1,0 +1,167 @@
+"""``evalscope eval`` and ``evalscope benchmarks`` (flag spellings follow EvalScope's CLI)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Any
+
+from pydantic import ValidationError
+
+
+def _json_or_kv(text: str) -> dict[str, Any]:
+    """``'{"temperature": 0}'`` or ``temperature=0,max_tokens=64`` (values read as JSON when they parse)."""
+    text = text.strip()
+    if text.startswith("{"):
+        value = json.loads(text)
+        if not isinstance(value, dict):
+            raise ValueError("expected a JSON object")
+        return value
+    out: dict[str, Any] = {}
+    for part in filter(None, (p.strip() for p in text.split(","))):
+        if "=" not in part:
+            raise ValueError(f"expected key=value, got {part!r}")
+        key, raw = part.split("=", 1)
+        try:
+            out[key.strip()] = json.loads(raw)
+        except json.JSONDecodeError:
+            out[key.strip()] = raw
+    return out
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add the ``eval`` and ``benchmarks`` subcommands."""
+    p = subparsers.add_parser("eval", help="evaluate a model served behind an OpenAI-compatible API on benchmarks")
+    p.add_argument("--model", required=True, help="model name sent in each request")
+    p.add_argument("--api-url", required=True, help="base URL (.../v1) or full .../chat/completions URL")
+    p.add_argument("--api-key", default="EMPTY", help="API key (never written to disk)")
+    p.add_argument("--api", default="openai", help="wire protocol: openai, dashscope, anthropic, gemini")
+    p.add_argument("--datasets", nargs="+", required=True, help="benchmark names (see `evalscope benchmarks`)")
+    p.add_argument("--dataset-args", default=None, help="JSON: {name: {subset_list, few_shot_num, local_path, ...}}")
+    p.add_argument("--dataset-dir", default=None, help="folder holding local copies of the datasets")
+    p.add_argument("--dataset-hub", default="modelscope", help="hub to download from: modelscope, huggingface")
+    p.add_argument("--limit", default=None, help="samples per subset: a count, or a fraction such as 0.1")
+    p.add_argument("--eval-batch-size", type=int, default=1, help="concurrent requests (default 1)")
+    p.add_argument("--generation-config", default=None, help="JSON or k=v,k=v: temperature, max_tokens, top_p, ...")
+    p.add_argument("--timeout", type=float, default=300.0, help="per-request timeout in seconds")
+    p.add_argument("--max-retries", type=int, default=3, help="retries on 429/5xx/connection errors/timeouts")
+    p.add_argument("--stream", action="store_true", help="stream responses")
+    p.add_argument("--work-dir", default="./outputs", help="where run folders are created")
+    p.add_argument("--use-cache", default=None, help="a previous run folder to resume (finished samples are kept)")
+    p.add_argument("--seed", type=int, default=42)
+    p.add_argument("--debug", action="store_true", help="tracebacks and debug logging")
+    p.add_argument("--json", action="store_true", help="print the result as JSON instead of a table")
+    p.set_defaults(func=run_cli)
+
+    b = subparsers.add_parser("benchmarks", help="list the benchmarks with their subsets and defaults")
+    b.add_argument("--json", action="store_true", help="print JSON")
+    b.add_argument("name", nargs="?", help="show one benchmark in full")
+    b.set_defaults(func=benchmarks_cli)
+
+
+def _fail(flag: str, reason: str) -> int:
+    print(f"error: {flag}: {reason}", file=sys.stderr)
+    return 2
+
+
+def _flag_for(loc: tuple[Any, ...]) -> tuple[str, str]:
+    """``--dataset-args`` and the path inside it for an error location of TaskConfig."""
+    head = str(loc[0]) if loc else "config"
+    rest = ".".join(str(x) for x in loc[1:])
+    return "--" + head.replace("_", "-"), rest
+
+
+def build_config(args: argparse.Namespace):
+    """TaskConfig from parsed flags; raises ValueError("--flag: reason") on bad input."""
+    from evalscope.eval.config import TaskConfig
+
+    data: dict[str, Any] = {
+        "model": args.model, "api_url": args.api_url, "api_key": args.api_key, "api": args.api,
+        "datasets": args.datasets, "dataset_dir": args.dataset_dir, "dataset_hub": args.dataset_hub,
+        "eval_batch_size": args.eval_batch_size, "timeout": args.timeout, "max_retries": args.max_retries,
+        "stream": args.stream, "work_dir": args.work_dir, "use_cache": args.use_cache, "seed": args.seed,
+        "debug": args.debug,
+    }
+    if args.limit is not None:
+        data["limit"] = args.limit
+    for flag, key in (("--dataset-args", "dataset_args"), ("--generation-config", "generation_config")):
+        raw = getattr(args, key)
+        if raw is None:
+            continue
+        try:
+            data[key] = json.loads(raw) if key == "dataset_args" else _json_or_kv(raw)
+        except (ValueError, json.JSONDecodeError) as exc:
+            raise ValueError(f"{flag}: not valid {'JSON' if key == 'dataset_args' else 'JSON or k=v,k=v'}: {exc}") from None
+    try:
+        return TaskConfig.model_validate(data)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        loc = tuple(err.get("loc", ()))
+        msg = str(err.get("msg", "")).removeprefix("Value error, ")
+        if not loc and ": " in msg:  # a cross-field check names its own path ("dataset_args.x.y: ...")
+            path, msg = msg.split(": ", 1)
+            loc = tuple(path.split("."))
+        flag, inner = _flag_for(loc)
+        raise ValueError(f"{flag}: {inner + ': ' if inner else ''}{msg}") from None
+
+
+def run_cli(args: argparse.Namespace) -> int:
+    """Entry point of ``evalscope eval``."""
+    from rich.console import Console
+
+    from evalscope.datasets import DatasetNotFoundError
+    from evalscope.eval.loading import DatasetFormatError
+    from evalscope.eval.report import summary_table
+    from evalscope.eval.runner import EvalError, run_task
+
+    try:
+        cfg = build_config(args)
+    except ValueError as exc:
+        flag, _, reason = str(exc).partition(": ")
+        return _fail(flag, reason)
+    try:
+        result = run_task(cfg)
+    except (DatasetNotFoundError, DatasetFormatError, EvalError) as exc:
+        if args.debug:
+            raise
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    if args.json:
+        print(json.dumps(result, ensure_ascii=False, indent=2))
+    else:
+        console = Console()
+        console.print(summary_table(result["result"]))
+        console.print(f"output: {result['output_dir']}")
+    return 0
+
+
+def benchmarks_cli(args: argparse.Namespace) -> int:
+    """Entry point of ``evalscope benchmarks``."""
+    from evalscope.eval.benchmarks import get_benchmark, list_benchmarks
+
+    if args.name:
+        try:
+            items = [get_benchmark(args.name)]
+        except KeyError as exc:
+            return _fail("name", str(exc.args[0]))
+    else:
+        items = list_benchmarks()
+    if args.json:
+        print(json.dumps([b.summary() for b in items], ensure_ascii=False, indent=2))
+        return 0
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title="Benchmarks")
+    for col in ("Name", "Dataset id", "Subsets", "Eval split", "Few-shot", "Metric"):
+        table.add_column(col, overflow="fold")
+    for b in items:
+        subsets = ", ".join(b.subsets) if (args.name or len(b.subsets) <= 5) else f"{len(b.subsets)} subjects"
+        shots = f"{b.few_shot_num} from {b.train_split}" if b.few_shot_num else "0"
+        table.add_row(b.name, b.dataset_id, subsets, b.eval_split, shots, b.metric_name)
+    console = Console()
+    console.print(table)
+    if args.name:
+        console.print(items[0].description)
+    return 0

@@ -1,0 +1,136 @@
+"""``TaskConfig``: the one validated description of an eval run (CLI flags, Python API, HTTP body)."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+REDACTED = "***"
+
+
+class GenerationConfig(BaseModel):
+    """Sampling settings sent with every request. Unknown keys go into the request body as they are."""
+
+    model_config = ConfigDict(extra="allow")
+
+    temperature: float = Field(0.0, ge=0.0)
+    max_tokens: int = Field(2048, ge=1)
+    top_p: float | None = Field(None, gt=0.0, le=1.0)
+    top_k: int | None = Field(None, ge=-1)
+    seed: int | None = None
+    stop: list[str] | None = None
+
+    @field_validator("stop", mode="before")
+    @classmethod
+    def _stop_list(cls, v: Any) -> Any:
+        return [v] if isinstance(v, str) else v
+
+    def extra_body(self) -> dict[str, Any]:
+        """The keys this model does not name (e.g. ``repetition_penalty``), for the request body."""
+        return dict(self.model_extra or {})
+
+
+class DatasetArgs(BaseModel):
+    """Per-benchmark settings: ``dataset_args = {"gsm8k": {"few_shot_num": 0, ...}}``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    subset_list: list[str] | None = None
+    few_shot_num: int | None = Field(None, ge=0)
+    few_shot_random: bool = False
+    local_path: str | None = None
+    dataset_id: str | None = None
+    system_prompt: str | None = None
+
+
+class TaskConfig(BaseModel):
+    """An eval run. Field names follow EvalScope's ``TaskConfig`` so users' scripts keep working."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    model: str = Field(min_length=1)
+    api_url: str = Field(min_length=1)
+    api_key: str = "EMPTY"
+    api: Literal["openai", "dashscope", "anthropic", "gemini"] = "openai"
+    datasets: list[str] = Field(min_length=1)
+    dataset_args: dict[str, DatasetArgs] = Field(default_factory=dict)
+    dataset_dir: str | None = None
+    dataset_hub: Literal["modelscope", "huggingface"] = "modelscope"
+    limit: int | float | None = None
+    eval_batch_size: int = Field(1, ge=1, le=4096)
+    generation_config: GenerationConfig = Field(default_factory=GenerationConfig)
+    timeout: float | None = Field(300.0, gt=0)
+    max_retries: int = Field(3, ge=0, le=20)
+    stream: bool = False
+    work_dir: str = "./outputs"
+    use_cache: str | None = None
+    seed: int | None = 42
+    debug: bool = False
+
+    @field_validator("datasets", mode="before")
+    @classmethod
+    def _datasets_list(cls, v: Any) -> Any:
+        return [v] if isinstance(v, str) else v
+
+    @field_validator("datasets")
+    @classmethod
+    def _known_datasets(cls, v: list[str]) -> list[str]:
+        from evalscope.eval.benchmarks import list_benchmarks
+
+        known = {b.name for b in list_benchmarks()}
+        unknown = [d for d in v if d not in known]
+        if unknown:
+            raise ValueError(f"unknown benchmark {', '.join(map(repr, unknown))}; available: {', '.join(sorted(known))}")
+        if len(set(v)) != len(v):
+            raise ValueError("a benchmark is listed twice")
+        return v
+
+    @field_validator("limit", mode="before")
+    @classmethod
+    def _limit(cls, v: Any) -> Any:
+        if isinstance(v, bool):
+            raise ValueError("must be a count or a fraction")
+        if isinstance(v, str):
+            try:
+                v = float(v) if any(c in v for c in ".eE") else int(v)
+            except ValueError:
+                raise ValueError(f"must be a count or a fraction, got {v!r}") from None
+        if isinstance(v, float) and v.is_integer() and v > 1:
+            v = int(v)
+        if isinstance(v, int) and v < 1:
+            raise ValueError("a count must be at least 1")
+        if isinstance(v, float) and not 0.0 < v <= 1.0:
+            raise ValueError("a fraction must be in (0, 1]")
+        return v
+
+    @model_validator(mode="after")
+    def _subsets_known(self) -> TaskConfig:
+        from evalscope.eval.benchmarks import get_benchmark
+
+        for name, args in self.dataset_args.items():
+            if name not in self.datasets:
+                continue  # EvalScope accepts args for datasets not in this run; they are ignored
+            bench = get_benchmark(name)
+            if args.subset_list is not None:
+                if not args.subset_list:
+                    raise ValueError(f"dataset_args.{name}.subset_list: empty")
+                if not bench.discover_subsets:
+                    bad = [s for s in args.subset_list if s not in bench.subsets]
+                    if bad:
+                        raise ValueError(f"dataset_args.{name}.subset_list: unknown subset "
+                                         f"{', '.join(map(repr, bad))} of {name}")
+            if args.few_shot_num and not bench.train_split:
+                raise ValueError(f"dataset_args.{name}.few_shot_num: {name} has no split to take examples from")
+        return self
+
+    def args_for(self, name: str) -> DatasetArgs:
+        """The dataset_args of one benchmark (defaults when not given)."""
+        return self.dataset_args.get(name) or DatasetArgs()
+
+    def redacted(self) -> dict[str, Any]:
+        """The config as JSON-ready data with the API key replaced, for config.json and logs."""
+        data = self.model_dump(mode="json")
+        if data.get("api_key") and data["api_key"] != "EMPTY":
+            data["api_key"] = REDACTED
+        return data

@@ -1,0 +1,183 @@
+"""Turn a benchmark declaration plus a ``TaskConfig`` into the samples to ask, prompts built."""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from evalscope.datasets import (
+    DatasetNotFoundError,
+    cache_dir,
+    dataset_dir_from_env,
+    fetch,
+    find_local,
+    read_rows,
+)
+from evalscope.datasets.rows import RowReadError
+from evalscope.eval.benchmarks.base import Benchmark, Sample
+from evalscope.eval.config import DatasetArgs, TaskConfig
+
+
+class DatasetFormatError(ValueError):
+    """A row of a benchmark file does not have the benchmark's format; names the file and row."""
+
+
+@dataclass
+class LoadedBenchmark:
+    """The samples of one benchmark in this run, in order, with their prompts."""
+
+    benchmark: Benchmark
+    subsets: list[str]
+    samples: list[Sample]
+    files: dict[str, str] = field(default_factory=dict)  # "<subset>/<split>" -> file read
+
+
+def _roots(bench: Benchmark, args: DatasetArgs, cfg: TaskConfig) -> list[Path]:
+    roots: list[Path] = []
+    if args.local_path:
+        roots.append(Path(args.local_path).expanduser())
+    for base in (Path(cfg.dataset_dir).expanduser() if cfg.dataset_dir else None, dataset_dir_from_env()):
+        if base is None:
+            continue
+        roots.extend(base / d for d in bench.dir_names)
+        roots.append(base / (args.dataset_id or bench.dataset_id))
+    roots.append(cache_dir() / cfg.dataset_hub / (args.dataset_id or bench.dataset_id))
+    return roots
+
+
+def _resolve(bench: Benchmark, args: DatasetArgs, cfg: TaskConfig, subset: str, split: str) -> Path:
+    patterns = bench.files_for(subset, split)
+    roots = _roots(bench, args, cfg)
+    found = find_local(roots, patterns)
+    if found is not None:
+        return found
+    if bench.discover_subsets:  # a user's own data: nothing to download
+        where = args.local_path or "(no dataset_args.local_path given)"
+        raise DatasetNotFoundError(
+            f"{bench.name}: no file for subset {subset!r}, split {split!r} in {where}; "
+            f"expected one of: {', '.join(patterns)}")
+    repo = args.dataset_id or (bench.hf_dataset_id if cfg.dataset_hub == "huggingface" else bench.dataset_id)
+    try:
+        return fetch(repo or bench.dataset_id, bench.hub_file_for(subset, split), source=cfg.dataset_hub)
+    except DatasetNotFoundError as exc:
+        tried = ", ".join(str(r) for r in roots[:4])
+        raise DatasetNotFoundError(
+            f"{bench.name}: subset {subset!r}, split {split!r}: no local copy (looked for {patterns[0]} and "
+            f"{len(patterns) - 1} other layouts under {tried}) and {exc}. Point dataset_args.{bench.name}."
+            f"local_path or --dataset-dir at a folder holding the files.") from None
+
+
+def _read(bench: Benchmark, path: Path, subset: str, start_index: int = 0) -> list[Sample]:
+    try:
+        rows = read_rows(path, bench.csv_fieldnames)
+    except RowReadError as exc:
+        raise DatasetFormatError(str(exc)) from None
+    if bench.csv_fieldnames and rows and path.suffix.lower() in (".csv", ".tsv"):
+        first = [str(v).strip().lower() for v in rows[0].values()]
+        if first == [f.lower() for f in bench.csv_fieldnames]:
+            rows = rows[1:]  # the same layout, exported with a header row
+    samples = []
+    for i, row in enumerate(rows):
+        try:
+            s = bench.record_to_sample(row, subset)
+        except (KeyError, ValueError, TypeError, IndexError) as exc:
+            detail = f"missing field {exc}" if isinstance(exc, KeyError) else str(exc)
+            raise DatasetFormatError(f"{path}: row {i + 1}: not in {bench.name} format: {detail}") from None
+        if not bench.subsets_in_one_file:
+            s.subset = subset
+        s.id = f"{s.subset}/{start_index + i}"
+        samples.append(s)
+    return samples
+
+
+def _apply_limit(samples: list[Sample], limit: int | float | None) -> list[Sample]:
+    if limit is None:
+        return samples
+    if isinstance(limit, float):
+        return samples[: max(1, int(len(samples) * limit))] if samples else samples
+    return samples[:limit]
+
+
+def _discover(bench: Benchmark, args: DatasetArgs) -> list[str]:
+    """Subset names from the files in a user's ``local_path`` (``<subset>_<split>.<ext>``)."""
+    if not args.local_path:
+        return list(bench.subsets)
+    path = Path(args.local_path).expanduser()
+    if path.is_file():
+        return [path.stem]
+    if not path.is_dir():
+        raise DatasetNotFoundError(f"dataset_args.{bench.name}.local_path: {path} does not exist")
+    names: set[str] = set()
+    for f in path.iterdir():
+        if f.suffix.lower() not in (".jsonl", ".json", ".csv", ".tsv") or not f.is_file():
+            continue
+        stem = f.stem
+        if stem.endswith(f"_{bench.eval_split}"):
+            names.add(stem[: -len(bench.eval_split) - 1])
+        elif bench.train_split is None or not stem.endswith(f"_{bench.train_split}"):
+            if "{subset}.jsonl" in bench.local_files or "{subset}.csv" in bench.local_files:
+                names.add(stem)
+    if not names:
+        raise DatasetNotFoundError(f"dataset_args.{bench.name}.local_path: no *_{bench.eval_split}.jsonl/.csv "
+                                   f"files in {path}")
+    return sorted(names)
+
+
+def load_benchmark(bench: Benchmark, cfg: TaskConfig) -> LoadedBenchmark:
+    """Read the benchmark's files, apply subset_list/limit/few-shot, and build every prompt."""
+    args = cfg.args_for(bench.name)
+    subsets = list(args.subset_list) if args.subset_list else (
+        _discover(bench, args) if bench.discover_subsets else list(bench.subsets))
+    few_shot = bench.few_shot_num if args.few_shot_num is None else args.few_shot_num
+    if few_shot and not bench.train_split:
+        few_shot = 0
+    files: dict[str, str] = {}
+    single_file = args.local_path and Path(args.local_path).expanduser().is_file()
+
+    by_subset: dict[str, list[Sample]] = {}
+    if bench.subsets_in_one_file:
+        path = _resolve(bench, args, cfg, "default", bench.eval_split)
+        files[f"*/{bench.eval_split}"] = str(path)
+        for s in _read(bench, path, "default"):
+            by_subset.setdefault(s.subset, []).append(s)
+    else:
+        for subset in subsets:
+            path = Path(args.local_path).expanduser() if single_file else _resolve(
+                bench, args, cfg, subset, bench.eval_split)
+            files[f"{subset}/{bench.eval_split}"] = str(path)
+            by_subset[subset] = _read(bench, path, subset)
+
+    rng = random.Random(cfg.seed)
+    samples: list[Sample] = []
+    for subset in subsets:
+        chosen = _apply_limit(by_subset.get(subset, []), cfg.limit)
+        shots = _few_shot(bench, args, cfg, subset, few_shot, rng, files) if few_shot and chosen else []
+        for s in chosen:
+            msgs = bench.build_prompt(s, shots)
+            system = args.system_prompt or bench.system_prompt
+            if system and not any(m.get("role") == "system" for m in msgs):
+                msgs = [{"role": "system", "content": system}, *msgs]
+            s.messages = msgs
+            samples.append(s)
+    return LoadedBenchmark(benchmark=bench, subsets=subsets, samples=samples, files=files)
+
+
+def _few_shot(bench: Benchmark, args: DatasetArgs, cfg: TaskConfig, subset: str, n: int,
+              rng: random.Random, files: dict[str, str]) -> list[Sample]:
+    assert bench.train_split is not None
+    try:
+        path = _resolve(bench, args, cfg, subset, bench.train_split)
+    except DatasetNotFoundError as exc:
+        raise DatasetNotFoundError(f"{exc} (few-shot examples; set dataset_args.{bench.name}.few_shot_num "
+                                   "to 0 to run without them)") from None
+    if str(path) == files.get(f"{subset}/{bench.eval_split}"):
+        raise DatasetNotFoundError(
+            f"{bench.name}: no {bench.train_split!r} split for subset {subset!r} (only the scored file "
+            f"{path}); set dataset_args.{bench.name}.few_shot_num to 0 or add the {bench.train_split} file")
+    files[f"{subset}/{bench.train_split}"] = str(path)
+    pool = _read(bench, path, subset)
+    if len(pool) < n:
+        raise DatasetFormatError(f"dataset_args.{bench.name}.few_shot_num: {n} examples asked for subset "
+                                 f"{subset!r} but {path} has {len(pool)}")
+    return rng.sample(pool, n) if args.few_shot_random else pool[:n]

@@ -1,0 +1,112 @@
+"""Per-benchmark report (EvalScope's report fields plus states, coverage, stderr and tokens) and the
+console summary table.
+
+Definitions, written once here:
+- ``score`` (AverageAccuracy): mean sample score over the samples that got an answer, i.e. every
+  state but ``error``. Truncated and unparsed answers score 0. For general_qa the sample score is
+  ROUGE-L recall and the metric is named ``Rouge-L-R``.
+- ``coverage``: answered samples / all samples (1.0 when no request failed for good).
+- ``stderr``: standard error of that mean, sqrt(var / n) with the sample variance (n - 1).
+- ``macro_score``: the unweighted mean of the subset scores.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from collections.abc import Iterable
+from typing import Any
+
+from evalscope.eval.scoring import STATES
+
+
+def _agg(records: list[dict[str, Any]]) -> dict[str, Any]:
+    counts = Counter(r["state"] for r in records)
+    answered = [float(r["score"]) for r in records if r["state"] != "error"]
+    n = len(answered)
+    mean = sum(answered) / n if n else 0.0
+    var = sum((x - mean) ** 2 for x in answered) / (n - 1) if n > 1 else 0.0
+    return {
+        "num": len(records),
+        "num_scored": n,
+        "score": round(mean, 4),
+        "stderr": round(math.sqrt(var / n), 4) if n > 1 else 0.0,
+        "coverage": round(n / len(records), 4) if records else 0.0,
+        "counts": {s: counts.get(s, 0) for s in STATES},
+    }
+
+
+def build_report(*, benchmark: Any, model: str, subsets: list[str], records: Iterable[dict[str, Any]],
+                 duration_s: float | None = None, asked: int = 0, files: dict[str, str] | None = None) -> dict[str, Any]:
+    """The report of one benchmark from its finished sample records."""
+    records = list(records)
+    by_subset: dict[str, list[dict[str, Any]]] = {s: [] for s in subsets}
+    for r in records:
+        by_subset.setdefault(r["subset"], []).append(r)
+    subset_rows = []
+    for name, rows in by_subset.items():
+        a = _agg(rows)
+        subset_rows.append({"name": name, "num": a["num"], "score": a["score"], "stderr": a["stderr"],
+                            "coverage": a["coverage"], "counts": a["counts"]})
+    overall = _agg(records)
+    macro = round(sum(s["score"] for s in subset_rows) / len(subset_rows), 4) if subset_rows else 0.0
+
+    category_of = benchmark.extra.get("categories", {})
+    categories: dict[str, list[dict[str, Any]]] = {}
+    for row in subset_rows:
+        categories.setdefault(category_of.get(row["name"], "default"), []).append(row)
+    category_rows = []
+    for cat, rows in categories.items():
+        cat_records = [r for row in rows for r in by_subset[row["name"]]]
+        a = _agg(cat_records)
+        category_rows.append({
+            "name": [cat], "num": a["num"], "score": a["score"],
+            "macro_score": round(sum(r["score"] for r in rows) / len(rows), 4),
+            "subsets": [{"name": r["name"], "num": r["num"], "score": r["score"]} for r in rows],
+        })
+
+    prompt_tokens = sum((r.get("usage") or {}).get("prompt_tokens") or 0 for r in records)
+    completion_tokens = sum((r.get("usage") or {}).get("completion_tokens") or 0 for r in records)
+    metric = {"name": benchmark.metric_name, "num": overall["num"], "score": overall["score"],
+              "macro_score": macro, "categories": category_rows}
+    return {
+        "name": f"{model}@{benchmark.name}",
+        "dataset_name": benchmark.name,
+        "dataset_pretty_name": benchmark.pretty_name,
+        "model_name": model,
+        "score": overall["score"],
+        "metrics": [metric],
+        "stderr": overall["stderr"],
+        "coverage": overall["coverage"],
+        "num_scored": overall["num_scored"],
+        "counts": overall["counts"],
+        "subsets": subset_rows,
+        "usage": {"prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens,
+                  "total_tokens": prompt_tokens + completion_tokens},
+        "timing": {"duration_s": round(duration_s, 3) if duration_s is not None else None,
+                   "requests_asked": asked,
+                   "samples_per_s": round(asked / duration_s, 2) if duration_s and asked else None},
+        "files": files or {},
+    }
+
+
+def summary_table(reports: dict[str, dict[str, Any]]):
+    """A rich Table: one row per benchmark and subset, with score, stderr, states and coverage."""
+    from rich.table import Table
+
+    table = Table(title="Evaluation summary", show_lines=False)
+    for col in ("Model", "Dataset", "Metric", "Subset", "Num", "Score", "± SE", "correct", "wrong",
+                "unparsed", "truncated", "error", "Coverage"):
+        table.add_column(col, justify="right" if col not in ("Model", "Dataset", "Metric", "Subset") else "left")
+    for name, rep in reports.items():
+        metric = rep["metrics"][0]["name"]
+        rows = rep["subsets"] if len(rep["subsets"]) <= 12 else []
+        for sub in rows:
+            c = sub["counts"]
+            table.add_row(rep["model_name"], name, metric, sub["name"], str(sub["num"]), f"{sub['score']:.4f}",
+                          f"{sub['stderr']:.4f}", *(str(c[s]) for s in STATES), f"{sub['coverage']:.0%}")
+        c = rep["counts"]
+        table.add_row(rep["model_name"], name, metric, "OVERALL", str(sum(c.values())), f"{rep['score']:.4f}",
+                      f"{rep['stderr']:.4f}", *(str(c[s]) for s in STATES), f"{rep['coverage']:.0%}",
+                      style="bold")
+    return table

@@ -1,0 +1,231 @@
+"""The eval runner: load every benchmark, ask the model with bounded concurrency on one async client,
+score, append each finished sample to its predictions file, and write the reports.
+
+``run_task(cfg, progress=cb)`` is what the CLI and the service call (docs/interfaces.md).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import logging
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from evalscope.client import ApiError, GenerationRequest, ModelClient
+from evalscope.eval.benchmarks import Sample, get_benchmark
+from evalscope.eval.config import TaskConfig
+from evalscope.eval.loading import LoadedBenchmark, load_benchmark
+from evalscope.eval.report import build_report
+from evalscope.eval.scoring import judge
+from evalscope.eval.storage import (
+    PredictionWriter,
+    RunLayout,
+    atomic_write_json,
+    new_run_dir,
+    read_predictions,
+)
+
+log = logging.getLogger("evalscope.eval")
+Progress = Callable[[int, int], None]
+
+
+class EvalError(RuntimeError):
+    """A run that cannot start (bad use_cache folder, unreadable data); the message says why."""
+
+
+def prompt_hash(messages: list[dict[str, Any]]) -> str:
+    """Identifies the exact prompt a cached answer was given, so a changed prompt is asked again."""
+    return hashlib.sha1(json.dumps(messages, ensure_ascii=False, sort_keys=True).encode()).hexdigest()[:16]
+
+
+@dataclass
+class _Job:
+    bench: LoadedBenchmark
+    sample: Sample
+    writer: PredictionWriter
+    records: dict[str, dict[str, Any]]
+
+
+def _record(bench: LoadedBenchmark, sample: Sample, *, output: str | None, reasoning: str = "",
+            finish_reason: str | None = None, usage: dict[str, Any] | None = None, latency: float | None = None,
+            attempts: int = 1, error: str | None = None) -> dict[str, Any]:
+    verdict = judge(bench.benchmark.scorer, sample, output, finish_reason, failed=error is not None)
+    return {
+        "id": sample.id,
+        "subset": sample.subset,
+        "prompt_hash": prompt_hash(sample.messages or []),
+        "messages": sample.messages,
+        "target": sample.target,
+        "output": output,
+        "reasoning": reasoning,
+        "finish_reason": finish_reason,
+        "extracted": verdict.extracted,
+        "state": verdict.state,
+        "score": verdict.score,
+        "metrics": verdict.metrics,
+        "usage": usage or {},
+        "latency": latency,
+        "attempts": attempts,
+        "error": error,
+        "metadata": sample.metadata,
+    }
+
+
+def _rejudge(bench: LoadedBenchmark, sample: Sample, old: dict[str, Any]) -> dict[str, Any]:
+    """A cached answer scored again with the current extractor (fixes to extraction apply on resume)."""
+    return _record(bench, sample, output=old.get("output"), reasoning=old.get("reasoning") or "",
+                   finish_reason=old.get("finish_reason"), usage=old.get("usage"), latency=old.get("latency"),
+                   attempts=old.get("attempts") or 1)
+
+
+def _request(cfg: TaskConfig, sample: Sample) -> GenerationRequest:
+    g = cfg.generation_config
+    return GenerationRequest(messages=sample.messages, max_tokens=g.max_tokens, temperature=g.temperature,
+                             top_p=g.top_p, top_k=g.top_k, stop=g.stop, seed=g.seed, stream=cfg.stream,
+                             extra_body=g.extra_body())
+
+
+async def _ask(client: ModelClient, cfg: TaskConfig, job: _Job) -> dict[str, Any]:
+    try:
+        c = await client.generate(_request(cfg, job.sample))
+    except ApiError as exc:
+        log.warning("%s %s: request failed after retries: %s", job.bench.benchmark.name, job.sample.id, exc)
+        return _record(job.bench, job.sample, output=None, error=str(exc))
+    usage = {"prompt_tokens": c.usage.prompt_tokens, "completion_tokens": c.usage.completion_tokens}
+    return _record(job.bench, job.sample, output=c.text, reasoning=c.reasoning, finish_reason=c.finish_reason,
+                   usage=usage, latency=round(c.latency, 4), attempts=c.attempts)
+
+
+def _resolve_output_dir(cfg: TaskConfig) -> Path:
+    if cfg.use_cache:
+        root = Path(cfg.use_cache).expanduser().resolve()
+        if not root.is_dir():
+            raise EvalError(f"use_cache: {root} is not a folder of a previous run")
+        return root
+    return new_run_dir(cfg.work_dir)
+
+
+def _progress_bar(total: int, enabled: bool):
+    if not enabled:
+        return None
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    bar = Progress(TextColumn("eval"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(), transient=True)
+    bar.start()
+    bar.add_task("eval", total=total)
+    return bar
+
+
+async def arun_task(cfg: TaskConfig, progress: Progress | None = None) -> dict[str, Any]:
+    """Coroutine form of ``run_task``."""
+    benches = [load_benchmark(get_benchmark(name), cfg) for name in cfg.datasets]
+    root = _resolve_output_dir(cfg)
+    layout = RunLayout(root, cfg.model)
+    atomic_write_json(layout.config, cfg.redacted())
+    layout.log.parent.mkdir(parents=True, exist_ok=True)
+    handler = logging.FileHandler(layout.log, encoding="utf-8")
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
+    log.addHandler(handler)
+    log.setLevel(logging.DEBUG if cfg.debug else logging.INFO)
+    log.propagate = cfg.debug
+    try:
+        return await _run(cfg, benches, layout, progress)
+    finally:
+        log.removeHandler(handler)
+        handler.close()
+
+
+async def _run(cfg: TaskConfig, benches: list[LoadedBenchmark], layout: RunLayout,
+               progress: Progress | None) -> dict[str, Any]:
+    log.info("run %s: model=%s datasets=%s", layout.root, cfg.model, ",".join(cfg.datasets))
+    jobs: list[_Job] = []
+    writers: dict[str, PredictionWriter] = {}
+    done_records: dict[str, dict[str, dict[str, Any]]] = {}
+    for lb in benches:
+        name = lb.benchmark.name
+        path = layout.predictions(name)
+        cached = read_predictions(path) if cfg.use_cache else {}
+        records: dict[str, dict[str, Any]] = {}
+        writer = PredictionWriter(path)
+        writers[name] = writer
+        for s in lb.samples:
+            old = cached.get(s.id)
+            if old and old.get("state") != "error" and old.get("prompt_hash") == prompt_hash(s.messages or []):
+                records[s.id] = _rejudge(lb, s, old)
+            else:
+                jobs.append(_Job(lb, s, writer, records))
+        done_records[name] = records
+        log.info("%s: %d samples, %d from cache, files: %s", name, len(lb.samples), len(records), lb.files)
+
+    total = sum(len(lb.samples) for lb in benches)
+    done = total - len(jobs)
+    bar = _progress_bar(total, progress is None and sys.stderr.isatty())
+    if bar is not None:
+        bar.update(bar.task_ids[0], completed=done)
+    if progress is not None:
+        progress(done, total)
+
+    started = time.perf_counter()
+    if jobs:
+        async with ModelClient(api=cfg.api, url=cfg.api_url, api_key=cfg.api_key, model=cfg.model,
+                               timeout=cfg.timeout, max_retries=cfg.max_retries,
+                               concurrency=cfg.eval_batch_size) as client:
+            queue = iter(jobs)
+
+            async def worker() -> None:
+                nonlocal done
+                for job in queue:
+                    rec = await _ask(client, cfg, job)
+                    job.writer.write(rec)
+                    job.records[job.sample.id] = rec
+                    done += 1
+                    if bar is not None:
+                        bar.update(bar.task_ids[0], completed=done)
+                    if progress is not None:
+                        progress(done, total)
+
+            try:
+                await asyncio.gather(*(worker() for _ in range(min(cfg.eval_batch_size, len(jobs)))))
+            finally:
+                if bar is not None:
+                    bar.stop()
+                for w in writers.values():
+                    w.close()
+    elif bar is not None:
+        bar.stop()
+    duration = time.perf_counter() - started
+
+    asked_by_bench: dict[str, int] = {}
+    for job in jobs:
+        asked_by_bench[job.bench.benchmark.name] = asked_by_bench.get(job.bench.benchmark.name, 0) + 1
+    results: dict[str, Any] = {}
+    for lb in benches:
+        name = lb.benchmark.name
+        records = done_records[name]
+        ordered = [records[s.id] for s in lb.samples if s.id in records]
+        writers[name].compact(ordered)
+        report = build_report(benchmark=lb.benchmark, model=cfg.model, subsets=lb.subsets, records=ordered,
+                              duration_s=duration if asked_by_bench.get(name) else None,
+                              asked=asked_by_bench.get(name, 0), files=lb.files)
+        atomic_write_json(layout.report(name), report)
+        results[name] = report
+        log.info("%s: score=%.4f counts=%s coverage=%.3f", name, report["score"], report["counts"],
+                 report["coverage"])
+    return {"output_dir": str(layout.root), "result": results}
+
+
+def run_task(cfg: TaskConfig | dict[str, Any], progress: Progress | None = None) -> dict[str, Any]:
+    """Run an evaluation and block until it finishes.
+
+    Returns ``{"output_dir": "/abs/...", "result": {"<benchmark>": <report json>, ...}}``.
+    ``progress(done, total)`` is called as samples finish (cached ones count as done at once).
+    """
+    if not isinstance(cfg, TaskConfig):
+        cfg = TaskConfig.model_validate(cfg)
+    return asyncio.run(arun_task(cfg, progress))
