@@ -18,6 +18,7 @@ COMMAND_MODULES: list[str] = [
     "evalscope.mock.cli",
     "evalscope.service.cli",
     "evalscope.eval.cli",
+    "evalscope.perf.cli",
 ]
 
 

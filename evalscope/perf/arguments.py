@@ -1,0 +1,242 @@
+"""``PerfArguments``: the one validated model behind the CLI flags, the Python API and the HTTP body.
+
+Field names are EvalScope's ``evalscope perf`` flag names with underscores, with its defaults.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any, Literal
+from urllib.parse import urlsplit
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from evalscope.client.adapters import make_adapter
+
+DATASETS = ("openqa", "random", "line_by_line", "custom", "speed_benchmark")
+SLO_KEYS = ("ttft", "tpot", "e2el", "itl")
+
+
+def _as_list(value: Any) -> Any:
+    if value is None:
+        return value
+    if isinstance(value, int | float | str):
+        value = [value]
+    if isinstance(value, list | tuple):
+        out: list[Any] = []
+        for v in value:
+            if isinstance(v, str):  # "10 20" or "10,20" from a form or a single CLI token
+                out.extend(p for p in re.split(r"[\s,]+", v.strip()) if p)
+            else:
+                out.append(v)
+        return out
+    return value
+
+
+class PerfArguments(BaseModel):
+    """Every setting of one ``evalscope perf`` run (a sweep over the ``parallel``/``number`` pairs)."""
+
+    model_config = ConfigDict(extra="forbid", validate_assignment=False)
+
+    # target
+    model: str = Field(min_length=1, description="model name sent in each request")
+    url: str = Field(min_length=1, description="API URL; a bare base URL gets the API's path appended")
+    api: Literal["openai", "dashscope", "anthropic", "gemini"] = "openai"
+    api_key: str | None = Field(default=None, repr=False, description="sent in a header only; never written")
+    headers: dict[str, str] = Field(default_factory=dict, description="extra request headers")
+    # load
+    number: list[int] = Field(default_factory=lambda: [1000], description="requests per sweep point")
+    parallel: list[int] = Field(default_factory=lambda: [1], description="concurrency per sweep point")
+    rate: float = Field(default=-1, description="requests per second (-1: as fast as parallel allows)")
+    burstiness: float = Field(default=1.0, gt=0, description="gamma shape of arrivals (1 = Poisson)")
+    warmup_num: int = Field(default=0, ge=0, description="requests sent before measuring")
+    sleep_interval: float = Field(default=5.0, ge=0, description="seconds between sweep points")
+    duration: float | None = Field(default=None, gt=0, description="stop sending after this many seconds")
+    workers: int | None = Field(default=None, ge=1, description="client processes (None: automatic)")
+    connect_timeout: float = Field(default=600.0, gt=0)
+    read_timeout: float = Field(default=600.0, gt=0)
+    total_timeout: float = Field(default=6 * 60 * 60.0, gt=0)
+    # prompts
+    dataset: str = Field(default="openqa", description=f"one of {', '.join(DATASETS)}")
+    dataset_path: str | None = None
+    tokenizer_path: str | None = None
+    min_prompt_length: int = Field(default=0, ge=0)
+    max_prompt_length: int = Field(default=131072, ge=1)
+    prefix_length: int = Field(default=0, ge=0)
+    prompt: str | None = None
+    query_template: str | None = None
+    # generation
+    max_tokens: int | None = Field(default=2048, ge=1)
+    min_tokens: int | None = Field(default=None, ge=0)
+    temperature: float | None = Field(default=0.0, ge=0)
+    top_p: float | None = Field(default=None, gt=0, le=1)
+    top_k: int | None = Field(default=None, ge=-1)
+    stop: list[str] | None = None
+    seed: int | None = None
+    stream: bool = True
+    extra_args: dict[str, Any] = Field(default_factory=dict, description="merged into every request body")
+    # reporting
+    slo: dict[str, float] = Field(default_factory=dict, description="goodput SLOs in ms: ttft, tpot, e2el, itl")
+    outputs_dir: str = "outputs"
+    name: str | None = None
+    debug: bool = False
+
+    def __repr__(self) -> str:
+        return f"PerfArguments({self.model_dump(exclude={'api_key'})!r}, api_key='***')"
+
+    __str__ = __repr__
+
+    @field_validator("number", "parallel", mode="before")
+    @classmethod
+    def _split_lists(cls, value: Any) -> Any:
+        return _as_list(value)
+
+    @field_validator("number", "parallel")
+    @classmethod
+    def _positive(cls, value: list[int]) -> list[int]:
+        if not value:
+            raise ValueError("give at least one value")
+        for v in value:
+            if v < 1:
+                raise ValueError(f"{v} is not a positive integer")
+        return value
+
+    @field_validator("rate")
+    @classmethod
+    def _rate(cls, value: float) -> float:
+        if value != -1 and value <= 0:
+            raise ValueError("must be a positive number of requests per second, or -1 for no limit")
+        return value
+
+    @field_validator("stop", mode="before")
+    @classmethod
+    def _stop(cls, value: Any) -> Any:
+        return [value] if isinstance(value, str) else value
+
+    @field_validator("headers", mode="before")
+    @classmethod
+    def _headers(cls, value: Any) -> Any:
+        if isinstance(value, list | tuple):  # ["k=v", ...] from the CLI
+            out = {}
+            for item in value:
+                key, sep, val = str(item).partition("=")
+                if not sep or not key.strip():
+                    raise ValueError(f"{item!r} is not key=value")
+                out[key.strip()] = val.strip()
+            return out
+        return value
+
+    @field_validator("extra_args", mode="before")
+    @classmethod
+    def _extra(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            try:
+                value = json.loads(value) if value.strip() else {}
+            except json.JSONDecodeError as exc:
+                raise ValueError(f"not valid JSON ({exc.msg})") from None
+            if not isinstance(value, dict):
+                raise ValueError("must be a JSON object")
+        return value
+
+    @field_validator("slo", mode="before")
+    @classmethod
+    def _slo(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            value = value.split()
+        if isinstance(value, list | tuple):
+            out: dict[str, Any] = {}
+            for item in value:
+                key, sep, val = str(item).partition(":")
+                if not sep:
+                    raise ValueError(f"{item!r} is not name:milliseconds")
+                out[key.strip()] = val
+            value = out
+        if isinstance(value, dict):
+            for key, val in value.items():
+                if key not in SLO_KEYS:
+                    raise ValueError(f"unknown SLO {key!r}: use {', '.join(SLO_KEYS)}")
+                try:
+                    if float(val) <= 0:
+                        raise ValueError
+                except (TypeError, ValueError):
+                    raise ValueError(f"{key}: {val!r} is not a positive number of milliseconds") from None
+        return value
+
+    @field_validator("dataset")
+    @classmethod
+    def _dataset(cls, value: str) -> str:
+        if value not in DATASETS:
+            raise ValueError(f"unknown dataset {value!r}: choose one of {', '.join(DATASETS)}")
+        return value
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, value: str | None) -> str | None:
+        if value is not None and (not value.strip() or "/" in value or "\\" in value or value in (".", "..")):
+            raise ValueError("must be a plain folder name (no path separators)")
+        return value
+
+    @model_validator(mode="after")
+    def _consistent(self) -> PerfArguments:
+        if len(self.number) != len(self.parallel):
+            # a single value pairs with every value of the other list
+            if len(self.number) == 1:
+                self.number = self.number * len(self.parallel)
+            elif len(self.parallel) == 1:
+                self.parallel = self.parallel * len(self.number)
+            else:
+                raise ValueError(f"number and parallel are paired element-wise: got {len(self.number)} "
+                                 f"numbers and {len(self.parallel)} parallels")
+        if self.min_prompt_length > self.max_prompt_length:
+            raise ValueError("min_prompt_length is larger than max_prompt_length")
+        if self.dataset == "random" and not self.tokenizer_path and self.prompt is None:
+            raise ValueError("dataset 'random' needs tokenizer_path (a local Hugging Face tokenizer)")
+        if self.dataset in ("line_by_line", "custom") and not self.dataset_path and self.prompt is None:
+            raise ValueError(f"dataset {self.dataset!r} needs dataset_path")
+        self.url = normalize_url(self.api, self.url, self.model, self.stream, self.dataset)
+        return self
+
+    @property
+    def pairs(self) -> list[tuple[int, int]]:
+        """The sweep points as (parallel, number)."""
+        return list(zip(self.parallel, self.number, strict=True))
+
+    def public_dict(self) -> dict[str, Any]:
+        """The arguments as JSON-ready data with secrets removed (what benchmark_args.json holds)."""
+        data = self.model_dump(mode="json", exclude={"api_key"})
+        data["headers"] = {k: ("***" if _secret_header(k) else v) for k, v in self.headers.items()}
+        return data
+
+
+def _secret_header(name: str) -> bool:
+    n = name.lower()
+    return n in ("authorization", "x-api-key", "x-goog-api-key", "api-key", "cookie") or "key" in n or "token" in n
+
+
+def normalize_url(api: str, url: str, model: str, stream: bool, dataset: str = "openqa") -> str:
+    """The full endpoint for ``url``: a bare base URL gets the API's path appended."""
+    url = url.strip()
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise ValueError(f"url: {url!r} is not an http(s) URL")
+    if api == "openai":
+        base = url.rstrip("/")
+        if not parts.path.strip("/"):
+            base += "/v1"
+        if dataset == "speed_benchmark" and not base.endswith("/completions"):
+            return base + "/completions"
+        return make_adapter(api, base, model).endpoint(stream)
+    if api == "gemini" and not parts.path.strip("/"):
+        url = url.rstrip("/") + "/v1beta"
+    return make_adapter(api, url, model).endpoint(stream)
+
+
+def load_prompt_arg(value: str | None) -> str | None:
+    """``--prompt``/``--query-template`` accept ``@file`` (or an existing file path) for their text."""
+    if value is None:
+        return None
+    if value.startswith("@"):
+        return Path(value[1:]).read_text(encoding="utf-8")
+    return value

@@ -1,0 +1,121 @@
+"""``evalscope perf``: EvalScope's flags, validated by ``PerfArguments``."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from typing import Any
+
+from pydantic import ValidationError
+
+from evalscope.perf.arguments import DATASETS, PerfArguments
+from evalscope.perf.prompts import PromptSourceError
+
+S = argparse.SUPPRESS  # a flag not given is left out, so PerfArguments' default applies
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add the ``perf`` subcommand."""
+    p = subparsers.add_parser(
+        "perf", help="load-test a model endpoint (latency, throughput, TTFT, TPOT, ITL)",
+        description="Load-test an OpenAI/Anthropic/Gemini/DashScope endpoint and report EvalScope's metrics.",
+        argument_default=S)
+    g = p.add_argument_group("target")
+    g.add_argument("--model", required=True, help="model name sent in each request")
+    g.add_argument("--url", required=True, help="endpoint URL; a bare base URL gets the API's path appended")
+    g.add_argument("--api", choices=["openai", "dashscope", "anthropic", "gemini"], help="wire protocol (openai)")
+    g.add_argument("--api-key", help="API key (sent in a header only, never written to disk)")
+    g.add_argument("--headers", nargs="+", metavar="KEY=VALUE", help="extra request headers")
+    g = p.add_argument_group("load")
+    g.add_argument("--number", nargs="+", type=int, metavar="N", help="requests per sweep point (1000)")
+    g.add_argument("--parallel", nargs="+", type=int, metavar="P", help="concurrency per sweep point (1)")
+    g.add_argument("--rate", type=float, help="requests per second, Poisson arrivals (-1: no limit)")
+    g.add_argument("--burstiness", type=float, help="gamma shape of arrivals under --rate (1 = Poisson)")
+    g.add_argument("--warmup-num", type=int, help="requests sent before measuring (0)")
+    g.add_argument("--sleep-interval", type=float, help="seconds between sweep points (5)")
+    g.add_argument("--duration", type=float, help="stop sending new requests after this many seconds")
+    g.add_argument("--workers", type=int, help="client processes (default: automatic)")
+    g.add_argument("--connect-timeout", type=float, help="seconds (600)")
+    g.add_argument("--read-timeout", type=float, help="seconds between two reads (600)")
+    g.add_argument("--total-timeout", type=float, help="seconds per request (21600)")
+    g = p.add_argument_group("prompts")
+    g.add_argument("--dataset", help=f"one of {', '.join(DATASETS)} (openqa)")
+    g.add_argument("--dataset-path", help="local file of the dataset")
+    g.add_argument("--tokenizer-path", help="local Hugging Face tokenizer (dir or tokenizer.json)")
+    g.add_argument("--min-prompt-length", type=int, help="shortest prompt kept (chars, or tokens with a tokenizer)")
+    g.add_argument("--max-prompt-length", type=int, help="longest prompt kept")
+    g.add_argument("--prefix-length", type=int, help="shared prefix tokens of random prompts")
+    g.add_argument("--prompt", help="one fixed prompt for every request (@file reads a file)")
+    g.add_argument("--query-template", help="'{prompt}' text template, or a JSON body with %%p/%%m (@file ok)")
+    g = p.add_argument_group("generation")
+    g.add_argument("--max-tokens", type=int, help="(2048)")
+    g.add_argument("--min-tokens", type=int)
+    g.add_argument("--temperature", type=float, help="(0.0)")
+    g.add_argument("--top-p", type=float)
+    g.add_argument("--top-k", type=int)
+    g.add_argument("--stop", nargs="+")
+    g.add_argument("--seed", type=int)
+    g.add_argument("--stream", action=argparse.BooleanOptionalAction, help="stream responses (default: on)")
+    g.add_argument("--extra-args", help="JSON object merged into every request body")
+    g = p.add_argument_group("output")
+    g.add_argument("--slo", nargs="+", metavar="NAME:MS", help="goodput SLOs, e.g. ttft:500 tpot:50 e2el:5000")
+    g.add_argument("--outputs-dir", help="base output folder (outputs)")
+    g.add_argument("--name", help="run name (default: the model name)")
+    g.add_argument("--no-progress", action="store_true", help="no progress bar")
+    g.add_argument("--debug", action="store_true", help="tracebacks on errors")
+    p.set_defaults(func=run_cli)
+
+
+def _flag(field: str) -> str:
+    return "--" + field.replace("_", "-")
+
+
+def format_validation_error(exc: ValidationError) -> str:
+    """One line per problem, naming the flag: ``--number: ...``."""
+    lines = []
+    fields = set(PerfArguments.model_fields)
+    for err in exc.errors():
+        loc = [str(x) for x in err.get("loc", ()) if not isinstance(x, int)]
+        msg = str(err.get("msg", "")).removeprefix("Value error, ")
+        if loc and loc[0] in fields:
+            lines.append(f"{_flag(loc[0])}: {msg}")
+            continue
+        head, sep, rest = msg.partition(":")
+        if sep and head.strip() in fields:
+            lines.append(f"{_flag(head.strip())}:{rest}")
+        elif "number and parallel" in msg:
+            lines.append(f"--number/--parallel: {msg}")
+        elif "prompt_length" in msg:
+            lines.append(f"--min-prompt-length: {msg}")
+        else:
+            lines.append(msg)
+    return "\n".join(f"error: {line}" for line in lines)
+
+
+def run_cli(ns: argparse.Namespace) -> int:
+    """Validate the flags, run the sweep, print the tables; 2 on bad input, 1 if every request failed."""
+    values: dict[str, Any] = {k: v for k, v in vars(ns).items() if k not in ("func", "command", "no_progress")}
+    debug = bool(values.get("debug"))
+    logging.basicConfig(level=logging.DEBUG if debug else logging.WARNING, format="%(levelname)s %(message)s")
+    try:
+        args = PerfArguments.model_validate(values)
+    except ValidationError as exc:
+        print(format_validation_error(exc), file=sys.stderr)
+        return 2
+    from evalscope.perf.runner import run_perf
+
+    try:
+        result = run_perf(args, show_progress=sys.stdout.isatty() and not getattr(ns, "no_progress", False),
+                          show_summary=True)
+    except (PromptSourceError, ValueError) as exc:
+        if debug:
+            raise
+        msg = str(exc)
+        print(msg if msg.startswith("error:") else f"error: {msg}", file=sys.stderr)
+        return 2
+    print(f"outputs: {result['output_dir']}")
+    if all(r["metrics"]["Succeed requests"] == 0 for r in result["results"].values()):
+        print("error: every request failed (see the failure reasons above)", file=sys.stderr)
+        return 1
+    return 0

@@ -1,0 +1,292 @@
+"""The load generator's hot loop: one aiohttp session, pre-built bodies, every timestamp recorded.
+
+Per request the loop does the minimum: post pre-serialised bytes, read each network chunk, stamp it
+with ``perf_counter()``, hand it to the shared stream accumulator, append one record. No logging,
+no retries (a failure is a measurement), no per-request allocation beyond the record.
+
+Schedules: closed loop (``parallel`` coroutines each sending the next request when the last one
+ends) or open loop (arrivals at precomputed absolute times; the dispatcher sleeps until ~1.5 ms
+before an arrival, then yields to the event loop until the exact time, so there is no drift and
+no loss from the event loop's 1 ms timer granularity). Under a rate, a request's latency is
+measured from its intended send time, and the gap to the actual send time is kept as dispatch lag.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import aiohttp
+
+from evalscope.client.adapters import make_adapter
+from evalscope.client.errors import StreamError, classify_exception, error_message
+from evalscope.client.jsonfast import loads
+from evalscope.client.stream import StreamAccumulator
+from evalscope.perf.records import Record
+
+READ_BUFSIZE = 1 << 20  # aiohttp's default 64 KiB read buffer throttles long streamed answers
+SPIN_WINDOW = 0.0015  # below this, sleeping would overshoot by the 1 ms timer granularity
+PROBE_INTERVAL = 0.005
+
+
+@dataclass
+class WorkerSpec:
+    """Everything one client (process) needs to send its share of a sweep point; picklable."""
+
+    api: str
+    url: str
+    model: str
+    api_key: str | None
+    headers: dict[str, str]
+    bodies: list[bytes]  # one per distinct prompt; request i sends bodies[i % len(bodies)]
+    stream: bool
+    parallel: int
+    indices: list[int]  # global request indices this client sends, in order
+    offsets: list[float] | None = None  # seconds after t0 each index is due (open loop), else None
+    warmup: int = 0
+    duration: float | None = None
+    connect_timeout: float = 600.0
+    read_timeout: float = 600.0
+    total_timeout: float = 21600.0
+    worker_id: int = 0
+    keep_text: bool = True
+
+
+@dataclass
+class ClientStats:
+    """How healthy the client itself was while measuring (to flag distorted results)."""
+
+    loop_lag: list[float] = field(default_factory=list)
+    cpu_seconds: float = 0.0
+    wall_seconds: float = 0.0
+
+    def merge(self, other: ClientStats) -> None:
+        self.loop_lag.extend(other.loop_lag)
+        self.cpu_seconds += other.cpu_seconds
+        self.wall_seconds = max(self.wall_seconds, other.wall_seconds)
+
+
+def loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
+    """uvloop's loop factory when installed (``evalscope[perf]``) and not disabled, else None."""
+    if os.environ.get("EVALSCOPE_NO_UVLOOP"):
+        return None
+    try:
+        import uvloop
+    except ImportError:
+        return None
+    return uvloop.new_event_loop
+
+
+def run_async(coro: Any) -> Any:
+    """Run ``coro`` to completion in a new event loop (uvloop when available)."""
+    with asyncio.Runner(loop_factory=loop_factory()) as runner:
+        return runner.run(coro)
+
+
+class Client:
+    """One session, one adapter, the request coroutine. Created inside the running event loop."""
+
+    def __init__(self, spec: WorkerSpec) -> None:
+        self.spec = spec
+        self.adapter = make_adapter(spec.api, spec.url, spec.model, spec.api_key, spec.headers)
+        self.url = self.adapter.endpoint(spec.stream)
+        self.headers = self.adapter.headers(spec.stream)
+        self.bodies = spec.bodies
+        self.n_bodies = len(spec.bodies)
+        self.done = 0
+        connector = aiohttp.TCPConnector(limit=0, limit_per_host=0, ttl_dns_cache=None,
+                                         enable_cleanup_closed=False)
+        self.session = aiohttp.ClientSession(
+            connector=connector, read_bufsize=READ_BUFSIZE, cookie_jar=aiohttp.DummyCookieJar(),
+            auto_decompress=False, skip_auto_headers=("User-Agent",),
+            timeout=aiohttp.ClientTimeout(total=spec.total_timeout, sock_connect=spec.connect_timeout,
+                                          sock_read=spec.read_timeout))
+
+    async def close(self) -> None:
+        await self.session.close()
+
+    async def send(self, index: int, intended: float) -> Record:
+        """Send request ``index`` (due at ``intended``) and record what happened."""
+        perf_counter = time.perf_counter
+        pi = index % self.n_bodies
+        rec = Record(index, pi, intended, perf_counter())
+        adapter = self.adapter
+        try:
+            async with self.session.post(self.url, data=self.bodies[pi], headers=self.headers) as resp:
+                rec.status = status = resp.status
+                if status != 200:
+                    rec.reason = f"http_{status}"
+                    rec.error = error_message(await resp.read()) or (resp.reason or "")
+                elif self.spec.stream:
+                    acc = StreamAccumulator(adapter)
+                    feed = acc.feed
+                    readany = resp.content.readany
+                    try:
+                        while True:
+                            chunk = await readany()
+                            if not chunk:
+                                break
+                            feed(chunk, perf_counter())
+                        acc.close()
+                    finally:
+                        rec.out_times.extend(acc.out_times)
+                        rec.out_parts = acc.out_parts
+                        rec.prompt_tokens = acc.prompt_tokens
+                        rec.completion_tokens = acc.completion_tokens
+                        rec.finish_reason = acc.finish_reason
+                        if self.spec.keep_text:
+                            rec.text = acc.text
+                else:
+                    raw = await resp.read()
+                    rec.out_times.append(perf_counter())
+                    try:
+                        body = loads(raw)
+                        err = adapter.error_in_event(body)
+                        if err:
+                            raise StreamError("api_error", err)
+                        d = adapter.parse_body(body)
+                    except (ValueError, AttributeError, TypeError, KeyError, IndexError) as exc:
+                        raise StreamError("bad_chunk", f"undecodable response body: {exc}") from None
+                    text = (d.text or "") + (d.reasoning or "")
+                    rec.out_parts = [text]
+                    rec.text = d.text or ""
+                    rec.prompt_tokens, rec.completion_tokens = d.prompt_tokens, d.completion_tokens
+                    rec.finish_reason = d.finish_reason
+        except Exception as exc:  # every failure is a measurement, never a crash
+            rec.reason, rec.error = classify_exception(exc)
+        rec.end = perf_counter()
+        self.done += 1
+        return rec
+
+
+class LagProbe:
+    """Measures event-loop lag: how long a callback made ready waits before it runs.
+
+    That wait is exactly the error added to every chunk timestamp, so it is what decides whether
+    the client distorted its own measurement.
+    """
+
+    def __init__(self) -> None:
+        self.lags: list[float] = []
+        self._handle: asyncio.TimerHandle | None = None
+        self._loop = asyncio.get_running_loop()
+
+    def start(self) -> None:
+        self._handle = self._loop.call_later(PROBE_INTERVAL, self._probe)
+
+    def _probe(self) -> None:
+        t = time.perf_counter()
+        self._loop.call_soon(self._measured, t)
+
+    def _measured(self, t: float) -> None:
+        self.lags.append(time.perf_counter() - t)
+        self._handle = self._loop.call_later(PROBE_INTERVAL, self._probe)
+
+    def stop(self) -> None:
+        if self._handle is not None:
+            self._handle.cancel()
+
+
+async def warm_up(client: Client, n: int, parallel: int) -> None:
+    """Send ``n`` unrecorded requests at ``parallel`` concurrency (fills the pool, warms the server)."""
+    if n <= 0:
+        return
+    it = iter(range(n))
+
+    async def one() -> None:
+        for i in it:
+            await client.send(i, time.perf_counter())
+
+    await asyncio.gather(*(one() for _ in range(min(parallel, n))))
+    client.done = 0
+
+
+async def run_schedule(client: Client, spec: WorkerSpec, t0: float, records: list[Record]) -> None:
+    """Send the spec's requests (closed or open loop) from ``t0``; append records as they end."""
+    append = records.append
+    perf_counter = time.perf_counter
+    deadline = t0 + spec.duration if spec.duration else None
+    if spec.offsets is None:
+        it = iter(spec.indices)
+
+        async def closed() -> None:
+            send = client.send
+            for i in it:
+                now = perf_counter()
+                if deadline is not None and now >= deadline:
+                    return
+                append(await send(i, now))
+
+        await asyncio.gather(*(closed() for _ in range(min(spec.parallel, len(spec.indices)))))
+        return
+
+    sem = asyncio.Semaphore(spec.parallel)
+    pending: set[asyncio.Task] = set()
+
+    async def guarded(i: int, due: float) -> None:
+        async with sem:
+            append(await client.send(i, due))
+
+    sleep = asyncio.sleep
+    for i, off in zip(spec.indices, spec.offsets, strict=True):
+        due = t0 + off
+        if deadline is not None and due >= deadline:
+            break
+        wait = due - perf_counter()
+        if wait > SPIN_WINDOW:
+            await sleep(wait - SPIN_WINDOW)
+        while perf_counter() < due:
+            await sleep(0)  # yields to I/O, so responses keep being read while we wait
+        task = asyncio.create_task(guarded(i, due))
+        pending.add(task)
+        task.add_done_callback(pending.discard)
+    if pending:
+        await asyncio.gather(*pending)
+
+
+async def run_worker(spec: WorkerSpec, start_at: Callable[[], Any] | None = None,
+                     on_progress: Callable[[int], None] | None = None) -> tuple[list[Record], ClientStats]:
+    """Run one client: warm up, wait for the start signal (multi-process), send, measure itself.
+
+    ``start_at`` is an awaitable factory returning the common ``t0`` (perf_counter seconds); without
+    it the client starts right after its warm-up. ``on_progress(done)`` is called every 100 ms.
+    """
+    client = Client(spec)
+    records: list[Record] = []
+    stats = ClientStats()
+    try:
+        await warm_up(client, spec.warmup, spec.parallel)
+        t0 = await start_at() if start_at is not None else time.perf_counter() + 0.001
+        now = time.perf_counter()
+        if t0 > now:
+            await asyncio.sleep(t0 - now)
+        probe = LagProbe()
+        probe.start()
+        ticker = None
+        if on_progress is not None:
+            async def tick() -> None:
+                while True:
+                    await asyncio.sleep(0.1)
+                    on_progress(client.done)
+            ticker = asyncio.create_task(tick())
+        cpu0, wall0 = time.process_time(), time.perf_counter()
+        try:
+            await run_schedule(client, spec, t0, records)
+        finally:
+            stats.cpu_seconds = time.process_time() - cpu0
+            stats.wall_seconds = time.perf_counter() - wall0
+            probe.stop()
+            stats.loop_lag = probe.lags
+            if ticker is not None:
+                ticker.cancel()
+        if on_progress is not None:
+            on_progress(client.done)
+    finally:
+        await client.close()
+    for r in records:
+        r.worker = spec.worker_id
+    return records, stats

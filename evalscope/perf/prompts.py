@@ -1,0 +1,230 @@
+"""Prompt sources for ``--dataset``: each yields chat message lists or plain prompts to send.
+
+A source returns a list of :class:`PromptItem`; the run cycles through it when ``--number`` is
+larger. Length filters count characters, or tokens when ``--tokenizer-path`` is given.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from evalscope.perf.arguments import PerfArguments, load_prompt_arg
+
+OPENQA_REPO = "AI-ModelScope/HC3-Chinese"
+OPENQA_FILE = "open_qa.jsonl"
+#: speed_benchmark's fixed input lengths (tokens) and the filler that is about one token each
+SPEED_LENGTHS = (1, 6144, 14336, 30720)
+SPEED_FILLER = "熵"
+
+
+class PromptSourceError(ValueError):
+    """A prompt source that cannot produce prompts; the message names the flag to fix."""
+
+
+@dataclass(frozen=True)
+class PromptItem:
+    """One request's input: ``messages`` for chat APIs or ``prompt`` text (plus its known token count)."""
+
+    messages: tuple[tuple[str, str], ...] | None = None
+    prompt: str | None = None
+    input_tokens: int | None = None
+
+    def as_messages(self) -> list[dict[str, Any]]:
+        if self.messages is not None:
+            return [{"role": r, "content": c} for r, c in self.messages]
+        return [{"role": "user", "content": self.prompt or ""}]
+
+    def as_text(self) -> str:
+        if self.prompt is not None:
+            return self.prompt
+        return "\n".join(c for _, c in self.messages or ())
+
+
+class Tokenizer:
+    """A local Hugging Face tokenizer (``tokenizer.json``) read with the ``tokenizers`` library."""
+
+    def __init__(self, path: str) -> None:
+        from tokenizers import Tokenizer as HFTokenizer
+
+        p = Path(path)
+        file = p / "tokenizer.json" if p.is_dir() else p
+        if not file.is_file():
+            raise PromptSourceError(f"--tokenizer-path: no tokenizer.json at {path}")
+        try:
+            self._tok = HFTokenizer.from_file(str(file))
+        except Exception as exc:  # the library raises a bare Exception on a bad file
+            raise PromptSourceError(f"--tokenizer-path: cannot read {file}: {exc}") from None
+        special = set(self._tok.get_added_tokens_decoder().keys())
+        self.usable_ids = [i for i in range(self._tok.get_vocab_size()) if i not in special]
+        if not self.usable_ids:
+            raise PromptSourceError(f"--tokenizer-path: {file} has no ordinary tokens")
+
+    def count(self, text: str) -> int:
+        """Tokens in ``text`` (no special tokens added)."""
+        return len(self._tok.encode(text, add_special_tokens=False).ids)
+
+    def count_batch(self, texts: list[str]) -> list[int]:
+        """Token counts of many texts at once (the library parallelises this)."""
+        return [len(e.ids) for e in self._tok.encode_batch(texts, add_special_tokens=False)]
+
+    def encode(self, text: str) -> list[int]:
+        return self._tok.encode(text, add_special_tokens=False).ids
+
+    def decode(self, ids: list[int]) -> str:
+        return self._tok.decode(ids, skip_special_tokens=True)
+
+    def random_text(self, n: int, rng: random.Random) -> tuple[str, int]:
+        """Text of exactly ``n`` tokens when the tokenizer allows it (returns the text and its count).
+
+        Decoding random ids and encoding the text again can merge or split tokens, so the ids are
+        re-read and topped up or trimmed until the count matches (a few rounds at most).
+        """
+        if n <= 0:
+            return "", 0
+        ids = [rng.choice(self.usable_ids) for _ in range(n)]
+        text = self.decode(ids)
+        count = self.count(text)
+        for _ in range(16):
+            if count == n:
+                break
+            ids = self.encode(text)
+            if count > n:
+                ids = ids[:n]
+            else:
+                ids += [rng.choice(self.usable_ids) for _ in range(n - count)]
+            text = self.decode(ids)
+            count = self.count(text)
+        return text, count
+
+
+def _read_jsonl(path: Path, flag: str) -> list[dict[str, Any]]:
+    rows = []
+    try:
+        with path.open(encoding="utf-8") as f:
+            for lineno, line in enumerate(f, 1):
+                line = line.strip()
+                if not line:
+                    continue
+                try:
+                    row = json.loads(line)
+                except json.JSONDecodeError as exc:
+                    raise PromptSourceError(f"{flag}: {path} line {lineno} is not JSON ({exc.msg})") from None
+                if not isinstance(row, dict):
+                    raise PromptSourceError(f"{flag}: {path} line {lineno} is not a JSON object")
+                rows.append(row)
+    except OSError as exc:
+        raise PromptSourceError(f"{flag}: cannot read {path}: {exc.strerror or exc}") from None
+    return rows
+
+
+def _openqa_path(args: PerfArguments) -> Path:
+    if args.dataset_path:
+        p = Path(args.dataset_path)
+        if p.is_dir():
+            p = p / OPENQA_FILE
+        if not p.is_file():
+            raise PromptSourceError(f"--dataset-path: {p} does not exist")
+        return p
+    try:
+        from evalscope.datasets import DatasetNotFoundError, fetch
+    except ImportError:  # pragma: no cover - the datasets layer ships with the package
+        raise PromptSourceError("--dataset-path: pass a local copy of open_qa.jsonl") from None
+    try:
+        return fetch(OPENQA_REPO, OPENQA_FILE)
+    except DatasetNotFoundError as exc:
+        raise PromptSourceError(
+            f"--dataset-path: openqa needs HC3-Chinese {OPENQA_FILE}; download failed or offline ({exc}). "
+            f"Pass a local copy with --dataset-path /path/to/{OPENQA_FILE}") from None
+
+
+def _texts_for(args: PerfArguments) -> list[PromptItem]:
+    if args.dataset == "openqa":
+        rows = _read_jsonl(_openqa_path(args), "--dataset-path")
+        return [PromptItem(prompt=str(r["question"])) for r in rows if r.get("question")]
+    if args.dataset == "line_by_line":
+        path = Path(args.dataset_path or "")
+        try:
+            lines = path.read_text(encoding="utf-8").splitlines()
+        except OSError as exc:
+            raise PromptSourceError(f"--dataset-path: cannot read {path}: {exc.strerror or exc}") from None
+        return [PromptItem(prompt=line) for line in (s.strip() for s in lines) if line]
+    if args.dataset == "custom":
+        items = []
+        for i, row in enumerate(_read_jsonl(Path(args.dataset_path or ""), "--dataset-path"), 1):
+            if isinstance(row.get("messages"), list):
+                msgs = tuple((str(m.get("role", "user")), _content(m.get("content"))) for m in row["messages"])
+                items.append(PromptItem(messages=msgs))
+            elif isinstance(row.get("prompt"), str):
+                items.append(PromptItem(prompt=row["prompt"]))
+            elif isinstance(row.get("question"), str):
+                items.append(PromptItem(prompt=row["question"]))
+            else:
+                raise PromptSourceError(f"--dataset-path: line {i} has neither 'prompt' nor 'messages'")
+        return items
+    raise AssertionError(args.dataset)
+
+
+def _content(content: Any) -> str:
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        return "".join(p.get("text", "") for p in content if isinstance(p, dict))
+    return "" if content is None else str(content)
+
+
+def _apply_template(items: list[PromptItem], template: str | None) -> list[PromptItem]:
+    if not template or "{prompt}" not in template:
+        return items
+    out = []
+    for it in items:
+        if it.messages is not None:
+            msgs = tuple((r, template.replace("{prompt}", c) if r == "user" else c) for r, c in it.messages)
+            out.append(PromptItem(messages=msgs))
+        else:
+            out.append(PromptItem(prompt=template.replace("{prompt}", it.prompt or "")))
+    return out
+
+
+def load_prompts(args: PerfArguments, tokenizer: Tokenizer | None = None) -> list[PromptItem]:
+    """The prompts for ``args`` (before cycling to ``--number``), filtered by length.
+
+    Raises :class:`PromptSourceError` naming the flag when no prompt can be produced.
+    """
+    rng = random.Random(args.seed if args.seed is not None else 0)
+    prompt = load_prompt_arg(args.prompt)
+    if prompt is not None:
+        items = [PromptItem(prompt=prompt)]
+    elif args.dataset == "random":
+        if tokenizer is None:
+            raise PromptSourceError("--tokenizer-path: dataset 'random' needs a tokenizer")
+        prefix = tokenizer.random_text(args.prefix_length, rng)[0] if args.prefix_length else ""
+        lo = max(1, args.min_prompt_length)
+        hi = max(lo, min(args.max_prompt_length, 1 << 20))
+        items = []
+        n_unique = min(max(args.number), 1024)
+        for _ in range(n_unique):
+            target = rng.randint(lo, hi) if hi > lo else lo
+            body, _ = tokenizer.random_text(target - (args.prefix_length if prefix else 0), rng)
+            text = prefix + body
+            items.append(PromptItem(prompt=text, input_tokens=tokenizer.count(text)))
+        return items
+    elif args.dataset == "speed_benchmark":
+        return [PromptItem(prompt=SPEED_FILLER * max(1, n - 1) if n > 1 else SPEED_FILLER) for n in SPEED_LENGTHS]
+    else:
+        items = _texts_for(args)
+    items = _apply_template(items, load_prompt_arg(args.query_template))
+    if args.min_prompt_length or args.max_prompt_length < 131072:
+        texts = [it.as_text() for it in items]
+        lengths = tokenizer.count_batch(texts) if tokenizer else [len(t) for t in texts]
+        items = [it for it, n in zip(items, lengths, strict=True)
+                 if args.min_prompt_length <= n <= args.max_prompt_length]
+    if not items:
+        raise PromptSourceError(
+            "--min-prompt-length/--max-prompt-length: no prompt of the dataset is within the length limits"
+            if args.min_prompt_length or args.max_prompt_length < 131072
+            else "--dataset-path: the dataset has no prompts")
+    return items

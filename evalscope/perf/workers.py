@@ -1,0 +1,98 @@
+"""Spreading one sweep point over several client processes and merging their records.
+
+Each child runs the same hot loop (``engine.run_worker``) on its share of the requests. They warm
+up, report ready, and start together at a common ``t0``: ``perf_counter`` is CLOCK_MONOTONIC on
+Linux, shared by every process of the machine, so their timestamps merge without translation.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import multiprocessing as mp
+import time
+import traceback
+from collections.abc import Callable
+from multiprocessing.connection import Connection, wait
+
+from evalscope.perf.engine import ClientStats, WorkerSpec, run_async, run_worker
+from evalscope.perf.records import Record
+
+START_DELAY = 0.05  # seconds between "all ready" and t0, so every child sees t0 in the future
+
+
+def _child(spec: WorkerSpec, conn: Connection) -> None:
+    async def main() -> None:
+        loop = asyncio.get_running_loop()
+
+        async def start_at() -> float:
+            conn.send(("ready", None))
+            msg = await loop.run_in_executor(None, conn.recv)
+            return float(msg[1])
+
+        records, stats = await run_worker(spec, start_at, lambda n: conn.send(("progress", n)))
+        conn.send(("done", (records, stats)))
+
+    try:
+        run_async(main())
+    except BaseException:  # reported to the parent, which raises it
+        try:
+            conn.send(("error", traceback.format_exc()))
+        except OSError:
+            pass
+    finally:
+        conn.close()
+
+
+def run_processes(specs: list[WorkerSpec], on_progress: Callable[[int], None] | None = None,
+                  ready_timeout: float = 120.0) -> tuple[list[Record], ClientStats]:
+    """Run each spec in its own process; returns all records and the merged client stats (blocking)."""
+    ctx = mp.get_context("spawn")
+    procs, conns = [], []
+    for spec in specs:
+        parent, child = ctx.Pipe()
+        p = ctx.Process(target=_child, args=(spec, child), name=f"evalscope-perf-{spec.worker_id}", daemon=True)
+        p.start()
+        child.close()
+        procs.append(p)
+        conns.append(parent)
+    try:
+        for c in conns:
+            if not c.poll(ready_timeout):
+                raise RuntimeError(f"a perf worker did not get ready within {ready_timeout:.0f} s")
+            kind, payload = c.recv()
+            if kind == "error":
+                raise RuntimeError(f"perf worker failed:\n{payload}")
+        t0 = time.perf_counter() + START_DELAY
+        for c in conns:
+            c.send(("go", t0))
+        progress = [0] * len(conns)
+        records: list[Record] = []
+        stats = ClientStats()
+        remaining = dict(enumerate(conns))
+        while remaining:
+            for c in wait(list(remaining.values()), timeout=0.5):
+                w = conns.index(c)
+                try:
+                    kind, payload = c.recv()
+                except EOFError:
+                    raise RuntimeError(f"perf worker {w} exited without a result") from None
+                if kind == "progress":
+                    progress[w] = payload
+                    if on_progress is not None:
+                        on_progress(sum(progress))
+                elif kind == "done":
+                    recs, st = payload
+                    records.extend(recs)
+                    stats.merge(st)
+                    del remaining[w]
+                elif kind == "error":
+                    raise RuntimeError(f"perf worker {w} failed:\n{payload}")
+        return records, stats
+    finally:
+        for c in conns:
+            c.close()
+        for p in procs:
+            p.join(timeout=10)
+            if p.is_alive():
+                p.kill()
+                p.join()
