@@ -149,7 +149,12 @@ def _handler(fmt: WireFormat):
         if st.cfg.record_timings:
             st.arrivals += 1
             key = request.headers.get("X-Request-Id") or str(st.arrivals)
-            record = {"path": request.path, "received": time.perf_counter(), "first_chunk": None, "chunks": []}
+            record = {
+                "path": request.path,
+                "received": time.perf_counter(),
+                "first_chunk": None,
+                "chunks": [],
+            }
             st.timings[key] = record
         status = 500
         try:

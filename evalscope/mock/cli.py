@@ -35,38 +35,71 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--port", type=int, default=8801, help="port to listen on (0 = a free port)")
     p.add_argument("--model-name", default=d.model_name, help="model id listed by /v1/models")
     p.add_argument("--api-key", default=None, help="require this key (Bearer, x-api-key or key=)")
-    p.add_argument("--loop", choices=["auto", "asyncio", "uvloop"], default="auto",
-                   help="event loop: uvloop when installed (auto), or force one")
+    p.add_argument(
+        "--loop",
+        choices=["auto", "asyncio", "uvloop"],
+        default="auto",
+        help="event loop: uvloop when installed (auto), or force one",
+    )
     p.add_argument("--debug", action="store_true", help="show tracebacks")
     t = p.add_argument_group("timing")
     t.add_argument("--ttft", type=float, default=d.ttft, help="seconds before the first token")
     t.add_argument("--itl", type=float, default=d.itl, help="seconds between chunks")
-    t.add_argument("--jitter", type=float, default=d.jitter,
-                   help="relative jitter: every delay is multiplied by uniform(1-J, 1+J), 0 <= J <= 1")
-    t.add_argument("--tokens-per-chunk", type=int, default=d.tokens_per_chunk, help="tokens per streamed chunk")
+    t.add_argument(
+        "--jitter",
+        type=float,
+        default=d.jitter,
+        help="relative jitter: every delay is multiplied by uniform(1-J, 1+J), 0 <= J <= 1",
+    )
+    t.add_argument(
+        "--tokens-per-chunk", type=int, default=d.tokens_per_chunk, help="tokens per streamed chunk"
+    )
     o = p.add_argument_group("output")
-    o.add_argument("--output-tokens", type=int, default=None,
-                   help="fixed output length for default replies (still capped by the request's max_tokens)")
-    o.add_argument("--max-output-tokens", type=int, default=d.max_output_tokens,
-                   help="hard cap on any output; also the length ignore_eos gives without max_tokens")
+    o.add_argument(
+        "--output-tokens",
+        type=int,
+        default=None,
+        help="fixed output length for default replies (still capped by the request's max_tokens)",
+    )
+    o.add_argument(
+        "--max-output-tokens",
+        type=int,
+        default=d.max_output_tokens,
+        help="hard cap on any output; also the length ignore_eos gives without max_tokens",
+    )
     o.add_argument("--default-reply", default=d.default_reply, help="reply text, repeated to fill lengths")
     o.add_argument("--echo", action="store_true", help="reply with the last user message")
-    o.add_argument("--answers", metavar="FILE", default=None,
-                   help="jsonl of scripted answers: {\"match\": ..., \"reply\": ..., ...} per line")
+    o.add_argument(
+        "--answers",
+        metavar="FILE",
+        default=None,
+        help='jsonl of scripted answers: {"match": ..., "reply": ..., ...} per line',
+    )
     f = p.add_argument_group("faults")
     f.add_argument("--error-rate", type=float, default=d.error_rate, help="fraction answered with an error")
     f.add_argument("--error-codes", type=int, nargs="+", default=d.error_codes, help="statuses to pick from")
     f.add_argument("--retry-after", type=float, default=None, help="Retry-After seconds on injected errors")
     f.add_argument("--cut-rate", type=float, default=d.cut_rate, help="fraction of responses cut mid-way")
-    f.add_argument("--cut-mode", choices=["abort", "eof"], default=d.cut_mode,
-                   help="abort: drop the connection; eof: end the body cleanly but early")
+    f.add_argument(
+        "--cut-mode",
+        choices=["abort", "eof"],
+        default=d.cut_mode,
+        help="abort: drop the connection; eof: end the body cleanly but early",
+    )
     f.add_argument("--stall-rate", type=float, default=d.stall_rate, help="fraction of responses that stall")
     f.add_argument("--stall-seconds", type=float, default=d.stall_seconds, help="length of a stall")
-    f.add_argument("--malformed-rate", type=float, default=d.malformed_rate,
-                   help="fraction of responses with a chunk that is not JSON")
+    f.add_argument(
+        "--malformed-rate",
+        type=float,
+        default=d.malformed_rate,
+        help="fraction of responses with a chunk that is not JSON",
+    )
     f.add_argument("--seed", type=int, default=None, help="seed for faults and jitter")
-    p.add_argument("--record-timings", action="store_true",
-                   help="keep per-request server timestamps at GET /mock/timings")
+    p.add_argument(
+        "--record-timings",
+        action="store_true",
+        help="keep per-request server timestamps at GET /mock/timings",
+    )
     p.set_defaults(func=run_cli)
 
 
@@ -106,7 +139,9 @@ def run_cli(args: argparse.Namespace) -> int:
     except OSError as exc:
         if args.debug:
             raise
-        print(f"error: --port: cannot listen on {args.host}:{args.port}: {exc.strerror or exc}", file=sys.stderr)
+        print(
+            f"error: --port: cannot listen on {args.host}:{args.port}: {exc.strerror or exc}", file=sys.stderr
+        )
         return 1
     return 0
 
@@ -120,8 +155,11 @@ async def _serve(cfg: MockConfig, host: str, port: int, loop_name: str) -> None:
             loop.add_signal_handler(sig, stop.set)
         except (NotImplementedError, RuntimeError):
             pass
-    print(f"evalscope mock server listening on http://{host}:{bound} (model {cfg.model_name!r}, "
-          f"{loop_name} loop); OpenAI base URL http://{host}:{bound}/v1", flush=True)
+    print(
+        f"evalscope mock server listening on http://{host}:{bound} (model {cfg.model_name!r}, "
+        f"{loop_name} loop); OpenAI base URL http://{host}:{bound}/v1",
+        flush=True,
+    )
     try:
         await stop.wait()
     finally:

@@ -369,7 +369,9 @@ class AnthropicMessages(WireFormat):
             delta, index = {"type": "thinking_delta", "thinking": text}, 0
         else:
             delta, index = {"type": "text_delta", "text": text}, 1 if st.reasoning or plan.reasoning else 0
-        return out + _sse({"type": "content_block_delta", "index": index, "delta": delta}, "content_block_delta")
+        return out + _sse(
+            {"type": "content_block_delta", "index": index, "delta": delta}, "content_block_delta"
+        )
 
     def tail(self, plan: Plan, req: GenRequest, st: StreamState) -> bytes:
         out = b""
@@ -443,7 +445,9 @@ class GeminiGenerate(WireFormat):
             raise BadRequest("generationConfig: must be an object")
         model, _, method = request.match_info["model_method"].partition(":")
         if method not in ("generateContent", "streamGenerateContent"):
-            raise BadRequest(f"{method or 'method'}: expected models/MODEL:generateContent or :streamGenerateContent")
+            raise BadRequest(
+                f"{method or 'method'}: expected models/MODEL:generateContent or :streamGenerateContent"
+            )
         return GenRequest(
             model=model,
             stream=method == "streamGenerateContent",
@@ -505,7 +509,9 @@ class GeminiGenerate(WireFormat):
         return b'data: {"candidates": [\r\n\r\n'
 
     def error_body(self, status: int, message: str) -> dict:
-        return {"error": {"code": status, "message": message, "status": _GOOGLE_STATUS.get(status, "UNKNOWN")}}
+        return {
+            "error": {"code": status, "message": message, "status": _GOOGLE_STATUS.get(status, "UNKNOWN")}
+        }
 
 
 _DASHSCOPE_CODES = {

@@ -129,7 +129,9 @@ def build_plan(req: GenRequest, row: ScriptedAnswer | None, cfg: MockConfig) -> 
         finish = "length"
     if row is not None and row.finish_reason:
         finish = row.finish_reason
-    prompt_tokens = req.prompt_token_ids if req.prompt_token_ids is not None else count_tokens(req.prompt_text)
+    prompt_tokens = (
+        req.prompt_token_ids if req.prompt_token_ids is not None else count_tokens(req.prompt_text)
+    )
     return Plan(
         id=uuid.uuid4().hex,
         created=int(time.time()),

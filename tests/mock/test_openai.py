@@ -20,7 +20,9 @@ def _client(srv) -> openai.OpenAI:
 
 
 def test_prompt_token_rule_is_the_documented_one():
-    assert PROMPT_TOKENS == 4 + 1 + 9  # "You are terse ." / newline is free / "What is 2 + 2 ? Answer , please ."
+    assert (
+        PROMPT_TOKENS == 4 + 1 + 9
+    )  # "You are terse ." / newline is free / "What is 2 + 2 ? Answer , please ."
     assert count_tokens("你好，世界 ok") == 6
     assert count_tokens("") == 0
 
@@ -115,6 +117,8 @@ def test_exact_lengths_from_min_max_tokens_and_ignore_eos(mock_server):
     msgs = [{"role": "user", "content": "hi"}]
     r = client.chat.completions.create(model="m", messages=msgs, max_tokens=50, extra_body={"min_tokens": 50})
     assert r.usage.completion_tokens == 50 and count_tokens(r.choices[0].message.content) == 50
-    r = client.chat.completions.create(model="m", messages=msgs, max_tokens=33, extra_body={"ignore_eos": True})
+    r = client.chat.completions.create(
+        model="m", messages=msgs, max_tokens=33, extra_body={"ignore_eos": True}
+    )
     assert r.usage.completion_tokens == 33 and r.choices[0].finish_reason == "length"
     assert count_tokens(r.choices[0].message.content) == 33
