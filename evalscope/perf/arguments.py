@@ -84,7 +84,7 @@ class PerfArguments(BaseModel):
     debug: bool = False
 
     def __repr__(self) -> str:
-        return f"PerfArguments({self.model_dump(exclude={'api_key'})!r}, api_key='***')"
+        return f"PerfArguments({self.public_dict()!r}, api_key='***')"
 
     __str__ = __repr__
 

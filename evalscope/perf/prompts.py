@@ -77,15 +77,21 @@ class Tokenizer:
     def decode(self, ids: list[int]) -> str:
         return self._tok.decode(ids, skip_special_tokens=True)
 
-    def random_text(self, n: int, rng: random.Random) -> tuple[str, int]:
-        """Text of exactly ``n`` tokens when the tokenizer allows it (returns the text and its count).
+    def random_ids(self, n: int, rng: random.Random) -> list[int]:
+        """``n`` random ordinary token ids."""
+        return [rng.choice(self.usable_ids) for _ in range(n)]
 
-        Decoding random ids and encoding the text again can merge or split tokens, so the ids are
-        re-read and topped up or trimmed until the count matches (a few rounds at most).
+    def random_text(self, n: int, rng: random.Random, prefix: list[int] | None = None) -> tuple[str, int]:
+        """Text of exactly ``n`` tokens (``prefix`` ids first) when the tokenizer allows it.
+
+        Decoding random ids and encoding the text again can merge or split tokens, so the tail
+        after the prefix is re-read and topped up or trimmed until the count matches (a few rounds
+        at most); returns the text and its real count.
         """
+        prefix = list(prefix or [])
         if n <= 0:
             return "", 0
-        ids = [rng.choice(self.usable_ids) for _ in range(n)]
+        ids = prefix + self.random_ids(max(0, n - len(prefix)), rng)
         text = self.decode(ids)
         count = self.count(text)
         for _ in range(16):
@@ -93,9 +99,9 @@ class Tokenizer:
                 break
             ids = self.encode(text)
             if count > n:
-                ids = ids[:n]
+                ids = ids[: max(n, len(prefix))]
             else:
-                ids += [rng.choice(self.usable_ids) for _ in range(n - count)]
+                ids += self.random_ids(n - count, rng)
             text = self.decode(ids)
             count = self.count(text)
         return text, count
@@ -201,16 +207,15 @@ def load_prompts(args: PerfArguments, tokenizer: Tokenizer | None = None) -> lis
     elif args.dataset == "random":
         if tokenizer is None:
             raise PromptSourceError("--tokenizer-path: dataset 'random' needs a tokenizer")
-        prefix = tokenizer.random_text(args.prefix_length, rng)[0] if args.prefix_length else ""
+        prefix = tokenizer.random_ids(args.prefix_length, rng)
         lo = max(1, args.min_prompt_length)
         hi = max(lo, min(args.max_prompt_length, 1 << 20))
         items = []
         n_unique = min(max(args.number), 1024)
         for _ in range(n_unique):
             target = rng.randint(lo, hi) if hi > lo else lo
-            body, _ = tokenizer.random_text(target - (args.prefix_length if prefix else 0), rng)
-            text = prefix + body
-            items.append(PromptItem(prompt=text, input_tokens=tokenizer.count(text)))
+            text, count = tokenizer.random_text(max(target, len(prefix)), rng, prefix)
+            items.append(PromptItem(prompt=text, input_tokens=count))
         return items
     elif args.dataset == "speed_benchmark":
         return [PromptItem(prompt=SPEED_FILLER * max(1, n - 1) if n > 1 else SPEED_FILLER) for n in SPEED_LENGTHS]
