@@ -130,9 +130,9 @@ def run_cli(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(result, ensure_ascii=False, indent=2))
     else:
-        console = Console()
+        console = Console(width=max(Console().width, 120))
         console.print(summary_table(result["result"]))
-        console.print(f"output: {result['output_dir']}")
+        console.print(f"output: {result['output_dir']}", soft_wrap=True)
     return 0
 
 

@@ -91,22 +91,26 @@ def build_report(*, benchmark: Any, model: str, subsets: list[str], records: Ite
 
 
 def summary_table(reports: dict[str, dict[str, Any]]):
-    """A rich Table: one row per benchmark and subset, with score, stderr, states and coverage."""
+    """A rich Table: one row per benchmark subset (when few) and one OVERALL row per benchmark.
+
+    ``States`` reads correct/wrong/unparsed/truncated/error.
+    """
     from rich.table import Table
 
-    table = Table(title="Evaluation summary", show_lines=False)
-    for col in ("Model", "Dataset", "Metric", "Subset", "Num", "Score", "± SE", "correct", "wrong",
-                "unparsed", "truncated", "error", "Coverage"):
-        table.add_column(col, justify="right" if col not in ("Model", "Dataset", "Metric", "Subset") else "left")
+    table = Table(title="Evaluation summary")
+    for col in ("Model", "Dataset", "Metric", "Subset", "Num", "Score", "± SE", "States c/w/u/t/e", "Coverage"):
+        table.add_column(col, justify="right" if col in ("Num", "Score", "± SE", "Coverage") else "left")
+
+    def states(counts: dict[str, int]) -> str:
+        return "/".join(str(counts[s]) for s in STATES)
+
     for name, rep in reports.items():
         metric = rep["metrics"][0]["name"]
-        rows = rep["subsets"] if len(rep["subsets"]) <= 12 else []
-        for sub in rows:
-            c = sub["counts"]
-            table.add_row(rep["model_name"], name, metric, sub["name"], str(sub["num"]), f"{sub['score']:.4f}",
-                          f"{sub['stderr']:.4f}", *(str(c[s]) for s in STATES), f"{sub['coverage']:.0%}")
-        c = rep["counts"]
-        table.add_row(rep["model_name"], name, metric, "OVERALL", str(sum(c.values())), f"{rep['score']:.4f}",
-                      f"{rep['stderr']:.4f}", *(str(c[s]) for s in STATES), f"{rep['coverage']:.0%}",
-                      style="bold")
+        if 1 < len(rep["subsets"]) <= 12:
+            for sub in rep["subsets"]:
+                table.add_row(rep["model_name"], name, metric, sub["name"], str(sub["num"]), f"{sub['score']:.4f}",
+                              f"{sub['stderr']:.4f}", states(sub["counts"]), f"{sub['coverage']:.0%}")
+        table.add_row(rep["model_name"], name, metric, "OVERALL", str(sum(rep["counts"].values())),
+                      f"{rep['score']:.4f}", f"{rep['stderr']:.4f}", states(rep["counts"]),
+                      f"{rep['coverage']:.0%}", style="bold")
     return table
