@@ -149,12 +149,13 @@ class LocalProcessExecutor(Executor):
         if self._thread is not None:
             self._thread.join(timeout=5)
         for w in workers:
-            if w.task is None:
+            if w.task is None and w.ready:
                 try:
                     w.conn.send(None)
                 except OSError:
-                    pass
+                    self._kill(w)
             else:
+                # Busy (the job becomes interrupted) or still starting up: no reason to wait.
                 self._kill(w)
         for w in workers:
             w.proc.join(timeout=2)

@@ -1,0 +1,35 @@
+"""`evalscope service`: the seed's HTTP API (FastAPI) over the job system.
+
+``create_app(settings)`` builds the app; ``run_service(host, port, debug, **settings)`` serves it.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from evalscope.service.settings import ServiceSettings
+
+LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+
+
+def create_app(settings: ServiceSettings | None = None, **overrides: Any) -> Any:
+    """Build the FastAPI app (see :func:`evalscope.service.app.create_app`)."""
+    from evalscope.service.app import create_app as _create
+
+    return _create(settings, **overrides)
+
+
+def run_service(host: str = "0.0.0.0", port: int = 9000, debug: bool = False, **settings: Any) -> None:
+    """Serve the API until interrupted.  ``settings`` are :class:`ServiceSettings` fields
+    (``work_dir``, ``max_concurrent_jobs``, ``database_url``, ``auth_token``, ``cors_origins``, ...)."""
+    import uvicorn
+
+    cfg = ServiceSettings(host=host, port=port, debug=debug, **settings)
+    logging.basicConfig(level=logging.DEBUG if debug else logging.INFO, format=LOG_FORMAT)
+    app = create_app(cfg)
+    uvicorn.run(app, host=cfg.host, port=cfg.port, log_level="debug" if debug else "info",
+                timeout_graceful_shutdown=5)
+
+
+__all__ = ["ServiceSettings", "create_app", "run_service"]

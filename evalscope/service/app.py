@@ -1,0 +1,88 @@
+"""The FastAPI application factory."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+
+from evalscope import __version__
+from evalscope.jobs import JobManager, JobStore, LocalProcessExecutor, all_kinds
+from evalscope.service import errors
+from evalscope.service.engines import engine_kinds
+from evalscope.service.middleware import BearerAuthMiddleware, BodyLimitMiddleware
+from evalscope.service.notifier import JobNotifier
+from evalscope.service.routes import Ctx, build_router
+from evalscope.service.settings import ServiceSettings
+
+log = logging.getLogger("evalscope.service")
+
+DESCRIPTION = """\
+Evaluation (`/api/v1/eval`) and load testing (`/api/v1/perf`) of OpenAI-compatible models over HTTP.
+Both seed routes block until their job ends; every call is a job underneath, which the job API
+(`/api/v1/jobs`) lets you submit without waiting, list, follow (server-sent events), cancel,
+resume and download files from.
+"""
+
+
+def create_app(settings: ServiceSettings | None = None, **overrides: Any) -> FastAPI:
+    """Build the app; workers start when the app starts (lifespan), not here."""
+    if settings is None:
+        settings = ServiceSettings(**overrides)
+    elif overrides:
+        settings = settings.model_copy(update=overrides)
+    engines = engine_kinds()
+    kinds = all_kinds(settings.job_kinds)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        base = settings.base_dir
+        base.mkdir(parents=True, exist_ok=True)
+        store = JobStore(settings.db_url)
+        preload = sorted({m for k in kinds.values() for m in k.preload})
+        executor = LocalProcessExecutor(settings.max_concurrent_jobs, preload=preload,
+                                        start_method=settings.start_method)
+        manager = JobManager(store, executor, kinds)
+        notifier = JobNotifier(asyncio.get_running_loop())
+        manager.add_listener(notifier.publish)
+        requeued = await asyncio.to_thread(manager.start)
+        app.state.ctx = Ctx(settings, manager, notifier, engines)
+        for name, engine in engines.items():
+            if engine.missing:
+                log.warning("%s routes answer 503: %s", name, engine.missing)
+        log.info("evalscope service: work dir %s, %d workers, store %s, %d job(s) re-queued, auth %s",
+                 base, settings.max_concurrent_jobs, _safe_url(settings.db_url), len(requeued),
+                 "on" if settings.auth_token else "off")
+        try:
+            yield
+        finally:
+            await asyncio.to_thread(manager.shutdown)
+            store.close()
+
+    app = FastAPI(title="EvalScope service", version=__version__, description=DESCRIPTION,
+                  lifespan=lifespan, debug=False)
+    errors.install(app, settings.debug)
+    app.include_router(build_router(engines))
+    # Middleware added last runs first: size limit, then auth, then CORS (so preflights pass).
+    if settings.cors_origins:
+        app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["*"],
+                           allow_headers=["*"])
+    if settings.auth_token:
+        app.add_middleware(BearerAuthMiddleware, token=settings.auth_token)
+    app.add_middleware(BodyLimitMiddleware, limit=settings.max_body_bytes)
+    return app
+
+
+def _safe_url(url: str) -> str:
+    # Never log a database password.
+    from sqlalchemy.engine import make_url
+
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:  # noqa: BLE001
+        return "<database url>"

@@ -1,0 +1,51 @@
+"""`evalscope service`: start the HTTP service."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from pydantic import ValidationError
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser(
+        "service", help="run the HTTP service (eval and perf over HTTP, with a job API)",
+        description="Serve /health, /api/v1/eval, /api/v1/perf and the job API /api/v1/jobs.",
+    )
+    p.add_argument("--host", default="0.0.0.0", help="address to listen on (default 0.0.0.0)")
+    p.add_argument("--port", type=int, default=9000, help="port (default 9000)")
+    p.add_argument("--debug", action="store_true", help="debug logging; tracebacks in error answers")
+    p.add_argument("--work-dir", default="outputs", help="base output folder; one folder per job inside")
+    p.add_argument("--max-concurrent-jobs", type=int, default=None,
+                   help="jobs running at once (warm worker processes); the rest wait in order")
+    p.add_argument("--database-url", default=None,
+                   help="SQLAlchemy URL of the job store (default: SQLite file <work-dir>/service.db)")
+    p.add_argument("--auth-token", default=None,
+                   help="require 'Authorization: Bearer TOKEN' (or set EVALSCOPE_SERVICE_TOKEN); /health stays open")
+    p.add_argument("--cors-origins", default=None, help="comma-separated origins allowed by CORS (default: off)")
+    p.add_argument("--max-body-bytes", type=int, default=None, help="largest request body (default 1 MiB)")
+    p.add_argument("--data-dir", action="append", default=None, dest="data_dirs",
+                   help="a folder requests may name as local data (repeatable)")
+    p.set_defaults(func=run_cli)
+
+
+def run_cli(args: argparse.Namespace) -> int:
+    from evalscope.service import run_service
+    from evalscope.service.settings import ServiceSettings
+
+    options = {"work_dir": Path(args.work_dir)}
+    for name in ("max_concurrent_jobs", "database_url", "auth_token", "cors_origins", "max_body_bytes", "data_dirs"):
+        value = getattr(args, name)
+        if value is not None:
+            options[name] = value
+    try:
+        ServiceSettings(host=args.host, port=args.port, debug=args.debug, **options)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        flag = "--" + str(err["loc"][0]).replace("_", "-") if err.get("loc") else "--?"
+        print(f"error: {flag}: {err['msg']}", file=sys.stderr)
+        return 2
+    run_service(host=args.host, port=args.port, debug=args.debug, **options)
+    return 0

@@ -1,0 +1,95 @@
+"""JSON error answers: ``{"status": "error", "message": ..., ["errors": [...]], ["traceback": ...]}``."""
+
+from __future__ import annotations
+
+import logging
+import traceback
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import ValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+log = logging.getLogger("evalscope.service")
+
+
+class ApiError(Exception):
+    """An error with an HTTP status, raised by route code."""
+
+    def __init__(self, status: int, message: str, errors: list[dict[str, str]] | None = None,
+                 **extra: Any) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+        self.errors = errors
+        self.extra = extra
+
+
+def error_body(message: str, errors: list[dict[str, str]] | None = None, **extra: Any) -> dict[str, Any]:
+    body: dict[str, Any] = {"status": "error", "message": message}
+    if errors is not None:
+        body["errors"] = errors
+    body.update({k: v for k, v in extra.items() if v is not None})
+    return body
+
+
+def _field(loc: tuple[Any, ...] | list[Any]) -> str:
+    parts = [str(p) for p in loc]
+    if parts and parts[0] in ("body", "query", "path", "header"):
+        parts = parts[1:]
+    return ".".join(parts) or "body"
+
+
+def validation_errors(errors: list[dict[str, Any]]) -> list[dict[str, str]]:
+    """Pydantic's error list as ``[{"field": "a.b", "reason": "..."}]``."""
+    out = []
+    for err in errors:
+        reason = str(err.get("msg", "invalid"))
+        if err.get("type") == "json_invalid":
+            ctx = err.get("ctx") or {}
+            reason = f"malformed JSON: {ctx.get('error', reason)}"
+            out.append({"field": "body", "reason": reason})
+            continue
+        reason = reason.removeprefix("Value error, ")
+        out.append({"field": _field(err.get("loc", ())), "reason": reason})
+    return out
+
+
+def bad_request(errors: list[dict[str, str]]) -> JSONResponse:
+    summary = "; ".join(f"{e['field']}: {e['reason']}" for e in errors[:5])
+    return JSONResponse(error_body(f"Invalid request: {summary}", errors), status_code=400)
+
+
+def install(app: FastAPI, debug: bool) -> None:
+    """Register the handlers that turn every failure into a JSON answer."""
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
+        return bad_request(validation_errors(list(exc.errors())))
+
+    @app.exception_handler(ValidationError)
+    async def _pydantic(request: Request, exc: ValidationError) -> JSONResponse:
+        return bad_request(validation_errors(list(exc.errors())))
+
+    @app.exception_handler(ApiError)
+    async def _api(request: Request, exc: ApiError) -> JSONResponse:
+        return JSONResponse(error_body(exc.message, exc.errors, **exc.extra), status_code=exc.status)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        if exc.status_code == 404 and exc.detail == "Not Found":
+            message = f"Not found: {request.method} {request.url.path}"
+        elif exc.status_code == 405:
+            message = f"Method {request.method} not allowed on {request.url.path}"
+        else:
+            message = str(exc.detail)
+        return JSONResponse(error_body(message), status_code=exc.status_code, headers=exc.headers)
+
+    @app.exception_handler(Exception)
+    async def _unhandled(request: Request, exc: Exception) -> JSONResponse:
+        log.exception("unhandled error on %s %s", request.method, request.url.path)
+        tb = traceback.format_exc() if debug else None
+        return JSONResponse(error_body(f"Internal server error: {type(exc).__name__}: {exc}", traceback=tb),
+                            status_code=500)

@@ -1,0 +1,105 @@
+"""Response models: they document the answers in /openapi.json."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from evalscope.jobs import Job, JobState
+
+
+class HealthOut(BaseModel):
+    status: str = "ok"
+    service: str = "evalscope"
+    timestamp: str
+
+
+class ErrorOut(BaseModel):
+    status: str = "error"
+    message: str
+    errors: list[dict[str, str]] | None = None
+    traceback: str | None = None
+
+
+class EvalOut(BaseModel):
+    status: str = "success"
+    message: str = "Evaluation completed"
+    result: dict[str, Any]
+    output_dir: str
+    job_id: str
+
+
+class PerfOut(BaseModel):
+    status: str = "success"
+    message: str = "Performance test completed"
+    output_dir: str
+    results: dict[str, Any]
+    job_id: str
+
+
+class ProgressOut(BaseModel):
+    done: int
+    total: int | None
+    percent: float | None = Field(description="0-100, or null while the total is unknown")
+
+
+class JobOut(BaseModel):
+    id: str
+    kind: str
+    state: JobState
+    progress: ProgressOut
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+    duration_s: float | None
+    attempts: int
+    config: dict[str, Any]
+    result: dict[str, Any] | None
+    output_dir: str
+    error: str | None
+    traceback: str | None = Field(None, description="only when the service runs with --debug")
+    links: dict[str, str]
+
+    @classmethod
+    def of(cls, job: Job, debug: bool) -> JobOut:
+        total = job.progress_total
+        percent = round(100.0 * job.progress_done / total, 2) if total else None
+        base = f"/api/v1/jobs/{job.id}"
+        return cls(
+            id=job.id, kind=job.kind, state=job.state,
+            progress=ProgressOut(done=job.progress_done, total=total, percent=percent),
+            created_at=job.created_at, started_at=job.started_at, finished_at=job.finished_at,
+            duration_s=job.duration_s, attempts=job.attempts, config=job.config, result=job.result,
+            output_dir=job.output_dir, error=job.error, traceback=job.traceback if debug else None,
+            links={"self": base, "events": f"{base}/events", "files": f"{base}/files",
+                   "cancel": f"{base}/cancel", "resume": f"{base}/resume"},
+        )
+
+
+class JobListOut(BaseModel):
+    items: list[JobOut]
+    total: int
+    limit: int
+    offset: int
+
+
+class FileOut(BaseModel):
+    path: str
+    size: int
+
+
+class FileListOut(BaseModel):
+    job_id: str
+    output_dir: str
+    files: list[FileOut]
+
+
+class ResumeIn(BaseModel):
+    """Secrets are never stored: a resumed job that needs its API key gets it again here."""
+
+    model_config = {"extra": "forbid"}
+
+    api_key: str | None = None
+    headers: dict[str, str] | None = None

@@ -1,0 +1,53 @@
+"""Settings of one service instance (CLI flags, ``run_service`` keyword arguments, ``create_app``)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+ENV_TOKEN = "EVALSCOPE_SERVICE_TOKEN"
+
+
+def _default_workers() -> int:
+    return max(2, min(4, os.cpu_count() or 2))
+
+
+class ServiceSettings(BaseModel):
+    """Everything the service needs; the defaults are the embedded, single-machine setup."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    host: str = "0.0.0.0"
+    port: int = Field(9000, ge=0, le=65535)
+    debug: bool = False
+    work_dir: Path = Field(Path("outputs"), description="base folder: every job gets its own folder inside")
+    max_concurrent_jobs: int = Field(default_factory=_default_workers, ge=1, le=256)
+    database_url: str | None = Field(None, description="SQLAlchemy URL; default sqlite:///<work_dir>/service.db")
+    auth_token: str | None = Field(default_factory=lambda: os.environ.get(ENV_TOKEN) or None)
+    cors_origins: list[str] = Field(default_factory=list)
+    max_body_bytes: int = Field(1024 * 1024, ge=1024)
+    data_dirs: list[Path] = Field(
+        default_factory=list,
+        description="extra folders a request may name as local data (dataset_path, local_path, ...)",
+    )
+    job_kinds: dict[str, str] = Field(
+        default_factory=dict, description="extra job kinds name -> 'module:function' (tests, extensions)"
+    )
+    start_method: str = "spawn"
+
+    @field_validator("cors_origins", mode="before")
+    @classmethod
+    def _split(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [v.strip() for v in value.split(",") if v.strip()]
+        return value
+
+    @property
+    def base_dir(self) -> Path:
+        return Path(self.work_dir).expanduser().resolve()
+
+    @property
+    def db_url(self) -> str:
+        return self.database_url or f"sqlite:///{self.base_dir / 'service.db'}"

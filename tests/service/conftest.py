@@ -1,0 +1,154 @@
+"""Service fixtures: the app served by uvicorn in a thread, or `evalscope service` as a subprocess."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+import uvicorn
+
+JOBS_TESTS = Path(__file__).resolve().parent.parent / "jobs"
+# The controllable test job kind lives in tests/jobs; worker processes inherit sys.path.
+if str(JOBS_TESTS) not in sys.path:
+    sys.path.insert(0, str(JOBS_TESTS))
+
+TEST_KIND = {"test": "testing_kind:run"}
+REPO = Path(__file__).resolve().parents[2]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_health(url: str, timeout: float = 30.0, proc: subprocess.Popen | None = None) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc is not None and proc.poll() is not None:
+            raise RuntimeError(f"service exited with {proc.returncode}")
+        try:
+            if httpx.get(url + "/health", timeout=1).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.05)
+    raise RuntimeError("service did not start")
+
+
+class ThreadService:
+    """create_app(settings) under uvicorn in a background thread."""
+
+    def __init__(self, **settings) -> None:
+        from evalscope.service import create_app
+
+        settings.setdefault("job_kinds", TEST_KIND)
+        settings.setdefault("max_concurrent_jobs", 2)
+        self.settings = settings
+        self.app = create_app(**settings)
+        port = free_port()
+        self.url = f"http://127.0.0.1:{port}"
+        self.server = uvicorn.Server(uvicorn.Config(self.app, host="127.0.0.1", port=port, log_level="warning"))
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+
+    def __enter__(self) -> ThreadService:
+        self.thread.start()
+        wait_health(self.url)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=15)
+
+    @property
+    def manager(self):
+        return self.app.state.ctx.manager
+
+
+class ProcessService:
+    """`evalscope service` as a real subprocess (SIGKILL-able)."""
+
+    def __init__(self, work_dir: Path, *args: str, env: dict[str, str] | None = None) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.work_dir = work_dir
+        self.args = args
+        self.log_path = work_dir.parent / f"service-{self.port}.log"
+        self.env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(JOBS_TESTS), os.environ.get("PYTHONPATH", "")]),
+                    "EVALSCOPE_JOB_KINDS": "test=testing_kind:run", **(env or {})}
+        self.proc: subprocess.Popen | None = None
+
+    def start(self) -> ProcessService:
+        self._log = open(self.log_path, "ab")
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "evalscope", "service", "--host", "127.0.0.1", "--port", str(self.port),
+             "--work-dir", str(self.work_dir), *self.args],
+            stdout=self._log, stderr=subprocess.STDOUT, env=self.env, cwd=str(REPO),
+        )
+        wait_health(self.url, proc=self.proc)
+        return self
+
+    def kill(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGKILL)
+            self.proc.wait(timeout=10)
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGINT)
+            try:
+                self.proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.kill()
+        self._log.close()
+
+    def log_text(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+
+@pytest.fixture
+def thread_service(tmp_path):
+    started = []
+
+    def make(**settings) -> ThreadService:
+        settings.setdefault("work_dir", tmp_path / "outputs")
+        svc = ThreadService(**settings).__enter__()
+        started.append(svc)
+        return svc
+
+    yield make
+    for svc in started:
+        svc.__exit__(None, None, None)
+
+
+@pytest.fixture
+def process_service(tmp_path):
+    started = []
+
+    def make(*args: str, work_dir: Path | None = None, env: dict[str, str] | None = None) -> ProcessService:
+        svc = ProcessService(work_dir or tmp_path / "outputs", *args, env=env).start()
+        started.append(svc)
+        return svc
+
+    yield make
+    for svc in started:
+        svc.stop()
+
+
+def wait_job(client: httpx.Client, job_id: str, states=("succeeded", "failed", "cancelled", "interrupted"),
+             timeout: float = 60.0) -> dict:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        job = client.get(f"/api/v1/jobs/{job_id}").json()
+        if job["state"] in states:
+            return job
+        time.sleep(0.05)
+    raise AssertionError(f"job {job_id} stuck: {job}")
