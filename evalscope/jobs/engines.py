@@ -6,19 +6,28 @@ and point the engine's output folder at the job's own folder.
 
 from __future__ import annotations
 
+import shutil
 from typing import Any
 
 from evalscope.jobs.kinds import JobContext
 
 
 def run_eval_job(config: dict[str, Any], ctx: JobContext) -> dict[str, Any]:
-    """Run an evaluation; on resume the engine continues from the job folder's cache."""
+    """Run an evaluation that writes straight into the job folder.
+
+    The engine's ``use_cache`` always names the job folder: a first run finds no cache, a resumed
+    run continues from the samples already saved there.  A ``use_cache`` given by the user (a
+    previous run's folder) is copied in first, so the old run's folder is never written to.
+    """
     from evalscope.eval import TaskConfig, run_task
 
     cfg = dict(config)
+    previous = cfg.get("use_cache")
+    if previous and not ctx.resume:
+        shutil.copytree(previous, ctx.output_dir, dirs_exist_ok=True,
+                        ignore=shutil.ignore_patterns("config.json", "logs"))
     cfg["work_dir"] = str(ctx.output_dir)
-    if ctx.resume:
-        cfg["use_cache"] = str(ctx.output_dir)
+    cfg["use_cache"] = str(ctx.output_dir)
     return run_task(TaskConfig.model_validate(cfg), progress=ctx.progress)
 
 

@@ -1,0 +1,275 @@
+"""The seed's own examples (curl and Python `requests`), run as written against a real
+`evalscope service` subprocess, with the mock server standing in for the model."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+
+import httpx
+import pytest
+from conftest import ProcessService
+
+from evalscope.mock import MockConfig, MockServer, ScriptedAnswer
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "eval"
+DASHSCOPE = "https://dashscope.aliyuncs.com/compatible-mode/v1"
+OUTPUT_TOKENS = 12
+
+# Verbatim from the seed (docs "Usage Examples" and "Example Scenarios").
+CURL_EVAL = """curl -X POST http://localhost:9000/api/v1/eval \\
+  -H "Content-Type: application/json" \\
+  -d '{
+    "model": "qwen-plus",
+    "api_url": "https://dashscope.aliyuncs.com/compatible-mode/v1",
+    "api_key": "your-api-key",
+    "datasets": ["gsm8k"],
+    "limit": 5
+  }'"""
+
+CURL_PERF = """curl -X POST http://localhost:9000/api/v1/perf \\
+  -H "Content-Type: application/json" \\
+  -d '{
+    "model": "qwen-plus",
+    "url": "https://dashscope.aliyuncs.com/compatible-mode/v1/chat/completions",
+    "api": "openai",
+    "number": 50,
+    "parallel": 5
+  }'"""
+
+CURL_SCENARIO_2 = """curl -X POST http://localhost:9000/api/v1/perf \\
+  -H "Content-Type: application/json" \\
+  -d '{
+    "model": "qwen2.5",
+    "url": "http://localhost:8000/v1/chat/completions",
+    "api": "openai",
+    "number": 1000,
+    "parallel": 20,
+    "max_tokens": 2048
+  }'"""
+
+PYTHON_REQUESTS = """import requests
+
+# Evaluation request
+eval_response = requests.post(
+    'http://localhost:9000/api/v1/eval',
+    json={
+        'model': 'qwen-plus',
+        'api_url': 'https://dashscope.aliyuncs.com/compatible-mode/v1',
+        'api_key': 'your-api-key',
+        'datasets': ['gsm8k', 'iquiz'],
+        'limit': 10,
+        'generation_config': {
+            'temperature': 0.0,
+            'max_tokens': 2048
+        }
+    }
+)
+print(eval_response.json())
+
+# Performance test request
+perf_response = requests.post(
+    'http://localhost:9000/api/v1/perf',
+    json={
+        'model': 'qwen-plus',
+        'url': 'https://dashscope.aliyuncs.com/compatible-mode/v1/chat/completions',
+        'api': 'openai',
+        'number': 100,
+        'parallel': 10,
+        'dataset': 'openqa'
+    }
+)
+print(perf_response.json())
+"""
+
+METRIC_KEYS = [
+    "Time taken for tests (s)", "Number of concurrency", "Total requests", "Succeed requests", "Failed requests",
+    "Output token throughput (tok/s)", "Total token throughput (tok/s)", "Request throughput (req/s)",
+    "Average latency (s)", "Average time to first token (s)", "Average time per output token (s)",
+    "Average inter-token latency (s)", "Average input tokens per request", "Average output tokens per request",
+]
+PERCENTILE_KEYS = ["TTFT (s)", "ITL (s)", "TPOT (s)", "Latency (s)", "Input tokens", "Output tokens",
+                   "Output (tok/s)", "Total (tok/s)"]
+
+
+@pytest.fixture(scope="module")
+def setup(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("seed")
+    ds = tmp / "datasets"
+    ds.mkdir()
+    for name in ("gsm8k", "iquiz"):
+        (ds / name).symlink_to(FIXTURES / name)
+    hc3 = ds / "AI-ModelScope" / "HC3-Chinese"
+    hc3.mkdir(parents=True)
+    with (hc3 / "open_qa.jsonl").open("w", encoding="utf-8") as fh:
+        for i in range(40):
+            fh.write(json.dumps({"question": f"问题{i}：天空为什么是蓝色的？", "human_answers": [],
+                                 "chatgpt_answers": []}, ensure_ascii=False) + "\n")
+    # gsm8k golds in the fixture: one of them is 7; every iquiz answer is a letter.
+    mock = MockServer(MockConfig(output_tokens=OUTPUT_TOKENS, answers=[
+        ScriptedAnswer(match="Tom has 3 apples", reply="The answer is \\boxed{7}"),
+    ])).start()
+    svc = ProcessService(tmp / "outputs", "--max-concurrent-jobs", "2",
+                         env={"EVALSCOPE_DATASET_DIR": str(ds), "EVALSCOPE_OFFLINE": "1"}).start()
+    yield svc, mock
+    svc.stop()
+    mock.stop()
+
+
+def _as_written(text: str, svc: ProcessService, mock: MockServer) -> str:
+    return (text.replace("http://localhost:9000", svc.url).replace(DASHSCOPE, mock.url + "/v1")
+            .replace("http://localhost:8000/v1", mock.url + "/v1"))
+
+
+def _curl(text: str, svc, mock) -> dict:
+    out = subprocess.run(["bash", "-c", _as_written(text, svc, mock) + " -sS"], capture_output=True, text=True,
+                         timeout=120, check=True)
+    return json.loads(out.stdout)
+
+
+def _asked(mock: MockServer) -> int:
+    return sum(mock.stats()["prompts"].values())
+
+
+def _check_eval(body: dict, svc, datasets: dict[str, int]) -> None:
+    assert body["status"] == "success" and body["message"] == "Evaluation completed"
+    assert set(body) >= {"status", "message", "result", "output_dir"}
+    out = Path(body["output_dir"])
+    assert out.is_dir() and out.is_relative_to(svc.work_dir.resolve())
+    assert set(body["result"]) == set(datasets)
+    for name, n in datasets.items():
+        report = body["result"][name]
+        assert report["model_name"] == "qwen-plus" and report["dataset_name"] == name
+        assert report["num_scored"] == n and sum(report["counts"].values()) == n
+        assert report["metrics"][0]["name"] == "AverageAccuracy" and report["metrics"][0]["num"] == n
+        assert 0.0 <= report["score"] <= 1.0
+        # The answer is exactly what the job wrote to disk.
+        assert json.loads((out / "reports" / "qwen-plus" / f"{name}.json").read_text()) == report
+
+
+def _check_perf(body: dict, svc, points: list[tuple[int, int]]) -> None:
+    assert body["status"] == "success" and body["message"] == "Performance test completed"
+    out = Path(body["output_dir"])
+    assert out.is_dir() and out.is_relative_to(svc.work_dir.resolve())
+    assert list(body["results"]) == [f"parallel_{p}_number_{n}" for p, n in points]
+    for p, n in points:
+        point = body["results"][f"parallel_{p}_number_{n}"]
+        m = point["metrics"]
+        for key in METRIC_KEYS:
+            assert key in m, key
+        assert m["Total requests"] == n and m["Succeed requests"] == n and m["Failed requests"] == 0
+        assert m["Number of concurrency"] == p
+        assert m["Average output tokens per request"] == OUTPUT_TOKENS
+        assert m["Request throughput (req/s)"] == pytest.approx(n / m["Time taken for tests (s)"], rel=0.02)
+        pct = point["percentiles"]
+        assert pct["Percentiles"] == ["10%", "25%", "50%", "66%", "75%", "80%", "90%", "95%", "98%", "99%"]
+        for key in PERCENTILE_KEYS:
+            assert len(pct[key]) == 10 and pct[key] == sorted(pct[key]), key
+        assert pct["Output tokens"] == [OUTPUT_TOKENS] * 10
+
+
+def test_curl_eval_example(setup):
+    svc, mock = setup
+    mock.reset_stats()
+    body = _curl(CURL_EVAL, svc, mock)
+    _check_eval(body, svc, {"gsm8k": 5})
+    assert _asked(mock) == 5
+
+
+def test_curl_perf_example(setup):
+    svc, mock = setup
+    mock.reset_stats()
+    body = _curl(CURL_PERF, svc, mock)
+    _check_perf(body, svc, [(5, 50)])
+    assert _asked(mock) == 50
+
+
+def test_curl_scenario_2_perf(setup):
+    svc, mock = setup
+    body = _curl(CURL_SCENARIO_2, svc, mock)
+    _check_perf(body, svc, [(20, 1000)])
+
+
+def test_python_requests_example(setup, capsys):
+    svc, mock = setup
+    mock.reset_stats()
+    namespace: dict = {}
+    exec(compile(_as_written(PYTHON_REQUESTS, svc, mock), "seed_example.py", "exec"), namespace)
+    printed = capsys.readouterr().out
+    assert "Evaluation completed" in printed and "Performance test completed" in printed
+    assert namespace["eval_response"].status_code == 200 and namespace["perf_response"].status_code == 200
+    _check_eval(namespace["eval_response"].json(), svc, {"gsm8k": 6, "iquiz": 6})
+    assert namespace["eval_response"].json()["result"]["gsm8k"]["counts"]["correct"] == 1
+    _check_perf(namespace["perf_response"].json(), svc, [(10, 100)])
+    assert _asked(mock) == 12 + 100
+
+
+def test_perf_sweep_and_job_record(setup):
+    svc, mock = setup
+    with httpx.Client(base_url=svc.url, timeout=120) as c:
+        r = c.post("/api/v1/perf", json={"model": "qwen-plus", "url": mock.url, "number": [8, 30], "parallel": [2, 6],
+                                         "sleep_interval": 0})
+        assert r.status_code == 200, r.text
+        body = r.json()
+        _check_perf(body, svc, [(2, 8), (6, 30)])
+        job = c.get(f"/api/v1/jobs/{body['job_id']}").json()
+        assert job["state"] == "succeeded" and job["kind"] == "perf"
+        assert job["progress"] == {"done": 38, "total": 38, "percent": 100.0}
+        assert job["result"]["results"] == body["results"]
+        assert Path(body["output_dir"]).is_relative_to(Path(job["output_dir"]))
+        assert job["config"]["number"] == [8, 30] and job["config"]["dataset"] == "openqa"
+        # The seed's defaults apply to what the body leaves out.
+        defaults = c.post("/api/v1/jobs/perf", json={"model": "m", "url": mock.url + "/v1/chat/completions",
+                                                     "number": 1}).json()
+        cfg = defaults["config"]
+        assert (cfg["parallel"], cfg["rate"], cfg["dataset"], cfg["max_tokens"], cfg["temperature"], cfg["stream"],
+                cfg["api"]) == ([1], -1, "openqa", 2048, 0.0, True, "openai")
+        ev = c.post("/api/v1/jobs/eval", json={"model": "m", "api_url": mock.url + "/v1", "datasets": ["gsm8k"],
+                                               "limit": 1}).json()["config"]
+        assert (ev["api_key"], ev["eval_batch_size"], ev["generation_config"]["temperature"],
+                ev["generation_config"]["max_tokens"], ev["seed"]) == ("EMPTY", 1, 0.0, 2048, 42)
+
+
+@pytest.mark.parametrize("body, fields", [
+    ({}, {"model", "url"}),
+    ({"model": "m", "url": "http://x/v1", "api": "bogus"}, {"api"}),
+    ({"model": "m", "url": "http://x/v1", "dataset": "nope"}, {"dataset"}),
+    ({"model": "m", "url": "http://x/v1", "number": -3}, {"number"}),
+    ({"model": "m", "url": "http://x/v1", "parallel": "many"}, {"parallel"}),
+])
+def test_perf_validation_400(setup, body, fields):
+    svc, _ = setup
+    r = httpx.post(svc.url + "/api/v1/perf", json=body)
+    assert r.status_code == 400
+    data = r.json()
+    assert data["status"] == "error" and {e["field"].split(".")[0] for e in data["errors"]} == fields
+    assert all(e["reason"] for e in data["errors"])
+
+
+@pytest.mark.parametrize("body, fields", [
+    ({"model": "m", "api_url": "http://x/v1"}, {"datasets"}),
+    ({"datasets": ["gsm8k"]}, {"model", "api_url"}),
+    ({"model": "m", "api_url": "http://x/v1", "datasets": ["no_such_bench"]}, {"datasets"}),
+    ({"model": "m", "api_url": "http://x/v1", "datasets": ["gsm8k"], "limit": -1}, {"limit"}),
+    ({"model": "m", "api_url": "http://x/v1", "datasets": ["gsm8k"], "generation_config": {"max_tokens": 0}},
+     {"generation_config"}),
+    ({"model": "m", "api_url": "http://x/v1", "datasets": ["gsm8k"], "work_dir": "../../etc"}, {"work_dir"}),
+    ({"model": "m", "api_url": "http://x/v1", "datasets": ["gsm8k"], "use_cache": "/etc"}, {"use_cache"}),
+])
+def test_eval_validation_400(setup, body, fields):
+    svc, _ = setup
+    r = httpx.post(svc.url + "/api/v1/eval", json=body)
+    assert r.status_code == 400, r.text
+    data = r.json()
+    assert data["status"] == "error" and {e["field"].split(".")[0] for e in data["errors"]} == fields
+
+
+def test_failed_job_is_json_500_without_traceback(setup):
+    svc, mock = setup
+    r = httpx.post(svc.url + "/api/v1/eval", timeout=60, json={
+        "model": "m", "api_url": mock.url + "/v1", "datasets": ["mmlu"], "limit": 1})
+    assert r.status_code == 500
+    body = r.json()
+    assert body["status"] == "error" and "DatasetNotFoundError" in body["message"]
+    assert "traceback" not in body
