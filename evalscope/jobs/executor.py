@@ -24,7 +24,9 @@ from evalscope.jobs.worker import Task, worker_main
 
 log = logging.getLogger("evalscope.jobs")
 
-EventType = Literal["started", "progress", "succeeded", "failed"]
+#: ``stored``: the job's row was changed by someone else (a remote worker writing to the shared
+#: store); the manager re-reads it and notifies its listeners.
+EventType = Literal["started", "progress", "succeeded", "failed", "stored"]
 
 
 @dataclass
@@ -43,6 +45,10 @@ class ExecEvent:
 
 class Executor(ABC):
     """Runs tasks, at most N at once, first in first out, and reports events through a callback."""
+
+    #: True when queued and running jobs live outside this process (a broker and remote workers):
+    #: the manager then neither re-queues queued jobs nor interrupts running ones on start/stop.
+    durable: bool = False
 
     @abstractmethod
     def start(self, on_event: Callable[[ExecEvent], None]) -> None:
@@ -96,12 +102,19 @@ class LocalProcessExecutor(Executor):
     """
 
     def __init__(self, max_workers: int = 2, preload: list[str] | tuple[str, ...] = (),
-                 start_method: str = "spawn") -> None:
+                 start_method: str | None = None) -> None:
         if max_workers < 1:
             raise ValueError("max_workers must be >= 1")
         self.max_workers = max_workers
         self.preload = list(preload)
+        # forkserver: one clean server process imports the engines once and forks each worker from
+        # it, so a new worker (at start, or replacing a killed one) is ready in milliseconds.
+        if start_method is None:
+            start_method = "forkserver" if "forkserver" in mp.get_all_start_methods() else "spawn"
+        self.start_method = start_method
         self._ctx = mp.get_context(start_method)
+        if start_method == "forkserver":
+            self._ctx.set_forkserver_preload(["evalscope.jobs.worker", *self.preload])
         self._lock = threading.RLock()
         self._workers: list[_Worker] = []
         self._pending: collections.deque[Task] = collections.deque()

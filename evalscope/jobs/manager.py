@@ -57,6 +57,8 @@ class JobManager:
     def start(self) -> list[Job]:
         """Start the executor and re-queue the jobs left queued by a previous run."""
         self.executor.start(self._on_event)
+        if self.executor.durable:
+            return []
         requeued = self.store.recover()
         for job in requeued:
             self._enqueue(job, secrets={}, resume=job.attempts > 0)
@@ -66,7 +68,8 @@ class JobManager:
     def shutdown(self) -> None:
         """Stop the workers; running jobs become interrupted, queued ones stay queued."""
         self.executor.shutdown()
-        self.store.recover()
+        if not self.executor.durable:
+            self.store.recover()
 
     def add_listener(self, fn: Callable[[Job], None]) -> None:
         """``fn(job)`` is called (from any thread) after every change of a job."""
@@ -166,6 +169,10 @@ class JobManager:
             self._forget(ev.job_id)
             if job is not None:
                 log.info("job %s: succeeded in %.3f s", ev.job_id, job.duration_s or 0.0)
+        elif ev.type == "stored":
+            job = self.store.get(ev.job_id)
+            if job is not None and job.is_final:
+                self._forget(ev.job_id)
         elif ev.type == "failed":
             job = self.store.transition(ev.job_id, [JobState.running], state=JobState.failed,
                                         error=ev.error, traceback=ev.traceback, finished_at=utcnow())
