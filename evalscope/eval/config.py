@@ -53,6 +53,8 @@ class TaskConfig(BaseModel):
     api_url: str = Field(min_length=1)
     api_key: str = "EMPTY"
     api: Literal["openai", "dashscope", "anthropic", "gemini"] = "openai"
+    # EvalScope scripts pass eval_type to say "an API model"; that is the only kind this engine runs.
+    eval_type: Literal["openai_api", "service", "server", "llm_ckpt_api"] | None = None
     datasets: list[str] = Field(min_length=1)
     dataset_args: dict[str, DatasetArgs] = Field(default_factory=dict)
     dataset_dir: str | None = None

@@ -172,6 +172,7 @@ async def _run(cfg: TaskConfig, benches: list[LoadedBenchmark], layout: RunLayou
         progress(done, total)
 
     started = time.perf_counter()
+    span: dict[str, list[float]] = {}  # benchmark -> [first send, last finish]
     if jobs:
         async with ModelClient(api=cfg.api, url=cfg.api_url, api_key=cfg.api_key, model=cfg.model,
                                timeout=cfg.timeout, max_retries=cfg.max_retries,
@@ -181,7 +182,10 @@ async def _run(cfg: TaskConfig, benches: list[LoadedBenchmark], layout: RunLayou
             async def worker() -> None:
                 nonlocal done
                 for job in queue:
+                    name = job.bench.benchmark.name
+                    span.setdefault(name, [time.perf_counter(), 0.0])
                     rec = await _ask(client, cfg, job)
+                    span[name][1] = time.perf_counter()
                     job.writer.write(rec)
                     job.records[job.sample.id] = rec
                     done += 1
@@ -199,7 +203,7 @@ async def _run(cfg: TaskConfig, benches: list[LoadedBenchmark], layout: RunLayou
                     w.close()
     elif bar is not None:
         bar.stop()
-    duration = time.perf_counter() - started
+    log.info("asked %d samples in %.2f s", len(jobs), time.perf_counter() - started)
 
     asked_by_bench: dict[str, int] = {}
     for job in jobs:
@@ -211,7 +215,7 @@ async def _run(cfg: TaskConfig, benches: list[LoadedBenchmark], layout: RunLayou
         ordered = [records[s.id] for s in lb.samples if s.id in records]
         writers[name].compact(ordered)
         report = build_report(benchmark=lb.benchmark, model=cfg.model, subsets=lb.subsets, records=ordered,
-                              duration_s=duration if asked_by_bench.get(name) else None,
+                              duration_s=(span[name][1] - span[name][0]) if name in span else None,
                               asked=asked_by_bench.get(name, 0), files=lb.files)
         atomic_write_json(layout.report(name), report)
         results[name] = report
