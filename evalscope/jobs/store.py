@@ -89,6 +89,11 @@ class JobStore:
             event.listen(self.engine, "connect", _sqlite_pragmas)
         # SQLite allows one writer at a time; serialising writes here avoids "database is locked".
         self._write_lock = threading.Lock() if is_sqlite else _NullLock()
+        # Migrations first (they keep every row of an older schema); create_all then only fills in
+        # the tables when Alembic is not installed.
+        from evalscope.jobs.migrations import upgrade_if_available
+
+        upgrade_if_available(self.engine)
         _Base.metadata.create_all(self.engine)
         self._session = sessionmaker(self.engine, expire_on_commit=False)
 
