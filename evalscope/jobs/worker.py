@@ -51,18 +51,29 @@ class _JobIdFilter(logging.Filter):
         return True
 
 
-def _watch_parent(parent_pid: int) -> None:
+def _service_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _watch_service(service_pid: int) -> None:
     # If the service dies (even by SIGKILL) its workers must not keep running jobs nobody tracks.
+    # (With the forkserver start method the service is not our parent, so watch its pid.)
     while True:
         time.sleep(0.2)
-        if os.getppid() != parent_pid:
+        if not _service_alive(service_pid):
             try:
                 os.killpg(os.getpgrp(), signal.SIGKILL)
             finally:
                 os._exit(1)
 
 
-def worker_main(conn: Any, preload: list[str], parent_pid: int) -> None:
+def worker_main(conn: Any, preload: list[str], service_pid: int) -> None:
     """Entry point of a worker process."""
     try:
         # Own process group: cancelling a job kills the worker and anything the job started.
@@ -70,7 +81,7 @@ def worker_main(conn: Any, preload: list[str], parent_pid: int) -> None:
     except OSError:
         pass
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C goes to the service, which stops us.
-    threading.Thread(target=_watch_parent, args=(parent_pid,), daemon=True).start()
+    threading.Thread(target=_watch_service, args=(service_pid,), daemon=True).start()
     for module in preload:
         try:
             importlib.import_module(module)

@@ -80,7 +80,7 @@ def _engine(ctx: Ctx, kind: str) -> EngineKind:
 
 async def _submit_engine(ctx: Ctx, kind: str, body: BaseModel) -> Job:
     engine = _engine(ctx, kind)
-    config, parent = engine.to_config(body, ctx.settings.base_dir, [Path(p) for p in ctx.settings.data_dirs])
+    config, parent = engine.to_config(body, ctx.settings.base_dir, ctx.settings.data_roots)
     return await asyncio.to_thread(ctx.manager.submit, kind, config, parent)
 
 

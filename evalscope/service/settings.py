@@ -35,7 +35,7 @@ class ServiceSettings(BaseModel):
     job_kinds: dict[str, str] = Field(
         default_factory=dict, description="extra job kinds name -> 'module:function' (tests, extensions)"
     )
-    start_method: str = "spawn"
+    start_method: str | None = Field(None, description="multiprocessing start method (default forkserver)")
 
     @field_validator("cors_origins", mode="before")
     @classmethod
@@ -47,6 +47,15 @@ class ServiceSettings(BaseModel):
     @property
     def base_dir(self) -> Path:
         return Path(self.work_dir).expanduser().resolve()
+
+    @property
+    def data_roots(self) -> list[Path]:
+        """Folders a request may name as local data: ``data_dirs`` and ``$EVALSCOPE_DATASET_DIR``."""
+        roots = [Path(p).expanduser().resolve() for p in self.data_dirs]
+        env = os.environ.get("EVALSCOPE_DATASET_DIR")
+        if env:
+            roots.append(Path(env).expanduser().resolve())
+        return roots
 
     @property
     def db_url(self) -> str:

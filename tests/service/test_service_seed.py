@@ -273,3 +273,38 @@ def test_failed_job_is_json_500_without_traceback(setup):
     body = r.json()
     assert body["status"] == "error" and "DatasetNotFoundError" in body["message"]
     assert "traceback" not in body
+
+
+def test_twenty_blocking_calls_at_once_while_health_answers(setup):
+    import threading
+
+    svc, mock = setup
+    results: list[httpx.Response] = []
+    lock = threading.Lock()
+
+    def call(i: int) -> None:
+        if i % 2:
+            body = {"model": "qwen-plus", "url": mock.url + "/v1/chat/completions", "number": 6, "parallel": 2}
+            r = httpx.post(svc.url + "/api/v1/perf", json=body, timeout=120)
+        else:
+            body = {"model": "qwen-plus", "api_url": mock.url + "/v1", "datasets": ["gsm8k"], "limit": 2}
+            r = httpx.post(svc.url + "/api/v1/eval", json=body, timeout=120)
+        with lock:
+            results.append(r)
+
+    threads = [threading.Thread(target=call, args=(i,)) for i in range(20)]
+    for t in threads:
+        t.start()
+    health_answers = 0
+    with httpx.Client(base_url=svc.url, timeout=10) as c:
+        while any(t.is_alive() for t in threads):
+            assert c.get("/health").json()["status"] == "ok"
+            health_answers += 1
+    for t in threads:
+        t.join()
+    assert health_answers >= 1
+    assert len(results) == 20 and all(r.status_code == 200 for r in results), [r.text for r in results][:2]
+    dirs = {r.json()["output_dir"] for r in results}
+    assert len(dirs) == 20  # every call got its own folder
+    jobs = {r.json()["job_id"] for r in results}
+    assert len(jobs) == 20
