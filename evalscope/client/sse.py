@@ -1,55 +1,59 @@
 """The one server-sent-events reader used by every adapter, in eval and in perf.
 
-It only frames events: it splits bytes into lines, joins the ``data:`` lines of each event and
-hands the payload back. Every protocol we speak puts a self-describing JSON object in ``data``, so
-``event:``/``id:`` fields and comment lines are ignored.
+It only frames events: it splits bytes into events at blank lines, joins each event's ``data:``
+lines and hands the payload back. Every protocol we speak puts a self-describing JSON object in
+``data``, so ``event:``/``id:`` fields and comment lines are ignored.
+
+The common case (one ``data: ...`` line per event, ``\\n`` line ends) is a single ``split`` per
+network chunk plus a slice per event; anything else takes the line-by-line path.
 """
 
 from __future__ import annotations
 
 
+def _event_data(event: bytes) -> bytes | None:
+    """The data of one event (its lines joined by ``\\n``), or None when it has no data line."""
+    data = [line[5:] for line in event.split(b"\n") if line[:5] == b"data:"]
+    if not data:
+        return None
+    data = [d[1:] if d[:1] == b" " else d for d in data]
+    return data[0] if len(data) == 1 else b"\n".join(data)
+
+
 class SSEDecoder:
     """Incremental SSE framer: ``feed`` bytes as they arrive, get the completed events' data."""
 
-    __slots__ = ("_buf", "_data")
+    __slots__ = ("_buf",)
 
     def __init__(self) -> None:
         self._buf = b""
-        self._data: list[bytes] = []
 
     def feed(self, chunk: bytes) -> list[bytes]:
         """Consume ``chunk``; return the ``data`` payload of every event it completes, in order."""
-        buf = self._buf + chunk if self._buf else chunk
-        out: list[bytes] = []
-        start = 0
-        find = buf.find
-        while True:
-            nl = find(b"\n", start)
-            if nl < 0:
-                break
-            line = buf[start:nl]
-            start = nl + 1
-            if line[-1:] == b"\r":
-                line = line[:-1]
-            if not line:
-                data = self._data
-                if data:
-                    out.append(data[0] if len(data) == 1 else b"\n".join(data))
-                    self._data = []
-                continue
-            if line[:5] == b"data:":
-                value = line[5:]
-                if value[:1] == b" ":
-                    value = value[1:]
-                self._data.append(value)
-        self._buf = buf[start:] if start < len(buf) else b""
+        if self._buf:
+            chunk = self._buf + chunk
+        if b"\r" in chunk:
+            if chunk[-1:] == b"\r":  # a CRLF may be split across two network chunks
+                self._buf = chunk
+                return []
+            chunk = chunk.replace(b"\r\n", b"\n")
+        parts = chunk.split(b"\n\n")
+        self._buf = parts.pop()
+        out = []
+        for ev in parts:
+            if ev[:6] == b"data: " and b"\n" not in ev:
+                out.append(ev[6:])
+            elif ev:
+                data = _event_data(ev.strip(b"\n"))
+                if data is not None:
+                    out.append(data)
         return out
 
     def flush(self) -> list[bytes]:
         """End of stream: return an event left without its closing blank line, if any."""
-        out = self.feed(b"\n") if self._buf else []
-        if self._data:
-            data = self._data
-            out.append(data[0] if len(data) == 1 else b"\n".join(data))
-            self._data = []
-        return out
+        rest, self._buf = self._buf, b""
+        rest = rest.replace(b"\r\n", b"\n").strip(b"\n")
+        if not rest:
+            return []
+        data = _event_data(rest)
+        return [data] if data is not None else []

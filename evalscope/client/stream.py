@@ -19,7 +19,7 @@ class StreamAccumulator:
     """
 
     __slots__ = ("adapter", "decoder", "sentinel", "out_times", "out_parts", "text_parts", "reasoning_parts",
-                 "finish_reason", "prompt_tokens", "completion_tokens", "done", "events")
+                 "finish_reason", "prompt_tokens", "completion_tokens", "done")
 
     def __init__(self, adapter: Adapter) -> None:
         self.adapter = adapter
@@ -33,54 +33,56 @@ class StreamAccumulator:
         self.prompt_tokens: int | None = None
         self.completion_tokens: int | None = None
         self.done = False
-        self.events = 0
 
     def feed(self, chunk: bytes, t: float) -> None:
         """Consume one network chunk that arrived at ``t`` (perf_counter seconds)."""
-        for data in self.decoder.feed(chunk):
-            self._event(data, t)
+        events = self.decoder.feed(chunk)
+        if events:
+            self._events(events, t)
 
-    def _event(self, data: bytes, t: float) -> None:
-        self.events += 1
-        if data == self.sentinel:
-            self.done = True
-            return
-        try:
-            event = loads(data)
-        except ValueError:
-            raise StreamError("bad_chunk", f"undecodable stream event: {data[:200]!r}") from None
-        if not isinstance(event, dict):
-            raise StreamError("bad_chunk", f"stream event is not an object: {data[:200]!r}")
-        err = self.adapter.error_in_event(event)
-        if err:
-            raise StreamError("api_error", err)
-        try:
-            delta = self.adapter.parse_event(event)
-        except (AttributeError, TypeError, KeyError, IndexError) as exc:
-            raise StreamError("bad_chunk", f"unexpected stream event shape ({exc}): {data[:200]!r}") from None
-        if delta is None:
-            return
-        text, reasoning, finish, prompt, completion = delta
-        if text or reasoning:
-            self.out_times.append(t)
-            if reasoning:
-                self.reasoning_parts.append(reasoning)
-                self.out_parts.append((text or "") + reasoning)
-            else:
-                self.out_parts.append(text)
-            if text:
-                self.text_parts.append(text)
-        if finish:
-            self.finish_reason = finish
-        if prompt is not None:
-            self.prompt_tokens = prompt
-        if completion is not None:
-            self.completion_tokens = completion
+    def _events(self, events: list[bytes], t: float) -> None:
+        # the per-event path of every streamed token: kept flat on purpose
+        parse = self.adapter.parse_event
+        sentinel = self.sentinel
+        for data in events:
+            if data == sentinel:
+                self.done = True
+                continue
+            try:
+                event = loads(data)
+            except ValueError:
+                raise StreamError("bad_chunk", f"undecodable stream event: {data[:200]!r}") from None
+            try:
+                delta = parse(event)
+            except (AttributeError, TypeError, KeyError, IndexError) as exc:
+                raise StreamError("bad_chunk", f"unexpected stream event shape ({exc}): {data[:200]!r}") from None
+            if delta is None or not any(delta):
+                err = self.adapter.error_in_event(event)
+                if err:
+                    raise StreamError("api_error", err)
+                continue
+            text, reasoning, finish, prompt, completion = delta
+            if text or reasoning:
+                self.out_times.append(t)
+                if reasoning:
+                    self.reasoning_parts.append(reasoning)
+                    self.out_parts.append((text or "") + reasoning)
+                else:
+                    self.out_parts.append(text)
+                if text:
+                    self.text_parts.append(text)
+            if finish:
+                self.finish_reason = finish
+            if prompt is not None:
+                self.prompt_tokens = prompt
+            if completion is not None:
+                self.completion_tokens = completion
 
     def close(self) -> None:
         """The body ended: raise ``StreamError('cut_stream')`` if it ended before its final event."""
-        for data in self.decoder.flush():
-            self._event(data, 0.0)
+        rest = self.decoder.flush()
+        if rest:
+            self._events(rest, self.out_times[-1] if self.out_times else 0.0)
         if not self.done and self.finish_reason is None:
             raise StreamError("cut_stream", "stream ended before its final event")
 

@@ -7,6 +7,8 @@ from typing import Any, ClassVar
 from evalscope.client.adapters.base import Adapter, optional
 from evalscope.client.types import Delta, GenerationRequest
 
+_new = tuple.__new__  # builds a Delta without NamedTuple's Python-level __new__ (per-token path)
+
 
 def _usage(event: dict[str, Any]) -> tuple[int | None, int | None]:
     usage = event.get("usage")
@@ -45,13 +47,18 @@ class OpenAIChatAdapter(Adapter):
 
     def parse_event(self, event: Any) -> Delta | None:
         choices = event.get("choices")
-        p, c = _usage(event)
+        usage = event.get("usage")
+        p = c = None
+        if usage:
+            p, c = usage.get("prompt_tokens"), usage.get("completion_tokens")
         if not choices:
-            return Delta(None, None, None, p, c) if (p is not None or c is not None) else None
+            return _new(Delta, (None, None, None, p, c)) if usage else None
         choice = choices[0]
-        delta = choice.get("delta") or {}
+        delta = choice.get("delta")
+        if not delta:
+            return _new(Delta, (None, None, choice.get("finish_reason"), p, c))
         reasoning = delta.get("reasoning_content") or delta.get("reasoning")
-        return Delta(delta.get("content"), reasoning, choice.get("finish_reason"), p, c)
+        return _new(Delta, (delta.get("content"), reasoning, choice.get("finish_reason"), p, c))
 
     def parse_body(self, body: Any) -> Delta:
         p, c = _usage(body)
