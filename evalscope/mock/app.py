@@ -95,18 +95,29 @@ class _Writer:
         if chunk:
             self.stamps += 1
 
+    def _stamp(self) -> None:
+        if self.record is not None and self.stamps:
+            now = time.perf_counter()
+            chunks = self.record["chunks"]
+            if not chunks:
+                self.record["first_chunk"] = now
+            chunks.extend([now] * self.stamps)
+        self.stamps = 0
+
     async def flush(self) -> None:
+        """Write what is pending."""
         if self.pending:
             data = b"".join(self.pending)
             self.pending.clear()
             await self.resp.write(data)
-            if self.record is not None and self.stamps:
-                now = time.perf_counter()
-                chunks = self.record["chunks"]
-                if not chunks:
-                    self.record["first_chunk"] = now
-                chunks.extend([now] * self.stamps)
-            self.stamps = 0
+            self._stamp()
+
+    async def close(self) -> None:
+        """Write what is pending together with the end of the body (one write, not two)."""
+        data = b"".join(self.pending)
+        self.pending.clear()
+        await self.resp.write_eof(data)
+        self._stamp()
 
     async def sleep(self, seconds: float) -> None:
         if seconds > 0:
@@ -285,11 +296,14 @@ async def _stream(
     ss = StreamState()
     try:
         w.emit(fmt.head(plan, req))
-        await w.sleep(st.delay(cfg.ttft))
+        if cfg.ttft > 0:
+            await w.sleep(st.delay(cfg.ttft))
+        itl = cfg.itl
+        faulty = stall or malformed or cut
         for i, (kind, text, n) in enumerate(chunks):
-            if i:
-                await w.sleep(st.delay(cfg.itl))
-            if i == middle:
+            if i and itl > 0:
+                await w.sleep(st.delay(itl))
+            if faulty and i == middle:
                 if stall:
                     await w.sleep(cfg.stall_seconds)
                 if malformed:
@@ -310,8 +324,7 @@ async def _stream(
                 await w.flush()
                 return await _cut(request, resp, cfg.cut_mode)
         w.emit(fmt.tail(plan, req, ss))
-        await w.flush()
-        await resp.write_eof()
+        await w.close()
     except ConnectionResetError:
         pass  # the client went away; nothing left to send
     return resp

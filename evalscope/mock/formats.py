@@ -22,6 +22,24 @@ def _sse(obj: Any, event: str | None = None) -> bytes:
     return f"{head}data: {_dumps(obj)}\n\n".encode()
 
 
+_MARK = "\x00text\x00"
+_MARK_JSON = _dumps(_MARK).encode()
+
+
+def _framed(st: StreamState, text: str, render: Any) -> bytes:
+    """A delta chunk whose only varying field is its text.
+
+    The chunk around the text is rendered once per stream (with a marker in place of the text) and
+    split; each delta then costs one string escape instead of a full JSON encode. This is the mock's
+    hot path: with no delays configured it is most of the server's work per token.
+    """
+    if st.frame is None:
+        head, _, tail = render().partition(_MARK_JSON)
+        st.frame = (head, tail)
+    head, tail = st.frame
+    return head + _dumps(text).encode() + tail
+
+
 def _content_text(content: Any, field_name: str) -> str:
     """Text of a message content: a string, or text parts joined by a newline (others ignored)."""
     if content is None:
@@ -82,9 +100,10 @@ def _chat_texts(messages: list[dict], key: str) -> tuple[list[str], str]:
 class StreamState:
     """Running totals while one stream is written (formats that repeat totals need them)."""
 
-    __slots__ = ("tokens", "chunks", "content", "reasoning", "block")
+    __slots__ = ("tokens", "chunks", "content", "reasoning", "block", "frame")
 
     def __init__(self) -> None:
+        self.frame: tuple[bytes, bytes] | None = None  # cached bytes around a delta's text
         self.tokens = 0  # tokens emitted so far, including the chunk being rendered
         self.chunks = 0  # chunks already rendered before this one
         self.content: list[str] = []
@@ -223,8 +242,10 @@ class OpenAIChat(_OpenAIBase):
         return self._chunk(plan, req, StreamState(), {"role": "assistant", "content": ""}, None)
 
     def delta(self, plan: Plan, req: GenRequest, kind: str, text: str, st: StreamState) -> bytes:
-        key = "content" if kind == "content" else "reasoning_content"
-        return self._chunk(plan, req, st, {key: text}, None)
+        if kind != "content" or req.continuous_usage:
+            key = "content" if kind == "content" else "reasoning_content"
+            return self._chunk(plan, req, st, {key: text}, None)
+        return _framed(st, text, lambda: self._chunk(plan, req, st, {"content": _MARK}, None))
 
     def tail(self, plan: Plan, req: GenRequest, st: StreamState) -> bytes:
         out = self._chunk(plan, req, st, {}, plan.finish)
@@ -275,7 +296,9 @@ class OpenAICompletions(_OpenAIBase):
 
     def delta(self, plan: Plan, req: GenRequest, kind: str, text: str, st: StreamState) -> bytes:
         # text completions have no reasoning channel; reasoning (if scripted) is sent as text
-        return self._chunk(plan, req, st, text, None)
+        if req.continuous_usage:
+            return self._chunk(plan, req, st, text, None)
+        return _framed(st, text, lambda: self._chunk(plan, req, st, _MARK, None))
 
     def tail(self, plan: Plan, req: GenRequest, st: StreamState) -> bytes:
         out = self._chunk(plan, req, st, "", plan.finish)
