@@ -119,7 +119,8 @@ def peer_layout(src: Path, dst: Path) -> Path:
 def ensure_peer(venv_dir: Path) -> tuple[Path | None, str]:
     """The peer's python, installing EvalScope into its own venv when needed; (None, why) if impossible."""
     py = venv_dir / "bin" / "python"
-    check = [str(py), "-c", "import evalscope, sys; sys.stdout.write(evalscope.__version__)"]
+    # -I: without it, running from this repo's root would import this repo's evalscope package
+    check = [str(py), "-I", "-c", "import evalscope, sys; sys.stdout.write(evalscope.__version__)"]
     if py.exists():
         got = subprocess.run(check, capture_output=True, text=True)
         if got.returncode == 0 and got.stdout.strip() == PEER_VERSION:
@@ -129,8 +130,8 @@ def ensure_peer(venv_dir: Path) -> tuple[Path | None, str]:
         if made.returncode != 0:
             return None, f"python -m venv failed: {made.stderr.strip()[-500:]}"
     print(f"installing evalscope=={PEER_VERSION} into {venv_dir} ...", file=sys.stderr)
-    inst = subprocess.run([str(py), "-m", "pip", "install", "-q", f"evalscope=={PEER_VERSION}"],
-                          capture_output=True, text=True)
+    inst = subprocess.run([str(py), "-I", "-m", "pip", "install", "-q", f"evalscope=={PEER_VERSION}"],
+                          capture_output=True, text=True, cwd=tempfile.gettempdir())
     if inst.returncode != 0:
         return None, f"pip install evalscope=={PEER_VERSION} failed: {inst.stderr.strip()[-800:]}"
     got = subprocess.run(check, capture_output=True, text=True)
@@ -143,7 +144,7 @@ def run_one(python: str, script: str, url: str, data: Path, n: int, bs: int, env
     work = tempfile.mkdtemp(prefix="eval-bench-")
     try:
         t = time.perf_counter()
-        proc = subprocess.run([python, "-c", script, url, str(data), str(n), str(bs), work],
+        proc = subprocess.run([python, "-I", "-c", script, url, str(data), str(n), str(bs), work],
                               capture_output=True, text=True, env=env, cwd=work, timeout=1800)
         wall = time.perf_counter() - t
         if proc.returncode != 0:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import http.server
 import threading
 import urllib.parse
+from pathlib import Path
 
 import pytest
 
@@ -26,7 +27,9 @@ def isolated(tmp_path, monkeypatch):
 def hub(monkeypatch):
     """A loopback HTTP server answering both hubs' file URLs; records the paths asked."""
     seen: list[str] = []
-    files = {"data/open_qa.jsonl": b'{"question": "q1"}\n{"question": "q2"}\n'}
+    files = {"data/open_qa.jsonl": b'{"question": "q1"}\n{"question": "q2"}\n',
+             "test.jsonl": (Path(__file__).resolve().parent.parent / "fixtures" / "eval" / "math500"
+                            / "test.jsonl").read_bytes()}
 
     class Handler(http.server.BaseHTTPRequestHandler):
         def do_GET(self):  # noqa: N802
@@ -160,3 +163,18 @@ def test_parquet_without_pyarrow_is_explained(tmp_path):
     p.write_bytes(b"PAR1")
     with pytest.raises(RowReadError, match="pyarrow"):
         read_rows(p)
+
+
+def test_benchmark_without_local_copy_downloads_from_the_hub(isolated, hub):
+    from evalscope.eval import TaskConfig
+    from evalscope.eval.benchmarks import get_benchmark
+    from evalscope.eval.loading import load_benchmark
+
+    cfg = TaskConfig(model="m", api_url="http://x/v1", datasets=["math_500"])
+    lb = load_benchmark(get_benchmark("math_500"), cfg)
+    assert len(lb.samples) == 6 and {s.subset for s in lb.samples} == {"Level 1", "Level 2", "Level 3", "Level 5"}
+    assert any("datasets/AI-ModelScope/MATH-500/repo" in p and "FilePath=test.jsonl" in p for p in hub)
+    assert lb.files["*/test"].startswith(str(isolated / "cache" / "modelscope" / "AI-ModelScope/MATH-500"))
+    asked = len(hub)
+    load_benchmark(get_benchmark("math_500"), cfg)
+    assert len(hub) == asked  # the second load reads the cache
