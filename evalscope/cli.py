@@ -19,6 +19,7 @@ COMMAND_MODULES: list[str] = [
     "evalscope.service.cli",
     "evalscope.eval.cli",
     "evalscope.perf.cli",
+    "evalscope.report.cli",
 ]
 
 

@@ -221,6 +221,9 @@ async def _run(cfg: TaskConfig, benches: list[LoadedBenchmark], layout: RunLayou
         results[name] = report
         log.info("%s: score=%.4f counts=%s coverage=%.3f", name, report["score"], report["counts"],
                  report["coverage"])
+    from evalscope.report import try_write_report
+
+    try_write_report(layout.root)  # report.html in the run folder; logs (never raises) on failure
     return {"output_dir": str(layout.root), "result": results}
 
 

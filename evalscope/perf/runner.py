@@ -179,6 +179,9 @@ async def arun_perf(args: PerfArguments | dict[str, Any], progress: ProgressFn |
                 reporter.print_result(key, summary, percentiles)
     finally:
         reporter.close()
+    from evalscope.report import try_write_report
+
+    try_write_report(run_dir)  # report.html next to the sweep points; logs (never raises) on failure
     return {"output_dir": str(run_dir), "results": results}
 
 

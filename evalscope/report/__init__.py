@@ -1,0 +1,118 @@
+"""Self-contained HTML reports (tables and plotly charts) for perf and eval runs.
+
+```python
+from evalscope.report import write_report, write_comparison, find_runs
+
+write_report("outputs/20250101_120000/my-model")      # -> .../report.html (perf or eval, detected)
+write_comparison(run_a, run_b, "a_vs_b.html")          # two runs of one kind side by side
+```
+
+The engines call :func:`try_write_report` at the end of every run; ``evalscope report`` regenerates.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Literal
+
+from evalscope.report.page import ReportError
+
+__all__ = ["REPORT_NAME", "ReportError", "detect_kind", "find_runs", "try_write_report", "write_comparison",
+           "write_report"]
+
+log = logging.getLogger("evalscope.report")
+
+REPORT_NAME = "report.html"
+Kind = Literal["perf", "eval"]
+
+
+def detect_kind(folder: str | Path) -> Kind:
+    """``perf`` or ``eval`` for a run folder; :class:`ReportError` naming what was expected otherwise."""
+    from evalscope.report.evaluation import is_eval_run
+    from evalscope.report.perf import is_perf_run
+
+    path = Path(folder)
+    if not path.is_dir():
+        raise ReportError(f"{path}: not a folder")
+    if is_eval_run(path):
+        return "eval"
+    if is_perf_run(path):
+        return "perf"
+    raise ReportError(f"{path}: not a run folder (expected reports/<model>/<benchmark>.json of an eval run "
+                      "or parallel_<p>_number_<n>/ folders of a perf run)")
+
+
+def find_runs(folder: str | Path, depth: int = 3) -> list[tuple[Kind, Path]]:
+    """The run folders at or below ``folder`` (a run folder itself, a service job folder holding
+    ``<timestamp>/<name>/``, or an outputs folder), up to ``depth`` levels down."""
+    root = Path(folder).expanduser().resolve()
+    if not root.is_dir():
+        raise ReportError(f"{root}: not a folder")
+    found: list[tuple[Kind, Path]] = []
+
+    def walk(path: Path, level: int) -> None:
+        try:
+            found.append((detect_kind(path), path))
+            return
+        except ReportError:
+            pass
+        if level >= depth:
+            return
+        for sub in sorted(p for p in path.iterdir() if p.is_dir() and not p.name.startswith(".")):
+            walk(sub, level + 1)
+
+    walk(root, 0)
+    return found
+
+
+def write_report(folder: str | Path, output: str | Path | None = None) -> Path:
+    """Render ``report.html`` for one run folder (perf or eval, detected); returns its path.
+
+    ``output`` defaults to ``<folder>/report.html``.
+    """
+    from evalscope.report.page import render
+
+    path = Path(folder).expanduser().resolve()
+    kind = detect_kind(path)
+    target = Path(output) if output else path / REPORT_NAME
+    if kind == "perf":
+        from evalscope.report.perf import perf_context
+
+        return render("perf.html", target, **perf_context(path))
+    from evalscope.report.evaluation import eval_context
+
+    return render("eval.html", target, **eval_context(path))
+
+
+def write_comparison(a: str | Path, b: str | Path, output: str | Path | None = None) -> Path:
+    """Render a side-by-side comparison of two runs of the same kind; returns its path.
+
+    ``output`` defaults to ``./comparison_<A>_vs_<B>.html`` in the current folder.
+    """
+    from evalscope.report.compare import default_output, eval_compare_context, perf_compare_context
+    from evalscope.report.page import render
+
+    pa, pb = Path(a).expanduser().resolve(), Path(b).expanduser().resolve()
+    ka, kb = detect_kind(pa), detect_kind(pb)
+    if ka != kb:
+        raise ReportError(f"cannot compare a {ka} run ({pa}) with a {kb} run ({pb})")
+    target = Path(output) if output else default_output(pa, pb)
+    if ka == "perf":
+        return render("compare_perf.html", target, **perf_compare_context(pa, pb))
+    return render("compare_eval.html", target, **eval_compare_context(pa, pb))
+
+
+def try_write_report(folder: str | Path) -> Path | None:
+    """Write the run's report, logging (never raising) when it cannot: a report is a by-product,
+    and a run that measured or scored everything must not fail because of it."""
+    try:
+        path = write_report(folder)
+    except ImportError as exc:
+        log.warning("no report.html: %s (pip install 'evalscope[report]')", exc)
+        return None
+    except Exception as exc:  # noqa: BLE001 - see docstring
+        log.warning("no report.html for %s: %s", folder, exc, exc_info=log.isEnabledFor(logging.DEBUG))
+        return None
+    log.info("report: %s", path)
+    return path

@@ -1,0 +1,126 @@
+/* Renders the report's figures (plotly.js, inlined above) and the sample browser.
+   Data comes from <script type="application/json"> islands; model output is only ever set with
+   textContent, never innerHTML, so it cannot inject markup. */
+(function () {
+  "use strict";
+  function island(id) {
+    var el = document.getElementById(id);
+    return el ? JSON.parse(el.textContent) : null;
+  }
+  function el(tag, attrs, text) {
+    var e = document.createElement(tag);
+    if (attrs) for (var k in attrs) { if (k === "class") e.className = attrs[k]; else e.setAttribute(k, attrs[k]); }
+    if (text !== undefined && text !== null) e.textContent = String(text);
+    return e;
+  }
+
+  function renderPlots() {
+    var divs = document.querySelectorAll("div.plot[data-fig]");
+    for (var i = 0; i < divs.length; i++) {
+      var fig = island(divs[i].getAttribute("data-fig"));
+      if (fig && window.Plotly) {
+        window.Plotly.newPlot(divs[i], fig.data, fig.layout, {responsive: true, displaylogo: false});
+      }
+    }
+  }
+
+  function sampleBrowser() {
+    var root = document.getElementById("sample-browser");
+    if (!root) return;
+    var samples = island("samples") || [];
+    var colors = island("state-colors") || {};
+    var PAGE = 50;
+    var page = 0;
+    var fBench = document.getElementById("f-benchmark"), fSubset = document.getElementById("f-subset"),
+        fState = document.getElementById("f-state"), fText = document.getElementById("f-text");
+    var tbody = root.querySelector("tbody"), count = document.getElementById("sample-count");
+    var prev = document.getElementById("page-prev"), next = document.getElementById("page-next"),
+        pageInfo = document.getElementById("page-info");
+
+    function options(select, values, allLabel) {
+      var keep = select.value;
+      while (select.firstChild) select.removeChild(select.firstChild);
+      select.appendChild(el("option", {value: ""}, allLabel));
+      values.forEach(function (v) { select.appendChild(el("option", {value: v}, v)); });
+      select.value = values.indexOf(keep) >= 0 ? keep : "";
+    }
+    function uniq(list) { return list.filter(function (v, i) { return v !== null && v !== undefined && list.indexOf(v) === i; }); }
+    options(fBench, uniq(samples.map(function (s) { return s.benchmark; })), "all benchmarks");
+    function refreshSubsets() {
+      var b = fBench.value;
+      options(fSubset, uniq(samples.filter(function (s) { return !b || s.benchmark === b; })
+        .map(function (s) { return s.subset; })), "all subsets");
+    }
+    refreshSubsets();
+
+    function filtered() {
+      var b = fBench.value, sub = fSubset.value, st = fState.value, q = fText.value.toLowerCase();
+      return samples.filter(function (s) {
+        if (b && s.benchmark !== b) return false;
+        if (sub && s.subset !== sub) return false;
+        if (st && s.state !== st) return false;
+        if (q) {
+          var hay = [s.id, s.prompt, s.output, s.extracted, s.gold].join("\n").toLowerCase();
+          if (hay.indexOf(q) < 0) return false;
+        }
+        return true;
+      });
+    }
+    function textBlock(parent, title, text) {
+      if (text === null || text === undefined || text === "") return;
+      parent.appendChild(el("h4", null, title));
+      parent.appendChild(el("pre", {"class": "text"}, typeof text === "string" ? text : JSON.stringify(text)));
+    }
+    function render() {
+      var rows = filtered();
+      var pages = Math.max(1, Math.ceil(rows.length / PAGE));
+      if (page >= pages) page = pages - 1;
+      while (tbody.firstChild) tbody.removeChild(tbody.firstChild);
+      rows.slice(page * PAGE, page * PAGE + PAGE).forEach(function (s) {
+        var tr = el("tr", {"class": "sample-row", "data-state": s.state || ""});
+        tr.appendChild(el("td", null, s.benchmark));
+        tr.appendChild(el("td", null, s.subset));
+        tr.appendChild(el("td", null, s.id));
+        var tdState = el("td");
+        var badge = el("span", {"class": "badge state"}, s.state);
+        badge.style.background = colors[s.state] || "#999";
+        tdState.appendChild(badge);
+        tr.appendChild(tdState);
+        tr.appendChild(el("td", {"class": "num"}, s.score === null || s.score === undefined ? "–" : Number(s.score).toFixed(3)));
+        tr.appendChild(el("td", {"class": "extracted"}, s.extracted === null ? "–" : s.extracted));
+        tr.appendChild(el("td", {"class": "gold"}, s.gold === null ? "–" : (typeof s.gold === "string" ? s.gold : JSON.stringify(s.gold))));
+        var detail = null;
+        tr.addEventListener("click", function () {
+          if (detail) { detail.parentNode.removeChild(detail); detail = null; return; }
+          detail = el("tr", {"class": "detail"});
+          var td = el("td", {colspan: "7"});
+          textBlock(td, "Prompt", s.prompt);
+          textBlock(td, "Reasoning", s.reasoning);
+          textBlock(td, "Raw output", s.output === null ? "(no output)" : s.output);
+          textBlock(td, "Extracted answer", s.extracted === null ? "(none)" : s.extracted);
+          textBlock(td, "Gold answer", s.gold);
+          textBlock(td, "Error", s.error);
+          var meta = "finish_reason: " + (s.finish_reason || "–") + "   latency: " +
+            (s.latency === null || s.latency === undefined ? "–" : s.latency + " s");
+          td.appendChild(el("div", {"class": "muted"}, meta));
+          detail.appendChild(td);
+          tr.parentNode.insertBefore(detail, tr.nextSibling);
+        });
+        tbody.appendChild(tr);
+      });
+      count.textContent = rows.length + " of " + samples.length + " samples";
+      pageInfo.textContent = "page " + (page + 1) + " / " + pages;
+      prev.disabled = page === 0;
+      next.disabled = page >= pages - 1;
+    }
+    fBench.addEventListener("change", function () { refreshSubsets(); page = 0; render(); });
+    [fSubset, fState].forEach(function (f) { f.addEventListener("change", function () { page = 0; render(); }); });
+    fText.addEventListener("input", function () { page = 0; render(); });
+    prev.addEventListener("click", function () { page--; render(); });
+    next.addEventListener("click", function () { page++; render(); });
+    render();
+  }
+
+  function start() { renderPlots(); sampleBrowser(); document.body.setAttribute("data-ready", "1"); }
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start); else start();
+})();

@@ -1,0 +1,168 @@
+"""Page assembly shared by every report: one Jinja2 environment (autoescaped), JSON islands that are
+safe inside ``<script>``, and the plotly.js bundle inlined once per page.
+
+Every report is one self-contained file: CSS, JavaScript (plotly.js from the installed ``plotly``
+package plus ``report.js`` from this package) and data are inlined, so it opens offline and never
+fetches anything from a CDN.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import math
+import os
+import tempfile
+from datetime import datetime
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from evalscope import __version__
+
+STATE_COLORS = {"correct": "#2e9d5b", "wrong": "#d9534f", "unparsed": "#f0ad4e", "truncated": "#8e6cc0",
+                "error": "#6c757d"}
+PALETTE = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f",
+           "#bcbd22", "#17becf"]
+
+
+class ReportError(RuntimeError):
+    """A folder that holds no run this package can report on; the message says what was expected."""
+
+
+def _package_text(name: str) -> str:
+    return resources.files("evalscope.report").joinpath("assets", name).read_text(encoding="utf-8")
+
+
+@functools.lru_cache(maxsize=1)
+def plotly_js() -> str:
+    """The plotly.js bundle shipped inside the ``plotly`` Python package (never a CDN)."""
+    try:
+        from plotly.offline import get_plotlyjs
+    except ImportError as exc:  # pragma: no cover - exercised only without the extra
+        raise ReportError("HTML reports need plotly: pip install 'evalscope[report]'") from exc
+    return get_plotlyjs()
+
+
+def plotly_version() -> str:
+    """Version of the plotly Python package whose bundle is inlined."""
+    import plotly
+
+    return plotly.__version__
+
+
+@functools.lru_cache(maxsize=1)
+def _env():
+    try:
+        import jinja2
+    except ImportError as exc:  # pragma: no cover
+        raise ReportError("HTML reports need jinja2: pip install 'evalscope[report]'") from exc
+    env = jinja2.Environment(
+        loader=jinja2.PackageLoader("evalscope.report", "templates"),
+        autoescape=True,  # model output is untrusted text: escape everything by default
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters["num"] = fmt_num
+    env.globals["json_island"] = json_island
+    return env
+
+
+def clean(value: Any) -> Any:
+    """JSON-safe copy: NaN/inf become null, numpy scalars and arrays become Python values."""
+    if isinstance(value, dict):
+        return {str(k): clean(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [clean(v) for v in value]
+    if hasattr(value, "tolist"):
+        return clean(value.tolist())
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+def json_island_text(data: Any) -> str:
+    """JSON that cannot end its ``<script>`` element early nor open an HTML comment: ``<``, ``>`` and
+    ``&`` are written as ``\\u`` escapes, which JSON.parse reads back unchanged."""
+    text = json.dumps(clean(data), ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    return (text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+            .replace("\u2028", "\\u2028").replace("\u2029", "\\u2029"))
+
+
+def json_island(element_id: str, data: Any):
+    """A ``<script type="application/json">`` element holding ``data`` (for templates)."""
+    from markupsafe import Markup, escape
+
+    return Markup(f'<script type="application/json" id="{escape(element_id)}">{json_island_text(data)}</script>')
+
+
+def fmt_num(value: Any, digits: int = 4) -> str:
+    """Numbers for tables: ints as is, floats with ``digits`` significant digits (at least two
+    decimals above 1), None as '–'."""
+    if value is None or (isinstance(value, float) and not math.isfinite(value)):
+        return "–"
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return str(value)
+    if isinstance(value, int):
+        return str(value)
+    if abs(value) >= 1:
+        text = f"{value:.{max(2, digits - len(str(int(abs(value)))))}f}"
+    else:
+        text = f"{value:.{digits}g}"
+    return text.rstrip("0").rstrip(".") if "." in text and "e" not in text else text
+
+
+def figure(data: list[dict[str, Any]], title: str, xaxis: dict[str, Any] | None = None,
+           yaxis: dict[str, Any] | None = None, **layout: Any) -> dict[str, Any]:
+    """A plotly figure spec (plain JSON, rendered by plotly.js in the page)."""
+    base: dict[str, Any] = {
+        "title": {"text": title, "x": 0.01, "xanchor": "left", "font": {"size": 15}},
+        "margin": {"l": 60, "r": 20, "t": 48, "b": 50},
+        "legend": {"orientation": "h", "y": -0.2},
+        "template": {"layout": {"paper_bgcolor": "#fff", "plot_bgcolor": "#fafbfc"}},
+        "hovermode": "closest",
+        "height": 360,
+    }
+    if xaxis:
+        base["xaxis"] = {"gridcolor": "#e5e7eb", **xaxis}
+    if yaxis:
+        base["yaxis"] = {"gridcolor": "#e5e7eb", **yaxis}
+    base.update(layout)
+    return {"data": data, "layout": base}
+
+
+def render(template: str, output: Path, **context: Any) -> Path:
+    """Render ``template`` with the shared assets inlined and write it to ``output`` atomically."""
+    env = _env()
+    html = env.get_template(template).render(
+        plotly_js=_script_safe(plotly_js()),
+        report_js=_script_safe(_package_text("report.js")),
+        report_css=_package_text("report.css"),
+        generated_at=datetime.now().astimezone().isoformat(timespec="seconds"),
+        version=__version__,
+        plotly_version=plotly_version(),
+        **context,
+    )
+    output = Path(output)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=output.parent, prefix=f".{output.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(html)
+        os.chmod(tmp, 0o644)  # mkstemp makes it private; a report is meant to be shared
+        os.replace(tmp, output)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return output
+
+
+def _script_safe(code: str):
+    from markupsafe import Markup
+
+    # A bundle that contained "</script" would end its element early; plotly.js never does, but a
+    # cheap guard keeps a future bundle from silently breaking every report.
+    if "</script" in code.lower():
+        code = code.replace("</script", "<\\/script").replace("</SCRIPT", "<\\/SCRIPT")
+    return Markup(code)

@@ -1,0 +1,353 @@
+"""The perf report: one run folder (its ``parallel_<p>_number_<n>/`` sweep points) -> ``report.html``.
+
+Numbers in tables come from the files the engine wrote (``benchmark_summary.json``,
+``benchmark_percentile.json``); distributions and the timeline are drawn from the request records in
+``benchmark_data.db``, read with the definitions of ``evalscope.perf.metrics`` (TTFT and latency
+from the intended send time, TPOT = (latency - TTFT) / (output tokens - 1), ITL = chunk gap / tokens
+per chunk).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sqlite3
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from evalscope.report.page import PALETTE, ReportError, figure
+
+POINT_RE = re.compile(r"^parallel_(\d+)_number_(\d+)$")
+HIST_BINS = 40
+#: requests drawn per sweep point on the timeline (evenly spaced when there are more)
+TIMELINE_MAX = 3000
+
+SUMMARY_COLUMNS = [
+    ("Number of concurrency", "Concurrency"),
+    ("Total requests", "Requests"),
+    ("Succeed requests", "Succeeded"),
+    ("Failed requests", "Failed"),
+    ("Time taken for tests (s)", "Duration (s)"),
+    ("Request throughput (req/s)", "Req/s"),
+    ("Output token throughput (tok/s)", "Output tok/s"),
+    ("Total token throughput (tok/s)", "Total tok/s"),
+    ("Average latency (s)", "Avg latency (s)"),
+    ("Average time to first token (s)", "Avg TTFT (s)"),
+    ("Average time per output token (s)", "Avg TPOT (s)"),
+    ("Average inter-token latency (s)", "Avg ITL (s)"),
+    ("Average input tokens per request", "Avg input tok"),
+    ("Average output tokens per request", "Avg output tok"),
+]
+DIST_METRICS = [("ttft", "TTFT (s)", "Time to first token"), ("tpot", "TPOT (s)", "Time per output token"),
+                ("itl", "ITL (s)", "Inter-token latency"), ("latency", "Latency (s)", "End-to-end latency")]
+
+
+@dataclass
+class PerfPoint:
+    """One sweep point as written by the engine, plus per-request values read from its records."""
+
+    key: str
+    parallel: int
+    number: int
+    summary: dict[str, Any]
+    percentiles: dict[str, Any]
+    args: dict[str, Any]
+    values: dict[str, np.ndarray] = field(default_factory=dict)
+    timeline: list[dict[str, Any]] = field(default_factory=list)
+    t0: float | None = None
+
+    @property
+    def rate(self) -> float:
+        return float(self.args.get("rate") or -1)
+
+
+def is_perf_run(folder: Path) -> bool:
+    """A perf run folder holds ``parallel_<p>_number_<n>/benchmark_summary.json`` sub-folders."""
+    return any(POINT_RE.match(p.name) and (p / "benchmark_summary.json").is_file()
+               for p in folder.iterdir() if p.is_dir())
+
+
+def _read_json(path: Path) -> Any:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return {}
+    except (OSError, json.JSONDecodeError) as exc:
+        raise ReportError(f"{path}: cannot read ({exc})") from None
+
+
+def _read_records(db: Path, point: PerfPoint) -> None:
+    if not db.is_file():
+        return
+    con = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+    try:
+        rows = con.execute(
+            "SELECT request_index, intended_start, start, first_output, end_time, latency, ttft, success, "
+            "error_reason, completion_tokens, output_chunks, chunk_times FROM requests ORDER BY intended_start"
+        ).fetchall()
+    finally:
+        con.close()
+    ttft, tpot, itl, latency = [], [], [], []
+    for (_idx, _intended, _start, _first, _end, lat, first, ok, _reason, n_out, _chunks, times) in rows:
+        if not ok:
+            continue
+        latency.append(lat)
+        if first is not None:
+            ttft.append(first)
+            if n_out is not None and n_out > 1:
+                tpot.append((lat - first) / (n_out - 1))
+        stamps = json.loads(times) if times else []
+        if len(stamps) > 1:
+            per_chunk = max(n_out / len(stamps), 1.0) if n_out else 1.0
+            itl.extend((np.diff(np.asarray(stamps, dtype=float)) / per_chunk).tolist())
+    point.values = {"ttft": np.asarray(ttft), "tpot": np.asarray(tpot), "itl": np.asarray(itl),
+                    "latency": np.asarray(latency)}
+    if rows:
+        point.t0 = min(r[1] for r in rows)
+    step = max(1, -(-len(rows) // TIMELINE_MAX))  # ceil: at most TIMELINE_MAX drawn
+    point.timeline = [
+        {"i": r[0], "intended": r[1], "start": r[2], "first": r[3], "end": r[4], "ok": bool(r[7]),
+         "reason": r[8]}
+        for r in rows[::step]
+    ]
+
+
+def load_perf_run(folder: Path) -> list[PerfPoint]:
+    """Every sweep point of a run folder, in the order they ran (by their first send time)."""
+    points = []
+    for sub in sorted(folder.iterdir()):
+        m = POINT_RE.match(sub.name)
+        if not (m and sub.is_dir() and (sub / "benchmark_summary.json").is_file()):
+            continue
+        point = PerfPoint(key=sub.name, parallel=int(m.group(1)), number=int(m.group(2)),
+                          summary=_read_json(sub / "benchmark_summary.json"),
+                          percentiles=_read_json(sub / "benchmark_percentile.json"),
+                          args=_read_json(sub / "benchmark_args.json"))
+        _read_records(sub / "benchmark_data.db", point)
+        points.append(point)
+    if not points:
+        raise ReportError(f"{folder}: no parallel_<p>_number_<n>/benchmark_summary.json inside (not a perf run)")
+    points.sort(key=lambda p: (p.t0 is None, p.t0 or 0.0, p.parallel, p.number))
+    return points
+
+
+def sweep_axis(points: list[PerfPoint]) -> tuple[str, list[float]]:
+    """The x of the sweep charts: the target request rate when the run was rate-driven, else concurrency."""
+    if all(p.rate > 0 for p in points):
+        return "Request rate (req/s)", [p.rate for p in points]
+    return "Concurrency", [float(p.parallel) for p in points]
+
+
+def point_label(p: PerfPoint) -> str:
+    return f"rate {p.rate:g}/s" if p.rate > 0 else f"concurrency {p.parallel}"
+
+
+def _pct(p: PerfPoint, column: str, q: str) -> float | None:
+    labels = p.percentiles.get("Percentiles") or []
+    values = p.percentiles.get(column) or []
+    return values[labels.index(q)] if q in labels and labels.index(q) < len(values) else None
+
+
+def summary_rows(points: list[PerfPoint]) -> list[dict[str, Any]]:
+    """One table row per sweep point with the engine's summary numbers (and p50/p99 from its files)."""
+    rows = []
+    for p in points:
+        row = {"key": p.key, "label": point_label(p)}
+        for key, _ in SUMMARY_COLUMNS:
+            row[key] = p.summary.get(key)
+        row["P50 latency (s)"] = _pct(p, "Latency (s)", "50%")
+        row["P99 latency (s)"] = _pct(p, "Latency (s)", "99%")
+        row["P99 TTFT (s)"] = _pct(p, "TTFT (s)", "99%")
+        rows.append(row)
+    return rows
+
+
+def histogram_figure(points: list[PerfPoint], metric: str, unit_label: str, title: str,
+                     names: list[str] | None = None) -> dict[str, Any] | None:
+    """Share of values per bin, one step line per sweep point, on bins shared by every point.
+
+    Bins end at the largest 99.5th percentile so one outlier does not flatten the chart; values
+    beyond it are counted in the trace's legend entry.
+    """
+    series = [(p, p.values.get(metric)) for p in points]
+    series = [(p, v) for p, v in series if v is not None and len(v)]
+    if not series:
+        return None
+    lo = min(float(v.min()) for _, v in series)
+    hi = max(float(np.percentile(v, 99.5)) for _, v in series)
+    if hi <= lo:
+        hi = lo + (abs(lo) * 0.1 or 1e-3)
+    edges = np.linspace(lo, hi, HIST_BINS + 1)
+    centers = (edges[:-1] + edges[1:]) / 2
+    traces = []
+    for k, (p, v) in enumerate(series):
+        counts, _ = np.histogram(np.clip(v, lo, hi), bins=edges)
+        above = int((v > hi).sum())
+        name = (names[points.index(p)] if names else point_label(p)) + (f" ({above} above)" if above else "")
+        traces.append({
+            "type": "scatter", "mode": "lines", "line": {"shape": "hvh", "color": PALETTE[k % len(PALETTE)]},
+            "fill": "tozeroy", "opacity": 0.6, "name": name, "x": centers.round(6).tolist(),
+            "y": (100.0 * counts / len(v)).round(3).tolist(),
+            "hovertemplate": f"{unit_label} %{{x:.4g}}<br>%{{y:.1f}}% of values<extra>{name}</extra>",
+        })
+    return figure(traces, f"{title} distribution", xaxis={"title": {"text": unit_label}},
+                  yaxis={"title": {"text": "% of values"}, "rangemode": "tozero"})
+
+
+def sweep_figures(points: list[PerfPoint], names: list[str] | None = None,
+                  groups: list[list[PerfPoint]] | None = None) -> list[dict[str, Any]]:
+    """Throughput and latency against concurrency (or rate) across the sweep.
+
+    ``groups`` (with ``names``) draws one line per run, for comparisons.
+    """
+    groups = groups or [points]
+    names = names or [""]
+    x_title = sweep_axis([p for g in groups for p in g])[0]
+    thr, lat = [], []
+    for g, (run_points, run_name) in enumerate(zip(groups, names, strict=True)):
+        _, xs = sweep_axis(run_points)
+        suffix = f" · {run_name}" if run_name else ""
+        dash = "solid" if g == 0 else "dash"
+        for k, (label, key, axis) in enumerate([
+            ("Requests/s", "Request throughput (req/s)", "y"),
+            ("Output tokens/s", "Output token throughput (tok/s)", "y2"),
+        ]):
+            thr.append({"type": "scatter", "mode": "lines+markers", "name": label + suffix, "x": xs,
+                        "y": [p.summary.get(key) for p in run_points], "yaxis": axis,
+                        "line": {"color": PALETTE[k], "dash": dash}})
+        for k, (label, column, q) in enumerate([
+            ("Latency p50", "Latency (s)", "50%"), ("Latency p99", "Latency (s)", "99%"),
+            ("TTFT p50", "TTFT (s)", "50%"), ("TTFT p99", "TTFT (s)", "99%"),
+        ]):
+            lat.append({"type": "scatter", "mode": "lines+markers", "name": label + suffix, "x": xs,
+                        "y": [_pct(p, column, q) for p in run_points],
+                        "line": {"color": PALETTE[(k + 2) % len(PALETTE)], "dash": dash}})
+    return [
+        figure(thr, f"Throughput against {x_title.lower()}", xaxis={"title": {"text": x_title}},
+               margin={"l": 60, "r": 70, "t": 48, "b": 50},
+               yaxis={"title": {"text": "requests/s"}, "rangemode": "tozero"},
+               yaxis2={"title": {"text": "output tokens/s"}, "overlaying": "y", "side": "right",
+                       "rangemode": "tozero"}),
+        figure(lat, f"Latency against {x_title.lower()}", xaxis={"title": {"text": x_title}},
+               yaxis={"title": {"text": "seconds"}, "rangemode": "tozero"}),
+    ]
+
+
+def timeline_figure(points: list[PerfPoint]) -> dict[str, Any] | None:
+    """Every request as a bar from its intended send time to its end (waiting for the first token,
+    then generating; failures in red), on one time axis across the sweep."""
+    t0 = min((p.t0 for p in points if p.t0 is not None), default=None)
+    if t0 is None:
+        return None
+    wait = {"x": [], "y": [], "text": []}
+    gen = {"x": [], "y": [], "text": []}
+    bad = {"x": [], "y": [], "text": []}
+    y = 0
+    sampled = False
+    for p in points:
+        sampled |= len(p.timeline) < p.summary.get("Total requests", len(p.timeline))
+        for r in p.timeline:
+            y += 1
+            begin = r["intended"] - t0
+            end = r["end"] - t0
+            label = f"{p.key} #{r['i']}"
+            if not r["ok"]:
+                bad["x"] += [begin, end, None]
+                bad["y"] += [y, y, None]
+                bad["text"] += [f"{label}: {r['reason']}"] * 2 + [None]
+                continue
+            first = (r["first"] - t0) if r["first"] is not None else end
+            wait["x"] += [begin, first, None]
+            wait["y"] += [y, y, None]
+            wait["text"] += [label] * 2 + [None]
+            gen["x"] += [first, end, None]
+            gen["y"] += [y, y, None]
+            gen["text"] += [label] * 2 + [None]
+    width = 3 if y < 400 else 1
+    traces = []
+    for name, part, color in (("waiting for first token", wait, "#f0ad4e"), ("generating", gen, "#1f77b4"),
+                              ("failed", bad, "#d62728")):
+        if part["x"]:
+            # failures are often instant (an HTTP error): a marker keeps them visible
+            traces.append({"type": "scattergl", "mode": "lines+markers" if part is bad else "lines", "name": name,
+                           "x": [_r(v) for v in part["x"]], "y": part["y"], "text": part["text"],
+                           "line": {"color": color, "width": width},
+                           "marker": {"color": color, "size": 6, "symbol": "x"},
+                           "hovertemplate": "%{text}<br>t=%{x:.3f}s<extra>" + name + "</extra>"})
+    title = "Timeline of requests" + (" (evenly sampled)" if sampled else "")
+    return figure(traces, title, xaxis={"title": {"text": "seconds since the first send"}},
+                  yaxis={"title": {"text": "request (in send order)"}, "autorange": "reversed"}, height=420)
+
+
+def _r(v: float | None) -> float | None:
+    return None if v is None else round(v, 6)
+
+
+def error_rows(points: list[PerfPoint]) -> list[dict[str, Any]]:
+    """(sweep point, reason, count, example message) for every failure reason."""
+    rows = []
+    for p in points:
+        examples = p.summary.get("Failure examples") or {}
+        for reason, count in (p.summary.get("Failures by reason") or {}).items():
+            rows.append({"point": p.key, "reason": reason, "count": count, "example": examples.get(reason)})
+    return rows
+
+
+def errors_figure(points: list[PerfPoint]) -> dict[str, Any] | None:
+    """Failed requests by reason, stacked per sweep point."""
+    reasons = sorted({r for p in points for r in (p.summary.get("Failures by reason") or {})})
+    if not reasons:
+        return None
+    traces = [{"type": "bar", "name": reason, "x": [point_label(p) for p in points],
+               "y": [(p.summary.get("Failures by reason") or {}).get(reason, 0) for p in points],
+               "marker": {"color": PALETTE[(k + 3) % len(PALETTE)]}} for k, reason in enumerate(reasons)]
+    return figure(traces, "Failed requests by reason", xaxis={"title": {"text": "sweep point"}},
+                  yaxis={"title": {"text": "requests"}}, barmode="stack")
+
+
+def run_title(folder: Path) -> str:
+    """``<name> (<timestamp>)`` for an engine run folder ``<outputs>/<timestamp>/<name>``."""
+    return f"{folder.name} ({folder.parent.name})"
+
+
+def perf_context(folder: Path) -> dict[str, Any]:
+    """Everything the perf template shows, plus the ``report_data`` JSON island for scripts."""
+    points = load_perf_run(folder)
+    figures = []
+    for fig in sweep_figures(points):
+        figures.append(("sweep", fig))
+    for metric, unit, title in DIST_METRICS:
+        fig = histogram_figure(points, metric, unit, title)
+        if fig is not None:
+            figures.append(("dist", fig))
+    timeline = timeline_figure(points)
+    errors = errors_figure(points)
+    first = points[0].args
+    config = {k: first.get(k) for k in ("model", "url", "api", "dataset", "max_tokens", "stream", "rate")
+              if k in first}
+    report_data = {
+        "kind": "perf",
+        "run": str(folder),
+        "points": [{"key": p.key, "parallel": p.parallel, "number": p.number, "summary": p.summary,
+                    "percentiles": p.percentiles} for p in points],
+    }
+    return {
+        "title": f"Perf report · {run_title(folder)}",
+        "run_title": run_title(folder),
+        "folder": str(folder),
+        "config": config,
+        "columns": SUMMARY_COLUMNS + [("P50 latency (s)", "P50 latency (s)"), ("P99 latency (s)", "P99 latency (s)"),
+                                      ("P99 TTFT (s)", "P99 TTFT (s)")],
+        "rows": summary_rows(points),
+        "points": points,
+        "sweep_figs": [f for kind, f in figures if kind == "sweep"],
+        "dist_figs": [f for kind, f in figures if kind == "dist"],
+        "timeline_fig": timeline,
+        "errors_fig": errors,
+        "error_rows": error_rows(points),
+        "warnings": [(p.key, w) for p in points for w in (p.summary.get("Warnings") or [])],
+        "report_data": report_data,
+    }
