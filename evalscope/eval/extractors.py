@@ -80,6 +80,9 @@ def normalize_number(text: str) -> str | None:
     if frac:
         num = Decimal(frac.group(2)) / Decimal(frac.group(3))
         return _canon(-num if frac.group(1) else num)
+    slash = re.fullmatch(r"\s*(-?\d+)\s*/\s*(\d+)\s*", t)
+    if slash and int(slash.group(2)):
+        return _canon(Decimal(slash.group(1)) / Decimal(slash.group(2)))
     m = _NUMBER.findall(t)
     if not m:
         return None

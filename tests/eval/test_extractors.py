@@ -28,6 +28,7 @@ from evalscope.eval.scoring import judge, rouge_l
     ("\\boxed{\\frac{3}{4}}", "0.75"),
     ("It is 7.000 metres, then 3 more... so 10.0", "10"),
     ("\\boxed{-5}", "-5"),
+    ("\\boxed{3/4}", "0.75"),
     ("答案是 25 元", "25"),
     ("no digits here", None),
     ("<think>I guess 12</think>", None),  # the visible answer is empty
