@@ -55,6 +55,7 @@ class JobOut(BaseModel):
     finished_at: datetime | None
     duration_s: float | None
     attempts: int
+    worker_pid: int | None = Field(None, description="process running (or that last ran) the job")
     config: dict[str, Any]
     result: dict[str, Any] | None
     output_dir: str
@@ -71,7 +72,7 @@ class JobOut(BaseModel):
             id=job.id, kind=job.kind, state=job.state,
             progress=ProgressOut(done=job.progress_done, total=total, percent=percent),
             created_at=job.created_at, started_at=job.started_at, finished_at=job.finished_at,
-            duration_s=job.duration_s, attempts=job.attempts, config=job.config, result=job.result,
+            duration_s=job.duration_s, attempts=job.attempts, worker_pid=job.worker_pid, config=job.config, result=job.result,
             output_dir=job.output_dir, error=job.error, traceback=job.traceback if debug else None,
             links={"self": base, "events": f"{base}/events", "files": f"{base}/files",
                    "cancel": f"{base}/cancel", "resume": f"{base}/resume"},
