@@ -38,6 +38,13 @@ def create_app(settings: ServiceSettings | None = None, **overrides: Any) -> Fas
         settings = settings.model_copy(update=overrides)
     engines = engine_kinds()
     kinds = all_kinds(settings.job_kinds)
+    unlimited = None
+    if settings.executor == "celery":
+        from evalscope.jobs.celery.routes import DISTRIBUTED_PERF, UNLIMITED_PATHS
+        from evalscope.jobs.celery.routes import build_router as celery_router
+
+        kinds[DISTRIBUTED_PERF.name] = DISTRIBUTED_PERF
+        unlimited = UNLIMITED_PATHS
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -45,8 +52,13 @@ def create_app(settings: ServiceSettings | None = None, **overrides: Any) -> Fas
         base.mkdir(parents=True, exist_ok=True)
         store = JobStore(settings.db_url)
         preload = sorted({m for k in kinds.values() for m in k.preload})
-        executor = LocalProcessExecutor(settings.max_concurrent_jobs, preload=preload,
-                                        start_method=settings.start_method)
+        if settings.executor == "celery":
+            from evalscope.jobs.celery import CeleryExecutor
+
+            executor = CeleryExecutor(settings.broker_url, store, heartbeat_timeout=settings.heartbeat_timeout)
+        else:
+            executor = LocalProcessExecutor(settings.max_concurrent_jobs, preload=preload,
+                                            start_method=settings.start_method)
         manager = JobManager(store, executor, kinds)
         notifier = JobNotifier(asyncio.get_running_loop())
         manager.add_listener(notifier.publish)
@@ -67,6 +79,8 @@ def create_app(settings: ServiceSettings | None = None, **overrides: Any) -> Fas
     app = FastAPI(title="EvalScope service", version=__version__, description=DESCRIPTION,
                   lifespan=lifespan, debug=False)
     errors.install(app, settings.debug)
+    if settings.executor == "celery":  # before the job API: its /api/v1/jobs/{kind} would shadow these
+        app.include_router(celery_router(settings.max_upload_bytes))
     app.include_router(build_router(engines))
     # Middleware added last runs first: size limit, then auth, then CORS (so preflights pass).
     if settings.cors_origins:
@@ -74,7 +88,7 @@ def create_app(settings: ServiceSettings | None = None, **overrides: Any) -> Fas
                            allow_headers=["*"])
     if settings.auth_token:
         app.add_middleware(BearerAuthMiddleware, token=settings.auth_token)
-    app.add_middleware(BodyLimitMiddleware, limit=settings.max_body_bytes)
+    app.add_middleware(BodyLimitMiddleware, limit=settings.max_body_bytes, unlimited=unlimited)
     return app
 
 

@@ -28,6 +28,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--max-body-bytes", type=int, default=None, help="largest request body (default 1 MiB)")
     p.add_argument("--data-dir", action="append", default=None, dest="data_dirs",
                    help="a folder requests may name as local data (repeatable)")
+    p.add_argument("--executor", choices=["local", "celery"], default=None,
+                   help="local (default): jobs run in worker processes here; celery: jobs go through "
+                        "--broker-url to `evalscope worker` processes (needs the celery extra)")
+    p.add_argument("--broker-url", default=None,
+                   help="Celery broker for --executor celery, e.g. redis://127.0.0.1:6379/0")
+    p.add_argument("--heartbeat-timeout", type=float, default=None,
+                   help="celery: seconds without a worker heartbeat before a running job is interrupted (default 30)")
     p.set_defaults(func=run_cli)
 
 
@@ -36,7 +43,8 @@ def run_cli(args: argparse.Namespace) -> int:
     from evalscope.service.settings import ServiceSettings
 
     options = {"work_dir": Path(args.work_dir)}
-    for name in ("max_concurrent_jobs", "database_url", "auth_token", "cors_origins", "max_body_bytes", "data_dirs"):
+    for name in ("max_concurrent_jobs", "database_url", "auth_token", "cors_origins", "max_body_bytes", "data_dirs",
+                 "executor", "broker_url", "heartbeat_timeout"):
         value = getattr(args, name)
         if value is not None:
             options[name] = value

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hmac
 import json
+import re
 from typing import Any
 
 from starlette.exceptions import HTTPException
@@ -31,12 +32,14 @@ class _TooLarge(HTTPException):
 class BodyLimitMiddleware:
     """Answer 413 when a request body exceeds ``limit`` bytes (declared or streamed)."""
 
-    def __init__(self, app: Any, limit: int) -> None:
+    def __init__(self, app: Any, limit: int, unlimited: str | None = None) -> None:
         self.app = app
         self.limit = limit
+        # Paths (a regex) whose route enforces its own limit, e.g. a worker uploading a job folder.
+        self.unlimited = re.compile(unlimited) if unlimited else None
 
     async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
-        if scope["type"] != "http":
+        if scope["type"] != "http" or (self.unlimited is not None and self.unlimited.fullmatch(scope["path"])):
             return await self.app(scope, receive, send)
         for name, value in scope.get("headers", ()):
             if name == b"content-length":

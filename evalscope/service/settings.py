@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 ENV_TOKEN = "EVALSCOPE_SERVICE_TOKEN"
 
@@ -36,6 +37,20 @@ class ServiceSettings(BaseModel):
         default_factory=dict, description="extra job kinds name -> 'module:function' (tests, extensions)"
     )
     start_method: str | None = Field(None, description="multiprocessing start method (default forkserver)")
+    executor: Literal["local", "celery"] = Field(
+        "local", description="local: warm worker processes here; celery: jobs go to `evalscope worker`s via a broker")
+    broker_url: str | None = Field(None, validate_default=True,
+                                   description="Celery broker URL (redis://host:6379/0); required with executor celery")
+    heartbeat_timeout: float = Field(30.0, gt=0, description="celery: a running job whose worker sent no "
+                                     "heartbeat for this many seconds becomes interrupted")
+    max_upload_bytes: int = Field(16 * 1024**3, ge=1024, description="celery: largest job folder a worker may upload")
+
+    @field_validator("broker_url")
+    @classmethod
+    def _need_broker(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if info.data.get("executor") == "celery" and not value:
+            raise ValueError("required with --executor celery")
+        return value
 
     @field_validator("cors_origins", mode="before")
     @classmethod

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import logging
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -52,6 +53,9 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
     """Migrate the database behind ``engine`` up to ``revision`` (default: the newest)."""
     from alembic import command
 
+    # Routine upgrades are not news: alembic's per-plugin INFO lines would fill every start-up log.
+    if logging.getLogger("alembic").level == logging.NOTSET:
+        logging.getLogger("alembic").setLevel(logging.WARNING)
     is_sqlite = engine.dialect.name == "sqlite"
     lock = _sqlite_file_lock(engine) if is_sqlite else contextlib.nullcontext()
     with lock, engine.begin() as conn:

@@ -1,0 +1,236 @@
+"""The worker side: a Celery worker whose tasks run jobs in warm local worker processes.
+
+``evalscope worker`` starts Celery with a thread pool of ``--concurrency`` threads and a
+``LocalProcessExecutor`` with as many warm processes.  A task thread hands its job to a process
+(so a crash or a cancel kills only that process, exactly as with the local executor), then waits,
+writing a heartbeat to the store every ``heartbeat`` seconds and checking whether the job was
+cancelled.  Progress, the result or the error go straight into the shared store.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import queue
+import socket
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from evalscope.jobs.celery import leases
+from evalscope.jobs.celery.files import FilesConfig
+from evalscope.jobs.executor import ExecEvent, LocalProcessExecutor
+from evalscope.jobs.kinds import all_kinds
+from evalscope.jobs.models import JobState
+from evalscope.jobs.store import JobStore, utcnow
+from evalscope.jobs.worker import Task
+
+log = logging.getLogger("evalscope.worker")
+
+
+class WorkerSettings(BaseModel):
+    """Settings of one ``evalscope worker``."""
+
+    broker_url: str = Field(description="Celery broker, e.g. redis://127.0.0.1:6379/0")
+    database_url: str = Field(description="the service's job store, e.g. postgresql+psycopg://...")
+    concurrency: int = Field(2, ge=1, le=256, description="jobs (or perf shards) run at once")
+    heartbeat: float = Field(5.0, gt=0, description="seconds between heartbeats / cancel checks")
+    files: FilesConfig = Field(default_factory=FilesConfig)
+    hostname: str = Field(default_factory=lambda: f"evalscope@{socket.gethostname()}")
+    queue: str = "evalscope"
+
+
+class _Run:
+    """A job (or a shard of one) this worker is running: the events its task thread waits for."""
+
+    def __init__(self, job_id: str, progress: Callable[[int, int | None], None] | None) -> None:
+        self.job_id = job_id
+        self.progress = progress
+        self.events: queue.Queue[ExecEvent | None] = queue.Queue()
+        self.pid: int | None = None
+        self.cancelled = False
+
+
+class WorkerRuntime:
+    """Store + warm process pool + the task bodies; one per ``evalscope worker`` process."""
+
+    def __init__(self, settings: WorkerSettings) -> None:
+        self.settings = settings
+        self.store = JobStore(settings.database_url)
+        preload = sorted({m for k in all_kinds().values() for m in k.preload})
+        self.executor = LocalProcessExecutor(settings.concurrency, preload=preload)
+        self._runs: dict[str, _Run] = {}
+        self._lock = threading.Lock()
+
+    def start(self) -> None:
+        self.executor.start(self._on_event)
+
+    def shutdown(self) -> None:
+        self.executor.shutdown()
+        self.store.close()
+
+    # -- events from the local process pool (its monitor thread) -------------------------------
+    def _on_event(self, ev: ExecEvent) -> None:
+        with self._lock:
+            run = self._runs.get(ev.job_id)
+        if run is None:
+            return
+        if ev.type == "progress":
+            if run.progress is not None:
+                run.progress(ev.done or 0, ev.total)
+            else:
+                self.store.set_progress(run.job_id, ev.done or 0, ev.total)
+        run.events.put(ev)
+
+    # -- cancel (broadcast from the service, or seen in the store) -----------------------------
+    def cancel(self, job_id: str) -> bool:
+        """Kill the process(es) running ``job_id`` here; False when this worker does not run it."""
+        with self._lock:
+            runs = [(key, run) for key, run in self._runs.items() if run.job_id == job_id]
+        for key, run in runs:
+            run.cancelled = True
+            self.executor.cancel(key)
+            run.events.put(None)
+        return bool(runs)
+
+    def running(self) -> list[str]:
+        """Ids of the jobs running here."""
+        with self._lock:
+            return sorted({run.job_id for run in self._runs.values()})
+
+    # -- the task body -------------------------------------------------------------------------
+    def run_task(self, payload: dict[str, Any], *, start: Callable[[], bool] | None = None,
+                 finish: Callable[[dict[str, Any] | None], dict[str, Any] | None] | None = None,
+                 key: str | None = None, progress: Callable[[int, int | None], None] | None = None,
+                 local_dir: Path | None = None, job_dir: Path | None = None) -> dict[str, Any]:
+        """Run one job (or one perf shard) to its end; the Celery task's body.
+
+        ``start()`` claims the job (default: the store's ``queued -> running``); ``finish(result)``
+        replaces the result, or returns None when another party ends the job (perf shards).
+        ``key`` names this run in the process pool (default the job id); the process writes into
+        ``local_dir`` inside the job's local folder ``job_dir`` (both default to the job's folder
+        as this worker's files mode places it).
+        """
+        task = Task(**payload)
+        job_id = task.job_id
+        key = key or job_id
+        job_local = job_dir or self.settings.files.local_dir(task.output_dir)
+        local = local_dir or job_local
+        run = _Run(job_id, progress)
+        with self._lock:
+            if key in self._runs:
+                return {"job_id": job_id, "skipped": "already running here"}
+            self._runs[key] = run
+        try:
+            claimed = start() if start is not None else self._claim(job_id)
+            if not claimed:
+                job = self.store.get(job_id)
+                state = job.state if job else "missing"
+                log.info("job %s: not started (it is %s)", job_id, state)
+                return {"job_id": job_id, "skipped": str(state)}
+            local.mkdir(parents=True, exist_ok=True)
+            leases.heartbeat(self.store, job_id, self.settings.hostname, os.getpid())
+            self.executor.submit(Task(**{**payload, "job_id": key, "output_dir": str(local)}))
+            outcome = self._wait(job_id, run)
+            return self._finish(task, local, job_local, outcome, finish)
+        finally:
+            with self._lock:
+                if self._runs.get(key) is run:
+                    del self._runs[key]
+
+    def _claim(self, job_id: str) -> bool:
+        return self.store.mark_started(job_id, os.getpid()) is not None
+
+    def _wait(self, job_id: str, run: _Run) -> ExecEvent | None:
+        while True:
+            try:
+                ev = run.events.get(timeout=self.settings.heartbeat)
+            except queue.Empty:
+                ev = None
+            if ev is not None and ev.type in ("succeeded", "failed"):
+                return ev
+            if run.cancelled:
+                return None
+            if ev is not None and ev.type == "started":
+                run.pid = ev.pid
+            if ev is not None and ev.type == "progress":
+                continue
+            leases.heartbeat(self.store, job_id, self.settings.hostname, run.pid)
+            job = self.store.get(job_id)
+            if job is None or job.state != JobState.running:
+                # Cancelled through the service (or interrupted by it): stop the process.
+                log.info("job %s: %s in the store; stopping it", job_id, job.state if job else "deleted")
+                self.cancel(job_id)
+                return None
+
+    def _finish(self, task: Task, local: Path, job_local: Path, outcome: ExecEvent | None,
+                finish: Callable[[dict[str, Any] | None], dict[str, Any] | None] | None) -> dict[str, Any]:
+        job_id = task.job_id
+        if outcome is None:
+            # Cancelled: the job is final in the store already; upload mode keeps the files here.
+            return {"job_id": job_id, "state": "cancelled"}
+        if outcome.type == "failed":
+            self._deliver(job_id, local, job_local, task.output_dir, None)
+            self.store.transition(job_id, [JobState.running], state=JobState.failed, error=outcome.error,
+                                  traceback=outcome.traceback, finished_at=utcnow())
+            return {"job_id": job_id, "state": "failed"}
+        result = outcome.result
+        folder = job_local
+        if finish is not None:
+            try:
+                result = finish(result)
+            except Exception as exc:  # noqa: BLE001 - e.g. merging shards failed
+                log.exception("job %s: finishing failed", job_id)
+                self.store.transition(job_id, [JobState.running], state=JobState.failed, finished_at=utcnow(),
+                                      error=f"{type(exc).__name__}: {exc}")
+                return {"job_id": job_id, "state": "failed"}
+            if result is None:  # another shard ends the job; deliver this shard's own files
+                self._deliver(job_id, local, job_local, task.output_dir, None)
+                return {"job_id": job_id, "state": "shard done"}
+        try:
+            result = self._deliver(job_id, folder, job_local, task.output_dir, result)
+        except Exception as exc:  # noqa: BLE001 - the job's files did not arrive: the job failed
+            self.store.transition(job_id, [JobState.running], state=JobState.failed, finished_at=utcnow(),
+                                  error=f"{type(exc).__name__}: {exc}")
+            return {"job_id": job_id, "state": "failed"}
+        self.store.transition(job_id, [JobState.running], state=JobState.succeeded, result=result,
+                              finished_at=utcnow(), error=None)
+        return {"job_id": job_id, "state": "succeeded"}
+
+    def _deliver(self, job_id: str, folder: Path, root: Path, output_dir: str, result: Any) -> Any:
+        try:
+            return self.settings.files.finish(job_id, folder, root, output_dir, result)
+        except Exception:
+            if result is not None:
+                raise
+            log.exception("job %s: delivering its files failed", job_id)
+            return None
+
+
+_runtime: WorkerRuntime | None = None
+
+
+def register_tasks(app: Any, runtime: WorkerRuntime) -> None:
+    """Bind the task names to ``runtime`` on ``app`` and the cancel control command."""
+    global _runtime
+    _runtime = runtime
+    from celery.worker.control import control_command
+
+    from evalscope.jobs.celery.app import TASK_RUN, TASK_SHARD
+    from evalscope.jobs.celery.distperf import run_shard
+
+    @app.task(name=TASK_RUN, bind=False)
+    def run_job(payload: dict[str, Any]) -> dict[str, Any]:
+        return runtime.run_task(payload)
+
+    @app.task(name=TASK_SHARD, bind=False)
+    def perf_shard(payload: dict[str, Any], shard: int, shards: int) -> dict[str, Any]:
+        return run_shard(runtime, payload, shard, shards)
+
+    @control_command(args=[("job_id", str)], signature="<job_id>")
+    def evalscope_cancel(state: Any, job_id: str) -> dict[str, Any]:
+        ok = _runtime.cancel(job_id) if _runtime is not None else False
+        return {"ok": ok}
