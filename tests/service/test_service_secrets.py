@@ -16,7 +16,8 @@ KEY = "sk-TOPSECRET-4f9c2e7a"
 def test_api_key_used_but_never_stored_logged_or_returned(process_service, tmp_path):
     mock = MockServer(MockConfig(api_key=KEY, output_tokens=5)).start()
     try:
-        svc = process_service("--debug", "--max-concurrent-jobs", "2", "--data-dir", str(FIXTURES))
+        svc = process_service("--debug", "--max-concurrent-jobs", "2", "--data-dir", str(FIXTURES),
+                              env={"EVALSCOPE_OFFLINE": "1"})
         answers: list[str] = []
         with httpx.Client(base_url=svc.url, timeout=120) as c:
             ev = c.post("/api/v1/eval", json={
@@ -41,6 +42,12 @@ def test_api_key_used_but_never_stored_logged_or_returned(process_service, tmp_p
             job = wait_job(c, bad.json()["id"])
             assert job["state"] == "failed" and job["traceback"]
             answers.append(bad.text)
+            # A failing blocking call: JSON 500, with the traceback because the service runs --debug.
+            failed = c.post("/api/v1/eval", json={"model": "m", "api_url": mock.url + "/v1", "api_key": KEY,
+                                                  "datasets": ["mmlu"], "limit": 1})
+            assert failed.status_code == 500 and failed.json()["status"] == "error"
+            assert "DatasetNotFoundError" in failed.json()["traceback"]
+            answers.append(failed.text)
             listing = c.get("/api/v1/jobs", params={"limit": 500})
             answers.append(listing.text)
             for item in listing.json()["items"]:

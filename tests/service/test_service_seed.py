@@ -308,3 +308,19 @@ def test_twenty_blocking_calls_at_once_while_health_answers(setup):
     assert len(dirs) == 20  # every call got its own folder
     jobs = {r.json()["job_id"] for r in results}
     assert len(jobs) == 20
+
+
+def test_client_disconnect_does_not_kill_the_job(setup):
+    svc, mock = setup
+    body = {"model": "disconnect-check", "url": mock.url + "/v1/chat/completions", "number": 300, "parallel": 1}
+    with pytest.raises(httpx.TimeoutException):
+        httpx.post(svc.url + "/api/v1/perf", json=body, timeout=0.3)
+    with httpx.Client(base_url=svc.url, timeout=30) as c:
+        jobs = [j for j in c.get("/api/v1/jobs", params={"kind": "perf", "limit": 500}).json()["items"]
+                if j["config"]["model"] == "disconnect-check"]
+        assert len(jobs) == 1
+        from conftest import wait_job
+
+        job = wait_job(c, jobs[0]["id"])
+        assert job["state"] == "succeeded"
+        assert job["result"]["results"]["parallel_1_number_300"]["metrics"]["Succeed requests"] == 300
