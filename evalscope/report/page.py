@@ -138,7 +138,7 @@ def render(template: str, output: Path, **context: Any) -> Path:
     html = env.get_template(template).render(
         plotly_js=_script_safe(plotly_js()),
         report_js=_script_safe(_package_text("report.js")),
-        report_css=_package_text("report.css"),
+        report_css=_script_safe(_package_text("report.css")),
         generated_at=datetime.now().astimezone().isoformat(timespec="seconds"),
         version=__version__,
         plotly_version=plotly_version(),
@@ -159,6 +159,7 @@ def render(template: str, output: Path, **context: Any) -> Path:
 
 
 def _script_safe(code: str):
+    """Our own CSS/JS, inlined verbatim (autoescape would turn its quotes into entities)."""
     from markupsafe import Markup
 
     # A bundle that contained "</script" would end its element early; plotly.js never does, but a

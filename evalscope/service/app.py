@@ -19,6 +19,7 @@ from evalscope.service.middleware import BearerAuthMiddleware, BodyLimitMiddlewa
 from evalscope.service.notifier import JobNotifier
 from evalscope.service.routes import Ctx, build_router
 from evalscope.service.settings import ServiceSettings
+from evalscope.service.web import mount_web
 
 log = logging.getLogger("evalscope.service")
 
@@ -82,6 +83,7 @@ def create_app(settings: ServiceSettings | None = None, **overrides: Any) -> Fas
     if settings.executor == "celery":  # before the job API: its /api/v1/jobs/{kind} would shadow these
         app.include_router(celery_router(settings.max_upload_bytes))
     app.include_router(build_router(engines))
+    mount_web(app)  # the web page at / (evalscope.service.web)
     # Middleware added last runs first: size limit, then auth, then CORS (so preflights pass).
     if settings.cors_origins:
         app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["*"],

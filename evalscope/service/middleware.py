@@ -12,7 +12,10 @@ from starlette.exceptions import HTTPException
 Scope = dict[str, Any]
 
 #: Reachable without a token: health checks and the API description.
-OPEN_PATHS = frozenset({"/health", "/docs", "/docs/oauth2-redirect", "/redoc", "/openapi.json"})
+OPEN_PATHS = frozenset({"/health", "/docs", "/docs/oauth2-redirect", "/redoc", "/openapi.json", "/"})
+#: The web page's shells and static files (evalscope.service.web): they hold no job data, their
+#: script calls the API with the token the user typed.
+OPEN_PREFIXES = ("/static/", "/jobs/")
 
 
 async def _send_json(send: Any, status: int, body: dict[str, Any], headers: list[tuple[bytes, bytes]] = ()) -> None:
@@ -85,7 +88,8 @@ class BearerAuthMiddleware:
         self.token = token.encode()
 
     async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
-        if scope["type"] != "http" or scope["path"] in OPEN_PATHS or scope.get("method") == "OPTIONS":
+        if scope["type"] != "http" or scope["path"] in OPEN_PATHS or scope["path"].startswith(OPEN_PREFIXES) \
+                or scope.get("method") == "OPTIONS":
             return await self.app(scope, receive, send)
         given = b""
         for name, value in scope.get("headers", ()):
