@@ -96,7 +96,8 @@ class MockServer:
         """Base URL without a trailing slash and without ``/v1``, e.g. ``http://127.0.0.1:8801``."""
         if not self.port:
             raise RuntimeError("the mock server is not started")
-        return f"http://{self.host}:{self.port}"
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"http://{host}:{self.port}"
 
     def start(self) -> MockServer:
         """Start serving; returns once the port accepts connections."""

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import json
+from concurrent.futures import ThreadPoolExecutor
+
+import httpx
 import openai
 import pytest
 
@@ -122,3 +126,26 @@ def test_exact_lengths_from_min_max_tokens_and_ignore_eos(mock_server):
     )
     assert r.usage.completion_tokens == 33 and r.choices[0].finish_reason == "length"
     assert count_tokens(r.choices[0].message.content) == 33
+
+
+def test_continuous_usage_and_token_id_prompts(mock_server):
+    srv = mock_server(output_tokens=3)
+    body = {
+        "model": "m",
+        "prompt": [1, 2, 3, 4, 5],
+        "stream": True,
+        "stream_options": {"include_usage": True, "continuous_usage_stats": True},
+    }
+    r = httpx.post(srv.url + "/v1/completions", json=body)
+    events = [json.loads(line[6:]) for line in r.text.splitlines() if line.startswith("data: {")]
+    assert [e["usage"]["completion_tokens"] for e in events] == [1, 2, 3, 3, 3]
+    assert all(e["usage"]["prompt_tokens"] == 5 for e in events)
+
+
+def test_max_in_flight_counts_concurrent_requests(mock_server):
+    srv = mock_server(ttft=0.8)
+    client = _client(srv)
+    with ThreadPoolExecutor(6) as pool:
+        list(pool.map(lambda _: client.chat.completions.create(model="m", messages=MESSAGES), range(6)))
+    stats = srv.stats()
+    assert stats["max_in_flight"] == 6 and stats["in_flight"] == 0
