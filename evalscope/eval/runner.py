@@ -105,8 +105,9 @@ async def _ask(client: ModelClient, cfg: TaskConfig, job: _Job) -> dict[str, Any
 def _resolve_output_dir(cfg: TaskConfig) -> Path:
     if cfg.use_cache:
         root = Path(cfg.use_cache).expanduser().resolve()
-        if not root.is_dir():
-            raise EvalError(f"use_cache: {root} is not a folder of a previous run")
+        # config.json marks a run folder: resuming never writes into an arbitrary directory.
+        if not root.is_dir() or not (root / "config.json").is_file():
+            raise EvalError(f"use_cache: {root} is not the folder of a previous run (no config.json)")
         return root
     return new_run_dir(cfg.work_dir)
 

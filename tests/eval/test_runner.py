@@ -170,3 +170,7 @@ def test_bad_use_cache_folder(tmp_path, mock_server):
     srv = mock_server()
     with pytest.raises(EvalError, match="use_cache"):
         run_task(_cfg(srv, tmp_path, use_cache=str(tmp_path / "missing")))
+    (tmp_path / "plain").mkdir()
+    with pytest.raises(EvalError, match="no config.json"):
+        run_task(_cfg(srv, tmp_path, use_cache=str(tmp_path / "plain")))
+    assert list((tmp_path / "plain").iterdir()) == []
