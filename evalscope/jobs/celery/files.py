@@ -18,14 +18,13 @@ service's machine.
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import tarfile
 import tempfile
 import urllib.error
 import urllib.request
 from pathlib import Path
-from typing import Any, Literal
+from typing import IO, Any, Literal
 
 from pydantic import BaseModel, Field, model_validator
 
@@ -73,16 +72,22 @@ class FilesConfig(BaseModel):
         return result
 
 
+def pack_folder(folder: Path, out: IO[bytes], prefix: str = "") -> int:
+    """Write ``folder``'s regular files as a gzip'd tar (names under ``prefix``) to ``out``; returns its size."""
+    with tarfile.open(fileobj=out, mode="w:gz") as tar:
+        if folder.is_dir():
+            for path in sorted(folder.rglob("*")):
+                if path.is_file() and not path.is_symlink():
+                    name = "/".join(filter(None, [prefix, path.relative_to(folder).as_posix()]))
+                    tar.add(path, arcname=name, recursive=False)
+    return out.tell()
+
+
 def upload_folder(service_url: str, token: str | None, job_id: str, folder: Path, prefix: str = "",
                   timeout: float = 600) -> int:
-    """Tar+gzip ``folder`` (names under ``prefix``) and PUT it to the service; returns the archive size."""
+    """Pack ``folder`` (names under ``prefix``) and PUT it to the service; returns the archive size."""
     with tempfile.TemporaryFile() as tmp:
-        with tarfile.open(fileobj=tmp, mode="w:gz") as tar:
-            if folder.is_dir():
-                for path in sorted(folder.rglob("*")):
-                    if path.is_file() and not path.is_symlink():
-                        tar.add(path, arcname="/".join(filter(None, [prefix, path.relative_to(folder).as_posix()])), recursive=False)
-        size = tmp.tell()
+        size = pack_folder(folder, tmp, prefix)
         tmp.seek(0)
         headers = {"Content-Type": "application/gzip", "Content-Length": str(size)}
         if token:
@@ -107,43 +112,3 @@ def unpack_archive(stream_path: Path, dest: Path) -> int:
         tar.extractall(dest, members=members, filter="data")
         n = sum(m.isfile() for m in members)
     return n
-
-
-def build_router(max_bytes: int) -> Any:
-    """The service route that receives a worker's upload (mounted with the Celery executor)."""
-    from fastapi import APIRouter, Request
-    from fastapi.responses import JSONResponse
-
-    from evalscope.jobs.models import JobState
-
-    router = APIRouter()
-
-    @router.put(ARCHIVE_ROUTE, tags=["workers"], include_in_schema=True)
-    async def receive_archive(request: Request, job_id: str) -> JSONResponse:
-        """Receive a job folder from the worker that ran it (upload mode); only while it runs."""
-        manager = request.app.state.ctx.manager
-        job = manager.get(job_id)
-        if job is None:
-            return JSONResponse({"status": "error", "message": f"Job {job_id} not found"}, status_code=404)
-        if job.state != JobState.running:
-            return JSONResponse({"status": "error", "message": f"job {job_id} is {job.state}, not running"},
-                                status_code=409)
-        fd, name = tempfile.mkstemp(suffix=".tar.gz")
-        size = 0
-        try:
-            with os.fdopen(fd, "wb") as out:
-                async for chunk in request.stream():
-                    size += len(chunk)
-                    if size > max_bytes:
-                        return JSONResponse({"status": "error", "message": f"archive larger than {max_bytes} bytes"},
-                                            status_code=413)
-                    out.write(chunk)
-            try:
-                files = unpack_archive(Path(name), Path(job.output_dir))
-            except (tarfile.TarError, OSError, EOFError) as exc:
-                return JSONResponse({"status": "error", "message": f"bad archive: {exc}"}, status_code=400)
-        finally:
-            os.unlink(name)
-        return JSONResponse({"status": "success", "job_id": job_id, "files": files, "bytes": size})
-
-    return router

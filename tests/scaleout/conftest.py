@@ -1,0 +1,217 @@
+"""Fixtures for the scale-out tests: Redis and PostgreSQL on loopback (see .ci/services.sh), real
+`evalscope worker` processes, and a service with the Celery executor served in a thread.
+
+Without the servers the tests skip with the reason, except under CI=true, where they fail: a
+broken install must show.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import socket
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from pathlib import Path
+
+import httpx
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+JOBS_TESTS = REPO / "tests" / "jobs"
+if str(JOBS_TESTS) not in sys.path:
+    sys.path.insert(0, str(JOBS_TESTS))
+TEST_KIND = {"test": "testing_kind:run"}
+PG_ADMIN_URL = os.environ.get("EVALSCOPE_TEST_PG", "postgresql+psycopg://evalscope:evalscope@127.0.0.1:5432/evalscope")
+REDIS_HOST, REDIS_PORT = "127.0.0.1", 6379
+#: worker heartbeat and the service's timeout: short, so a killed worker shows within seconds
+HEARTBEAT, HEARTBEAT_TIMEOUT = 0.3, 4.0
+
+
+def _unavailable(reason: str) -> None:
+    if os.environ.get("CI"):
+        pytest.fail(f"{reason} (CI=true: .ci/services.sh should have started it)")
+    pytest.skip(f"{reason}; run .ci/services.sh to install and start Redis and PostgreSQL")
+
+
+def _celery_missing() -> str | None:
+    for module in ("celery", "redis", "psycopg", "alembic"):
+        try:
+            __import__(module)
+        except ImportError:
+            return f"the celery extra is not installed ({module} missing): pip install -e '.[celery]'"
+    return None
+
+
+@pytest.fixture(scope="session")
+def redis_ok() -> None:
+    missing = _celery_missing()
+    if missing:
+        _unavailable(missing)
+    try:
+        with socket.create_connection((REDIS_HOST, REDIS_PORT), timeout=2) as s:
+            s.sendall(b"PING\r\n")
+            if not s.recv(64).startswith(b"+PONG"):
+                _unavailable(f"no Redis answering on {REDIS_HOST}:{REDIS_PORT}")
+    except OSError as exc:
+        _unavailable(f"Redis unreachable on {REDIS_HOST}:{REDIS_PORT} ({exc})")
+
+
+@pytest.fixture(scope="session")
+def pg_admin() -> str:
+    missing = _celery_missing()
+    if missing:
+        _unavailable(missing)
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    try:
+        with engine.connect() as conn:
+            conn.execute(text("select 1"))
+    except Exception as exc:  # noqa: BLE001 - any connection failure means: no server
+        _unavailable(f"PostgreSQL unreachable at {_hide(PG_ADMIN_URL)} ({type(exc).__name__})")
+    finally:
+        engine.dispose()
+    return PG_ADMIN_URL
+
+
+def _hide(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
+
+
+@pytest.fixture
+def pg_database(pg_admin):
+    """Factory: a fresh, empty PostgreSQL database URL (dropped at teardown)."""
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    admin = create_engine(pg_admin, isolation_level="AUTOCOMMIT")
+    made: list[str] = []
+
+    def make() -> str:
+        name = f"evalscope_t_{uuid.uuid4().hex[:10]}"
+        with admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+        made.append(name)
+        return make_url(pg_admin).set(database=name).render_as_string(hide_password=False)
+
+    yield make
+    with admin.connect() as conn:
+        for name in made:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+def redis_url() -> str:
+    """A Redis database of its own (1-15) so clusters of different tests never share a queue."""
+    return f"redis://{REDIS_HOST}:{REDIS_PORT}/{random.randint(1, 15)}"
+
+
+class Worker:
+    """A real `evalscope worker` subprocess."""
+
+    def __init__(self, log_path: Path, broker: str, database: str, *args: str) -> None:
+        self.log_path = log_path
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(JOBS_TESTS), os.environ.get("PYTHONPATH", "")])}
+        self._log = open(log_path, "ab")
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "evalscope", "worker", "--broker-url", broker, "--database-url", database,
+             "--heartbeat", str(HEARTBEAT), *args],
+            stdout=self._log, stderr=subprocess.STDOUT, env=env, cwd=str(log_path.parent))
+
+    def wait_ready(self, timeout: float = 90.0) -> Worker:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"worker exited with {self.proc.returncode}:\n{self.log_path.read_text()[-3000:]}")
+            if b" ready." in self.log_path.read_bytes():
+                return self
+            time.sleep(0.1)
+        raise RuntimeError(f"worker not ready:\n{self.log_path.read_text()[-3000:]}")
+
+    @property
+    def pid(self) -> int:
+        return self.proc.pid
+
+    def kill(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.kill()
+        self.proc.wait(timeout=10)
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(timeout=10)
+        self._log.close()
+
+
+@pytest.fixture
+def start_worker(tmp_path, redis_ok):
+    """Factory: ``start_worker(broker, database, *args)`` -> a started Worker (not yet ready)."""
+    workers: list[Worker] = []
+
+    def start(broker: str, database: str, *args: str) -> Worker:
+        w = Worker(tmp_path / f"worker-{len(workers)}.log", broker, database, *args)
+        workers.append(w)
+        return w
+
+    yield start
+    for w in workers:
+        w.stop()
+
+
+class ThreadService:
+    """``create_app`` with the Celery executor, under uvicorn in a background thread."""
+
+    def __init__(self, **settings) -> None:
+        import uvicorn
+
+        from evalscope.service import create_app
+
+        settings.setdefault("job_kinds", TEST_KIND)
+        settings.setdefault("executor", "celery")
+        settings.setdefault("heartbeat_timeout", HEARTBEAT_TIMEOUT)
+        self.app = create_app(**settings)
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        self.url = f"http://127.0.0.1:{port}"
+        self.server = uvicorn.Server(uvicorn.Config(self.app, host="127.0.0.1", port=port, log_level="warning"))
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+
+    def __enter__(self) -> ThreadService:
+        self.thread.start()
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(self.url + "/health", timeout=1).status_code == 200:
+                    return self
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.05)
+        raise RuntimeError("service did not start")
+
+    def __exit__(self, *exc) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=15)
+
+
+def wait_job(client: httpx.Client, job_id: str, states=("succeeded", "failed", "cancelled", "interrupted"),
+             timeout: float = 90.0, pred=None) -> dict:
+    """Poll the job API until the job is in one of ``states`` (or ``pred(job)`` holds)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        job = client.get(f"/api/v1/jobs/{job_id}").json()
+        if (pred(job) if pred else job["state"] in states):
+            return job
+        assert time.monotonic() < deadline, job
+        time.sleep(0.05)
