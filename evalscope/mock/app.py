@@ -25,6 +25,10 @@ from evalscope.mock.formats import (
 from evalscope.mock.plan import BadRequest, GenRequest, Plan, build_plan
 
 FAULT_KINDS = ("error", "cut", "stall", "malformed")
+# Recorded in by_status when the client went away before its answer was written (nginx's
+# convention); aiohttp then finishes the dead response quietly.
+CLIENT_GONE = 499
+DISCONNECTED: web.RequestKey[bool] = web.RequestKey("evalscope_mock_disconnected", bool)
 
 
 class MockState:
@@ -169,8 +173,15 @@ def _handler(fmt: WireFormat):
             st.timings[key] = record
         status = 500
         try:
-            resp = await _generate(request, fmt, st, record)
-            status = resp.status
+            try:
+                resp = await _generate(request, fmt, st, record)
+            except ConnectionResetError:
+                request[DISCONNECTED] = True
+                resp = web.Response(status=CLIENT_GONE)
+            transport = request.transport
+            if not resp.prepared and (transport is None or transport.is_closing()):
+                request[DISCONNECTED] = True
+            status = CLIENT_GONE if request.get(DISCONNECTED) else resp.status
             return resp
         finally:
             st.in_flight -= 1
@@ -289,12 +300,12 @@ async def _stream(
     resp = web.StreamResponse(
         headers={"Content-Type": fmt.stream_content_type(req), "Cache-Control": "no-cache"}
     )
-    await resp.prepare(request)
     chunks = plan.chunks(cfg.tokens_per_chunk)
     middle = len(chunks) // 2
     w = _Writer(resp, record)
     ss = StreamState()
     try:
+        await resp.prepare(request)
         w.emit(fmt.head(plan, req))
         if cfg.ttft > 0:
             await w.sleep(st.delay(cfg.ttft))
@@ -325,8 +336,8 @@ async def _stream(
                 return await _cut(request, resp, cfg.cut_mode)
         w.emit(fmt.tail(plan, req, ss))
         await w.close()
-    except ConnectionResetError:
-        pass  # the client went away; nothing left to send
+    except ConnectionResetError:  # the client went away; nothing left to send
+        request[DISCONNECTED] = True
     return resp
 
 

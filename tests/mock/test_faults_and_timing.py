@@ -169,3 +169,31 @@ def test_faults_apply_to_a_fraction_only(mock_server):
             bad += 1
     assert 5 <= bad <= 35
     assert srv.stats()["faults"]["malformed"] == bad
+
+
+def _send_and_hang_up(port: int, body: dict, read_first: bool) -> None:
+    import socket
+
+    data = json.dumps(body).encode()
+    with socket.create_connection(("127.0.0.1", port)) as sock:
+        sock.sendall(
+            b"POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+            b"Content-Length: %d\r\n\r\n" % len(data) + data
+        )
+        if read_first:
+            sock.recv(100)  # the headers and role chunk have arrived
+
+
+@pytest.mark.parametrize("read_first", [False, True])
+def test_client_hanging_up_is_counted_quietly(mock_server, caplog, read_first):
+    srv = mock_server(
+        answers=[{"match": "", "reply": "one two three", "delay": 0 if read_first else 0.3}], ttft=0.3
+    )
+    with caplog.at_level("DEBUG"):
+        _send_and_hang_up(srv.port, _stream_body(), read_first)
+        deadline = time.time() + 5
+        while srv.stats()["in_flight"] and time.time() < deadline:
+            time.sleep(0.05)
+        time.sleep(0.4)
+    assert srv.stats()["by_status"] == {"499": 1}
+    assert not [r for r in caplog.records if r.levelno >= 40], [r.getMessage() for r in caplog.records]
