@@ -39,6 +39,9 @@ class SSEDecoder:
             chunk = chunk.replace(b"\r\n", b"\n")
         parts = chunk.split(b"\n\n")
         self._buf = parts.pop()
+        out = [ev[6:] for ev in parts if ev[:6] == b"data: " and b"\n" not in ev]
+        if len(out) == len(parts):
+            return out
         out = []
         for ev in parts:
             if ev[:6] == b"data: " and b"\n" not in ev:

@@ -43,8 +43,18 @@ class StreamAccumulator:
     def _events(self, events: list[bytes], t: float) -> None:
         # the per-event path of every streamed token: kept flat on purpose
         parse = self.adapter.parse_event
+        fast = self.adapter.fast_text
         sentinel = self.sentinel
+        out_times = self.out_times
+        out_parts = self.out_parts
         for data in events:
+            text = fast(data)
+            if text:
+                out_times.append(t)
+                out_parts.append(text)
+                if self.reasoning_parts:
+                    self.text_parts.append(text)
+                continue
             if data == sentinel:
                 self.done = True
                 continue
@@ -63,13 +73,15 @@ class StreamAccumulator:
                 continue
             text, reasoning, finish, prompt, completion = delta
             if text or reasoning:
-                self.out_times.append(t)
+                out_times.append(t)
                 if reasoning:
+                    if not self.reasoning_parts:  # from now on text is kept apart from reasoning
+                        self.text_parts = list(out_parts)
                     self.reasoning_parts.append(reasoning)
-                    self.out_parts.append((text or "") + reasoning)
+                    out_parts.append((text or "") + reasoning)
                 else:
-                    self.out_parts.append(text)
-                if text:
+                    out_parts.append(text)
+                if text and self.reasoning_parts:
                     self.text_parts.append(text)
             if finish:
                 self.finish_reason = finish
@@ -89,7 +101,7 @@ class StreamAccumulator:
     @property
     def text(self) -> str:
         """All output text (reasoning excluded)."""
-        return "".join(self.text_parts)
+        return "".join(self.text_parts if self.reasoning_parts else self.out_parts)
 
     @property
     def reasoning(self) -> str:

@@ -181,3 +181,42 @@ def test_retry_after_and_error_message():
 def test_request_needs_input():
     with pytest.raises(ValueError, match="messages or prompt"):
         GenerationRequest()
+
+
+
+FAST_CASES = [
+    b'{"id":"x","choices":[{"index":0,"delta":{"content":"hi"},"logprobs":null,"finish_reason":null}]}',
+    b'{"id":"x","choices":[{"index":0,"delta":{"content":"a\\"b"},"finish_reason":null}]}',
+    b'{"id":"x","choices":[{"index":0,"delta":{"content":"\\u4e2d"},"finish_reason":null}]}',
+    '{"choices":[{"index":0,"delta":{"content":"中文"},"finish_reason":null}]}'.encode(),
+    b'{"choices":[{"index":0,"delta":{"content":"end"},"finish_reason":"stop"}]}',
+    b'{"choices":[{"index":0,"delta":{"content":"x"},"finish_reason":null}],"usage":{"prompt_tokens":1,'
+    b'"completion_tokens":2}}',
+    b'{"choices":[{"index":0,"delta":{"content":"x"},"logprobs":null,"finish_reason":null}],"usage":null}',
+    b'{"choices":[{"index":0,"delta":{"content":"x","reasoning_content":"r"},"finish_reason":null}]}',
+    b'{"choices":[{"index":0,"delta":{"role":"assistant","content":"x"},"finish_reason":null}]}',
+    b'{"choices":[{"index":0,"delta":{"content":"x"},"finish_reason":null},'
+    b'{"index":1,"delta":{"content":"y"},"finish_reason":null}]}',
+    b'{"choices":[{"index":0,"delta":{"content":""},"finish_reason":null}]}',
+    b'{"choices": [{"index": 0, "delta": {"content": "spaced"}, "finish_reason": null}]}',
+]
+
+
+@pytest.mark.parametrize("data", FAST_CASES)
+def test_fast_path_never_disagrees_with_full_parse(data):
+    import json
+
+    ad = OpenAIChatAdapter("http://h/v1", "m")
+    fast = ad.fast_text(data)
+    full = ad.parse_event(json.loads(data))
+    if fast is not None:
+        assert fast == full.text and full.finish_reason is None and full.reasoning is None
+        assert full.completion_tokens is None
+
+
+def test_fast_path_taken_for_plain_chunks():
+    ad = OpenAIChatAdapter("http://h/v1", "m")
+    assert [ad.fast_text(d) for d in FAST_CASES] == [
+        "hi", None, None, "中文", None, None, "x", None, None, None, "", None]
+    comp = OpenAICompletionsAdapter("http://h/v1/completions", "m")
+    assert comp.fast_text(b'{"choices":[{"index":0,"text":" t","logprobs":null,"finish_reason":null}]}') == " t"

@@ -51,6 +51,14 @@ class Adapter:
         """A whole non-streamed response body -> its contribution."""
         raise NotImplementedError
 
+    def fast_text(self, data: bytes) -> str | None:
+        """Optional shortcut: the text of a plain content-only event, read without decoding JSON.
+
+        Must return None for anything else (usage, finish, reasoning, escapes, several choices...);
+        the caller then decodes the event fully. A shortcut can only skip work, never change a result.
+        """
+        return None
+
     def stream_headers(self) -> dict[str, str]:
         """Extra headers a protocol needs to switch streaming on (DashScope)."""
         return {}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any, ClassVar
 
 from evalscope.client.adapters.base import Adapter, optional
@@ -15,6 +16,17 @@ def _usage(event: dict[str, Any]) -> tuple[int | None, int | None]:
     if not usage:
         return None, None
     return usage.get("prompt_tokens"), usage.get("completion_tokens")
+
+
+# The commonest event of all, in the compact form vLLM, SGLang-compatible and most servers write:
+# one choice, a delta holding only an escape-free content string, no finish reason, no usage. One
+# regex match costs about a third of decoding the JSON; anything else is decoded normally.
+_PLAIN_CHAT = re.compile(
+    rb'"choices":\[\{"index":0,"delta":\{"content":"([^"\\]*)"\},(?:"logprobs":null,)?'
+    rb'"finish_reason":null\}\](?:,"usage":null)?\}$').search
+_PLAIN_TEXT = re.compile(
+    rb'"choices":\[\{"index":0,"text":"([^"\\]*)",(?:"logprobs":null,)?'
+    rb'"finish_reason":null\}\](?:,"usage":null)?\}$').search
 
 
 class OpenAIChatAdapter(Adapter):
@@ -60,6 +72,10 @@ class OpenAIChatAdapter(Adapter):
         reasoning = delta.get("reasoning_content") or delta.get("reasoning")
         return _new(Delta, (delta.get("content"), reasoning, choice.get("finish_reason"), p, c))
 
+    def fast_text(self, data: bytes) -> str | None:
+        m = _PLAIN_CHAT(data)
+        return m.group(1).decode() if m else None
+
     def parse_body(self, body: Any) -> Delta:
         p, c = _usage(body)
         choices = body.get("choices") or [{}]
@@ -87,6 +103,10 @@ class OpenAICompletionsAdapter(OpenAIChatAdapter):
             return Delta(None, None, None, p, c) if (p is not None or c is not None) else None
         choice = choices[0]
         return Delta(choice.get("text"), None, choice.get("finish_reason"), p, c)
+
+    def fast_text(self, data: bytes) -> str | None:
+        m = _PLAIN_TEXT(data)
+        return m.group(1).decode() if m else None
 
     def parse_body(self, body: Any) -> Delta:
         p, c = _usage(body)
