@@ -267,12 +267,13 @@ def timeline_figure(points: list[PerfPoint]) -> dict[str, Any] | None:
             gen["y"] += [y, y, None]
             gen["text"] += [label] * 2 + [None]
     width = 3 if y < 400 else 1
+    # WebGL only pays off for many segments (SVG is lighter for small runs, and prints)
     traces = []
     for name, part, color in (("waiting for first token", wait, "#f0ad4e"), ("generating", gen, "#1f77b4"),
                               ("failed", bad, "#d62728")):
         if part["x"]:
             # failures are often instant (an HTTP error): a marker keeps them visible
-            traces.append({"type": "scattergl", "mode": "lines+markers" if part is bad else "lines", "name": name,
+            traces.append({"type": "scattergl" if y > 1500 else "scatter", "mode": "lines+markers" if part is bad else "lines", "name": name,
                            "x": [_r(v) for v in part["x"]], "y": part["y"], "text": part["text"],
                            "line": {"color": color, "width": width},
                            "marker": {"color": color, "size": 6, "symbol": "x"},

@@ -1,0 +1,75 @@
+"""Runs the report tests build on: a small perf sweep and a small eval, both against the mock."""
+
+from __future__ import annotations
+
+import json
+import re
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+
+from evalscope.mock import MockConfig, MockServer, ScriptedAnswer
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "eval"
+XSS = "<img src=x onerror=alert('pwned')></script><script>alert('x')</script>&amp;"
+
+# ceval fixture rows -> 3 correct, 1 wrong, 1 unparsed, 1 error; law 2/3, logic 1/2 answered
+CEVAL_ANSWERS = [
+    ScriptedAnswer(match="根本大法", reply="解析：宪法是根本大法。\n答案：C"),
+    ScriptedAnswer(match="强制性由", reply="答案：(A)"),
+    ScriptedAnswer(match="民事行为能力", reply="答案：C"),
+    ScriptedAnswer(match="苏格拉底是人", reply="三段论。\n答案：A"),
+    ScriptedAnswer(match="逆否命题", reply=XSS),
+    ScriptedAnswer(match="属于演绎推理", status=500, retry_after=0),
+]
+
+
+def island(html: str, element_id: str):
+    """The JSON of ``<script type="application/json" id=...>`` in a report, parsed back."""
+    m = re.search(rf'<script type="application/json" id="{re.escape(element_id)}">(.*?)</script>', html, re.S)
+    assert m, f"no JSON island {element_id!r}"
+    return json.loads(m.group(1))
+
+
+def run_perf_sweep(url: str, out: Path, **extra):
+    from evalscope.perf import PerfArguments, run_perf
+
+    args = dict(model="mock-model", url=url + "/v1/chat/completions", parallel=[1, 3], number=[5, 12],
+                prompt="hello there", max_tokens=8, sleep_interval=0, outputs_dir=str(out))
+    args.update(extra)
+    return run_perf(PerfArguments(**args))
+
+
+@pytest.fixture(scope="session")
+def perf_runs(tmp_path_factory):
+    """Two perf runs (the second slower, with injected failures) -> (result A, result B)."""
+    out = tmp_path_factory.mktemp("perf")
+    with MockServer(MockConfig(ttft=0.005, itl=0.001, output_tokens=8), mode="thread") as srv:
+        a = run_perf_sweep(srv.url, out, name="fast")
+    with MockServer(MockConfig(ttft=0.02, itl=0.002, output_tokens=8, error_rate=0.3, error_codes=[503, 429],
+                               seed=7), mode="thread") as srv:
+        b = run_perf_sweep(srv.url, out, name="slow")
+    return a, b
+
+
+def run_ceval(url: str, out: Path):
+    from evalscope.eval import TaskConfig, run_task
+
+    cfg = TaskConfig(model="mock-model", api_url=url + "/v1", datasets=["ceval"], max_retries=0, timeout=30,
+                     dataset_args={"ceval": {"local_path": str(FIXTURES / "ceval"), "subset_list": ["law", "logic"]}},
+                     eval_batch_size=3, work_dir=str(out))
+    # in a thread of its own: a sync Playwright session keeps an event loop on the main thread
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(run_task, cfg).result()
+
+
+@pytest.fixture(scope="session")
+def eval_runs(tmp_path_factory):
+    """Two ceval runs: the scripted mix, then a model that answers C to everything."""
+    out = tmp_path_factory.mktemp("eval")
+    with MockServer(MockConfig(answers=CEVAL_ANSWERS, default_reply="UNMATCHED"), mode="thread") as srv:
+        a = run_ceval(srv.url, out)
+    with MockServer(MockConfig(default_reply="答案：C"), mode="thread") as srv:
+        b = run_ceval(srv.url, out)
+    return a, b

@@ -1,0 +1,191 @@
+"""Report files written at the end of real runs against the mock: they hold the engine's numbers,
+load no script from the network, and keep model output inert."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from evalscope.cli import main
+from evalscope.report import ReportError, find_runs, write_comparison, write_report
+from evalscope.report.page import fmt_num, json_island_text
+
+from .conftest import XSS, island
+
+
+def _tags(html: str) -> list[str]:
+    from html.parser import HTMLParser
+
+    tags: list[str] = []
+
+    class Collect(HTMLParser):
+        def handle_starttag(self, tag, attrs):
+            tags.append(tag)
+
+    Collect().feed(html)
+    return tags
+
+
+def _no_remote_scripts(html: str) -> None:
+    assert not re.search(r"<script[^>]*\bsrc\s*=", html, re.I), "a report must inline its scripts"
+    assert not re.search(r"<link[^>]*\bhref\s*=\s*[\"']?https?:", html, re.I)
+    assert not re.search(r"@import|url\(\s*[\"']?https?:", html[:200_000] + html[-200_000:])
+    # exactly one plotly.js bundle per report, not one per figure
+    assert html.count("plotly.js v") <= 2 and html.count("<script>") == 2
+
+
+def test_perf_report_holds_the_summary_numbers(perf_runs):
+    a, _ = perf_runs
+    run = Path(a["output_dir"])
+    html = (run / "report.html").read_text(encoding="utf-8")  # written by run_perf itself
+    _no_remote_scripts(html)
+    data = island(html, "report-data")
+    assert data["kind"] == "perf"
+    assert [p["key"] for p in data["points"]] == ["parallel_1_number_5", "parallel_3_number_12"]
+    for point in data["points"]:
+        on_disk = json.loads((run / point["key"] / "benchmark_summary.json").read_text())
+        assert point["summary"] == on_disk
+        assert point["summary"] == a["results"][point["key"]]["metrics"]
+        # the table shows the same numbers
+        row = re.search(rf'<tr data-key="{point["key"]}">(.*?)</tr>', html, re.S).group(1)
+        for key in ("Request throughput (req/s)", "Average latency (s)", "Succeed requests"):
+            cell = re.search(rf'data-metric="{re.escape(key)}">([^<]*)<', row).group(1)
+            assert cell == fmt_num(on_disk[key])
+    # every chart is present: 2 sweep charts, 4 distributions, the timeline; no failures -> no error chart
+    for fig_id in ("sweep-1", "sweep-2", "dist-1", "dist-2", "dist-3", "dist-4", "timeline-plot"):
+        assert island(html, f"{fig_id}-spec")["data"], fig_id
+    assert 'id="no-errors"' in html
+    # the distributions are drawn from the request records: each point's shares add up to 100 %
+    ttft = island(html, "dist-1-spec")
+    assert "Time to first token" in ttft["layout"]["title"]["text"]
+    for trace in ttft["data"]:
+        assert sum(trace["y"]) == pytest.approx(100.0, abs=0.05)
+    # the timeline has one segment per request (waiting + generating)
+    timeline = island(html, "timeline-plot-spec")
+    generating = next(t for t in timeline["data"] if t["name"] == "generating")
+    assert sum(1 for x in generating["x"] if x is None) == 5 + 12
+
+
+def test_perf_report_shows_errors_by_reason(perf_runs):
+    _, b = perf_runs
+    html = (Path(b["output_dir"]) / "report.html").read_text(encoding="utf-8")
+    failures: dict[str, int] = {}
+    for res in b["results"].values():
+        for reason, n in res["metrics"]["Failures by reason"].items():
+            failures[reason] = failures.get(reason, 0) + n
+    assert failures, "the seeded mock injects failures"
+    errors = island(html, "errors-plot-spec")
+    drawn = {t["name"]: sum(t["y"]) for t in errors["data"]}
+    assert drawn == failures
+    timeline = island(html, "timeline-plot-spec")
+    failed = next(t for t in timeline["data"] if t["name"] == "failed")
+    assert sum(1 for x in failed["x"] if x is None) == sum(failures.values())
+
+
+def test_eval_report_scores_states_and_samples(eval_runs):
+    a, _ = eval_runs
+    run = Path(a["output_dir"])
+    html = (run / "report.html").read_text(encoding="utf-8")
+    _no_remote_scripts(html)
+    rep = a["result"]["ceval"]
+    data = island(html, "report-data")
+    overall = next(r for r in data["rows"] if r["subset"] == "OVERALL")
+    assert (overall["score"], overall["stderr"], overall["counts"]) == (rep["score"], rep["stderr"], rep["counts"])
+    assert rep["counts"] == {"correct": 3, "wrong": 1, "unparsed": 1, "truncated": 0, "error": 1}
+    subsets = {r["subset"]: r for r in data["rows"] if not r["overall"]}
+    assert {k: v["score"] for k, v in subsets.items()} == {s["name"]: s["score"] for s in rep["subsets"]}
+    # the chart: one bar per (benchmark, subset) with its standard error as the error bar
+    scores = island(html, "scores-plot-spec")["data"][0]
+    assert scores["x"][1] == ["OVERALL", "law", "logic"]
+    assert scores["y"] == [rep["score"]] + [s["score"] for s in rep["subsets"]]
+    assert scores["error_y"]["array"] == [rep["stderr"]] + [s["stderr"] for s in rep["subsets"]]
+    states = {t["name"]: t["y"][0] for t in island(html, "states-plot-spec")["data"]}
+    assert states == rep["counts"]
+    # the sample browser has every sample with prompt, raw output, extracted and gold answers
+    samples = island(html, "samples")
+    assert len(samples) == 6
+    by_id = {s["id"]: s for s in samples}
+    law0 = by_id["law/0"]
+    assert (law0["state"], law0["extracted"], law0["gold"]) == ("correct", "C", "C")
+    assert "根本大法" in law0["prompt"] and law0["output"].endswith("答案：C")
+    assert [s["state"] for s in samples].count("error") == 1
+
+
+def test_model_output_is_escaped(eval_runs):
+    a, _ = eval_runs
+    html = (Path(a["output_dir"]) / "report.html").read_text(encoding="utf-8")
+    # the raw markup never appears in the page, yet the JSON island gives the exact text back
+    assert "<img src=x" not in html and "<script>alert" not in html
+    # tokenized as a browser does, the page holds only its own elements: its islands and two scripts
+    tags = _tags(html)
+    assert "img" not in tags
+    islands = len(re.findall(r'<script type="application/json" id="[a-z-]+">', html))
+    assert islands == 5  # report-data, samples, state-colors, two figures
+    assert tags.count("script") == islands + 2
+    unparsed = next(s for s in island(html, "samples") if s["state"] == "unparsed")
+    assert unparsed["output"] == XSS
+    assert json_island_text({"t": "</script><!--"}) == '{"t":"\\u003c/script\\u003e\\u003c!--"}'
+
+
+def test_cli_regenerates_and_compares(perf_runs, eval_runs, tmp_path, capsys, monkeypatch):
+    a, b = perf_runs
+    run_a = Path(a["output_dir"])
+    (run_a / "report.html").unlink()
+    assert main(["report", str(run_a)]) == 0
+    assert f"perf report written to {run_a / 'report.html'}" in capsys.readouterr().out
+    assert (run_a / "report.html").is_file()
+
+    # an outputs folder holding several runs: a report in each
+    root = run_a.parent.parent
+    assert main(["report", str(root)]) == 0
+    assert capsys.readouterr().out.count("report written to") == len(find_runs(root)) == 2
+
+    # two runs: a comparison, by default in the current folder
+    monkeypatch.chdir(tmp_path)
+    assert main(["report", str(run_a), b["output_dir"]]) == 0
+    out = capsys.readouterr().out.strip()
+    path = Path(out.removeprefix("comparison written to "))
+    assert path.parent == tmp_path and path.name.startswith("comparison_") and path.suffix == ".html"
+    html = path.read_text(encoding="utf-8")
+    _no_remote_scripts(html)
+    data = island(html, "report-data")
+    row = next(r for r in data["rows"] if r["key"] == "parallel_3_number_12")
+    got_a = a["results"]["parallel_3_number_12"]["metrics"]["Request throughput (req/s)"]
+    got_b = b["results"]["parallel_3_number_12"]["metrics"]["Request throughput (req/s)"]
+    assert row["Request throughput (req/s)"]["a"] == got_a and row["Request throughput (req/s)"]["b"] == got_b
+    assert row["Request throughput (req/s)"]["delta_pct"] == pytest.approx(100 * (got_b - got_a) / got_a, abs=0.01)
+
+    ea, eb = eval_runs
+    target = tmp_path / "evals.html"
+    assert main(["report", ea["output_dir"], eb["output_dir"], "-o", str(target)]) == 0
+    data = island(target.read_text(encoding="utf-8"), "report-data")
+    overall = next(r for r in data["rows"] if r["subset"] == "OVERALL")
+    assert (overall["score_a"], overall["score_b"]) == (ea["result"]["ceval"]["score"], eb["result"]["ceval"]["score"])
+    # B answers C everywhere: the samples whose state differs are listed
+    changed = sum(1 for sa, sb in zip(island((Path(ea["output_dir"]) / "report.html").read_text(), "samples"),
+                                      island((Path(eb["output_dir"]) / "report.html").read_text(), "samples"),
+                                      strict=True) if sa["state"] != sb["state"])
+    assert data["changed_total"] == changed > 0
+
+
+def test_cli_errors(perf_runs, eval_runs, tmp_path, capsys):
+    assert main(["report", str(tmp_path)]) == 2
+    assert "error: FOLDER: no perf or eval run found" in capsys.readouterr().err
+    assert main(["report", str(tmp_path / "missing")]) == 2
+    assert "not a folder" in capsys.readouterr().err
+    assert main(["report", perf_runs[0]["output_dir"], eval_runs[0]["output_dir"]]) == 2
+    assert "cannot compare a perf run" in capsys.readouterr().err
+    with pytest.raises(ReportError, match="not a run folder"):
+        write_report(tmp_path)
+    with pytest.raises(ReportError):
+        write_comparison(tmp_path, tmp_path)
+
+
+def test_service_job_folder_is_found(perf_runs, tmp_path):
+    # a service job folder holds the engine's <timestamp>/<name>/ run folder one level further down
+    run = Path(perf_runs[0]["output_dir"])
+    assert ("perf", run) in find_runs(run.parent.parent)
+    assert find_runs(run) == [("perf", run)]
