@@ -111,7 +111,8 @@ def shard_job(config: dict[str, Any], ctx: Any) -> dict[str, Any]:
     args = perf_args(config)
     tokenizer = Tokenizer(args.tokenizer_path) if args.tokenizer_path else None
     bodies = build_bodies(args, load_prompts(args, tokenizer))
-    total = sum(number for _, number in args.pairs)
+    # Progress counts this shard's requests; the task sums the shards' counts for the job.
+    total = sum(len(range(k, number, n)) for _, number in args.pairs)
     finished = 0
     for p, (parallel, number) in enumerate(args.pairs):
         if p and args.sleep_interval:
@@ -141,12 +142,12 @@ def shard_job(config: dict[str, Any], ctx: Any) -> dict[str, Any]:
                                                         "wall_seconds": stats.wall_seconds}}
         client.rpush(f"{key}:p{p}:records", json.dumps(payload))
         client.expire(f"{key}:p{p}:records", KEY_TTL)
-        finished += number
+        finished += len(spec.indices) if spec is not None else 0
         ctx.progress(finished, total)
     return {"shard": k, "points": len(args.pairs)}
 
 
-def merge(config: dict[str, Any], key: str, client: Any, out_dir: Path) -> dict[str, Any]:
+def merge(config: dict[str, Any], key: str, client: Any, out_dir: Path, n: int) -> dict[str, Any]:
     """Merge the shards' records of every point, compute the metrics, write the output folder."""
     from evalscope.perf.engine import ClientStats
     from evalscope.perf.metrics import compute_metrics
@@ -154,7 +155,6 @@ def merge(config: dict[str, Any], key: str, client: Any, out_dir: Path) -> dict[
     from evalscope.perf.prompts import Tokenizer
 
     args = perf_args(config)
-    n = int(config["_shards"])
     tokenizer = Tokenizer(args.tokenizer_path) if args.tokenizer_path else None
     run_dir = make_run_dir(str(out_dir), args.name or safe_name(args.model))
     results: dict[str, Any] = {}
@@ -210,7 +210,7 @@ def run_shard(runtime: Any, payload: dict[str, Any], shard: int, shards: int) ->
         if client.incr(f"{key}:done") < shards:
             client.expire(f"{key}:done", KEY_TTL)
             return None
-        merged = merge(task.config, key, client, local)
+        merged = merge(task.config, key, client, local, shards)
         client.delete(*client.keys(f"{key}:*"))
         return merged
 
