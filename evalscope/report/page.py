@@ -119,7 +119,8 @@ def figure(data: list[dict[str, Any]], title: str, xaxis: dict[str, Any] | None 
     base: dict[str, Any] = {
         "title": {"text": title, "x": 0.01, "xanchor": "left", "font": {"size": 15}},
         "margin": {"l": 60, "r": 20, "t": 48, "b": 50},
-        "legend": {"orientation": "h", "y": -0.2},
+        # below the x axis title (plotly grows the margin to fit it)
+        "legend": {"orientation": "h", "yanchor": "top", "y": -0.28},
         "template": {"layout": {"paper_bgcolor": "#fff", "plot_bgcolor": "#fafbfc"}},
         "hovermode": "closest",
         "height": 360,

@@ -208,16 +208,17 @@ def sweep_figures(points: list[PerfPoint], names: list[str] | None = None,
     x_title = sweep_axis([p for g in groups for p in g])[0]
     thr, lat = [], []
     for g, (run_points, run_name) in enumerate(zip(groups, names, strict=True)):
-        _, xs = sweep_axis(run_points)
+        xs = [f"{x:g}" for x in sweep_axis(run_points)[1]]  # categories: a 1, 4, 16, 64 sweep spreads evenly
         suffix = f" · {run_name}" if run_name else ""
         dash = "solid" if g == 0 else "dash"
-        for k, (label, key, axis) in enumerate([
-            ("Requests/s", "Request throughput (req/s)", "y"),
-            ("Output tokens/s", "Output token throughput (tok/s)", "y2"),
-        ]):
-            thr.append({"type": "scatter", "mode": "lines+markers", "name": label + suffix, "x": xs,
-                        "y": [p.summary.get(key) for p in run_points], "yaxis": axis,
-                        "line": {"color": PALETTE[k], "dash": dash}})
+        # bars for requests/s, a line for tokens/s: with a fixed output length the two are
+        # proportional, and two lines on twin axes would hide one another
+        thr.append({"type": "bar", "name": "Requests/s" + suffix, "x": xs, "opacity": 0.55 if g == 0 else 0.35,
+                    "y": [p.summary.get("Request throughput (req/s)") for p in run_points], "yaxis": "y",
+                    "marker": {"color": PALETTE[0] if g == 0 else PALETTE[9]}})
+        thr.append({"type": "scatter", "mode": "lines+markers", "name": "Output tokens/s" + suffix, "x": xs,
+                    "y": [p.summary.get("Output token throughput (tok/s)") for p in run_points], "yaxis": "y2",
+                    "line": {"color": PALETTE[1], "dash": dash}})
         for k, (label, column, q) in enumerate([
             ("Latency p50", "Latency (s)", "50%"), ("Latency p99", "Latency (s)", "99%"),
             ("TTFT p50", "TTFT (s)", "50%"), ("TTFT p99", "TTFT (s)", "99%"),
@@ -226,12 +227,12 @@ def sweep_figures(points: list[PerfPoint], names: list[str] | None = None,
                         "y": [_pct(p, column, q) for p in run_points],
                         "line": {"color": PALETTE[(k + 2) % len(PALETTE)], "dash": dash}})
     return [
-        figure(thr, f"Throughput against {x_title.lower()}", xaxis={"title": {"text": x_title}},
+        figure(thr, f"Throughput against {x_title.lower()}", xaxis={"title": {"text": x_title}, "type": "category"},
                margin={"l": 60, "r": 70, "t": 48, "b": 50},
                yaxis={"title": {"text": "requests/s"}, "rangemode": "tozero"},
                yaxis2={"title": {"text": "output tokens/s"}, "overlaying": "y", "side": "right",
-                       "rangemode": "tozero"}),
-        figure(lat, f"Latency against {x_title.lower()}", xaxis={"title": {"text": x_title}},
+                       "rangemode": "tozero", "showgrid": False}, barmode="group"),
+        figure(lat, f"Latency against {x_title.lower()}", xaxis={"title": {"text": x_title}, "type": "category"},
                yaxis={"title": {"text": "seconds"}, "rangemode": "tozero"}),
     ]
 
