@@ -127,9 +127,8 @@ class LocalProcessExecutor(Executor):
     # -- interface ----------------------------------------------------------------------------
     def start(self, on_event: Callable[[ExecEvent], None]) -> None:
         self._on_event = on_event
-        with self._lock:
-            for _ in range(self.max_workers):
-                self._workers.append(self._spawn())
+        # Workers are started by the monitor thread, so the service answers (e.g. /health) while
+        # the forkserver is still importing the engines; jobs wait in the queue until a worker is ready.
         self._thread = threading.Thread(target=self._loop, name="evalscope-executor", daemon=True)
         self._thread.start()
         atexit.register(self.shutdown)
@@ -157,10 +156,11 @@ class LocalProcessExecutor(Executor):
             if self._stopping:
                 return
             self._stopping = True
-            workers = list(self._workers)
         self._wake()
         if self._thread is not None:
             self._thread.join(timeout=5)
+        with self._lock:
+            workers = list(self._workers)
         for w in workers:
             if w.task is None and w.ready:
                 try:
@@ -216,6 +216,12 @@ class LocalProcessExecutor(Executor):
             pass
 
     def _loop(self) -> None:
+        for _ in range(self.max_workers):
+            worker = self._spawn()
+            with self._lock:
+                self._workers.append(worker)
+                if self._stopping:
+                    break
         while True:
             with self._lock:
                 if self._stopping:

@@ -22,6 +22,10 @@ if str(JOBS_TESTS) not in sys.path:
 
 TEST_KIND = {"test": "testing_kind:run"}
 REPO = Path(__file__).resolve().parents[2]
+FIXTURES = REPO / "tests" / "fixtures" / "eval"
+# Never reach for a dataset hub from these tests (workers inherit this environment).
+os.environ.setdefault("EVALSCOPE_OFFLINE", "1")
+OUTPUT_TOKENS = 12
 
 
 def free_port() -> int:
@@ -152,3 +156,33 @@ def wait_job(client: httpx.Client, job_id: str, states=("succeeded", "failed", "
             return job
         time.sleep(0.05)
     raise AssertionError(f"job {job_id} stuck: {job}")
+
+
+@pytest.fixture(scope="session")
+def seed_service(tmp_path_factory):
+    """One `evalscope service --debug` subprocess and one mock model server, shared by the tests
+    that run the seed's examples and check secrets (starting a service costs seconds)."""
+    import json
+
+    from evalscope.mock import MockConfig, MockServer, ScriptedAnswer
+
+    tmp = tmp_path_factory.mktemp("seed")
+    ds = tmp / "datasets"
+    ds.mkdir()
+    for name in ("gsm8k", "iquiz"):
+        (ds / name).symlink_to(FIXTURES / name)
+    hc3 = ds / "AI-ModelScope" / "HC3-Chinese"
+    hc3.mkdir(parents=True)
+    with (hc3 / "open_qa.jsonl").open("w", encoding="utf-8") as fh:
+        for i in range(40):
+            fh.write(json.dumps({"question": f"问题{i}：天空为什么是蓝色的？", "human_answers": [],
+                                 "chatgpt_answers": []}, ensure_ascii=False) + "\n")
+    # One gsm8k fixture item has gold 7; the rest get the mock's default reply.
+    mock = MockServer(MockConfig(output_tokens=OUTPUT_TOKENS, answers=[
+        ScriptedAnswer(match="Tom has 3 apples", reply="The answer is \\boxed{7}"),
+    ])).start()
+    svc = ProcessService(tmp / "outputs", "--debug", "--max-concurrent-jobs", "2", "--data-dir", str(FIXTURES),
+                         env={"EVALSCOPE_DATASET_DIR": str(ds)}).start()
+    yield svc, mock
+    svc.stop()
+    mock.stop()

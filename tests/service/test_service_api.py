@@ -32,6 +32,13 @@ def test_health_and_json_errors(thread_service):
         assert r.status_code == 405 and r.json()["status"] == "error"
         assert c.get("/openapi.json").json()["paths"]["/api/v1/eval"]["post"]
         assert "swagger" in c.get("/docs").text.lower()
+        # A failed job: JSON 500 naming the error, no traceback outside debug mode.
+        r = c.post("/api/v1/eval", json={"model": "m", "api_url": "http://127.0.0.1:9/v1", "datasets": ["mmlu"],
+                                         "limit": 1}, timeout=60)
+        assert r.status_code == 500
+        assert r.json()["status"] == "error" and "DatasetNotFoundError" in r.json()["message"]
+        assert "traceback" not in r.json()
+        assert c.get(f"/api/v1/jobs/{r.json()['job_id']}").json()["traceback"] is None
 
 
 def test_submit_get_list_events_files(thread_service):

@@ -9,13 +9,11 @@ from pathlib import Path
 
 import httpx
 import pytest
-from conftest import ProcessService
+from conftest import OUTPUT_TOKENS, ProcessService
 
-from evalscope.mock import MockConfig, MockServer, ScriptedAnswer
+from evalscope.mock import MockServer
 
-FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "eval"
 DASHSCOPE = "https://dashscope.aliyuncs.com/compatible-mode/v1"
-OUTPUT_TOKENS = 12
 
 # Verbatim from the seed (docs "Usage Examples" and "Example Scenarios").
 CURL_EVAL = """curl -X POST http://localhost:9000/api/v1/eval \\
@@ -93,28 +91,9 @@ PERCENTILE_KEYS = ["TTFT (s)", "ITL (s)", "TPOT (s)", "Latency (s)", "Input toke
                    "Output (tok/s)", "Total (tok/s)"]
 
 
-@pytest.fixture(scope="module")
-def setup(tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("seed")
-    ds = tmp / "datasets"
-    ds.mkdir()
-    for name in ("gsm8k", "iquiz"):
-        (ds / name).symlink_to(FIXTURES / name)
-    hc3 = ds / "AI-ModelScope" / "HC3-Chinese"
-    hc3.mkdir(parents=True)
-    with (hc3 / "open_qa.jsonl").open("w", encoding="utf-8") as fh:
-        for i in range(40):
-            fh.write(json.dumps({"question": f"问题{i}：天空为什么是蓝色的？", "human_answers": [],
-                                 "chatgpt_answers": []}, ensure_ascii=False) + "\n")
-    # gsm8k golds in the fixture: one of them is 7; every iquiz answer is a letter.
-    mock = MockServer(MockConfig(output_tokens=OUTPUT_TOKENS, answers=[
-        ScriptedAnswer(match="Tom has 3 apples", reply="The answer is \\boxed{7}"),
-    ])).start()
-    svc = ProcessService(tmp / "outputs", "--max-concurrent-jobs", "2",
-                         env={"EVALSCOPE_DATASET_DIR": str(ds), "EVALSCOPE_OFFLINE": "1"}).start()
-    yield svc, mock
-    svc.stop()
-    mock.stop()
+@pytest.fixture
+def setup(seed_service):
+    return seed_service
 
 
 def _as_written(text: str, svc: ProcessService, mock: MockServer) -> str:
@@ -265,14 +244,15 @@ def test_eval_validation_400(setup, body, fields):
     assert data["status"] == "error" and {e["field"].split(".")[0] for e in data["errors"]} == fields
 
 
-def test_failed_job_is_json_500_without_traceback(setup):
+def test_failed_job_is_json_500(setup):
     svc, mock = setup
     r = httpx.post(svc.url + "/api/v1/eval", timeout=60, json={
         "model": "m", "api_url": mock.url + "/v1", "datasets": ["mmlu"], "limit": 1})
     assert r.status_code == 500
     body = r.json()
     assert body["status"] == "error" and "DatasetNotFoundError" in body["message"]
-    assert "traceback" not in body
+    assert body["job_id"] and body["output_dir"]
+    assert "DatasetNotFoundError" in body["traceback"]  # this service runs with --debug
 
 
 def test_twenty_blocking_calls_at_once_while_health_answers(setup):
