@@ -216,6 +216,10 @@ def test_perf_sweep_and_job_record(setup):
     ({"model": "m", "url": "http://x/v1", "dataset": "nope"}, {"dataset"}),
     ({"model": "m", "url": "http://x/v1", "number": -3}, {"number"}),
     ({"model": "m", "url": "http://x/v1", "parallel": "many"}, {"parallel"}),
+    ({"model": "m", "url": "http://x/v1", "outputs_dir": "/etc"}, {"outputs_dir"}),
+    ({"model": "m", "url": "http://x/v1", "dataset": "line_by_line", "dataset_path": "/etc/passwd"},
+     {"dataset_path"}),
+    ({"model": "m", "url": "http://x/v1", "prompt": "@/etc/passwd"}, {"prompt"}),
 ])
 def test_perf_validation_400(setup, body, fields):
     svc, _ = setup
@@ -304,3 +308,27 @@ def test_client_disconnect_does_not_kill_the_job(setup):
         job = wait_job(c, jobs[0]["id"])
         assert job["state"] == "succeeded"
         assert job["result"]["results"]["parallel_1_number_300"]["metrics"]["Succeed requests"] == 300
+
+
+def test_work_dir_and_use_cache_inside_the_base_folder(setup):
+    svc, mock = setup
+    base = svc.work_dir.resolve()
+    with httpx.Client(base_url=svc.url, timeout=60) as c:
+        first = c.post("/api/v1/eval", json={"model": "qwen-plus", "api_url": mock.url + "/v1", "datasets": ["gsm8k"],
+                                             "limit": 3, "work_dir": "team-a"})
+        assert first.status_code == 200, first.text
+        out = Path(first.json()["output_dir"])
+        assert out.parent == base / "team-a"
+        perf = c.post("/api/v1/perf", json={"model": "qwen-plus", "url": mock.url, "number": 2, "prompt": "hi",
+                                            "outputs_dir": "team-b"}).json()
+        assert Path(perf["output_dir"]).is_relative_to(base / "team-b")
+        # use_cache names an earlier run: its samples are reused, the earlier folder is left alone.
+        before = (out / "predictions" / "qwen-plus" / "gsm8k.jsonl").read_bytes()
+        mock.reset_stats()
+        second = c.post("/api/v1/eval", json={"model": "qwen-plus", "api_url": mock.url + "/v1",
+                                              "datasets": ["gsm8k"], "use_cache": str(out)})
+        assert second.status_code == 200, second.text
+        assert sum(mock.stats()["prompts"].values()) == 6 - 3
+        assert Path(second.json()["output_dir"]) != out
+        assert second.json()["result"]["gsm8k"]["num_scored"] == 6
+        assert (out / "predictions" / "qwen-plus" / "gsm8k.jsonl").read_bytes() == before
