@@ -26,6 +26,7 @@ from evalscope.client.adapters import make_adapter
 from evalscope.client.errors import StreamError, classify_exception, error_message
 from evalscope.client.jsonfast import loads
 from evalscope.client.stream import StreamAccumulator
+from evalscope.perf.http import ConnectionPool, HttpTarget
 from evalscope.perf.records import Record
 
 READ_BUFSIZE = 1 << 20  # aiohttp's default 64 KiB read buffer throttles long streamed answers
@@ -54,6 +55,7 @@ class WorkerSpec:
     total_timeout: float = 21600.0
     worker_id: int = 0
     keep_text: bool = True
+    http: str = "raw"  # "raw": evalscope.perf.http (fast); "aiohttp": the reference client
 
 
 @dataclass
@@ -88,7 +90,7 @@ def run_async(coro: Any) -> Any:
 
 
 class Client:
-    """One session, one adapter, the request coroutine. Created inside the running event loop."""
+    """One connection pool, one adapter, the request coroutine. Created inside the running loop."""
 
     def __init__(self, spec: WorkerSpec) -> None:
         self.spec = spec
@@ -98,23 +100,105 @@ class Client:
         self.bodies = spec.bodies
         self.n_bodies = len(spec.bodies)
         self.done = 0
-        connector = aiohttp.TCPConnector(limit=0, limit_per_host=0, ttl_dns_cache=None,
-                                         enable_cleanup_closed=False)
-        self.session = aiohttp.ClientSession(
-            connector=connector, read_bufsize=READ_BUFSIZE, cookie_jar=aiohttp.DummyCookieJar(),
-            auto_decompress=False, skip_auto_headers=("User-Agent",),
-            timeout=aiohttp.ClientTimeout(total=spec.total_timeout, sock_connect=spec.connect_timeout,
-                                          sock_read=spec.read_timeout))
+        self.session: aiohttp.ClientSession | None = None
+        self.pool: ConnectionPool | None = None
+        if spec.http == "aiohttp":
+            connector = aiohttp.TCPConnector(limit=0, limit_per_host=0, ttl_dns_cache=None,
+                                             enable_cleanup_closed=False)
+            self.session = aiohttp.ClientSession(
+                connector=connector, read_bufsize=READ_BUFSIZE, cookie_jar=aiohttp.DummyCookieJar(),
+                auto_decompress=False, skip_auto_headers=("User-Agent",),
+                timeout=aiohttp.ClientTimeout(total=spec.total_timeout, sock_connect=spec.connect_timeout,
+                                              sock_read=spec.read_timeout))
+            self.send = self._send_aiohttp
+        else:
+            target = HttpTarget(self.url, self.headers)
+            self.requests = [target.request(b) for b in spec.bodies]
+            self.pool = ConnectionPool(target, spec.connect_timeout)
+            self.send = self._send_raw
 
     async def close(self) -> None:
-        await self.session.close()
+        if self.session is not None:
+            await self.session.close()
+        if self.pool is not None:
+            self.pool.close()
 
-    async def send(self, index: int, intended: float) -> Record:
+    async def _send_raw(self, index: int, intended: float) -> Record:
         """Send request ``index`` (due at ``intended``) and record what happened."""
         perf_counter = time.perf_counter
         pi = index % self.n_bodies
         rec = Record(index, pi, intended, perf_counter())
+        spec = self.spec
+        acc = StreamAccumulator(self.adapter) if spec.stream else None
+        pool = self.pool
+        conn = None
+        try:
+            for attempt in (0, 1):
+                conn = await pool.acquire()
+                reused = conn.used > 0
+                try:
+                    ex = await conn.exchange(self.requests[pi], acc.feed if acc is not None else None,
+                                             spec.total_timeout, spec.read_timeout)
+                    break
+                except ConnectionResetError:
+                    # a kept-alive connection the server had closed: nothing was answered, so
+                    # sending again on a fresh connection is safe (once)
+                    pool.release(conn)
+                    conn = None
+                    if attempt or not reused:
+                        raise
+            rec.status = ex.status
+            if ex.status != 200:
+                rec.reason = f"http_{ex.status}"
+                rec.error = error_message(ex.body) or f"HTTP {ex.status}"
+            elif acc is not None:
+                try:
+                    acc.close()
+                finally:
+                    self._take_stream(rec, acc)
+            else:
+                rec.out_times.append(perf_counter())
+                self._take_body(rec, ex.body)
+        except Exception as exc:  # every failure is a measurement, never a crash
+            rec.reason, rec.error = classify_exception(exc)
+            if acc is not None and not rec.out_parts:
+                self._take_stream(rec, acc)
+        finally:
+            if conn is not None:
+                pool.release(conn)
+        rec.end = perf_counter()
+        self.done += 1
+        return rec
+
+    def _take_stream(self, rec: Record, acc: StreamAccumulator) -> None:
+        rec.out_times.extend(acc.out_times)
+        rec.out_parts = acc.out_parts
+        rec.prompt_tokens = acc.prompt_tokens
+        rec.completion_tokens = acc.completion_tokens
+        rec.finish_reason = acc.finish_reason
+        if self.spec.keep_text:
+            rec.text = acc.text
+
+    def _take_body(self, rec: Record, raw: bytes) -> None:
         adapter = self.adapter
+        try:
+            body = loads(raw)
+            err = adapter.error_in_event(body)
+            if err:
+                raise StreamError("api_error", err)
+            d = adapter.parse_body(body)
+        except (ValueError, AttributeError, TypeError, KeyError, IndexError) as exc:
+            raise StreamError("bad_chunk", f"undecodable response body: {exc}") from None
+        rec.out_parts = [(d.text or "") + (d.reasoning or "")]
+        rec.text = d.text or ""
+        rec.prompt_tokens, rec.completion_tokens = d.prompt_tokens, d.completion_tokens
+        rec.finish_reason = d.finish_reason
+
+    async def _send_aiohttp(self, index: int, intended: float) -> Record:
+        """The same measurement through aiohttp (kept as the reference the fast client is tested against)."""
+        perf_counter = time.perf_counter
+        pi = index % self.n_bodies
+        rec = Record(index, pi, intended, perf_counter())
         try:
             async with self.session.post(self.url, data=self.bodies[pi], headers=self.headers) as resp:
                 rec.status = status = resp.status
@@ -122,7 +206,7 @@ class Client:
                     rec.reason = f"http_{status}"
                     rec.error = error_message(await resp.read()) or (resp.reason or "")
                 elif self.spec.stream:
-                    acc = StreamAccumulator(adapter)
+                    acc = StreamAccumulator(self.adapter)
                     feed = acc.feed
                     readany = resp.content.readany
                     try:
@@ -133,29 +217,11 @@ class Client:
                             feed(chunk, perf_counter())
                         acc.close()
                     finally:
-                        rec.out_times.extend(acc.out_times)
-                        rec.out_parts = acc.out_parts
-                        rec.prompt_tokens = acc.prompt_tokens
-                        rec.completion_tokens = acc.completion_tokens
-                        rec.finish_reason = acc.finish_reason
-                        if self.spec.keep_text:
-                            rec.text = acc.text
+                        self._take_stream(rec, acc)
                 else:
                     raw = await resp.read()
                     rec.out_times.append(perf_counter())
-                    try:
-                        body = loads(raw)
-                        err = adapter.error_in_event(body)
-                        if err:
-                            raise StreamError("api_error", err)
-                        d = adapter.parse_body(body)
-                    except (ValueError, AttributeError, TypeError, KeyError, IndexError) as exc:
-                        raise StreamError("bad_chunk", f"undecodable response body: {exc}") from None
-                    text = (d.text or "") + (d.reasoning or "")
-                    rec.out_parts = [text]
-                    rec.text = d.text or ""
-                    rec.prompt_tokens, rec.completion_tokens = d.prompt_tokens, d.completion_tokens
-                    rec.finish_reason = d.finish_reason
+                    self._take_body(rec, raw)
         except Exception as exc:  # every failure is a measurement, never a crash
             rec.reason, rec.error = classify_exception(exc)
         rec.end = perf_counter()

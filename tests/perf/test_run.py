@@ -99,7 +99,9 @@ def test_missing_usage_is_unknown_not_requested_length(mock_server, run, word_to
     ({"cut_rate": 1.0, "cut_mode": "eof"}, "cut_stream"),
     ({"malformed_rate": 1.0}, "bad_chunk"),
 ])
-def test_failures_counted_by_reason_and_never_retried(mock_server, run, cfg, reason):
+@pytest.mark.parametrize("http", ["raw", "aiohttp"])
+def test_failures_counted_by_reason_and_never_retried(mock_server, run, cfg, reason, http, monkeypatch):
+    monkeypatch.setenv("EVALSCOPE_PERF_HTTP", http)
     srv = mock_server(output_tokens=6, **cfg)
     m, _ = _only(run(srv, number=[4], parallel=[2]))
     assert m["Failed requests"] == 4 and m["Succeed requests"] == 0
@@ -181,6 +183,16 @@ def test_every_api(mock_server, run, api, base, stream):
     for f in Path(result["output_dir"]).rglob("*"):
         if f.is_file():
             assert b"sk-secret-1" not in f.read_bytes()
+
+
+@pytest.mark.parametrize("stream", [True, False])
+def test_aiohttp_reference_client_agrees(mock_server, run, monkeypatch, stream):
+    srv = mock_server(output_tokens=6, tokens_per_chunk=2)
+    raw, _ = _only(run(srv, number=[4], parallel=[2], stream=stream))
+    monkeypatch.setenv("EVALSCOPE_PERF_HTTP", "aiohttp")
+    ref, _ = _only(run(srv, number=[4], parallel=[2], stream=stream))
+    for key in ("Succeed requests", "Average output tokens per request", "Average input tokens per request"):
+        assert raw[key] == ref[key]
 
 
 def test_outputs_never_collide_and_hold_no_key(mock_server, run, tmp_path):
