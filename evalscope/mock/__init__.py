@@ -3,10 +3,16 @@
 See docs/mock-server.md for the wire formats, the token counting rule and the fault flags.
 """
 
-from evalscope.mock.app import create_app
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
 from evalscope.mock.config import MockConfig, ScriptedAnswer, load_answers
-from evalscope.mock.server import MockServer
 from evalscope.mock.tokenizer import count_tokens, split_tokens
+
+if TYPE_CHECKING:
+    from evalscope.mock.app import create_app
+    from evalscope.mock.server import MockServer
 
 __all__ = [
     "MockConfig",
@@ -17,3 +23,16 @@ __all__ = [
     "load_answers",
     "split_tokens",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    # aiohttp is imported only when a server is wanted, so `evalscope --help` stays quick
+    if name == "MockServer":
+        from evalscope.mock.server import MockServer
+
+        return MockServer
+    if name == "create_app":
+        from evalscope.mock.app import create_app
+
+        return create_app
+    raise AttributeError(f"module 'evalscope.mock' has no attribute {name!r}")

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import signal
 import sys
 
 from pydantic import ValidationError
 
 from evalscope.mock.config import MockConfig
-from evalscope.mock.server import install_uvloop, start_site
 
 # flags whose CLI name differs from the MockConfig field
 _FLAG_NAMES = {"answers": "--answers"}
@@ -34,7 +34,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--host", default="127.0.0.1", help="address to listen on")
     p.add_argument("--port", type=int, default=8801, help="port to listen on (0 = a free port)")
     p.add_argument("--model-name", default=d.model_name, help="model id listed by /v1/models")
-    p.add_argument("--api-key", default=None, help="require this key (Bearer, x-api-key or key=)")
+    p.add_argument(
+        "--api-key",
+        default=None,
+        help="require this key (Bearer, x-api-key or key=); default $EVALSCOPE_MOCK_API_KEY, "
+        "which keeps it out of the process list",
+    )
     p.add_argument(
         "--loop",
         choices=["auto", "asyncio", "uvloop"],
@@ -106,6 +111,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def config_from_args(args: argparse.Namespace) -> MockConfig:
     """Build the MockConfig from parsed flags; raises ValueError('--flag: reason') on bad values."""
     values = {name: getattr(args, name) for name in MockConfig.model_fields if hasattr(args, name)}
+    if values.get("api_key") is None:  # read here, not as the flag's default, so --help never shows it
+        values["api_key"] = os.environ.get("EVALSCOPE_MOCK_API_KEY") or None
     if values.get("answers") is None:
         values.pop("answers", None)
     try:
@@ -127,6 +134,8 @@ def run_cli(args: argparse.Namespace) -> int:
     if not 0 <= args.port <= 65535:
         print("error: --port: must be between 0 and 65535", file=sys.stderr)
         return 2
+    from evalscope.mock.server import install_uvloop  # aiohttp only when serving
+
     loop_name = "asyncio"
     if args.loop in ("auto", "uvloop"):
         if install_uvloop():
@@ -147,6 +156,8 @@ def run_cli(args: argparse.Namespace) -> int:
 
 
 async def _serve(cfg: MockConfig, host: str, port: int, loop_name: str) -> None:
+    from evalscope.mock.server import start_site
+
     runner, bound = await start_site(cfg, host, port)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

@@ -152,8 +152,8 @@ def test_malformed_chunk_is_not_json(mock_server):
         json.loads(r.text)
 
 
-def _timed_stream_raw(url: str):
-    with httpx.stream("POST", url + CHAT, json=_stream_body(), timeout=30) as r:
+def _timed_stream_raw(url: str, client: httpx.Client | None = None):
+    with (client or httpx).stream("POST", url + CHAT, json=_stream_body(), timeout=30) as r:
         lines = [line[6:] for line in r.iter_lines() if line.startswith("data: ")]
     return None, None, lines
 
@@ -161,12 +161,14 @@ def _timed_stream_raw(url: str):
 def test_faults_apply_to_a_fraction_only(mock_server):
     srv = mock_server(malformed_rate=0.5, seed=5)
     bad = 0
+    client = httpx.Client()
     for _ in range(40):
-        _, _, lines = _timed_stream_raw(srv.url)
+        _, _, lines = _timed_stream_raw(srv.url, client)
         try:
             [json.loads(d) for d in lines if d != "[DONE]"]
         except json.JSONDecodeError:
             bad += 1
+    client.close()
     assert 5 <= bad <= 35
     assert srv.stats()["faults"]["malformed"] == bad
 

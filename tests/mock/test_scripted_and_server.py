@@ -13,7 +13,9 @@ import httpx
 import openai
 import pytest
 
+from evalscope.cli import build_parser
 from evalscope.mock import MockConfig, MockServer, ScriptedAnswer, count_tokens, load_answers
+from evalscope.mock.cli import config_from_args
 
 CHAT = "/v1/chat/completions"
 
@@ -227,6 +229,19 @@ def test_cli_help_and_bad_flags():
     )
     assert bad.returncode == 2
     assert bad.stderr.startswith("error: --error-rate:") and "Traceback" not in bad.stderr
+
+
+def test_cli_api_key_from_environment_never_shown(monkeypatch):
+    env = {**os.environ, "EVALSCOPE_MOCK_API_KEY": "env-secret-123"}
+    out = subprocess.run(
+        [sys.executable, "-m", "evalscope", "mock-server", "--help"], capture_output=True, text=True, env=env
+    )
+    assert out.returncode == 0 and "env-secret-123" not in out.stdout
+    monkeypatch.setenv("EVALSCOPE_MOCK_API_KEY", "env-secret-123")
+    cfg = config_from_args(build_parser().parse_args(["mock-server"]))
+    assert cfg.api_key.get_secret_value() == "env-secret-123"
+    monkeypatch.delenv("EVALSCOPE_MOCK_API_KEY")
+    assert config_from_args(build_parser().parse_args(["mock-server"])).api_key is None
 
 
 def test_cli_serves_until_terminated(tmp_path):
