@@ -51,11 +51,11 @@ def _sqlite_file_lock(engine: Engine) -> Iterator[None]:
 
 def upgrade(engine: Engine, revision: str = "head") -> None:
     """Migrate the database behind ``engine`` up to ``revision`` (default: the newest)."""
-    from alembic import command
-
     # Routine upgrades are not news: alembic's per-plugin INFO lines would fill every start-up log.
     if logging.getLogger("alembic").level == logging.NOTSET:
         logging.getLogger("alembic").setLevel(logging.WARNING)
+    from alembic import command
+
     is_sqlite = engine.dialect.name == "sqlite"
     lock = _sqlite_file_lock(engine) if is_sqlite else contextlib.nullcontext()
     with lock, engine.begin() as conn:
