@@ -330,6 +330,8 @@ def perf_context(folder: Path) -> dict[str, Any]:
     first = points[0].args
     config = {k: first.get(k) for k in ("model", "url", "api", "dataset", "max_tokens", "stream", "rate")
               if k in first}
+    if "rate" in config and (config["rate"] is None or config["rate"] <= 0):
+        config["rate"] = "no limit (fixed concurrency)"
     report_data = {
         "kind": "perf",
         "run": str(folder),
