@@ -102,7 +102,8 @@ def peer_layout(src: Path, dst: Path) -> Path:
     (dst / "main").mkdir(parents=True, exist_ok=True)
     shutil.copyfile(src / "train.jsonl", dst / "main" / "train-00000-of-00001.jsonl")
     shutil.copyfile(src / "test.jsonl", dst / "main" / "test-00000-of-00001.jsonl")
-    (dst / "README.md").write_text(textwrap.dedent("""\
+    (dst / "README.md").write_text(
+        textwrap.dedent("""\
         ---
         configs:
         - config_name: main
@@ -113,7 +114,9 @@ def peer_layout(src: Path, dst: Path) -> Path:
             path: main/test-*
         ---
         gsm8k (openai/grade-school-math), local copy for the benchmark.
-        """), encoding="utf-8")
+        """),
+        encoding="utf-8",
+    )
     return dst
 
 
@@ -131,8 +134,12 @@ def ensure_peer(venv_dir: Path) -> tuple[Path | None, str]:
         if made.returncode != 0:
             return None, f"python -m venv failed: {made.stderr.strip()[-500:]}"
     print(f"installing evalscope=={PEER_VERSION} into {venv_dir} ...", file=sys.stderr)
-    inst = subprocess.run([str(py), "-I", "-m", "pip", "install", "-q", f"evalscope=={PEER_VERSION}"],
-                          capture_output=True, text=True, cwd=tempfile.gettempdir())
+    inst = subprocess.run(
+        [str(py), "-I", "-m", "pip", "install", "-q", f"evalscope=={PEER_VERSION}"],
+        capture_output=True,
+        text=True,
+        cwd=tempfile.gettempdir(),
+    )
     if inst.returncode != 0:
         return None, f"pip install evalscope=={PEER_VERSION} failed: {inst.stderr.strip()[-800:]}"
     got = subprocess.run(check, capture_output=True, text=True)
@@ -145,8 +152,14 @@ def run_one(python: str, script: str, url: str, data: Path, n: int, bs: int, env
     work = tempfile.mkdtemp(prefix="eval-bench-")
     try:
         t = time.perf_counter()
-        proc = subprocess.run([python, "-I", "-c", script, url, str(data), str(n), str(bs), work],
-                              capture_output=True, text=True, env=env, cwd=work, timeout=1800)
+        proc = subprocess.run(
+            [python, "-I", "-c", script, url, str(data), str(n), str(bs), work],
+            capture_output=True,
+            text=True,
+            env=env,
+            cwd=work,
+            timeout=1800,
+        )
         wall = time.perf_counter() - t
         if proc.returncode != 0:
             raise RuntimeError(f"run failed ({proc.returncode}): {proc.stderr.strip()[-2000:]}")
@@ -184,28 +197,43 @@ def main() -> int:
     with MockServer(MockConfig(answers=answers), mode="process") as srv:
         url = srv.url + "/v1"
         for _ in range(args.rounds):
-            results["evalscope (this repo)"].append(run_one(sys.executable, OURS, url, src, args.samples,
-                                                            args.batch_size, env))
+            results["evalscope (this repo)"].append(
+                run_one(sys.executable, OURS, url, src, args.samples, args.batch_size, env)
+            )
             if peer_py:
                 results[f"EvalScope {PEER_VERSION}"].append(
-                    run_one(str(peer_py), PEER, url + "/chat/completions", peer_data, args.samples,
-                            args.batch_size, env))
+                    run_one(
+                        str(peer_py),
+                        PEER,
+                        url + "/chat/completions",
+                        peer_data,
+                        args.samples,
+                        args.batch_size,
+                        env,
+                    )
+                )
     shutil.rmtree(tmp, ignore_errors=True)
 
-    print(f"gsm8k, {args.samples} samples, eval_batch_size {args.batch_size}, mock answering at once; "
-          f"median of {args.rounds} rounds; expected accuracy {expected:.4f}")
+    print(
+        f"gsm8k, {args.samples} samples, eval_batch_size {args.batch_size}, mock answering at once; "
+        f"median of {args.rounds} rounds; expected accuracy {expected:.4f}"
+    )
     print(f"{'tool':<24} {'samples/s':>10} {'run_task s':>11} {'process s':>10} {'accuracy':>9}")
     medians, walls = {}, {}
     for tool, runs in results.items():
         sps = statistics.median(r["samples"] / r["seconds"] for r in runs)
         medians[tool] = sps
         walls[tool] = statistics.median(r["process_wall_s"] for r in runs)
-        print(f"{tool:<24} {sps:>10.1f} {statistics.median(r['seconds'] for r in runs):>11.2f} "
-              f"{walls[tool]:>10.2f} {runs[-1]['score']:>9.4f}")
+        print(
+            f"{tool:<24} {sps:>10.1f} {statistics.median(r['seconds'] for r in runs):>11.2f} "
+            f"{walls[tool]:>10.2f} {runs[-1]['score']:>9.4f}"
+        )
     if len(medians) == 2:
         (ours, peer), (w_ours, w_peer) = medians.values(), walls.values()
-        print(f"ratio (this repo / EvalScope {PEER_VERSION}): {ours / peer:.1f}x samples/s inside run_task, "
-              f"{w_peer / w_ours:.1f}x on whole-process wall time")
+        print(
+            f"ratio (this repo / EvalScope {PEER_VERSION}): {ours / peer:.1f}x samples/s inside run_task, "
+            f"{w_peer / w_ours:.1f}x on whole-process wall time"
+        )
     else:
         print(f"EvalScope {PEER_VERSION} not run: {why}")
     return 0
