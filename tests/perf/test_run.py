@@ -151,8 +151,11 @@ def test_latency_measured_from_intended_send_time(mock_server, run):
 
 def test_duration_stops_sending(mock_server, run):
     srv = mock_server(output_tokens=1)
-    m, _ = _only(run(srv, number=[1000], parallel=[4], rate=100, duration=0.3))
-    assert 20 <= m["Total requests"] <= 40
+    m, _ = _only(run(srv, number=[1000], parallel=[4], rate=100, duration=0.3, seed=7))
+    from evalscope.perf.runner import arrival_offsets
+
+    due = sum(1 for t in arrival_offsets(1000, 100, 1.0, 7) if t < 0.3)  # the seeded schedule
+    assert m["Total requests"] == due and 10 <= due <= 60
 
 
 def test_sweep_writes_one_folder_per_pair(mock_server, run):
