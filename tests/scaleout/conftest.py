@@ -84,27 +84,37 @@ def _hide(url: str) -> str:
     return make_url(url).render_as_string(hide_password=True)
 
 
-@pytest.fixture
-def pg_database(pg_admin):
-    """Factory: a fresh, empty PostgreSQL database URL (dropped at teardown)."""
+def make_database(admin_url: str) -> tuple[str, object]:
+    """A fresh, empty PostgreSQL database: (its URL, a function that drops it)."""
     from sqlalchemy import create_engine, text
     from sqlalchemy.engine import make_url
 
-    admin = create_engine(pg_admin, isolation_level="AUTOCOMMIT")
-    made: list[str] = []
+    name = f"evalscope_t_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+
+    def drop() -> None:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+    return make_url(admin_url).set(database=name).render_as_string(hide_password=False), drop
+
+
+@pytest.fixture
+def pg_database(pg_admin):
+    """Factory: a fresh, empty PostgreSQL database URL (dropped at teardown)."""
+    drops = []
 
     def make() -> str:
-        name = f"evalscope_t_{uuid.uuid4().hex[:10]}"
-        with admin.connect() as conn:
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
-        made.append(name)
-        return make_url(pg_admin).set(database=name).render_as_string(hide_password=False)
+        url, drop = make_database(pg_admin)
+        drops.append(drop)
+        return url
 
     yield make
-    with admin.connect() as conn:
-        for name in made:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
+    for drop in drops:
+        drop()
 
 
 def redis_url() -> str:
