@@ -48,9 +48,18 @@ def main() -> None:
     ap.add_argument("--cold", type=int, default=5, help="fresh-process runs (slow)")
     args = ap.parse_args()
 
-    with MockServer(MockConfig(output_tokens=8), mode="process") as mock, tempfile.TemporaryDirectory() as tmp:
-        body = {"model": "m", "url": mock.url + "/v1/chat/completions", "number": 1, "parallel": 1,
-                "prompt": "hello", "outputs_dir": str(Path(tmp) / "direct")}
+    with (
+        MockServer(MockConfig(output_tokens=8), mode="process") as mock,
+        tempfile.TemporaryDirectory() as tmp,
+    ):
+        body = {
+            "model": "m",
+            "url": mock.url + "/v1/chat/completions",
+            "number": 1,
+            "parallel": 1,
+            "prompt": "hello",
+            "outputs_dir": str(Path(tmp) / "direct"),
+        }
 
         # 1. The engine called directly, in this process.
         direct = []
@@ -61,8 +70,10 @@ def main() -> None:
 
         # 2. A fresh Python process per job (the original service's model).
         cold = []
-        code = ("import json,sys; from evalscope.perf import PerfArguments, run_perf; "
-                "run_perf(PerfArguments(**json.loads(sys.argv[1])), progress=lambda d, t: None)")
+        code = (
+            "import json,sys; from evalscope.perf import PerfArguments, run_perf; "
+            "run_perf(PerfArguments(**json.loads(sys.argv[1])), progress=lambda d, t: None)"
+        )
         import json
 
         for _ in range(args.cold):
@@ -73,10 +84,25 @@ def main() -> None:
         # 3. Through the service (blocking seed route), warm workers.
         port = _free_port()
         url = f"http://127.0.0.1:{port}"
-        proc = subprocess.Popen([sys.executable, "-m", "evalscope", "service", "--host", "127.0.0.1",
-                                 "--port", str(port), "--work-dir", str(Path(tmp) / "svc"),
-                                 "--max-concurrent-jobs", "1"],
-                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=os.environ.copy())
+        proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "evalscope",
+                "service",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--work-dir",
+                str(Path(tmp) / "svc"),
+                "--max-concurrent-jobs",
+                "1",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            env=os.environ.copy(),
+        )
         try:
             with httpx.Client(base_url=url, timeout=60) as c:
                 for _ in range(600):
@@ -105,8 +131,7 @@ def main() -> None:
             proc.wait(timeout=20)
 
     added = [b - statistics.median(direct) for b in blocking]
-    print(f"tiny perf job (1 request, 8 output tokens, mock server), {args.jobs} runs, "
-          f"{os.cpu_count()} CPUs")
+    print(f"tiny perf job (1 request, 8 output tokens, mock server), {args.jobs} runs, {os.cpu_count()} CPUs")
     print("| measure | median ms | p90 ms |")
     print("|---|---|---|")
     print(_row("run_perf() called directly", direct))
