@@ -56,8 +56,13 @@ class CeleryExecutor(Executor):
     def start(self, on_event: Callable[[ExecEvent], None]) -> None:
         self._on_event = on_event
         # Fail fast (a clear error at start-up) when the broker is unreachable.
-        with self.app.connection_for_write() as conn:
-            conn.ensure_connection(max_retries=3, interval_start=0.2, interval_step=0.5)
+        try:
+            with self.app.connection_for_write() as conn:
+                conn.ensure_connection(max_retries=3, interval_start=0.2, interval_step=0.5)
+        except Exception as exc:  # noqa: BLE001 - kombu wraps every transport error differently
+            with self.app.connection_for_write() as conn:
+                where = conn.as_uri()  # password masked
+            raise RuntimeError(f"--broker-url: cannot reach the Celery broker at {where}: {exc}") from None
         self._thread = threading.Thread(target=self._loop, name="evalscope-celery-monitor", daemon=True)
         self._thread.start()
 
