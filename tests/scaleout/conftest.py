@@ -118,8 +118,17 @@ def pg_database(pg_admin):
 
 
 def redis_url() -> str:
-    """A Redis database of its own (1-15) so clusters of different tests never share a queue."""
-    return f"redis://{REDIS_HOST}:{REDIS_PORT}/{random.randint(1, 15)}"
+    """A Redis database of its own (1-15), so that clusters of different tests, or of test sessions
+    running at the same time, never share a queue: claimed atomically in database 0 for a few
+    minutes (longer than a test's cluster lives), then emptied of anything a killed session left."""
+    import redis
+
+    admin = redis.Redis(host=REDIS_HOST, port=REDIS_PORT, db=0)
+    for n in random.sample(range(1, 16), 15):
+        if admin.set(f"evalscope:test-db:{n}", os.getpid(), nx=True, ex=240):
+            redis.Redis(host=REDIS_HOST, port=REDIS_PORT, db=n).flushdb()
+            return f"redis://{REDIS_HOST}:{REDIS_PORT}/{n}"
+    raise RuntimeError("every Redis test database (1-15) is in use by other test sessions")
 
 
 class Worker:
