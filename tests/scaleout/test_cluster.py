@@ -129,7 +129,7 @@ def test_cancel_kills_the_running_job_and_the_worker_goes_on(cluster):
     assert worker.proc.poll() is None
 
 
-def test_killed_worker_interrupts_its_job_and_resume_runs_it_elsewhere(tmp_path, pg_database, start_worker):
+def test_killed_worker_interrupts_its_job_resume_runs_it_elsewhere_and_restarts_keep_jobs(tmp_path, pg_database, start_worker):
     db, broker = pg_database(), redis_url()
     first = start_worker(broker, db, "--concurrency", "1", "--hostname", "doomed@test")
     with ThreadService(work_dir=tmp_path / "out", database_url=db, broker_url=broker) as svc, \
@@ -153,6 +153,15 @@ def test_killed_worker_interrupts_its_job_and_resume_runs_it_elsewhere(tmp_path,
         assert final["state"] == "succeeded", final
         assert final["attempts"] == 2 and final["worker_pid"] == second.pid
         assert final["result"]["resume"] is True and final["result"]["ran"] == 60 - steps
+        # A service restart leaves jobs alone: they live in Redis and on the workers.
+        during = c.post("/api/v1/jobs/test", json={"steps": 40, "sleep": 0.05}).json()
+        wait_job(c, during["id"], pred=lambda j: j["state"] == "running")
+    with ThreadService(work_dir=tmp_path / "out", database_url=db, broker_url=broker) as svc2, \
+            httpx.Client(base_url=svc2.url, timeout=60) as c:
+        assert c.get(f"/api/v1/jobs/{during['id']}").json()["state"] in ("running", "succeeded")
+        after = wait_job(c, during["id"])
+        assert after["state"] == "succeeded" and after["attempts"] == 1, after
+        assert after["progress"]["done"] == 40 and after["worker_pid"] == second.pid
 
 
 def test_upload_mode_sends_the_job_folder_to_the_service(tmp_path, pg_database, start_worker):
