@@ -32,4 +32,13 @@ def run_service(host: str = "0.0.0.0", port: int = 9000, debug: bool = False, **
                 timeout_graceful_shutdown=5)
 
 
-__all__ = ["ServiceSettings", "create_app", "run_service"]
+def __getattr__(name: str) -> Any:
+    # Lazy, so `import evalscope.service` stays light for the CLI.
+    if name == "BackgroundService":
+        from evalscope.service.background import BackgroundService
+
+        return BackgroundService
+    raise AttributeError(name)
+
+
+__all__ = ["BackgroundService", "ServiceSettings", "create_app", "run_service"]

@@ -12,13 +12,14 @@ import random
 import socket
 import subprocess
 import sys
-import threading
 import time
 import uuid
 from pathlib import Path
 
 import httpx
 import pytest
+
+from evalscope.service.background import BackgroundService
 
 REPO = Path(__file__).resolve().parents[2]
 JOBS_TESTS = REPO / "tests" / "jobs"
@@ -188,40 +189,14 @@ def start_worker(tmp_path, redis_ok):
         w.stop()
 
 
-class ThreadService:
+class ThreadService(BackgroundService):
     """``create_app`` with the Celery executor, under uvicorn in a background thread."""
 
     def __init__(self, **settings) -> None:
-        import uvicorn
-
-        from evalscope.service import create_app
-
         settings.setdefault("job_kinds", TEST_KIND)
         settings.setdefault("executor", "celery")
         settings.setdefault("heartbeat_timeout", HEARTBEAT_TIMEOUT)
-        self.app = create_app(**settings)
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            port = s.getsockname()[1]
-        self.url = f"http://127.0.0.1:{port}"
-        self.server = uvicorn.Server(uvicorn.Config(self.app, host="127.0.0.1", port=port, log_level="warning"))
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
-
-    def __enter__(self) -> ThreadService:
-        self.thread.start()
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(self.url + "/health", timeout=1).status_code == 200:
-                    return self
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.05)
-        raise RuntimeError("service did not start")
-
-    def __exit__(self, *exc) -> None:
-        self.server.should_exit = True
-        self.thread.join(timeout=15)
+        super().__init__(start_timeout=30, stop_timeout=15, **settings)
 
 
 def wait_job(client: httpx.Client, job_id: str, states=("succeeded", "failed", "cancelled", "interrupted"),

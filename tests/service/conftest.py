@@ -7,13 +7,13 @@ import signal
 import socket
 import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
 
 import httpx
 import pytest
-import uvicorn
+
+from evalscope.service.background import BackgroundService
 
 JOBS_TESTS = Path(__file__).resolve().parent.parent / "jobs"
 # The controllable test job kind lives in tests/jobs; worker processes inherit sys.path.
@@ -48,29 +48,13 @@ def wait_health(url: str, timeout: float = 30.0, proc: subprocess.Popen | None =
     raise RuntimeError("service did not start")
 
 
-class ThreadService:
-    """create_app(settings) under uvicorn in a background thread."""
+class ThreadService(BackgroundService):
+    """create_app(settings) under uvicorn in a background thread, with the test job kind."""
 
     def __init__(self, **settings) -> None:
-        from evalscope.service import create_app
-
         settings.setdefault("job_kinds", TEST_KIND)
         settings.setdefault("max_concurrent_jobs", 2)
-        self.settings = settings
-        self.app = create_app(**settings)
-        port = free_port()
-        self.url = f"http://127.0.0.1:{port}"
-        self.server = uvicorn.Server(uvicorn.Config(self.app, host="127.0.0.1", port=port, log_level="warning"))
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
-
-    def __enter__(self) -> ThreadService:
-        self.thread.start()
-        wait_health(self.url)
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.server.should_exit = True
-        self.thread.join(timeout=15)
+        super().__init__(start_timeout=30, stop_timeout=15, **settings)
 
     @property
     def manager(self):

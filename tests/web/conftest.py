@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
-import threading
-import time
 from pathlib import Path
 
-import httpx
 import pytest
+
+from evalscope.service.background import BackgroundService
 
 REPO = Path(__file__).resolve().parents[2]
 ARTIFACTS = REPO / "test-artifacts"
@@ -71,42 +69,12 @@ def shot(pg, name: str, full_page: bool = True) -> Path:
     return path
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class WebService:
+class WebService(BackgroundService):
     """create_app(...) under uvicorn in a background thread, with a bearer token."""
 
     def __init__(self, work_dir: Path, **settings) -> None:
-        import uvicorn
-
-        from evalscope.service import create_app
-
-        self.app = create_app(work_dir=work_dir, max_concurrent_jobs=2, auth_token=TOKEN,
-                              data_dirs=[FIXTURES], **settings)
-        port = _free_port()
-        self.url = f"http://127.0.0.1:{port}"
-        self.server = uvicorn.Server(uvicorn.Config(self.app, host="127.0.0.1", port=port, log_level="warning"))
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
-
-    def __enter__(self) -> WebService:
-        self.thread.start()
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(self.url + "/health", timeout=1).status_code == 200:
-                    return self
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.05)
-        raise RuntimeError("service did not start")
-
-    def __exit__(self, *exc) -> None:
-        self.server.should_exit = True
-        self.thread.join(timeout=20)
+        super().__init__(work_dir=work_dir, max_concurrent_jobs=2, auth_token=TOKEN, data_dirs=[FIXTURES],
+                         **settings)
 
 
 @pytest.fixture(scope="module")
