@@ -45,22 +45,48 @@ class EngineKind:
         except PathOutsideBase as exc:
             raise ApiError(400, f"Invalid request: {self.dir_field}: {exc}",
                            [{"field": self.dir_field, "reason": str(exc)}]) from None
-        for name, value in self.path_fields(body):
-            _confine(name, value, [base, *data_roots])
         config = body.model_dump(mode="json")
+        for name, value in self.path_fields(body):
+            # The engine runs in another process with another cwd: it gets the checked absolute path,
+            # never the raw (possibly relative) string, so what was checked is what is read.
+            resolved = str(_confine(name, value, [base, *data_roots]))
+            _set_path(config, name, "@" + resolved if _is_file_ref(config, name) else resolved)
         config.pop(self.dir_field, None)  # the job function sets the job's own folder
         return config, parent
 
 
-def _confine(name: str, value: str, roots: list[Path]) -> None:
+def _confine(name: str, value: str, roots: list[Path]) -> Path:
+    """The path inside one of ``roots`` (relative paths: the first root where it exists); else 400."""
+    inside: list[Path] = []
     for root in roots:
         try:
-            resolve_under(root, value)
-            return
+            inside.append(resolve_under(root, value))
         except PathOutsideBase:
             continue
+    if inside:
+        return next((p for p in inside if p.exists()), inside[0])
     reason = "local paths must lie inside the service's work dir or a configured data dir"
     raise ApiError(400, f"Invalid request: {name}: {reason}", [{"field": name, "reason": reason}])
+
+
+def _is_file_ref(config: dict[str, Any], dotted: str) -> bool:
+    value = _get_path(config, dotted)
+    return dotted in ("prompt", "query_template") and isinstance(value, str) and value.startswith("@")
+
+
+def _get_path(config: dict[str, Any], dotted: str) -> Any:
+    node: Any = config
+    for key in dotted.split("."):
+        node = node[key]
+    return node
+
+
+def _set_path(config: dict[str, Any], dotted: str, value: str) -> None:
+    *parents, last = dotted.split(".")
+    node: Any = config
+    for key in parents:
+        node = node[key]
+    node[last] = value
 
 
 def _eval_paths(body: Any) -> list[tuple[str, str]]:

@@ -183,3 +183,26 @@ def test_cors_off_by_default_and_on_when_configured(thread_service):
         assert "access-control-allow-origin" not in c.options(off.url + "/api/v1/eval", headers=pre).headers
         r = c.options(on.url + "/api/v1/eval", headers=pre)
         assert r.headers["access-control-allow-origin"] == "https://ui.example"
+
+
+def test_relative_data_path_is_read_where_it_was_checked(thread_service, mock_server, tmp_path, monkeypatch):
+    # A relative dataset_path is confined under the work dir / data dirs; the engine (another process,
+    # another cwd) must read that same checked file, not a namesake in its own cwd.
+    decoy_cwd = tmp_path / "cwd"
+    decoy_cwd.mkdir()
+    (decoy_cwd / "prompts.txt").write_text("decoy prompt from the cwd\n")
+    monkeypatch.chdir(decoy_cwd)
+    data_dir = tmp_path / "data"
+    data_dir.mkdir()
+    (data_dir / "prompts.txt").write_text("checked prompt alpha\nchecked prompt beta\n")
+    mock = mock_server(output_tokens=2)
+    svc = thread_service(data_dirs=[data_dir])
+    with httpx.Client(base_url=svc.url, timeout=60) as c:
+        r = c.post("/api/v1/perf", json={"model": "m", "url": mock.url + "/v1/chat/completions", "number": 4,
+                                         "parallel": 2, "dataset": "line_by_line", "dataset_path": "prompts.txt"})
+        assert r.status_code == 200, r.text
+        job = c.get(f"/api/v1/jobs/{r.json()['job_id']}").json()
+    assert job["config"]["dataset_path"] == str((data_dir / "prompts.txt").resolve())
+    prompts = mock.stats()["prompts"]
+    assert set(prompts) == {"checked prompt alpha", "checked prompt beta"}
+    assert sum(prompts.values()) == 4
