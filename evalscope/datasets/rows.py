@@ -14,7 +14,8 @@ class RowReadError(ValueError):
     """A data file exists but cannot be parsed; the message names the file and the line."""
 
 
-def _read_jsonl(path: Path) -> list[dict[str, Any]]:
+def read_jsonl(path: Path) -> list[dict[str, Any]]:
+    """One JSON object per non-blank line; RowReadError names the file and line of a bad one."""
     rows = []
     with path.open(encoding="utf-8-sig") as fh:
         for lineno, line in enumerate(fh, 1):
@@ -70,7 +71,7 @@ def read_rows(path: str | Path, fieldnames: Sequence[str] | None = None) -> list
     path = Path(path)
     suffix = path.suffix.lower()
     if suffix == ".jsonl":
-        return _read_jsonl(path)
+        return read_jsonl(path)
     if suffix == ".json":
         return _read_json(path)
     if suffix == ".csv":

@@ -6,12 +6,12 @@ larger. Length filters count characters, or tokens when ``--tokenizer-path`` is 
 
 from __future__ import annotations
 
-import json
 import random
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from evalscope.datasets.rows import RowReadError, read_jsonl
 from evalscope.perf.arguments import PerfArguments, load_prompt_arg
 
 OPENQA_REPO = "AI-ModelScope/HC3-Chinese"
@@ -108,23 +108,12 @@ class Tokenizer:
 
 
 def _read_jsonl(path: Path, flag: str) -> list[dict[str, Any]]:
-    rows = []
     try:
-        with path.open(encoding="utf-8") as f:
-            for lineno, line in enumerate(f, 1):
-                line = line.strip()
-                if not line:
-                    continue
-                try:
-                    row = json.loads(line)
-                except json.JSONDecodeError as exc:
-                    raise PromptSourceError(f"{flag}: {path} line {lineno} is not JSON ({exc.msg})") from None
-                if not isinstance(row, dict):
-                    raise PromptSourceError(f"{flag}: {path} line {lineno} is not a JSON object")
-                rows.append(row)
+        return read_jsonl(path)
+    except RowReadError as exc:
+        raise PromptSourceError(f"{flag}: {exc}") from None
     except OSError as exc:
         raise PromptSourceError(f"{flag}: cannot read {path}: {exc.strerror or exc}") from None
-    return rows
 
 
 def _openqa_path(args: PerfArguments) -> Path:
