@@ -23,25 +23,30 @@ def _event_data(event: bytes) -> bytes | None:
 class SSEDecoder:
     """Incremental SSE framer: ``feed`` bytes as they arrive, get the completed events' data."""
 
-    __slots__ = ("_buf",)
+    __slots__ = ("pending",)  # bytes of an event not yet complete
 
     def __init__(self) -> None:
-        self._buf = b""
+        self.pending = b""
 
     def feed(self, chunk: bytes) -> list[bytes]:
         """Consume ``chunk``; return the ``data`` payload of every event it completes, in order."""
-        if self._buf:
-            chunk = self._buf + chunk
+        if self.pending:
+            chunk = self.pending + chunk
         if b"\r" in chunk:
             if chunk[-1:] == b"\r":  # a CRLF may be split across two network chunks
-                self._buf = chunk
+                self.pending = chunk
                 return []
             chunk = chunk.replace(b"\r\n", b"\n")
         parts = chunk.split(b"\n\n")
-        self._buf = parts.pop()
-        out = [ev[6:] for ev in parts if ev[:6] == b"data: " and b"\n" not in ev]
-        if len(out) == len(parts):
-            return out
+        self.pending = parts.pop()
+        if len(parts) == 1:  # the usual network chunk: one plain ``data:`` event
+            ev = parts[0]
+            if ev[:6] == b"data: " and b"\n" not in ev:
+                return [ev[6:]]
+        else:
+            out = [ev[6:] for ev in parts if ev[:6] == b"data: " and b"\n" not in ev]
+            if len(out) == len(parts):
+                return out
         out = []
         for ev in parts:
             if ev[:6] == b"data: " and b"\n" not in ev:
@@ -54,7 +59,7 @@ class SSEDecoder:
 
     def flush(self) -> list[bytes]:
         """End of stream: return an event left without its closing blank line, if any."""
-        rest, self._buf = self._buf, b""
+        rest, self.pending = self.pending, b""
         rest = rest.replace(b"\r\n", b"\n").strip(b"\n")
         if not rest:
             return []

@@ -18,13 +18,14 @@ class StreamAccumulator:
     never a role-only or empty delta) and ``out_parts[i]`` that event's output text.
     """
 
-    __slots__ = ("adapter", "decoder", "sentinel", "out_times", "out_parts", "text_parts", "reasoning_parts",
+    __slots__ = ("adapter", "decoder", "sentinel", "fast", "out_times", "out_parts", "text_parts", "reasoning_parts",
                  "finish_reason", "prompt_tokens", "completion_tokens", "done")
 
     def __init__(self, adapter: Adapter) -> None:
         self.adapter = adapter
         self.decoder = SSEDecoder()
         self.sentinel = adapter.done_sentinel
+        self.fast = adapter.fast_text
         self.out_times: list[float] = []
         self.out_parts: list[str] = []
         self.text_parts: list[str] = []
@@ -36,6 +37,20 @@ class StreamAccumulator:
 
     def feed(self, chunk: bytes, t: float) -> None:
         """Consume one network chunk that arrived at ``t`` (perf_counter seconds)."""
+        if chunk[-2:] == b"\n\n" and chunk[:6] == b"data: " and not self.decoder.pending:
+            # the usual case, one whole plain event: no framing work (a line break inside would
+            # mean several events or fields, which the decoder handles)
+            data = chunk[6:-2]
+            if b"\n" not in data and b"\r" not in data:
+                text = self.fast(data)
+                if text:
+                    self.out_times.append(t)
+                    self.out_parts.append(text)
+                    if self.reasoning_parts:
+                        self.text_parts.append(text)
+                else:
+                    self._events([data], t)
+                return
         events = self.decoder.feed(chunk)
         if events:
             self._events(events, t)

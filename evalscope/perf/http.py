@@ -238,6 +238,17 @@ class Connection(asyncio.Protocol):
             self._deliver(data, t)
 
     def _chunked(self, data: bytes, t: float) -> None:
+        if not self._left and not self._need_crlf and not self._buf:
+            # the usual network read of a stream: exactly one whole chunk (size line, data, CRLF)
+            eol = data.find(b"\r\n")
+            if 0 < eol < 9 and data[-2:] == b"\r\n":
+                try:
+                    end = eol + 2 + int(data[:eol], 16)
+                except ValueError:  # a chunk extension, or garbage: the full parser decides
+                    end = -1
+                if end == len(data) - 2 and end > eol + 2:
+                    self._deliver(data[eol + 2:end], t)
+                    return
         buf = self._buf + data if self._buf else data
         pos, n = 0, len(buf)
         out = []

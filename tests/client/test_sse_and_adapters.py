@@ -199,6 +199,11 @@ FAST_CASES = [
     b'{"index":1,"delta":{"content":"y"},"finish_reason":null}]}',
     b'{"choices":[{"index":0,"delta":{"content":""},"finish_reason":null}]}',
     b'{"choices": [{"index": 0, "delta": {"content": "spaced"}, "finish_reason": null}]}',
+    b'{"id":"x","object":"chat.completion.chunk","choices":[{"index":0,"delta":{"content":"bare"}}]}',
+    b'{"choices":[{"index":0,"delta":{"content":"v"},"logprobs":null,"finish_reason":null,"stop_reason":null}]}',
+    b'{"choices":[{"index":0,"delta":{"content":"s"},"finish_reason":null,"matched_stop":null}],"usage":null}',
+    b'{"choices":[{"index":0,"delta":{"content":"k"},"finish_reason":"length","stop_reason":null}]}',
+    b'{"choices":[{"index":0,"delta":{"content":"u"},"stop_reason":"x"}]}',
 ]
 
 
@@ -217,6 +222,46 @@ def test_fast_path_never_disagrees_with_full_parse(data):
 def test_fast_path_taken_for_plain_chunks():
     ad = OpenAIChatAdapter("http://h/v1", "m")
     assert [ad.fast_text(d) for d in FAST_CASES] == [
-        "hi", None, None, "中文", None, None, "x", None, None, None, "", None]
+        "hi", None, None, "中文", None, None, "x", None, None, None, "", None, "bare", "v", "s", None, None]
     comp = OpenAICompletionsAdapter("http://h/v1/completions", "m")
     assert comp.fast_text(b'{"choices":[{"index":0,"text":" t","logprobs":null,"finish_reason":null}]}') == " t"
+    assert comp.fast_text(b'{"choices":[{"index":0,"text":" t"}]}') == " t"
+    assert comp.fast_text(b'{"choices":[{"index":0,"text":" t","finish_reason":"stop"}]}') is None
+
+
+CHAT_STREAM = (
+    b'data: {"choices":[{"index":0,"delta":{"role":"assistant","content":""},"finish_reason":null}]}\n\n'
+    b'data: {"choices":[{"index":0,"delta":{"content":"a"},"finish_reason":null}]}\n\n'
+    b'data: {"choices":[{"index":0,"delta":{"content":"b"},"finish_reason":null}]}\r\n\r\n'
+    b'data: {"choices":[{"index":0,"delta":{"content":"c"},"finish_reason":null}]}\n\n'
+    b'id: 5\ndata: {"choices":[{"index":0,"delta":{"content":"d"},"finish_reason":null}]}\n\n'
+    b'data: {"choices":[{"index":0,"delta":{"reasoning_content":"r"},"finish_reason":null}]}\n\n'
+    b'data: {"choices":[{"index":0,"delta":{"content":"f"},"finish_reason":null}]}\n\n'
+    b'data: {"choices":[{"index":0,"delta":{},"finish_reason":"stop"}]}\n\n'
+    b'data: {"choices":[],"usage":{"prompt_tokens":4,"completion_tokens":6}}\n\n'
+    b"data: [DONE]\n\n"
+)
+
+
+def _events_of(stream: bytes) -> list[bytes]:
+    return [e + b"\n\n" for e in stream.replace(b"\r\n", b"\n").split(b"\n\n") if e]
+
+
+@pytest.mark.parametrize("chunking", ["events", "bytes", "sevens", "whole", "pairs"])
+def test_accumulator_same_result_however_the_network_splits_it(chunking):
+    """The one-whole-event fast path and the framer agree: same text, tokens and output events."""
+    if chunking == "events":
+        pieces = _events_of(CHAT_STREAM)
+    elif chunking == "pairs":
+        ev = _events_of(CHAT_STREAM)
+        pieces = [b"".join(ev[i:i + 2]) for i in range(0, len(ev), 2)]
+    else:
+        step = {"bytes": 1, "sevens": 7, "whole": len(CHAT_STREAM)}[chunking]
+        pieces = [CHAT_STREAM[i:i + step] for i in range(0, len(CHAT_STREAM), step)]
+    acc = StreamAccumulator(OpenAIChatAdapter("http://h/v1", "m"))
+    for i, piece in enumerate(pieces):
+        acc.feed(piece, float(i))
+    acc.close()
+    assert acc.out_parts == ["a", "b", "c", "d", "r", "f"] and acc.text == "abcdf"
+    assert acc.finish_reason == "stop" and acc.completion_tokens == 6 and acc.done
+    assert len(acc.out_times) == 6

@@ -19,14 +19,14 @@ def _usage(event: dict[str, Any]) -> tuple[int | None, int | None]:
 
 
 # The commonest event of all, in the compact form vLLM, SGLang-compatible and most servers write:
-# one choice, a delta holding only an escape-free content string, no finish reason, no usage. One
-# regex match costs about a third of decoding the JSON; anything else is decoded normally.
+# one choice, a delta holding only an escape-free content string, then only null fields (no finish
+# reason, no usage). One regex match costs about a third of decoding the JSON; anything else is
+# decoded normally.
+_NULLS = rb'(?:,"(?:logprobs|finish_reason|stop_reason|matched_stop)":null)*'
 _PLAIN_CHAT = re.compile(
-    rb'"choices":\[\{"index":0,"delta":\{"content":"([^"\\]*)"\},(?:"logprobs":null,)?'
-    rb'"finish_reason":null\}\](?:,"usage":null)?\}$').search
+    rb'"choices":\[\{"index":0,"delta":\{"content":"([^"\\]*)"\}' + _NULLS + rb'\}\](?:,"usage":null)?\}$').search
 _PLAIN_TEXT = re.compile(
-    rb'"choices":\[\{"index":0,"text":"([^"\\]*)",(?:"logprobs":null,)?'
-    rb'"finish_reason":null\}\](?:,"usage":null)?\}$').search
+    rb'"choices":\[\{"index":0,"text":"([^"\\]*)"' + _NULLS + rb'\}\](?:,"usage":null)?\}$').search
 
 
 class OpenAIChatAdapter(Adapter):
