@@ -148,7 +148,7 @@ def ensure_peer() -> Path | None:
         return exe
     try:
         subprocess.run(
-            [sys.executable.replace("/.venv/", "/") if False else "python3", "-m", "venv", str(PEER_VENV)],
+            ["python3", "-m", "venv", str(PEER_VENV)],
             check=True,
         )
         subprocess.run([str(PEER_VENV / "bin" / "pip"), "install", "-q", PEER_SPEC], check=True)

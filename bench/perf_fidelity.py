@@ -8,9 +8,10 @@ mean(client) - mean(server) for TTFT and TPOT, with the same formulas on both si
 content chunk - request sent (server: - request arrived); TPOT = (last chunk - first chunk) /
 (chunks - 1). ``parallel`` warm-up requests open the connections first and are left out on both
 sides. With ``--pin`` (default on a machine with 2+ cores) the server runs on the last core and the
-client on the others, so neither steals the other's CPU.
+client on the others, so neither steals the other's CPU. EvalScope 1.14.1 (its own venv, made by
+``perf_common.ensure_peer``) then runs the same load against a fresh server (``--no-peer`` skips it).
 
-    .venv/bin/python bench/perf_fidelity.py [--parallel 1 64 256] [--ttft 0.05] [--itl 0.01]
+    .venv/bin/python bench/perf_fidelity.py [--parallel 1 64 256] [--ttft 0.05] [--itl 0.01] [--repeat 3]
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ from pathlib import Path
 from evalscope.perf import PerfArguments, run_perf
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from perf_common import free_port  # noqa: E402
+from perf_common import ensure_peer, free_port, run_peer  # noqa: E402
 
 SERVER = Path(__file__).resolve().parent / "stamping_server.py"
 
@@ -119,6 +120,26 @@ def one(parallel: int, ttft: float, itl: float, tokens: int, rounds: int, server
     }
 
 
+def one_peer(peer: Path, parallel: int, ttft: float, itl: float, tokens: int, rounds: int,
+             server_cpu: int | None) -> dict:
+    """EvalScope 1.14.1 against the same server and load; its summary is in ms, 2 decimals."""
+    srv = StampingServer(ttft, itl, server_cpu)
+    try:
+        number = max(40, parallel * rounds)
+        summary, _ = run_peer(peer, srv.url, parallel, number, tokens, Path(tempfile.mkdtemp(prefix="bench-fidp-")),
+                              ["--warmup-num", str(parallel)])
+        got = srv.timings()
+    finally:
+        srv.close()
+    timings = sorted(got["records"], key=lambda t: t["received"])[parallel:]
+    s_ttft = statistics.mean(t["chunks"][0] - t["received"] for t in timings)
+    s_tpot = statistics.mean((t["end"] - t["chunks"][0]) / (len(t["chunks"]) - 1) for t in timings)
+    c_ttft, c_tpot = summary["Avg TTFT (ms)"], summary["Avg TPOT (ms)"]
+    return {"parallel": parallel, "requests": len(timings), "server_ttft_ms": s_ttft * 1e3, "client_ttft_ms": c_ttft,
+            "ttft_err_ms": c_ttft - s_ttft * 1e3, "server_tpot_ms": s_tpot * 1e3, "client_tpot_ms": c_tpot,
+            "tpot_err_ms": c_tpot - s_tpot * 1e3}
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--parallel", nargs="+", type=int, default=[1, 64, 256])
@@ -126,9 +147,12 @@ def main() -> None:
     ap.add_argument("--itl", type=float, default=0.01)
     ap.add_argument("--tokens", type=int, default=32)
     ap.add_argument("--rounds", type=int, default=2, help="requests per connection")
+    ap.add_argument("--repeat", type=int, default=1, help="runs per parallel level (a fresh server each)")
+    ap.add_argument("--no-peer", action="store_true", help="measure this repo only")
     ap.add_argument("--pin", action=argparse.BooleanOptionalAction, default=(os.cpu_count() or 1) >= 2,
                     help="server on the last core, client on the others")
     a = ap.parse_args()
+    peer = None if a.no_peer else ensure_peer()
     server_cpu = None
     if a.pin and hasattr(os, "sched_setaffinity"):
         cpus = sorted(os.sched_getaffinity(0))
@@ -140,13 +164,24 @@ def main() -> None:
         f"{'parallel':>8} {'reqs':>6} {'srv TTFT':>9} {'cli TTFT':>9} {'err':>7} {'srv TPOT':>9} {'cli TPOT':>9} "
         f"{'err':>7} {'send':>6} {'recv':>6} {'srv queue':>9} {'lag p99':>8}  distorted  kernel/fallback stamps"
     )
-    for p in a.parallel:
+    for p in [p for p in a.parallel for _ in range(a.repeat)]:
         r = one(p, a.ttft, a.itl, a.tokens, a.rounds, server_cpu)
         print(
             f"{r['parallel']:>8} {r['requests']:>6} {r['server_ttft_ms']:>9.3f} {r['client_ttft_ms']:>9.3f} "
             f"{r['ttft_err_ms']:>+7.3f} {r['server_tpot_ms']:>9.3f} {r['client_tpot_ms']:>9.3f} "
             f"{r['tpot_err_ms']:>+7.3f} {r['send_ms']:>6.3f} {r['recv_ms']:>6.3f} {r['server_queue_ms']:>9.3f} {r['loop_lag_p99_ms']:>8.3f}  "
             f"{r['distorted']!s:9}  {r['kernel_stamps']}/{r['fallback_stamps']}",
+            flush=True,
+        )
+    if peer is None:
+        return
+    print("EvalScope 1.14.1, same server and load (its summary: ms, 2 decimals)")
+    for p in [p for p in a.parallel for _ in range(a.repeat)]:
+        r = one_peer(peer, p, a.ttft, a.itl, a.tokens, a.rounds, server_cpu)
+        print(
+            f"{r['parallel']:>8} {r['requests']:>6} {r['server_ttft_ms']:>9.3f} {r['client_ttft_ms']:>9.3f} "
+            f"{r['ttft_err_ms']:>+7.3f} {r['server_tpot_ms']:>9.3f} {r['client_tpot_ms']:>9.3f} "
+            f"{r['tpot_err_ms']:>+7.3f}",
             flush=True,
         )
 

@@ -55,6 +55,9 @@ class WorkerSpec:
     total_timeout: float = 21600.0
     worker_id: int = 0
     keep_text: bool = True
+    # each output event's text, only needed to count its tokens with --tokenizer-path; otherwise
+    # dropping it saves a string per streamed token (hundreds of MB over a long run)
+    keep_parts: bool = False
     http: str = "raw"  # "raw": evalscope.perf.http (fast); "aiohttp": the reference client
 
 
@@ -161,7 +164,7 @@ class Client:
                 self._take_body(rec, ex.body)
         except Exception as exc:  # every failure is a measurement, never a crash
             rec.reason, rec.error = classify_exception(exc)
-            if acc is not None and not rec.out_parts:
+            if acc is not None and not len(rec.out_times):
                 self._take_stream(rec, acc)
         finally:
             if conn is not None:
@@ -172,7 +175,8 @@ class Client:
 
     def _take_stream(self, rec: Record, acc: StreamAccumulator) -> None:
         rec.out_times.extend(acc.out_times)
-        rec.out_parts = acc.out_parts
+        if self.spec.keep_parts:
+            rec.out_parts = acc.out_parts
         rec.prompt_tokens = acc.prompt_tokens
         rec.completion_tokens = acc.completion_tokens
         rec.finish_reason = acc.finish_reason

@@ -105,7 +105,7 @@ def _specs(args: PerfArguments, bodies: list[bytes], parallel: int, number: int,
             offsets=offsets[w::workers] if offsets is not None else None,
             warmup=args.warmup_num // workers + (1 if w < args.warmup_num % workers else 0),
             duration=args.duration, connect_timeout=args.connect_timeout, read_timeout=args.read_timeout,
-            total_timeout=args.total_timeout, worker_id=w,
+            total_timeout=args.total_timeout, worker_id=w, keep_parts=args.tokenizer_path is not None,
             http=os.environ.get("EVALSCOPE_PERF_HTTP", "raw")))
     return specs
 
