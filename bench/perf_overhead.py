@@ -6,7 +6,7 @@ costs almost nothing and the client is what is measured. For each configuration 
 ``evalscope perf`` and EvalScope 1.14.1's (from PyPI, in its own venv made by this script; never a
 dependency of the project) run back to back as users run them, and the ratio is printed.
 
-    .venv/bin/python bench/perf_overhead.py                       # the full grid
+    .venv/bin/python bench/perf_overhead.py --repeat 3            # the full grid, median of 3 runs of ours
     .venv/bin/python bench/perf_overhead.py --parallel 64 --tokens 16 --number 2000
 """
 
@@ -27,6 +27,8 @@ def main() -> None:
     ap.add_argument("--number", nargs="+", type=int, default=[2000, 20000])
     ap.add_argument("--no-peer", action="store_true", help="measure this repo only")
     ap.add_argument("--workers", type=int, default=None, help="pass --workers to ours (default: automatic)")
+    ap.add_argument("--repeat", type=int, default=1,
+                    help="runs of ours per cell; the median is reported, with the range (the peer runs once)")
     a = ap.parse_args()
     peer = None if a.no_peer else ensure_peer()
     if not a.no_peer and peer is None:
@@ -43,13 +45,21 @@ def main() -> None:
             for parallel in a.parallel:
                 for number in a.number:
                     url = f"{srv.url}/t{tokens}/v1/chat/completions"
-                    ours, _ = run_ours(
-                        url, parallel, number, tokens, Path(tempfile.mkdtemp(prefix="bench-o-")), extra
-                    )
+                    runs = [
+                        run_ours(url, parallel, number, tokens, Path(tempfile.mkdtemp(prefix="bench-o-")), extra)[0]
+                        for _ in range(a.repeat)
+                    ]
+                    runs.sort(key=lambda r: r["Request throughput (req/s)"])
+                    ours = runs[len(runs) // 2]
                     o_rps, o_tps = ours["Request throughput (req/s)"], ours["Output token throughput (tok/s)"]
                     line = (
                         f"{tokens:>6} {parallel:>4} {number:>6} | {o_rps:>10.1f} {o_tps:>11.0f} "
-                        f"{ours['Succeed requests']:>6} | "
+                        f"{min(r['Succeed requests'] for r in runs):>6} | "
+                    )
+                    spread = (
+                        f"   [ours req/s over {a.repeat} runs: "
+                        + ", ".join(f"{r['Request throughput (req/s)']:.0f}" for r in runs) + "]"
+                        if a.repeat > 1 else ""
                     )
                     if peer is not None:
                         theirs, _ = run_peer(
@@ -65,7 +75,7 @@ def main() -> None:
                             f"{p_rps:>10.1f} {p_tps:>11.0f} {p_ok:>6} | "
                             f"{o_rps / p_rps:>7.2f} {o_tps / p_tps:>7.2f}"
                         )
-                    print(line, flush=True)
+                    print(line + spread, flush=True)
     print(f"load average after: {os.getloadavg()[0]:.2f}")
 
 
