@@ -103,11 +103,13 @@ def _download(url: str, dest: Path) -> None:
         raise
 
 
-def fetch(repo_id: str, filename: str, local_dir: str | Path | None = None, source: str = "modelscope") -> Path:
+def fetch(repo_id: str, filename: str, local_dir: str | Path | None = None, source: str = "modelscope",
+          dir_names: Sequence[str] = ()) -> Path:
     """Path to ``filename`` of hub dataset ``repo_id``, downloading it into the cache if needed.
 
-    Looks in ``local_dir``, then ``$EVALSCOPE_DATASET_DIR/<repo_id>/`` (and its top level), then the
-    cache, then downloads from ``source`` (``modelscope`` or ``huggingface``). Raises
+    Looks in ``local_dir``, then ``$EVALSCOPE_DATASET_DIR/<name>/`` for each of ``dir_names`` (short
+    folder names such as ``openqa``), ``$EVALSCOPE_DATASET_DIR/<repo_id>/`` and its top level, then
+    the cache, then downloads from ``source`` (``modelscope`` or ``huggingface``). Raises
     ``DatasetNotFoundError`` naming the file and where to put it when none of these works.
     """
     if source not in SOURCES:
@@ -116,6 +118,7 @@ def fetch(repo_id: str, filename: str, local_dir: str | Path | None = None, sour
     cached = cache_dir() / source / repo_id / filename
     roots: list[Path | None] = [
         Path(local_dir) if local_dir else None,
+        *((ds_dir / name) if ds_dir else None for name in dir_names),
         ds_dir / repo_id if ds_dir else None,
         ds_dir,
     ]

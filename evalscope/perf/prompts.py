@@ -129,7 +129,7 @@ def _openqa_path(args: PerfArguments) -> Path:
     except ImportError:  # pragma: no cover - the datasets layer ships with the package
         raise PromptSourceError("--dataset-path: pass a local copy of open_qa.jsonl") from None
     try:
-        return fetch(OPENQA_REPO, OPENQA_FILE)
+        return fetch(OPENQA_REPO, OPENQA_FILE, dir_names=("openqa", "HC3-Chinese"))
     except DatasetNotFoundError as exc:
         raise PromptSourceError(
             f"--dataset-path: openqa needs HC3-Chinese {OPENQA_FILE}; download failed or offline ({exc}). "

@@ -43,6 +43,18 @@ def test_openqa_local_copy_and_offline_error(openqa_file, tmp_path, monkeypatch)
         load_prompts(_args())
 
 
+@pytest.mark.parametrize("folder", ["openqa", "HC3-Chinese", "AI-ModelScope/HC3-Chinese"])
+def test_openqa_found_in_the_dataset_dir_by_short_name(openqa_file, tmp_path, monkeypatch, folder):
+    """A dataset directory laid out like ../shared/datasets (openqa/open_qa.jsonl) works offline."""
+    root = tmp_path / "datasets"
+    (root / folder).mkdir(parents=True)
+    (root / folder / "open_qa.jsonl").write_bytes(openqa_file.read_bytes())
+    monkeypatch.setenv("EVALSCOPE_OFFLINE", "1")
+    monkeypatch.setenv("EVALSCOPE_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setenv("EVALSCOPE_DATASET_DIR", str(root))
+    assert len(load_prompts(_args())) == 10
+
+
 def test_length_filter_template_and_fixed_prompt(prompts_file):
     items = load_prompts(_args(dataset="line_by_line", dataset_path=str(prompts_file), min_prompt_length=9,
                                max_prompt_length=16, query_template="Q: {prompt}"))
