@@ -21,3 +21,22 @@ def test_help_lists_every_subcommand():
     assert len(names) >= len(COMMAND_MODULES)  # each module registers at least one command
     for name in names:
         assert name in out.stdout
+
+
+def test_help_does_not_import_the_engines():
+    """`evalscope --help` builds every subparser without aiohttp, numpy, SQLAlchemy, FastAPI or celery
+    (they made it take 1.5 s): the packages export their engines lazily."""
+    code = (
+        "import sys, evalscope.cli as c; c.build_parser(); "
+        "heavy = [m for m in ('aiohttp', 'numpy', 'sqlalchemy', 'fastapi', 'celery', 'uvicorn') if m in sys.modules]; "
+        "print(heavy); sys.exit(1 if heavy else 0)"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    # and the lazy exports still resolve
+    from evalscope.client import StreamAccumulator
+    from evalscope.eval import TaskConfig
+    from evalscope.jobs import JobManager
+    from evalscope.perf import PerfArguments, run_perf
+
+    assert callable(run_perf) and PerfArguments and TaskConfig and JobManager and StreamAccumulator

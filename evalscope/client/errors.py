@@ -6,8 +6,6 @@ import asyncio
 import email.utils
 import time
 
-import aiohttp
-
 
 class ApiError(Exception):
     """A request that failed for good.
@@ -44,6 +42,8 @@ def classify_exception(exc: BaseException) -> tuple[str, str]:
         return exc.reason, exc.message
     if isinstance(exc, asyncio.TimeoutError | TimeoutError):
         return "timeout", "request timed out"
+    import aiohttp  # here, not at the top: importing this module must stay cheap for the CLI
+
     if isinstance(exc, aiohttp.ClientPayloadError):
         return "cut_stream", f"response ended early: {exc}"
     if isinstance(exc, aiohttp.ServerDisconnectedError):
