@@ -23,11 +23,28 @@ def isolated(tmp_path, monkeypatch):
     return tmp_path
 
 
+def _gsm8k_parquet() -> dict[str, bytes]:
+    """gsm8k's fixture rows as the Parquet files the hubs serve (``main/<split>-00000-of-00001.parquet``)."""
+    import io
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    out = {}
+    for split in ("test", "train"):
+        rows = read_rows(Path(__file__).resolve().parent.parent / "fixtures" / "eval" / "gsm8k" / f"{split}.jsonl")
+        buf = io.BytesIO()
+        pq.write_table(pa.Table.from_pylist(rows), buf)
+        out[f"main/{split}-00000-of-00001.parquet"] = buf.getvalue()
+    return out
+
+
 @pytest.fixture
 def hub(monkeypatch):
     """A loopback HTTP server answering both hubs' file URLs; records the paths asked."""
     seen: list[str] = []
-    files = {"data/open_qa.jsonl": b'{"question": "q1"}\n{"question": "q2"}\n',
+    files = {**_gsm8k_parquet(),
+             "data/open_qa.jsonl": b'{"question": "q1"}\n{"question": "q2"}\n',
              "test.jsonl": (Path(__file__).resolve().parent.parent / "fixtures" / "eval" / "math500"
                             / "test.jsonl").read_bytes()}
 
@@ -153,12 +170,11 @@ def test_few_shot_split_missing(tmp_path, monkeypatch):
         load_benchmark(get_benchmark("gsm8k"), cfg)
 
 
-def test_parquet_without_pyarrow_is_explained(tmp_path):
-    try:
-        import pyarrow  # noqa: F401
-        pytest.skip("pyarrow installed: parquet is read")
-    except ImportError:
-        pass
+def test_parquet_without_pyarrow_is_explained(tmp_path, monkeypatch):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "pyarrow", None)  # as if it were not installed
+    monkeypatch.setitem(sys.modules, "pyarrow.parquet", None)
     p = tmp_path / "x.parquet"
     p.write_bytes(b"PAR1")
     with pytest.raises(RowReadError, match="pyarrow"):
@@ -178,3 +194,18 @@ def test_benchmark_without_local_copy_downloads_from_the_hub(isolated, hub):
     asked = len(hub)
     load_benchmark(get_benchmark("math_500"), cfg)
     assert len(hub) == asked  # the second load reads the cache
+
+
+def test_parquet_benchmark_downloads_from_the_hub_and_loads(isolated, hub):
+    """gsm8k has no local copy: its test and few-shot train splits come from the hub as Parquet."""
+    from evalscope.eval import TaskConfig
+    from evalscope.eval.benchmarks import get_benchmark
+    from evalscope.eval.loading import load_benchmark
+
+    expected = read_rows(Path(__file__).resolve().parent.parent / "fixtures" / "eval" / "gsm8k" / "test.jsonl")
+    cfg = TaskConfig(model="m", api_url="http://x/v1", datasets=["gsm8k"])
+    lb = load_benchmark(get_benchmark("gsm8k"), cfg)
+    assert len(lb.samples) == len(expected)
+    assert lb.samples[0].input and lb.samples[0].target
+    assert any("main/test-00000-of-00001.parquet" in p for p in hub)
+    assert any("main/train-00000-of-00001.parquet" in p for p in hub)
