@@ -17,6 +17,8 @@ from typing import Any
 
 from evalscope.jobs.celery import leases
 from evalscope.jobs.celery.app import DEFAULT_QUEUE, TASK_RUN, TASK_SHARD, make_celery
+from evalscope.jobs.celery.sealing import ENV as SECRET_KEY_ENV
+from evalscope.jobs.celery.sealing import seal, secret_key_from_env
 from evalscope.jobs.executor import ExecEvent, Executor
 from evalscope.jobs.models import ACTIVE_STATES, JobState
 from evalscope.jobs.store import JobStore
@@ -39,8 +41,11 @@ class CeleryExecutor(Executor):
     durable = True
 
     def __init__(self, broker_url: str, store: JobStore, *, queue: str = DEFAULT_QUEUE,
-                 heartbeat_timeout: float = 30.0, poll_interval: float = 0.25) -> None:
+                 heartbeat_timeout: float = 30.0, poll_interval: float = 0.25,
+                 secret_key: str | None = None) -> None:
+        """``secret_key`` seals API keys in the messages (default: ``$EVALSCOPE_SECRET_KEY``)."""
         self.broker_url = broker_url
+        self._secret_key = secret_key or secret_key_from_env()
         self.store = store
         self.queue = queue
         self.heartbeat_timeout = heartbeat_timeout
@@ -63,11 +68,15 @@ class CeleryExecutor(Executor):
             with self.app.connection_for_write() as conn:
                 where = conn.as_uri()  # password masked
             raise RuntimeError(f"--broker-url: cannot reach the Celery broker at {where}: {exc}") from None
+        if not self._secret_key:
+            log.warning("%s is not set: jobs' API keys travel in clear inside the broker's messages "
+                        "(set it to the same passphrase on the service and every worker to seal them)",
+                        SECRET_KEY_ENV)
         self._thread = threading.Thread(target=self._loop, name="evalscope-celery-monitor", daemon=True)
         self._thread.start()
 
     def submit(self, task: Task) -> None:
-        payload = task_payload(task)
+        payload = seal(task_payload(task), self._secret_key)
         if task.kind == DISTRIBUTED_PERF_KIND:
             shards = int(task.config.get("shards") or 2)
             ids = [f"{task.job_id}-{task.attempt}-s{k}" for k in range(shards)]

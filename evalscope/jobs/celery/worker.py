@@ -22,6 +22,7 @@ from pydantic import BaseModel, Field
 
 from evalscope.jobs.celery import leases
 from evalscope.jobs.celery.files import FilesConfig
+from evalscope.jobs.celery.sealing import SealError, secret_key_from_env, unseal
 from evalscope.jobs.executor import ExecEvent, LocalProcessExecutor
 from evalscope.jobs.kinds import all_kinds
 from evalscope.jobs.models import JobState
@@ -60,6 +61,7 @@ class WorkerRuntime:
     def __init__(self, settings: WorkerSettings) -> None:
         self.settings = settings
         self.store = JobStore(settings.database_url)
+        self._secret_key = secret_key_from_env()  # read here, never a setting: settings get logged
         preload = sorted({m for k in all_kinds().values() for m in k.preload})
         self.executor = LocalProcessExecutor(settings.concurrency, preload=preload)
         self._runs: dict[str, _Run] = {}
@@ -102,6 +104,18 @@ class WorkerRuntime:
             return sorted({run.job_id for run in self._runs.values()})
 
     # -- the task body -------------------------------------------------------------------------
+    def open_payload(self, payload: dict[str, Any]) -> dict[str, Any] | None:
+        """The message with its sealed API keys opened; None (and the job failed, saying why) when
+        this worker cannot open them."""
+        try:
+            return unseal(payload, self._secret_key)
+        except SealError as exc:
+            job_id = payload.get("job_id", "?")
+            log.error("job %s: %s", job_id, exc)
+            self.store.transition(job_id, [JobState.queued, JobState.running], state=JobState.failed,
+                                  error=str(exc), finished_at=utcnow())
+            return None
+
     def run_task(self, payload: dict[str, Any], *, start: Callable[[], bool] | None = None,
                  finish: Callable[[dict[str, Any] | None], dict[str, Any] | None] | None = None,
                  key: str | None = None, progress: Callable[[int, int | None], None] | None = None,
@@ -224,11 +238,15 @@ def register_tasks(app: Any, runtime: WorkerRuntime) -> None:
 
     @app.task(name=TASK_RUN, bind=False)
     def run_job(payload: dict[str, Any]) -> dict[str, Any]:
-        return runtime.run_task(payload)
+        opened = runtime.open_payload(payload)
+        return runtime.run_task(opened) if opened is not None else {"job_id": payload.get("job_id"), "state": "failed"}
 
     @app.task(name=TASK_SHARD, bind=False)
     def perf_shard(payload: dict[str, Any], shard: int, shards: int) -> dict[str, Any]:
-        return run_shard(runtime, payload, shard, shards)
+        opened = runtime.open_payload(payload)
+        if opened is None:
+            return {"job_id": payload.get("job_id"), "state": "failed"}
+        return run_shard(runtime, opened, shard, shards)
 
     @control_command(args=[("job_id", str)], signature="<job_id>")
     def evalscope_cancel(state: Any, job_id: str) -> dict[str, Any]:
