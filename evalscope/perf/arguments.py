@@ -187,14 +187,14 @@ class PerfArguments(BaseModel):
             elif len(self.parallel) == 1:
                 self.parallel = self.parallel * len(self.number)
             else:
-                raise ValueError(f"number and parallel are paired element-wise: got {len(self.number)} "
+                raise ValueError(f"number: number and parallel are paired element-wise: got {len(self.number)} "
                                  f"numbers and {len(self.parallel)} parallels")
         if self.min_prompt_length > self.max_prompt_length:
-            raise ValueError("min_prompt_length is larger than max_prompt_length")
+            raise ValueError("min_prompt_length: larger than max_prompt_length")
         if self.dataset == "random" and not self.tokenizer_path and self.prompt is None:
-            raise ValueError("dataset 'random' needs tokenizer_path (a local Hugging Face tokenizer)")
+            raise ValueError("tokenizer_path: dataset 'random' needs a local Hugging Face tokenizer")
         if self.dataset in ("line_by_line", "custom") and not self.dataset_path and self.prompt is None:
-            raise ValueError(f"dataset {self.dataset!r} needs dataset_path")
+            raise ValueError(f"dataset_path: dataset {self.dataset!r} needs a file of prompts")
         self.url = normalize_url(self.api, self.url, self.model, self.stream, self.dataset)
         return self
 

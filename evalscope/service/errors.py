@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 import traceback
 from typing import Any
 
@@ -35,6 +36,9 @@ def error_body(message: str, errors: list[dict[str, str]] | None = None, **extra
     return body
 
 
+_NAMED = re.compile(r"([a-z_][a-z0-9_]*(?:\.[a-z0-9_]+)*): (.+)", re.DOTALL)
+
+
 def _field(loc: tuple[Any, ...] | list[Any]) -> str:
     parts = [str(p) for p in loc]
     if parts and parts[0] in ("body", "query", "path", "header"):
@@ -53,7 +57,11 @@ def validation_errors(errors: list[dict[str, Any]]) -> list[dict[str, str]]:
             out.append({"field": "body", "reason": reason})
             continue
         reason = reason.removeprefix("Value error, ")
-        out.append({"field": _field(err.get("loc", ())), "reason": reason})
+        field = _field(err.get("loc", ()))
+        named = _NAMED.match(reason) if field == "body" else None
+        if named:  # a check across fields names the one to fix first: "tokenizer_path: ..."
+            field, reason = named.group(1), named.group(2)
+        out.append({"field": field, "reason": reason})
     return out
 
 

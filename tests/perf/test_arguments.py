@@ -61,3 +61,15 @@ def test_cli_bad_flag_is_exit_2_with_flag_name():
                          capture_output=True, text=True)
     assert out.returncode == 2
     assert "error: --rate:" in out.stderr and "Traceback" not in out.stderr
+
+
+@pytest.mark.parametrize("extra, flag", [
+    (["--dataset", "random"], "--tokenizer-path"),
+    (["--dataset", "custom"], "--dataset-path"),
+    (["--number", "1", "2", "3", "--parallel", "1", "2"], "--number"),
+])
+def test_cli_cross_field_errors_name_the_flag(extra, flag):
+    out = subprocess.run([sys.executable, "-m", "evalscope", "perf", "--model", "m", "--url", "http://h", *extra],
+                         capture_output=True, text=True)
+    assert out.returncode == 2
+    assert f"error: {flag}:" in out.stderr and "Traceback" not in out.stderr, out.stderr

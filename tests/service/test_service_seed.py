@@ -220,6 +220,11 @@ def test_perf_sweep_and_job_record(setup):
     ({"model": "m", "url": "http://x/v1", "dataset": "line_by_line", "dataset_path": "/etc/passwd"},
      {"dataset_path"}),
     ({"model": "m", "url": "http://x/v1", "prompt": "@/etc/passwd"}, {"prompt"}),
+    # checks across fields name the field to fix, not "body"
+    ({"model": "m", "url": "http://x/v1", "dataset": "random"}, {"tokenizer_path"}),
+    ({"model": "m", "url": "http://x/v1", "dataset": "custom"}, {"dataset_path"}),
+    ({"model": "m", "url": "http://x/v1", "number": [1, 2, 3], "parallel": [1, 2]}, {"number"}),
+    ({"model": "m", "url": "http://x/v1", "min_prompt_length": 50, "max_prompt_length": 10}, {"min_prompt_length"}),
 ])
 def test_perf_validation_400(setup, body, fields):
     svc, _ = setup
@@ -239,6 +244,8 @@ def test_perf_validation_400(setup, body, fields):
      {"generation_config"}),
     ({"model": "m", "api_url": "http://x/v1", "datasets": ["gsm8k"], "work_dir": "../../etc"}, {"work_dir"}),
     ({"model": "m", "api_url": "http://x/v1", "datasets": ["gsm8k"], "use_cache": "/etc"}, {"use_cache"}),
+    ({"model": "m", "api_url": "http://x/v1", "datasets": ["gsm8k"], "dataset_args": {"gsm8k": {"subset_list": []}}},
+     {"dataset_args"}),
 ])
 def test_eval_validation_400(setup, body, fields):
     svc, _ = setup
