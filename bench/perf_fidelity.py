@@ -65,6 +65,15 @@ class StampingServer:
         self.proc.wait()
 
 
+def server_means(got: dict, parallel: int) -> tuple[list[dict], float, float]:
+    """The measured requests (the first ``parallel`` arrivals are the warm-up, which opened the
+    connections) and the server's mean TTFT and TPOT over them, in seconds."""
+    timings = sorted(got["records"], key=lambda t: t["received"])[parallel:]
+    s_ttft = statistics.mean(t["chunks"][0] - t["received"] for t in timings)
+    s_tpot = statistics.mean((t["end"] - t["chunks"][0]) / (len(t["chunks"]) - 1) for t in timings)
+    return timings, s_ttft, s_tpot
+
+
 def one(parallel: int, ttft: float, itl: float, tokens: int, rounds: int, server_cpu: int | None) -> dict:
     srv = StampingServer(ttft, itl, server_cpu)
     try:
@@ -89,10 +98,7 @@ def one(parallel: int, ttft: float, itl: float, tokens: int, rounds: int, server
             rows = con.execute("SELECT start, first_output FROM requests WHERE success = 1").fetchall()
     finally:
         srv.close()
-    # the warm-up requests (which open the connections) are the first ``parallel`` arrivals
-    timings = sorted(got["records"], key=lambda t: t["received"])[parallel:]
-    s_ttft = statistics.mean(t["chunks"][0] - t["received"] for t in timings)
-    s_tpot = statistics.mean((t["end"] - t["chunks"][0]) / (len(t["chunks"]) - 1) for t in timings)
+    timings, s_ttft, s_tpot = server_means(got, parallel)
     s_queue = statistics.mean(t["handled"] - t["received"] for t in timings)
     # the error splits into the request's trip (client stamp -> kernel arrival) and the first
     # chunk's trip (server send -> client stamp); means need no request-by-request matching
@@ -131,9 +137,7 @@ def one_peer(peer: Path, parallel: int, ttft: float, itl: float, tokens: int, ro
         got = srv.timings()
     finally:
         srv.close()
-    timings = sorted(got["records"], key=lambda t: t["received"])[parallel:]
-    s_ttft = statistics.mean(t["chunks"][0] - t["received"] for t in timings)
-    s_tpot = statistics.mean((t["end"] - t["chunks"][0]) / (len(t["chunks"]) - 1) for t in timings)
+    timings, s_ttft, s_tpot = server_means(got, parallel)
     c_ttft, c_tpot = summary["Avg TTFT (ms)"], summary["Avg TPOT (ms)"]
     return {"parallel": parallel, "requests": len(timings), "server_ttft_ms": s_ttft * 1e3, "client_ttft_ms": c_ttft,
             "ttft_err_ms": c_ttft - s_ttft * 1e3, "server_tpot_ms": s_tpot * 1e3, "client_tpot_ms": c_tpot,
