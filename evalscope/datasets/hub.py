@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import glob
 import os
-import tempfile
 import urllib.error
 import urllib.parse
 import urllib.request
 from collections.abc import Iterable, Sequence
 from pathlib import Path
+
+from evalscope.fsio import atomic_open
 
 SOURCES = ("modelscope", "huggingface")
 _DEFAULT_ENDPOINTS = {"modelscope": "https://www.modelscope.cn", "huggingface": "https://huggingface.co"}
@@ -90,17 +91,10 @@ def _missing(repo_id: str, filename: str, local_dir: Path | None, reason: str,
 
 
 def _download(url: str, dest: Path) -> None:
-    dest.parent.mkdir(parents=True, exist_ok=True)
     req = urllib.request.Request(url, headers={"User-Agent": "evalscope"})
-    fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix=f".{dest.name}.", suffix=".part")
-    try:
-        with urllib.request.urlopen(req, timeout=_DOWNLOAD_TIMEOUT_S) as resp, os.fdopen(fd, "wb") as out:
-            while chunk := resp.read(1 << 20):
-                out.write(chunk)
-        os.replace(tmp, dest)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with urllib.request.urlopen(req, timeout=_DOWNLOAD_TIMEOUT_S) as resp, atomic_open(dest, binary=True) as out:
+        while chunk := resp.read(1 << 20):
+            out.write(chunk)
 
 
 def fetch(repo_id: str, filename: str, local_dir: str | Path | None = None, source: str = "modelscope",

@@ -6,19 +6,21 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from evalscope import limits
+
 REDACTED = "***"
 
 
 class GenerationConfig(BaseModel):
     """Sampling settings sent with every request. Unknown keys go into the request body as they are."""
 
-    model_config = ConfigDict(extra="allow")
+    model_config = ConfigDict(extra="allow", allow_inf_nan=False)
 
-    temperature: float = Field(0.0, ge=0.0)
-    max_tokens: int = Field(2048, ge=1)
+    temperature: float = Field(0.0, ge=0.0, le=limits.MAX_TEMPERATURE)
+    max_tokens: int = Field(2048, ge=1, le=limits.MAX_TOKENS)
     top_p: float | None = Field(None, gt=0.0, le=1.0)
-    top_k: int | None = Field(None, ge=-1)
-    seed: int | None = None
+    top_k: int | None = Field(None, ge=-1, le=limits.MAX_TOP_K)
+    seed: int | None = Field(None, ge=-limits.MAX_SEED - 1, le=limits.MAX_SEED)  # sent to the model as is
     stop: list[str] | None = None
 
     @field_validator("stop", mode="before")
@@ -34,10 +36,10 @@ class GenerationConfig(BaseModel):
 class DatasetArgs(BaseModel):
     """Per-benchmark settings: ``dataset_args = {"gsm8k": {"few_shot_num": 0, ...}}``."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
     subset_list: list[str] | None = None
-    few_shot_num: int | None = Field(None, ge=0)
+    few_shot_num: int | None = Field(None, ge=0, le=limits.MAX_FEW_SHOT)
     few_shot_random: bool = False
     local_path: str | None = None
     dataset_id: str | None = None
@@ -47,7 +49,7 @@ class DatasetArgs(BaseModel):
 class TaskConfig(BaseModel):
     """An eval run. Field names follow EvalScope's ``TaskConfig`` so users' scripts keep working."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
     model: str = Field(min_length=1)
     api_url: str = Field(min_length=1)
@@ -62,13 +64,20 @@ class TaskConfig(BaseModel):
     limit: int | float | None = None
     eval_batch_size: int = Field(1, ge=1, le=4096)
     generation_config: GenerationConfig = Field(default_factory=GenerationConfig)
-    timeout: float | None = Field(300.0, gt=0)
+    timeout: float | None = Field(300.0, gt=0, le=limits.MAX_SECONDS)
     max_retries: int = Field(3, ge=0, le=20)
     stream: bool = False
     work_dir: str = "./outputs"
     use_cache: str | None = None
-    seed: int | None = 42
+    seed: int | None = Field(42, ge=0, le=limits.MAX_SEED)
     debug: bool = False
+
+    @field_validator("api_url")
+    @classmethod
+    def _api_url(cls, v: str) -> str:
+        from evalscope.client.urls import check_model_url
+
+        return check_model_url(v)
 
     @field_validator("datasets", mode="before")
     @classmethod
@@ -100,8 +109,8 @@ class TaskConfig(BaseModel):
                 raise ValueError(f"must be a count or a fraction, got {v!r}") from None
         if isinstance(v, float) and v.is_integer() and v > 1:
             v = int(v)
-        if isinstance(v, int) and v < 1:
-            raise ValueError("a count must be at least 1")
+        if isinstance(v, int) and not 1 <= v <= limits.MAX_LIMIT:
+            raise ValueError(f"a count must be between 1 and {limits.MAX_LIMIT:,}")
         if isinstance(v, float) and not 0.0 < v <= 1.0:
             raise ValueError("a fraction must be in (0, 1]")
         return v

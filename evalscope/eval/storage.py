@@ -12,19 +12,14 @@
 from __future__ import annotations
 
 import json
-import os
-import re
 import secrets
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
+from evalscope.fsio import LineAppender, atomic_write_json, atomic_write_text, safe_name
 
-def safe_name(name: str) -> str:
-    """A file-system-safe form of a model or benchmark name (``Qwen/Qwen2.5-7B`` -> ``Qwen_Qwen2.5-7B``)."""
-    cleaned = re.sub(r"[^A-Za-z0-9._-]+", "_", name).strip("._")
-    return cleaned or "model"
+__all__ = ["PredictionWriter", "RunLayout", "atomic_write_json", "new_run_dir", "read_predictions", "safe_name"]
 
 
 def new_run_dir(work_dir: str | Path) -> Path:
@@ -40,26 +35,6 @@ def new_run_dir(work_dir: str | Path) -> Path:
         except FileExistsError:
             continue
     raise FileExistsError(f"could not create a fresh run folder under {base}")
-
-
-def atomic_write_json(path: Path, data: Any) -> None:
-    """Write JSON to a temp file in the same folder, then rename over ``path``."""
-    write_atomic(path, json.dumps(data, ensure_ascii=False, indent=2) + "\n")
-
-
-def write_atomic(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` atomically (temp file + fsync + rename)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 class RunLayout:
@@ -105,16 +80,15 @@ def read_predictions(path: Path) -> dict[str, dict[str, Any]]:
 
 class PredictionWriter:
     """Appends one JSON line per finished sample and flushes it at once, so a crash loses at most the
-    samples still in flight."""
+    samples still in flight. Lines are whole or absent: a write that fails (a full disk) is cut
+    back to the last complete line (:class:`evalscope.fsio.LineAppender`)."""
 
     def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
-        self._fh = path.open("a", encoding="utf-8")
+        self._fh = LineAppender(path)
 
     def write(self, record: dict[str, Any]) -> None:
-        self._fh.write(json.dumps(record, ensure_ascii=False) + "\n")
-        self._fh.flush()
+        self._fh.write_line(json.dumps(record, ensure_ascii=False))
 
     def close(self) -> None:
         self._fh.close()
@@ -122,4 +96,4 @@ class PredictionWriter:
     def compact(self, records: list[dict[str, Any]]) -> None:
         """Replace the file with exactly ``records`` (one line per sample, in order), atomically."""
         self.close()
-        write_atomic(self.path, "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records))
+        atomic_write_text(self.path, "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records))

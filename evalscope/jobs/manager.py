@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-import json
 import logging
-import os
+import shutil
 import threading
 import uuid
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from evalscope.fsio import atomic_write_json
 from evalscope.jobs.executor import ExecEvent, Executor
 from evalscope.jobs.kinds import JobKind
 from evalscope.jobs.models import ACTIVE_STATES, RESUMABLE_STATES, Job, JobState
@@ -31,10 +31,8 @@ class JobConflict(RuntimeError):
 
 
 def write_json_atomic(path: Path, data: Any) -> None:
-    """Write JSON to a temporary file and rename it over ``path``."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(json.dumps(data, indent=2, ensure_ascii=False, default=str), encoding="utf-8")
-    os.replace(tmp, path)
+    """Write JSON atomically (:func:`evalscope.fsio.atomic_write_json`; values JSON lacks become strings)."""
+    atomic_write_json(path, data, default=str)
 
 
 class JobManager:
@@ -84,10 +82,15 @@ class JobManager:
         public, secrets = split_secrets(config)
         job_id = uuid.uuid4().hex
         out = new_job_dir(parent_dir, job_id)
-        write_json_atomic(out / "config.json", {"job_id": job_id, "kind": kind, "config": public})
         job = Job(id=job_id, kind=kind, state=JobState.queued, config=public, output_dir=str(out),
                   created_at=utcnow(), has_secret=bool(secrets))
-        self.store.create(job)
+        try:
+            write_json_atomic(out / "config.json", {"job_id": job_id, "kind": kind, "config": public})
+            self.store.create(job)
+        except BaseException:
+            # A full disk or a locked store: no job, so no folder of a job that does not exist.
+            shutil.rmtree(out, ignore_errors=True)
+            raise
         log.info("job %s: queued (%s) in %s", job_id, kind, out)
         self._enqueue(job, secrets, resume=False)
         self._notify(job)

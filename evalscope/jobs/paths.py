@@ -39,8 +39,9 @@ def confined_file(root: Path, rel: str) -> Path | None:
     root = Path(root).resolve()
     try:
         target = (root / rel).resolve()
-    except (OSError, RuntimeError):
-        return None
-    if not target.is_relative_to(root) or not target.is_file():
+        # A NUL byte (ValueError) or an over-long name (OSError ENAMETOOLONG) names no file either.
+        if not target.is_relative_to(root) or not target.is_file():
+            return None
+    except (OSError, RuntimeError, ValueError):
         return None
     return target

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import threading
 from collections.abc import Iterable
 from datetime import UTC, datetime
@@ -23,6 +24,10 @@ from sqlalchemy import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, sessionmaker
 
 from evalscope.jobs.models import Job, JobState
+
+#: how long a store operation waits for a SQLite lock held by another process before it fails
+#: (the service then answers 503): a few seconds, so an HTTP caller is never held for long
+BUSY_TIMEOUT_S = 5.0
 
 
 def utcnow() -> datetime:
@@ -76,17 +81,17 @@ class JobStore:
     thread both write.  State changes are conditional updates, so a late event can never
     overwrite a newer state (e.g. a result arriving after a cancel)."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, busy_timeout: float = BUSY_TIMEOUT_S) -> None:
         self.url = url
         is_sqlite = url.startswith("sqlite")
         kwargs: dict[str, Any] = {"future": True}
         if is_sqlite:
-            kwargs["connect_args"] = {"check_same_thread": False, "timeout": 30}
+            kwargs["connect_args"] = {"check_same_thread": False, "timeout": busy_timeout}
         else:
             kwargs["pool_pre_ping"] = True
         self.engine = create_engine(url, **kwargs)
         if is_sqlite:
-            event.listen(self.engine, "connect", _sqlite_pragmas)
+            event.listen(self.engine, "connect", functools.partial(_sqlite_pragmas, busy_ms=int(busy_timeout * 1000)))
         # SQLite allows one writer at a time; serialising writes here avoids "database is locked".
         self._write_lock = threading.Lock() if is_sqlite else _NullLock()
         # Migrations first (they keep every row of an older schema); create_all then only fills in
@@ -216,10 +221,10 @@ class _NullLock:
         return None
 
 
-def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+def _sqlite_pragmas(dbapi_conn: Any, _record: Any, busy_ms: int) -> None:
     cur = dbapi_conn.cursor()
     # WAL: readers never block the writer; committed rows survive a SIGKILL of the service.
     cur.execute("PRAGMA journal_mode=WAL")
     cur.execute("PRAGMA synchronous=NORMAL")
-    cur.execute("PRAGMA busy_timeout=30000")
+    cur.execute(f"PRAGMA busy_timeout={busy_ms:d}")
     cur.close()

@@ -11,9 +11,11 @@ from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
+from evalscope import limits
 from evalscope.client.adapters import make_adapter
+from evalscope.client.urls import check_model_url
 
 DATASETS = ("openqa", "random", "line_by_line", "custom", "speed_benchmark")
 SLO_KEYS = ("ttft", "tpot", "e2el", "itl")
@@ -38,7 +40,7 @@ def _as_list(value: Any) -> Any:
 class PerfArguments(BaseModel):
     """Every setting of one ``evalscope perf`` run (a sweep over the ``parallel``/``number`` pairs)."""
 
-    model_config = ConfigDict(extra="forbid", validate_assignment=False)
+    model_config = ConfigDict(extra="forbid", validate_assignment=False, allow_inf_nan=False)
 
     # target
     model: str = Field(min_length=1, description="model name sent in each request")
@@ -49,32 +51,35 @@ class PerfArguments(BaseModel):
     # load
     number: list[int] = Field(default_factory=lambda: [1000], description="requests per sweep point")
     parallel: list[int] = Field(default_factory=lambda: [1], description="concurrency per sweep point")
-    rate: float = Field(default=-1, description="requests per second (-1: as fast as parallel allows)")
-    burstiness: float = Field(default=1.0, gt=0, description="gamma shape of arrivals (1 = Poisson)")
-    warmup_num: int = Field(default=0, ge=0, description="requests sent before measuring")
-    sleep_interval: float = Field(default=5.0, ge=0, description="seconds between sweep points")
-    duration: float | None = Field(default=None, gt=0, description="stop sending after this many seconds")
-    workers: int | None = Field(default=None, ge=1, description="client processes (None: automatic)")
-    connect_timeout: float = Field(default=600.0, gt=0)
-    read_timeout: float = Field(default=600.0, gt=0)
-    total_timeout: float = Field(default=6 * 60 * 60.0, gt=0)
+    rate: float = Field(default=-1, le=limits.MAX_RATE,
+                        description="requests per second (-1: as fast as parallel allows)")
+    burstiness: float = Field(default=1.0, gt=0, le=1000, description="gamma shape of arrivals (1 = Poisson)")
+    warmup_num: int = Field(default=0, ge=0, le=limits.MAX_WARMUP, description="requests sent before measuring")
+    sleep_interval: float = Field(default=5.0, ge=0, le=limits.MAX_SECONDS, description="seconds between sweep points")
+    duration: float | None = Field(default=None, gt=0, le=limits.MAX_SECONDS,
+                                   description="stop sending after this many seconds")
+    workers: int | None = Field(default=None, ge=1, le=limits.MAX_WORKERS,
+                                description="client processes (None: automatic)")
+    connect_timeout: float = Field(default=600.0, gt=0, le=limits.MAX_SECONDS)
+    read_timeout: float = Field(default=600.0, gt=0, le=limits.MAX_SECONDS)
+    total_timeout: float = Field(default=6 * 60 * 60.0, gt=0, le=limits.MAX_SECONDS)
     # prompts
     dataset: str = Field(default="openqa", description=f"one of {', '.join(DATASETS)}")
     dataset_path: str | None = None
     tokenizer_path: str | None = None
-    min_prompt_length: int = Field(default=0, ge=0)
-    max_prompt_length: int = Field(default=131072, ge=1)
-    prefix_length: int = Field(default=0, ge=0)
+    min_prompt_length: int = Field(default=0, ge=0, le=limits.MAX_PROMPT_LENGTH)
+    max_prompt_length: int = Field(default=131072, ge=1, le=limits.MAX_PROMPT_LENGTH)
+    prefix_length: int = Field(default=0, ge=0, le=limits.MAX_PROMPT_LENGTH)
     prompt: str | None = None
     query_template: str | None = None
     # generation
-    max_tokens: int | None = Field(default=2048, ge=1)
-    min_tokens: int | None = Field(default=None, ge=0)
-    temperature: float | None = Field(default=0.0, ge=0)
+    max_tokens: int | None = Field(default=2048, ge=1, le=limits.MAX_TOKENS)
+    min_tokens: int | None = Field(default=None, ge=0, le=limits.MAX_TOKENS)
+    temperature: float | None = Field(default=0.0, ge=0, le=limits.MAX_TEMPERATURE)
     top_p: float | None = Field(default=None, gt=0, le=1)
-    top_k: int | None = Field(default=None, ge=-1)
+    top_k: int | None = Field(default=None, ge=-1, le=limits.MAX_TOP_K)
     stop: list[str] | None = None
-    seed: int | None = None
+    seed: int | None = Field(default=None, ge=0, le=limits.MAX_SEED)
     stream: bool = True
     extra_args: dict[str, Any] = Field(default_factory=dict, description="merged into every request body")
     # reporting
@@ -95,12 +100,17 @@ class PerfArguments(BaseModel):
 
     @field_validator("number", "parallel")
     @classmethod
-    def _positive(cls, value: list[int]) -> list[int]:
+    def _positive(cls, value: list[int], info: ValidationInfo) -> list[int]:
         if not value:
             raise ValueError("give at least one value")
+        if len(value) > limits.MAX_SWEEP_POINTS:
+            raise ValueError(f"at most {limits.MAX_SWEEP_POINTS} sweep points")
+        top = limits.MAX_NUMBER if info.field_name == "number" else limits.MAX_PARALLEL
         for v in value:
             if v < 1:
                 raise ValueError(f"{v} is not a positive integer")
+            if v > top:
+                raise ValueError(f"{v} is above the limit of {top:,}")
         return value
 
     @field_validator("rate")
@@ -158,10 +168,11 @@ class PerfArguments(BaseModel):
                 if key not in SLO_KEYS:
                     raise ValueError(f"unknown SLO {key!r}: use {', '.join(SLO_KEYS)}")
                 try:
-                    if float(val) <= 0:
+                    if not 0 < float(val) <= limits.MAX_SLO_MS:  # NaN fails this too
                         raise ValueError
-                except (TypeError, ValueError):
-                    raise ValueError(f"{key}: {val!r} is not a positive number of milliseconds") from None
+                except (TypeError, ValueError, OverflowError):
+                    raise ValueError(f"{key}: {val!r} is not a positive number of milliseconds "
+                                     f"(at most {limits.MAX_SLO_MS:.0f})") from None
         return value
 
     @field_validator("dataset")
@@ -189,6 +200,12 @@ class PerfArguments(BaseModel):
             else:
                 raise ValueError(f"number: number and parallel are paired element-wise: got {len(self.number)} "
                                  f"numbers and {len(self.parallel)} parallels")
+        seen: set[tuple[int, int]] = set()
+        for pair in zip(self.parallel, self.number, strict=True):
+            if pair in seen:  # each point has its own folder parallel_<p>_number_<n>: a repeat would clash
+                raise ValueError(f"number: the sweep point parallel={pair[0]}, number={pair[1]} is listed twice; "
+                                 "each (parallel, number) pair may appear once")
+            seen.add(pair)
         if self.min_prompt_length > self.max_prompt_length:
             raise ValueError("min_prompt_length: larger than max_prompt_length")
         if self.dataset == "random" and not self.tokenizer_path and self.prompt is None:
@@ -217,10 +234,11 @@ def _secret_header(name: str) -> bool:
 
 def normalize_url(api: str, url: str, model: str, stream: bool, dataset: str = "openqa") -> str:
     """The full endpoint for ``url``: a bare base URL gets the API's path appended."""
-    url = url.strip()
+    try:
+        url = check_model_url(url)
+    except ValueError as exc:
+        raise ValueError(f"url: {exc}") from None
     parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.netloc:
-        raise ValueError(f"url: {url!r} is not an http(s) URL")
     if api == "openai":
         base = url.rstrip("/")
         if not parts.path.strip("/"):

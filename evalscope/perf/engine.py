@@ -16,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -46,8 +46,9 @@ class WorkerSpec:
     bodies: list[bytes]  # one per distinct prompt; request i sends bodies[i % len(bodies)]
     stream: bool
     parallel: int
-    indices: list[int]  # global request indices this client sends, in order
-    offsets: list[float] | None = None  # seconds after t0 each index is due (open loop), else None
+    indices: Sequence[int]  # global request indices this client sends, in order (a range)
+    # seconds after t0 each index is due (open loop; a float64 array or a list), else None
+    offsets: Sequence[float] | None = None
     warmup: int = 0
     duration: float | None = None
     connect_timeout: float = 600.0
@@ -275,6 +276,15 @@ async def warm_up(client: Client, n: int, parallel: int) -> None:
     client.done = 0
 
 
+def _floats(values: Sequence[float]) -> Iterator[float]:
+    """Plain floats from a list or a numpy array, converted a block at a time (not all up front)."""
+    if not hasattr(values, "tolist"):
+        yield from values
+        return
+    for start in range(0, len(values), 4096):
+        yield from values[start:start + 4096].tolist()
+
+
 async def run_schedule(client: Client, spec: WorkerSpec, t0: float, records: list[Record]) -> None:
     """Send the spec's requests (closed or open loop) from ``t0``; append records as they end."""
     append = records.append
@@ -302,7 +312,7 @@ async def run_schedule(client: Client, spec: WorkerSpec, t0: float, records: lis
             append(await client.send(i, due))
 
     sleep = asyncio.sleep
-    for i, off in zip(spec.indices, spec.offsets, strict=True):
+    for i, off in zip(spec.indices, _floats(spec.offsets), strict=True):
         due = t0 + off
         if deadline is not None and due >= deadline:
             break

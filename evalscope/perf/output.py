@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import json
-import os
-import re
 import sqlite3
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
+from evalscope import fsio
 from evalscope.perf.records import Record
 
 SCHEMA = """
@@ -28,7 +26,7 @@ CREATE TABLE requests (
 
 def safe_name(text: str) -> str:
     """A folder name made from a model name (``org/model:tag`` -> ``org_model_tag``)."""
-    return re.sub(r"[^A-Za-z0-9._-]+", "_", text).strip("._") or "perf"
+    return fsio.safe_name(text, fallback="perf")
 
 
 def make_run_dir(outputs_dir: str, name: str) -> Path:
@@ -51,15 +49,8 @@ def make_run_dir(outputs_dir: str, name: str) -> Path:
 
 
 def write_json(path: Path, data: Any) -> None:
-    """Write JSON atomically (temp file + rename), so a reader never sees half a file."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".json")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            json.dump(data, f, ensure_ascii=False, indent=2)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    """Write JSON atomically (temp file + fsync + rename), so a reader never sees half a file."""
+    fsio.atomic_write_json(path, data)
 
 
 def write_records(path: Path, records: list[Record], keep_text: bool = True) -> None:
@@ -75,15 +66,13 @@ def write_records(path: Path, records: list[Record], keep_text: bool = True) -> 
             r.finish_reason, json.dumps([round(t - r.intended, 6) for t in times]),
             r.text if keep_text else None,
         ))
-    tmp = path.with_suffix(".db.tmp")
-    tmp.unlink(missing_ok=True)
-    con = sqlite3.connect(tmp)
-    try:
-        con.execute("PRAGMA journal_mode=OFF")
-        con.execute("PRAGMA synchronous=OFF")
-        with con:
-            con.execute(SCHEMA)
-            con.executemany(f"INSERT INTO requests VALUES ({','.join('?' * 21)})", rows)
-    finally:
-        con.close()
-    os.replace(tmp, path)
+    with fsio.atomic_path(path) as tmp:
+        con = sqlite3.connect(tmp)
+        try:
+            con.execute("PRAGMA journal_mode=OFF")
+            con.execute("PRAGMA synchronous=OFF")
+            with con:
+                con.execute(SCHEMA)
+                con.executemany(f"INSERT INTO requests VALUES ({','.join('?' * 21)})", rows)
+        finally:
+            con.close()

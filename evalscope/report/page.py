@@ -11,14 +11,13 @@ from __future__ import annotations
 import functools
 import json
 import math
-import os
-import tempfile
 from datetime import datetime
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
 from evalscope import __version__
+from evalscope.fsio import atomic_write_text
 
 STATE_COLORS = {"correct": "#2e9d5b", "wrong": "#d9534f", "unparsed": "#f0ad4e", "truncated": "#8e6cc0",
                 "error": "#6c757d"}
@@ -146,16 +145,7 @@ def render(template: str, output: Path, **context: Any) -> Path:
         **context,
     )
     output = Path(output)
-    output.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=output.parent, prefix=f".{output.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(html)
-        os.chmod(tmp, 0o644)  # mkstemp makes it private; a report is meant to be shared
-        os.replace(tmp, output)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    atomic_write_text(output, html, mode=0o644)  # a report is meant to be shared
     return output
 
 

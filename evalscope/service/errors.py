@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import logging
 import re
 import traceback
@@ -11,6 +12,8 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import ValidationError
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 log = logging.getLogger("evalscope.service")
@@ -70,6 +73,26 @@ def bad_request(errors: list[dict[str, str]]) -> JSONResponse:
     return JSONResponse(error_body(f"Invalid request: {summary}", errors), status_code=400)
 
 
+#: errno values that mean "the service cannot write its files": answered 507 Insufficient Storage
+DISK_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM, errno.ENOTDIR, errno.EFBIG}
+
+
+def infrastructure_error(exc: BaseException) -> ApiError | None:
+    """The clean answer to a failure of the job store or the disk, or None for any other error.
+
+    The one place that maps them: a store that cannot be used (locked, unreachable, disk full under
+    it) answers 503 with Retry-After, a work dir that cannot be written (full, read-only, not a
+    folder) 507. Neither message carries SQL, paths or other internals; the log has the details.
+    """
+    if isinstance(exc, DBAPIError | PoolTimeout):
+        return ApiError(503, "The job store is busy or unavailable; try again shortly", retry_after=5)
+    if isinstance(exc, OSError) and exc.errno in DISK_ERRNOS:
+        reason = "no space left" if exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG) else "not writable"
+        return ApiError(507, f"The service cannot write job files to its work dir ({reason}); "
+                             "the operator must free space or fix the work dir")
+    return None
+
+
 def install(app: FastAPI, debug: bool) -> None:
     """Register the handlers that turn every failure into a JSON answer."""
 
@@ -95,9 +118,21 @@ def install(app: FastAPI, debug: bool) -> None:
             message = str(exc.detail)
         return JSONResponse(error_body(message), status_code=exc.status_code, headers=exc.headers)
 
-    @app.exception_handler(Exception)
     async def _unhandled(request: Request, exc: Exception) -> JSONResponse:
+        api = infrastructure_error(exc)
+        if api is not None:
+            log.error("%s %s: %s (%s: %s)", request.method, request.url.path, api.message, type(exc).__name__, exc)
+            retry = api.extra.get("retry_after")
+            return JSONResponse(error_body(api.message), status_code=api.status,
+                                headers={"Retry-After": str(retry)} if retry else None)
         log.exception("unhandled error on %s %s", request.method, request.url.path)
-        tb = traceback.format_exc() if debug else None
-        return JSONResponse(error_body(f"Internal server error: {type(exc).__name__}: {exc}", traceback=tb),
+        # The exception's text may carry paths or SQL: only debug mode shows it (and the traceback).
+        if debug:
+            return JSONResponse(error_body(f"Internal server error: {type(exc).__name__}: {exc}",
+                                           traceback=traceback.format_exc()), status_code=500)
+        return JSONResponse(error_body("Internal server error (the service log has the details)"),
                             status_code=500)
+
+    # Store and disk errors get their own handlers (answered before the generic 500 path).
+    for cls in (DBAPIError, PoolTimeout, OSError, Exception):
+        app.add_exception_handler(cls, _unhandled)

@@ -1,0 +1,38 @@
+"""Upper bounds of the numeric settings (eval ``TaskConfig``, perf ``PerfArguments``): one home.
+
+Every number a caller sends has a finite, documented range (docs/eval.md, docs/perf.md), so no
+value can make the service allocate without limit, run without end or overflow a float; NaN and
+Infinity are refused by the models (``allow_inf_nan=False``).
+"""
+
+from __future__ import annotations
+
+#: requests in one perf sweep point (memory before the first request does not grow with it)
+MAX_NUMBER = 10_000_000
+#: concurrent requests of one sweep point
+MAX_PARALLEL = 100_000
+#: sweep points in one run
+MAX_SWEEP_POINTS = 100
+#: perf warm-up requests
+MAX_WARMUP = 100_000
+#: requests per second (perf open loop)
+MAX_RATE = 1_000_000.0
+#: any timeout, duration or pause, in seconds (one day)
+MAX_SECONDS = 86_400.0
+#: client processes of one perf run
+MAX_WORKERS = 1024
+#: tokens a request may ask for (max_tokens, min_tokens)
+MAX_TOKENS = 1_048_576
+#: prompt lengths (characters or tokens) and prefix length
+MAX_PROMPT_LENGTH = 16_777_216
+#: sampling temperature
+MAX_TEMPERATURE = 100.0
+#: top_k
+MAX_TOP_K = 1_000_000
+#: seeds: what a signed 64-bit integer holds (perf and eval; numpy needs them non-negative)
+MAX_SEED = 2**63 - 1
+#: eval samples per benchmark (limit as a count) and few-shot examples
+MAX_LIMIT = 10_000_000
+MAX_FEW_SHOT = 100
+#: SLO thresholds in milliseconds (one day)
+MAX_SLO_MS = MAX_SECONDS * 1000
