@@ -49,6 +49,7 @@ _SECRET_SUFFIXES = ("key", "token", "secret", "password", "passwd", "pwd")
 # A URL inside free text (logs, error messages): scheme://... up to white space or a quote.
 _URL_IN_TEXT = re.compile(r"\b[A-Za-z][A-Za-z0-9+.-]*://[^\s'\"<>`]+")
 # "Bearer sk-...", "Basic dXNlcjpw...": the credential after the scheme is scrubbed on its own too.
+_COOKIE_VALUE = re.compile(r"(?:^|;)\s*[^=;\s]+=([^;]*)")
 _AUTH_SCHEME = re.compile(r"^(?:bearer|basic|token|digest|apikey)\s+(\S+)$", re.IGNORECASE)
 
 
@@ -159,7 +160,7 @@ def _split(value: Any, secret: bool) -> tuple[Any, Any]:
     if secret and _is_secret_value(value):
         return REDACTED, value
     if isinstance(value, str) and "://" in value:
-        redacted = redact_url(value)
+        redacted = _redact_urls_in(value)
         if redacted != value:
             return redacted, value
     return value, None
@@ -185,7 +186,7 @@ def _restores(public: Any, real: Any) -> bool:
     # A secret only fills the place it was taken from: "***", or the same URL with credentials redacted.
     if public == REDACTED:
         return True
-    return isinstance(public, str) and isinstance(real, str) and "://" in real and redact_url(real) == public
+    return isinstance(public, str) and isinstance(real, str) and "://" in real and _redact_urls_in(real) == public
 
 
 def _merge(public: Any, secrets: Any) -> Any:
@@ -238,12 +239,15 @@ def secret_values(secrets: dict[str, Any] | None) -> list[str]:
     out: list[str] = []
     for value in _leaves(secrets or {}):
         if "://" in value:
-            out.extend(_url_credentials(value))
+            for url in _URL_IN_TEXT.findall(value):
+                out.extend(_url_credentials(url))
             continue
         out.append(value)
         m = _AUTH_SCHEME.match(value.strip())
         if m:
             out.append(m.group(1))
+        # "sid=abc; theme=x" (a Cookie): each value may show up alone
+        out.extend(v.strip() for v in _COOKIE_VALUE.findall(value))
     # Longest first so a key that contains another is scrubbed whole.
     return sorted({v for v in out if len(v) >= MIN_SCRUB_LENGTH and v != REDACTED}, key=len, reverse=True)
 
@@ -260,9 +264,11 @@ def scrub(text: str | None, values: Iterable[str] = ()) -> str | None:
     for value in values:
         if value:
             text = text.replace(value, REDACTED)
-    if "://" in text:
-        text = _URL_IN_TEXT.sub(lambda m: redact_url(m.group(0)), text)
-    return text
+    return _redact_urls_in(text) if "://" in text else text
+
+
+def _redact_urls_in(text: str) -> str:
+    return _URL_IN_TEXT.sub(lambda m: redact_url(m.group(0)), text)
 
 
 def redact_text(text: str | None) -> str | None:

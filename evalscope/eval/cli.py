@@ -120,8 +120,11 @@ def run_cli(args: argparse.Namespace) -> int:
     except ValueError as exc:
         flag, _, reason = str(exc).partition(": ")
         return _fail(flag, reason)
+    from evalscope.fieldnames import cli_style
+
     try:
-        result = run_task(cfg)
+        with cli_style():  # errors name the flags (--dataset-args gsm8k.local_path), not the fields
+            result = run_task(cfg)
     except (DatasetNotFoundError, DatasetFormatError, EvalError) as exc:
         if args.debug:
             raise

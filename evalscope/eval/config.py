@@ -7,6 +7,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from evalscope import limits
+from evalscope.paths import HubIdOrPath, LocalDir, LocalPath, OutputDir, RunDir
 
 REDACTED = "***"
 
@@ -41,8 +42,8 @@ class DatasetArgs(BaseModel):
     subset_list: list[str] | None = None
     few_shot_num: int | None = Field(None, ge=0, le=limits.MAX_FEW_SHOT)
     few_shot_random: bool = False
-    local_path: str | None = None
-    dataset_id: str | None = None
+    local_path: LocalPath | None = None
+    dataset_id: HubIdOrPath | None = None  # a hub id, or a local file or folder
     system_prompt: str | None = None
 
 
@@ -59,7 +60,7 @@ class TaskConfig(BaseModel):
     eval_type: Literal["openai_api", "service", "server", "llm_ckpt_api"] | None = None
     datasets: list[str] = Field(min_length=1)
     dataset_args: dict[str, DatasetArgs] = Field(default_factory=dict)
-    dataset_dir: str | None = None
+    dataset_dir: LocalDir | None = None
     dataset_hub: Literal["modelscope", "huggingface"] = "modelscope"
     limit: int | float | None = None
     eval_batch_size: int = Field(1, ge=1, le=4096)
@@ -67,8 +68,8 @@ class TaskConfig(BaseModel):
     timeout: float | None = Field(300.0, gt=0, le=limits.MAX_SECONDS)
     max_retries: int = Field(3, ge=0, le=20)
     stream: bool = False
-    work_dir: str = "./outputs"
-    use_cache: str | None = None
+    work_dir: OutputDir = "./outputs"
+    use_cache: RunDir | None = None
     seed: int | None = Field(42, ge=0, le=limits.MAX_SEED)
     debug: bool = False
 

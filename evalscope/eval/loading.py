@@ -14,9 +14,11 @@ from evalscope.datasets import (
     find_local,
     read_rows,
 )
+from evalscope.datasets.hub import offline
 from evalscope.datasets.rows import RowReadError
 from evalscope.eval.benchmarks.base import Benchmark, Sample
 from evalscope.eval.config import DatasetArgs, TaskConfig
+from evalscope.fieldnames import field_name
 
 
 class DatasetFormatError(ValueError):
@@ -52,20 +54,26 @@ def _resolve(bench: Benchmark, args: DatasetArgs, cfg: TaskConfig, subset: str, 
     found = find_local(roots, patterns)
     if found is not None:
         return found
+    local = field_name(f"dataset_args.{bench.name}.local_path")
     if bench.discover_subsets:  # a user's own data: nothing to download
-        where = args.local_path or "(no dataset_args.local_path given)"
+        if not args.local_path and not args.dataset_id:
+            raise DatasetNotFoundError(
+                f"{local}: {bench.name} runs on your own data and none was given; set {local} to a file or "
+                f"a folder of {' or '.join(patterns)} files")
+        where = args.local_path or args.dataset_id
         raise DatasetNotFoundError(
-            f"{bench.name}: no file for subset {subset!r}, split {split!r} in {where}; "
+            f"{local}: {bench.name}: no file for subset {subset!r}, split {split!r} in {where}; "
             f"expected one of: {', '.join(patterns)}")
     repo = args.dataset_id or (bench.hf_dataset_id if cfg.dataset_hub == "huggingface" else bench.dataset_id)
     try:
         return fetch(repo or bench.dataset_id, bench.hub_file_for(subset, split), source=cfg.dataset_hub)
     except DatasetNotFoundError as exc:
         tried = ", ".join(str(r) for r in roots[:4])
+        layout = f"{bench.dir_names[0] if bench.dir_names else bench.name}/{patterns[0]}"
         raise DatasetNotFoundError(
-            f"{bench.name}: subset {subset!r}, split {split!r}: no local copy (looked for {patterns[0]} and "
-            f"{len(patterns) - 1} other layouts under {tried}) and {exc}. Point dataset_args.{bench.name}."
-            f"local_path or --dataset-dir at a folder holding the files.") from None
+            f"{local}: {bench.name} subset {subset!r}, split {split!r}: no local copy (looked for {patterns[0]} "
+            f"and {len(patterns) - 1} other layouts under {tried}) and {exc}. Set {local} to a folder holding "
+            f"{patterns[0]}, or put the file in the dataset folder as {layout}.") from None
 
 
 def _read(bench: Benchmark, path: Path, subset: str, start_index: int = 0) -> list[Sample]:
@@ -107,7 +115,7 @@ def _discover(bench: Benchmark, args: DatasetArgs) -> list[str]:
     if path.is_file():
         return [path.stem]
     if not path.is_dir():
-        raise DatasetNotFoundError(f"dataset_args.{bench.name}.local_path: {path} does not exist")
+        raise DatasetNotFoundError(f"{field_name(f'dataset_args.{bench.name}.local_path')}: {path} does not exist")
     names: set[str] = set()
     for f in path.iterdir():
         if f.suffix.lower() not in (".jsonl", ".json", ".csv", ".tsv") or not f.is_file():
@@ -119,8 +127,8 @@ def _discover(bench: Benchmark, args: DatasetArgs) -> list[str]:
             if "{subset}.jsonl" in bench.local_files or "{subset}.csv" in bench.local_files:
                 names.add(stem)
     if not names:
-        raise DatasetNotFoundError(f"dataset_args.{bench.name}.local_path: no *_{bench.eval_split}.jsonl/.csv "
-                                   f"files in {path}")
+        raise DatasetNotFoundError(f"{field_name(f'dataset_args.{bench.name}.local_path')}: no "
+                                   f"*_{bench.eval_split}.jsonl/.csv files in {path}")
     return sorted(names)
 
 
@@ -181,3 +189,28 @@ def _few_shot(bench: Benchmark, args: DatasetArgs, cfg: TaskConfig, subset: str,
         raise DatasetFormatError(f"dataset_args.{bench.name}.few_shot_num: {n} examples asked for subset "
                                  f"{subset!r} but {path} has {len(pool)}")
     return rng.sample(pool, n) if args.few_shot_random else pool[:n]
+
+
+def check_sources(cfg: TaskConfig) -> list[tuple[str, str]]:
+    """Problems with where each benchmark's data comes from, found before a run is queued, as
+    ``(field, reason)``: a user's own data (general_qa, ...) not given or not found, and, offline, a
+    hub benchmark with no local copy. Cheap: files are looked up, never read or downloaded."""
+    from evalscope.eval.benchmarks import get_benchmark
+
+    problems: list[tuple[str, str]] = []
+    for name in cfg.datasets:
+        bench = get_benchmark(name)
+        args = cfg.args_for(name)
+        if not bench.discover_subsets and not offline():
+            continue  # a download may still bring the files: the run reports it if not
+        try:
+            subsets = list(args.subset_list) if args.subset_list else (
+                _discover(bench, args) if bench.discover_subsets else list(bench.subsets))
+            if args.local_path and Path(args.local_path).expanduser().is_file():
+                continue
+            for subset in ["default"] if bench.subsets_in_one_file else subsets:
+                _resolve(bench, args, cfg, subset, bench.eval_split)
+        except DatasetNotFoundError as exc:
+            field = f"dataset_args.{name}.local_path"
+            problems.append((field, str(exc).removeprefix(field_name(field) + ": ")))
+    return problems

@@ -7,6 +7,8 @@ and point the engine's output folder at the job's own folder.
 from __future__ import annotations
 
 import shutil
+from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from evalscope.jobs.kinds import JobContext
@@ -24,11 +26,24 @@ def run_eval_job(config: dict[str, Any], ctx: JobContext) -> dict[str, Any]:
     cfg = dict(config)
     previous = cfg.get("use_cache")
     if previous and not ctx.resume:
-        shutil.copytree(previous, ctx.output_dir, dirs_exist_ok=True,
-                        ignore=shutil.ignore_patterns("config.json", "logs"))
+        shutil.copytree(previous, ctx.output_dir, dirs_exist_ok=True, ignore=_not_copied(Path(previous)))
     cfg["work_dir"] = str(ctx.output_dir)
     cfg["use_cache"] = str(ctx.output_dir)
     return run_task(TaskConfig.model_validate(cfg), progress=ctx.progress)
+
+
+def _not_copied(root: Path) -> Callable[[str, list[str]], set[str]]:
+    """What copying an earlier run leaves behind: its config and logs, the service's database and
+    temporary files, and any folder of another run inside it (the service checks use_cache names one
+    run, this keeps the copy to that run's own files even if the folder changed since)."""
+    def ignore(folder: str, names: list[str]) -> set[str]:
+        here = Path(folder)
+        skip = {n for n in names if n.startswith("service.db") or n.endswith(".tmp")}
+        if here == root:
+            skip |= {"config.json", "logs"} & set(names)
+        skip |= {n for n in names if (here / n).is_dir() and (here / n / "config.json").is_file()}
+        return skip
+    return ignore
 
 
 def run_perf_job(config: dict[str, Any], ctx: JobContext) -> dict[str, Any]:

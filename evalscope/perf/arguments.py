@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validat
 from evalscope import limits
 from evalscope.client.adapters import make_adapter
 from evalscope.client.urls import check_model_url
+from evalscope.paths import LocalPath, OutputDir, TextOrFile
 
 DATASETS = ("openqa", "random", "line_by_line", "custom", "speed_benchmark")
 SLO_KEYS = ("ttft", "tpot", "e2el", "itl")
@@ -65,13 +66,13 @@ class PerfArguments(BaseModel):
     total_timeout: float = Field(default=6 * 60 * 60.0, gt=0, le=limits.MAX_SECONDS)
     # prompts
     dataset: str = Field(default="openqa", description=f"one of {', '.join(DATASETS)}")
-    dataset_path: str | None = None
-    tokenizer_path: str | None = None
+    dataset_path: LocalPath | None = None
+    tokenizer_path: LocalPath | None = None
     min_prompt_length: int = Field(default=0, ge=0, le=limits.MAX_PROMPT_LENGTH)
     max_prompt_length: int = Field(default=131072, ge=1, le=limits.MAX_PROMPT_LENGTH)
     prefix_length: int = Field(default=0, ge=0, le=limits.MAX_PROMPT_LENGTH)
-    prompt: str | None = None
-    query_template: str | None = None
+    prompt: TextOrFile | None = None
+    query_template: TextOrFile | None = None
     # generation
     max_tokens: int | None = Field(default=2048, ge=1, le=limits.MAX_TOKENS)
     min_tokens: int | None = Field(default=None, ge=0, le=limits.MAX_TOKENS)
@@ -84,7 +85,7 @@ class PerfArguments(BaseModel):
     extra_args: dict[str, Any] = Field(default_factory=dict, description="merged into every request body")
     # reporting
     slo: dict[str, float] = Field(default_factory=dict, description="goodput SLOs in ms: ttft, tpot, e2el, itl")
-    outputs_dir: str = "outputs"
+    outputs_dir: OutputDir = "outputs"
     name: str | None = None
     debug: bool = False
 

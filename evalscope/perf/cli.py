@@ -103,11 +103,13 @@ def run_cli(ns: argparse.Namespace) -> int:
     except ValidationError as exc:
         print(format_validation_error(exc), file=sys.stderr)
         return 2
+    from evalscope.fieldnames import cli_style
     from evalscope.perf.runner import run_perf
 
     try:
-        result = run_perf(args, show_progress=sys.stdout.isatty() and not getattr(ns, "no_progress", False),
-                          show_summary=True)
+        with cli_style():  # errors name the flags (--dataset-path), not the fields
+            result = run_perf(args, show_progress=sys.stdout.isatty() and not getattr(ns, "no_progress", False),
+                              show_summary=True)
     except (PromptSourceError, ValueError) as exc:
         if debug:
             raise

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from evalscope.datasets.rows import RowReadError, read_jsonl
+from evalscope.fieldnames import field_name
 from evalscope.perf.arguments import PerfArguments, load_prompt_arg
 
 OPENQA_REPO = "AI-ModelScope/HC3-Chinese"
@@ -22,7 +23,15 @@ SPEED_FILLER = "熵"
 
 
 class PromptSourceError(ValueError):
-    """A prompt source that cannot produce prompts; the message names the flag to fix."""
+    """A prompt source that cannot produce prompts; the message names the setting to fix (``field``)."""
+
+    def __init__(self, field: str, reason: str) -> None:
+        super().__init__(f"{field_name(field)}: {reason}")
+        self.field = field
+        self.reason = reason
+
+    def __reduce__(self) -> tuple[type, tuple[str, str]]:  # crosses process boundaries (workers)
+        return type(self), (self.field, self.reason)
 
 
 @dataclass(frozen=True)
@@ -53,15 +62,15 @@ class Tokenizer:
         p = Path(path)
         file = p / "tokenizer.json" if p.is_dir() else p
         if not file.is_file():
-            raise PromptSourceError(f"--tokenizer-path: no tokenizer.json at {path}")
+            raise PromptSourceError("tokenizer_path", f"no tokenizer.json at {path}")
         try:
             self._tok = HFTokenizer.from_file(str(file))
         except Exception as exc:  # the library raises a bare Exception on a bad file
-            raise PromptSourceError(f"--tokenizer-path: cannot read {file}: {exc}") from None
+            raise PromptSourceError("tokenizer_path", f"cannot read {file}: {exc}") from None
         special = set(self._tok.get_added_tokens_decoder().keys())
         self.usable_ids = [i for i in range(self._tok.get_vocab_size()) if i not in special]
         if not self.usable_ids:
-            raise PromptSourceError(f"--tokenizer-path: {file} has no ordinary tokens")
+            raise PromptSourceError("tokenizer_path", f"{file} has no ordinary tokens")
 
     def count(self, text: str) -> int:
         """Tokens in ``text`` (no special tokens added)."""
@@ -107,13 +116,13 @@ class Tokenizer:
         return text, count
 
 
-def _read_jsonl(path: Path, flag: str) -> list[dict[str, Any]]:
+def _read_jsonl(path: Path, field: str) -> list[dict[str, Any]]:
     try:
         return read_jsonl(path)
     except RowReadError as exc:
-        raise PromptSourceError(f"{flag}: {exc}") from None
+        raise PromptSourceError(field, str(exc)) from None
     except OSError as exc:
-        raise PromptSourceError(f"{flag}: cannot read {path}: {exc.strerror or exc}") from None
+        raise PromptSourceError(field, f"cannot read {path}: {exc.strerror or exc}") from None
 
 
 def _openqa_path(args: PerfArguments) -> Path:
@@ -122,34 +131,35 @@ def _openqa_path(args: PerfArguments) -> Path:
         if p.is_dir():
             p = p / OPENQA_FILE
         if not p.is_file():
-            raise PromptSourceError(f"--dataset-path: {p} does not exist")
+            raise PromptSourceError("dataset_path", f"{p} does not exist")
         return p
     try:
         from evalscope.datasets import DatasetNotFoundError, fetch
     except ImportError:  # pragma: no cover - the datasets layer ships with the package
-        raise PromptSourceError("--dataset-path: pass a local copy of open_qa.jsonl") from None
+        raise PromptSourceError("dataset_path", f"pass a local copy of {OPENQA_FILE}") from None
     try:
         return fetch(OPENQA_REPO, OPENQA_FILE, dir_names=("openqa", "HC3-Chinese"))
     except DatasetNotFoundError as exc:
         raise PromptSourceError(
-            f"--dataset-path: openqa needs HC3-Chinese {OPENQA_FILE}; download failed or offline ({exc}). "
-            f"Pass a local copy with --dataset-path /path/to/{OPENQA_FILE}") from None
+            "dataset_path", f"openqa needs HC3-Chinese {OPENQA_FILE}; download failed or offline ({exc}). "
+            f"Set {field_name('dataset_path')} to a local copy of {OPENQA_FILE}, or put it in the dataset "
+            f"folder as openqa/{OPENQA_FILE}") from None
 
 
 def _texts_for(args: PerfArguments) -> list[PromptItem]:
     if args.dataset == "openqa":
-        rows = _read_jsonl(_openqa_path(args), "--dataset-path")
+        rows = _read_jsonl(_openqa_path(args), "dataset_path")
         return [PromptItem(prompt=str(r["question"])) for r in rows if r.get("question")]
     if args.dataset == "line_by_line":
         path = Path(args.dataset_path or "")
         try:
             lines = path.read_text(encoding="utf-8").splitlines()
         except OSError as exc:
-            raise PromptSourceError(f"--dataset-path: cannot read {path}: {exc.strerror or exc}") from None
+            raise PromptSourceError("dataset_path", f"cannot read {path}: {exc.strerror or exc}") from None
         return [PromptItem(prompt=line) for line in (s.strip() for s in lines) if line]
     if args.dataset == "custom":
         items = []
-        for i, row in enumerate(_read_jsonl(Path(args.dataset_path or ""), "--dataset-path"), 1):
+        for i, row in enumerate(_read_jsonl(Path(args.dataset_path or ""), "dataset_path"), 1):
             if isinstance(row.get("messages"), list):
                 msgs = tuple((str(m.get("role", "user")), _content(m.get("content"))) for m in row["messages"])
                 items.append(PromptItem(messages=msgs))
@@ -158,9 +168,18 @@ def _texts_for(args: PerfArguments) -> list[PromptItem]:
             elif isinstance(row.get("question"), str):
                 items.append(PromptItem(prompt=row["question"]))
             else:
-                raise PromptSourceError(f"--dataset-path: line {i} has neither 'prompt' nor 'messages'")
+                raise PromptSourceError("dataset_path", f"line {i} has neither 'prompt' nor 'messages'")
         return items
     raise AssertionError(args.dataset)
+
+
+def _text_arg(args: PerfArguments, name: str) -> str | None:
+    """``prompt``/``query_template``: inline text, or the text of the ``@file`` it names."""
+    try:
+        return load_prompt_arg(getattr(args, name))
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        raise PromptSourceError(name, f"cannot read {getattr(args, name)[1:]}: {reason}") from None
 
 
 def _content(content: Any) -> str:
@@ -190,12 +209,12 @@ def load_prompts(args: PerfArguments, tokenizer: Tokenizer | None = None) -> lis
     Raises :class:`PromptSourceError` naming the flag when no prompt can be produced.
     """
     rng = random.Random(args.seed if args.seed is not None else 0)
-    prompt = load_prompt_arg(args.prompt)
+    prompt = _text_arg(args, "prompt")
     if prompt is not None:
         items = [PromptItem(prompt=prompt)]
     elif args.dataset == "random":
         if tokenizer is None:
-            raise PromptSourceError("--tokenizer-path: dataset 'random' needs a tokenizer")
+            raise PromptSourceError("tokenizer_path", "dataset 'random' needs a tokenizer")
         prefix = tokenizer.random_ids(args.prefix_length, rng)
         lo = max(1, args.min_prompt_length)
         hi = max(lo, min(args.max_prompt_length, 1 << 20))
@@ -210,15 +229,48 @@ def load_prompts(args: PerfArguments, tokenizer: Tokenizer | None = None) -> lis
         return [PromptItem(prompt=SPEED_FILLER * max(1, n - 1) if n > 1 else SPEED_FILLER) for n in SPEED_LENGTHS]
     else:
         items = _texts_for(args)
-    items = _apply_template(items, load_prompt_arg(args.query_template))
+    items = _apply_template(items, _text_arg(args, "query_template"))
     if args.min_prompt_length or args.max_prompt_length < 131072:
         texts = [it.as_text() for it in items]
         lengths = tokenizer.count_batch(texts) if tokenizer else [len(t) for t in texts]
         items = [it for it, n in zip(items, lengths, strict=True)
                  if args.min_prompt_length <= n <= args.max_prompt_length]
     if not items:
-        raise PromptSourceError(
-            "--min-prompt-length/--max-prompt-length: no prompt of the dataset is within the length limits"
-            if args.min_prompt_length or args.max_prompt_length < 131072
-            else "--dataset-path: the dataset has no prompts")
+        if args.min_prompt_length or args.max_prompt_length < 131072:
+            field = "min_prompt_length" if args.min_prompt_length else "max_prompt_length"
+            unit = "tokens" if tokenizer else "characters"
+            raise PromptSourceError(field, f"no prompt of the dataset is within the length limits "
+                                           f"({field_name('min_prompt_length')} {args.min_prompt_length}, "
+                                           f"{field_name('max_prompt_length')} {args.max_prompt_length} {unit})")
+        raise PromptSourceError("dataset_path", "the dataset has no prompts")
     return items
+
+
+#: prompt files up to this size are read and filtered at submission (``check_prompts``)
+CHECK_MAX_BYTES = 16 * 1024 * 1024
+
+
+def check_prompts(args: PerfArguments) -> list[tuple[str, str]]:
+    """Problems with the prompts of a run, found before it is queued, as ``(field, reason)``.
+
+    A local prompt file (``line_by_line``, ``custom``, ``openqa`` with ``dataset_path``) of up to
+    :data:`CHECK_MAX_BYTES` is read and length-filtered as the run will, so a file without prompts or
+    filters that leave none are refused at once. Bigger files, token-counted filters (a tokenizer would
+    be loaded) and hub data are left to the run.
+    """
+    if args.prompt is not None or args.tokenizer_path or not args.dataset_path:
+        return []
+    if args.dataset not in ("line_by_line", "custom", "openqa"):
+        return []
+    path = Path(args.dataset_path)
+    if args.dataset == "openqa" and path.is_dir():
+        path = path / OPENQA_FILE
+    try:
+        if path.stat().st_size > CHECK_MAX_BYTES:
+            return []
+        load_prompts(args)
+    except PromptSourceError as exc:
+        return [(exc.field, exc.reason)]
+    except OSError as exc:
+        return [("dataset_path", f"cannot read {path}: {exc.strerror or exc}")]
+    return []

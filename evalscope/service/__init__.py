@@ -6,6 +6,8 @@
 from __future__ import annotations
 
 import logging
+import os
+from pathlib import Path
 from typing import Any
 
 from evalscope.service.settings import ServiceSettings
@@ -26,6 +28,10 @@ def run_service(host: str = "0.0.0.0", port: int = 9000, debug: bool = False, **
     import uvicorn
 
     cfg = ServiceSettings(host=host, port=port, debug=debug, **settings)
+    if cfg.dataset_dir is not None:
+        # The engines (in worker processes started later, which inherit it) look for local copies of
+        # benchmark data in $EVALSCOPE_DATASET_DIR: the flag means exactly that for this process.
+        os.environ["EVALSCOPE_DATASET_DIR"] = str(Path(cfg.dataset_dir).expanduser().resolve())
     logging.basicConfig(level=logging.DEBUG if debug else logging.INFO, format=LOG_FORMAT)
     app = create_app(cfg)
     uvicorn.run(app, host=cfg.host, port=cfg.port, log_level="debug" if debug else "info",

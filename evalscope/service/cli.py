@@ -28,6 +28,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--max-body-bytes", type=int, default=None, help="largest request body (default 1 MiB)")
     p.add_argument("--data-dir", action="append", default=None, dest="data_dirs",
                    help="a folder requests may name as local data (repeatable)")
+    p.add_argument("--dataset-dir", default=None, metavar="DIR",
+                   help="shared dataset folder, as $EVALSCOPE_DATASET_DIR: benchmarks find local copies there "
+                        "(DIR/gsm8k/test.jsonl, DIR/openqa/open_qa.jsonl) and requests may name files in it")
     p.add_argument("--executor", choices=["local", "celery"], default=None,
                    help="local (default): jobs run in worker processes here; celery: jobs go through "
                         "--broker-url to `evalscope worker` processes (needs the celery extra)")
@@ -44,7 +47,7 @@ def run_cli(args: argparse.Namespace) -> int:
 
     options = {"work_dir": Path(args.work_dir)}
     for name in ("max_concurrent_jobs", "database_url", "auth_token", "cors_origins", "max_body_bytes", "data_dirs",
-                 "executor", "broker_url", "heartbeat_timeout"):
+                 "dataset_dir", "executor", "broker_url", "heartbeat_timeout"):
         value = getattr(args, name)
         if value is not None:
             options[name] = value

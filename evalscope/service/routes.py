@@ -80,7 +80,8 @@ def _engine(ctx: Ctx, kind: str) -> EngineKind:
 
 async def _submit_engine(ctx: Ctx, kind: str, body: BaseModel) -> Job:
     engine = _engine(ctx, kind)
-    config, parent = engine.to_config(body, ctx.settings.base_dir, ctx.settings.data_roots)
+    # Path checks and the engine's submission checks touch the disk (a small prompt file is read).
+    config, parent = await asyncio.to_thread(engine.to_config, body, ctx.settings.base_dir, ctx.settings.data_roots)
     return await asyncio.to_thread(ctx.manager.submit, kind, config, parent)
 
 

@@ -33,6 +33,9 @@ class ServiceSettings(BaseModel):
         default_factory=list,
         description="extra folders a request may name as local data (dataset_path, local_path, ...)",
     )
+    dataset_dir: Path | None = Field(
+        None, description="the shared dataset folder (as $EVALSCOPE_DATASET_DIR): benchmarks find local copies "
+                          "there (gsm8k/test.jsonl) and requests may name files in it")
     job_kinds: dict[str, str] = Field(
         default_factory=dict, description="extra job kinds name -> 'module:function' (tests, extensions)"
     )
@@ -52,6 +55,13 @@ class ServiceSettings(BaseModel):
             raise ValueError("required with --executor celery")
         return value
 
+    @field_validator("dataset_dir")
+    @classmethod
+    def _dataset_dir(cls, value: Path | None) -> Path | None:
+        if value is not None and not Path(value).expanduser().is_dir():
+            raise ValueError(f"{value} is not a folder")
+        return value
+
     @field_validator("cors_origins", mode="before")
     @classmethod
     def _split(cls, value: object) -> object:
@@ -65,8 +75,11 @@ class ServiceSettings(BaseModel):
 
     @property
     def data_roots(self) -> list[Path]:
-        """Folders a request may name as local data: ``data_dirs`` and ``$EVALSCOPE_DATASET_DIR``."""
+        """Folders a request may name as local data: ``data_dirs``, ``dataset_dir`` and
+        ``$EVALSCOPE_DATASET_DIR``."""
         roots = [Path(p).expanduser().resolve() for p in self.data_dirs]
+        if self.dataset_dir is not None:
+            roots.append(Path(self.dataset_dir).expanduser().resolve())
         env = os.environ.get("EVALSCOPE_DATASET_DIR")
         if env:
             roots.append(Path(env).expanduser().resolve())
