@@ -136,6 +136,9 @@ def run_cli(args: argparse.Namespace) -> int:
         console = Console(width=max(Console().width, 120))
         console.print(summary_table(result["result"]))
         console.print(f"output: {result['output_dir']}", soft_wrap=True)
+        from evalscope.report import report_line
+
+        console.print(report_line(result["output_dir"]), soft_wrap=True, markup=False)
     return 0
 
 

@@ -117,6 +117,9 @@ def run_cli(ns: argparse.Namespace) -> int:
         print(msg if msg.startswith("error:") else f"error: {msg}", file=sys.stderr)
         return 2
     print(f"outputs: {result['output_dir']}")
+    from evalscope.report import report_line
+
+    print(report_line(result["output_dir"]))
     if all(r["metrics"]["Succeed requests"] == 0 for r in result["results"].values()):
         print("error: every request failed (see the failure reasons above)", file=sys.stderr)
         return 1

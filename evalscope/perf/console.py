@@ -42,6 +42,12 @@ class ConsoleReporter:
         rps = (done - self._base) / elapsed if elapsed > 0 else 0.0
         self._progress.update(self._task, completed=done, rps=f"{rps:,.0f}")
 
+    def sleeping(self, seconds: float) -> None:
+        """Say so on the progress line during the pause between sweep points (``sleep_interval``):
+        a bar standing still for seconds otherwise looks like a hung run."""
+        if self._progress is not None:
+            self._progress.update(self._task, description=f"sleeping {seconds:g} s", rps="-")
+
     def end_point(self) -> None:
         pass
 
@@ -68,18 +74,68 @@ def _fmt(v: Any) -> str:
 def print_result(console: Console, key: str, summary: dict[str, Any], percentiles: dict[str, Any]) -> None:
     """Print one sweep point's summary and percentile tables."""
     t = Table(title=f"Benchmark summary: {key}", show_header=True, header_style="bold")
-    t.add_column("Metric")
-    t.add_column("Value", justify="right")
+    # Metric names stay on one line; a long value (failure reasons) folds instead.
+    t.add_column("Metric", no_wrap=True)
+    t.add_column("Value", justify="right", overflow="fold")
     for k, v in summary.items():
         if k not in ("Failure examples", "Warnings"):
             t.add_row(k, _fmt(v))
     console.print(t)
-    p = Table(title="Percentiles", show_header=True, header_style="bold")
     cols = list(percentiles)
-    for c in cols:
-        p.add_column(c, justify="right")
-    for i in range(len(percentiles["Percentiles"])):
-        p.add_row(*(_fmt(percentiles[c][i]) for c in cols))
-    console.print(p)
+    rows = [[_fmt(percentiles[c][i]) for c in cols] for i in range(len(percentiles["Percentiles"]))]
+    groups = _column_groups(console.width, cols, rows)
+    for n, group in enumerate(groups, 1):
+        title = "Percentiles" if len(groups) == 1 else f"Percentiles ({n}/{len(groups)})"
+        p = Table(title=title, show_header=True, header_style="bold")
+        for c, width in group:
+            p.add_column(cols[c], justify="right", width=width)
+        for row in rows:
+            p.add_row(*(row[c] for c, _ in group))
+        console.print(p)
     for w in summary.get("Warnings", []):
         console.print(f"[yellow]warning:[/yellow] {w}")
+
+
+def _column_groups(width: int, headers: list[str], rows: list[list[str]]) -> list[list[tuple[int, int | None]]]:
+    """Split a table's columns into tables that fit ``width`` without cutting a number or a word.
+
+    Returns groups of ``(column index, width or None)``; the first column (the row labels) starts
+    every group.  A column needs its longest cell or header word (headers wrap at spaces), plus two
+    spaces of padding and one border.  When a group's natural width does not fit, its widths are set
+    here: rich would otherwise shrink the widest columns below their longest word and cut it.
+    """
+    def least(c: int) -> int:
+        return max(*(len(w) for w in headers[c].split()), *(len(r[c]) for r in rows), 1)
+
+    def natural(c: int) -> int:
+        return max(len(headers[c]), *(len(r[c]) for r in rows), 1)
+
+    groups: list[list[int]] = []
+    current = [0]
+    used = 1 + least(0) + 3  # the left border and the label column
+    for c in range(1, len(headers)):
+        if len(current) > 1 and used + least(c) + 3 > width:
+            groups.append(current)
+            current, used = [0], 1 + least(0) + 3
+        current.append(c)
+        used += least(c) + 3
+    groups.append(current)
+    # Same number of tables, columns shared out evenly when that fits too (5 + 4, not 7 + 2).
+    rest, k = list(range(1, len(headers))), len(groups)
+    even = [[0, *rest[i * len(rest) // k:(i + 1) * len(rest) // k]] for i in range(k)]
+    if all(1 + sum(least(c) + 3 for c in g) <= width for g in even):
+        groups = even
+
+    sized = []
+    for group in groups:
+        if 1 + sum(natural(c) + 3 for c in group) <= width:
+            sized.append([(c, None) for c in group])
+            continue
+        spare = width - 1 - sum(least(c) + 3 for c in group)
+        widths = []
+        for c in group:  # spare room widens headers from the left, so fewer of them wrap
+            grow = max(0, min(spare, natural(c) - least(c)))
+            spare -= grow
+            widths.append((c, least(c) + grow))
+        sized.append(widths)
+    return sized

@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from evalscope._cpus import usable_cpus
 from evalscope.client.adapters import make_adapter
 from evalscope.client.jsonfast import dumps
 from evalscope.client.types import GenerationRequest
@@ -71,11 +72,12 @@ def build_bodies(args: PerfArguments, prompts: list[PromptItem]) -> list[bytes]:
 
 
 def auto_workers(parallel: int, rate: float, number: int) -> int:
-    """Client processes for a sweep point: one per ~256 concurrent requests or ~2000 req/s, capped by cores."""
+    """Client processes for a sweep point: one per ~256 concurrent requests or ~2000 req/s, capped by
+    the CPUs this process may use (affinity, cgroup quota), not the machine's count."""
     want = max(1, math.ceil(parallel / PARALLEL_PER_WORKER))
     if rate > 0:
         want = max(want, math.ceil(rate / RATE_PER_WORKER))
-    return max(1, min(want, os.cpu_count() or 1, number))
+    return max(1, min(want, usable_cpus(), number))
 
 
 def arrival_offsets(n: int, rate: float, burstiness: float, seed: int | None) -> list[float]:
@@ -154,6 +156,7 @@ async def arun_perf(args: PerfArguments | dict[str, Any], progress: ProgressFn |
     try:
         for k, (parallel, number) in enumerate(args.pairs):
             if k and args.sleep_interval:
+                reporter.sleeping(args.sleep_interval)
                 await asyncio.sleep(args.sleep_interval)
             key = f"parallel_{parallel}_number_{number}"
             reporter.start_point(key, number)

@@ -18,13 +18,38 @@ from typing import Literal
 
 from evalscope.report.page import ReportError
 
-__all__ = ["REPORT_NAME", "ReportError", "detect_kind", "find_runs", "try_write_report", "write_comparison",
-           "write_report"]
+__all__ = ["REPORT_NAME", "ReportError", "detect_kind", "find_runs", "missing_report_packages", "report_line",
+           "try_write_report", "write_comparison", "write_report"]
 
 log = logging.getLogger("evalscope.report")
 
 REPORT_NAME = "report.html"
 Kind = Literal["perf", "eval"]
+#: what report.html needs beyond the base install (the report, perf and service extras bring them)
+REPORT_PACKAGES = ("jinja2", "plotly")
+INSTALL_HINT = "pip install 'evalscope[report]'"
+
+
+def missing_report_packages() -> list[str]:
+    """The packages report.html needs that cannot be imported here (empty: reports can be written)."""
+    missing = []
+    for name in REPORT_PACKAGES:
+        try:
+            __import__(name)
+        except ImportError:
+            missing.append(name)
+    return missing
+
+
+def report_line(folder: str | Path) -> str:
+    """The last line a CLI prints about a run's report: its path, or that it was skipped and why."""
+    path = Path(folder) / REPORT_NAME
+    if path.is_file():
+        return f"report: {path}"
+    missing = missing_report_packages()
+    if missing:
+        return f"report: skipped, report.html needs {' and '.join(missing)} ({INSTALL_HINT})"
+    return "report: skipped (see the warning above)"
 
 
 def detect_kind(folder: str | Path) -> Kind:
@@ -106,10 +131,14 @@ def write_comparison(a: str | Path, b: str | Path, output: str | Path | None = N
 def try_write_report(folder: str | Path) -> Path | None:
     """Write the run's report, logging (never raising) when it cannot: a report is a by-product,
     and a run that measured or scored everything must not fail because of it."""
+    missing = missing_report_packages()
+    if missing:  # a bare install: say so once, plainly, rather than fail deep inside the renderer
+        log.warning("report.html skipped: it needs %s, not installed (%s)", " and ".join(missing), INSTALL_HINT)
+        return None
     try:
         path = write_report(folder)
     except ImportError as exc:
-        log.warning("no report.html: %s (pip install 'evalscope[report]')", exc)
+        log.warning("report.html skipped: %s (%s)", exc, INSTALL_HINT)
         return None
     except Exception as exc:  # noqa: BLE001 - see docstring
         log.warning("no report.html for %s: %s", folder, exc, exc_info=log.isEnabledFor(logging.DEBUG))

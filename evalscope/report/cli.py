@@ -31,14 +31,16 @@ def run_cli(args: argparse.Namespace) -> int:
 
     try:
         if len(args.folders) > 2:
-            return _error("FOLDER: give one folder, or two run folders to compare")
+            return _error(f"{len(args.folders)} folders given ({', '.join(args.folders)}): give one folder, "
+                          "or two run folders to compare")
         if len(args.folders) == 2:
             path = write_comparison(args.folders[0], args.folders[1], args.output)
             print(f"comparison written to {path}")
             return 0
         runs = find_runs(args.folders[0])
         if not runs:
-            return _error(f"FOLDER: no perf or eval run found in {args.folders[0]}")
+            return _error(f"{args.folders[0]}: no perf or eval run found at or below it (a run folder holds "
+                          "parallel_<p>_number_<n>/ folders or reports/<model>/<benchmark>.json)")
         if args.output and len(runs) > 1:
             return _error(f"--output: {len(runs)} runs found below {args.folders[0]}; give one run folder")
         for kind, run in runs:
@@ -48,7 +50,7 @@ def run_cli(args: argparse.Namespace) -> int:
     except ReportError as exc:
         if args.debug:
             traceback.print_exc()
-        return _error(f"FOLDER: {exc}")
+        return _error(str(exc))  # every ReportError names its folder or file
     except ImportError as exc:
         if args.debug:
             traceback.print_exc()

@@ -12,7 +12,9 @@ ENV_TOKEN = "EVALSCOPE_SERVICE_TOKEN"
 
 
 def _default_workers() -> int:
-    return max(2, min(4, os.cpu_count() or 2))
+    from evalscope._cpus import usable_cpus
+
+    return max(2, min(4, usable_cpus()))
 
 
 class ServiceSettings(BaseModel):

@@ -173,7 +173,7 @@ def test_cli_regenerates_and_compares(perf_runs, eval_runs, tmp_path, capsys, mo
 
 def test_cli_errors(perf_runs, eval_runs, tmp_path, capsys):
     assert main(["report", str(tmp_path)]) == 2
-    assert "error: FOLDER: no perf or eval run found" in capsys.readouterr().err
+    assert f"error: {tmp_path}: no perf or eval run found" in capsys.readouterr().err
     assert main(["report", str(tmp_path / "missing")]) == 2
     assert "not a folder" in capsys.readouterr().err
     assert main(["report", perf_runs[0]["output_dir"], eval_runs[0]["output_dir"]]) == 2

@@ -23,7 +23,19 @@ HERE = Path(__file__).resolve().parent
 _PG_LOCK_ID = 7_320_512_001
 
 
+def _quiet_alembic() -> None:
+    """Keep routine migrations out of start-up logs unless someone configured alembic's logger.
+
+    Must run before alembic is first imported: ``import alembic`` itself logs one INFO line per
+    plugin it sets up.  An explicit level (a user's logging config) is left alone.
+    """
+    log = logging.getLogger("alembic")
+    if log.level == logging.NOTSET:
+        log.setLevel(logging.WARNING)
+
+
 def _config(connection: Any) -> Any:
+    _quiet_alembic()
     from alembic.config import Config
 
     cfg = Config()
@@ -51,9 +63,7 @@ def _sqlite_file_lock(engine: Engine) -> Iterator[None]:
 
 def upgrade(engine: Engine, revision: str = "head") -> None:
     """Migrate the database behind ``engine`` up to ``revision`` (default: the newest)."""
-    # Routine upgrades are not news: alembic's per-plugin INFO lines would fill every start-up log.
-    if logging.getLogger("alembic").level == logging.NOTSET:
-        logging.getLogger("alembic").setLevel(logging.WARNING)
+    _quiet_alembic()
     from alembic import command
 
     is_sqlite = engine.dialect.name == "sqlite"
@@ -66,6 +76,7 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
 
 def current_revision(engine: Engine) -> str | None:
     """The revision the database is at (None: never migrated)."""
+    _quiet_alembic()
     from alembic.runtime.migration import MigrationContext
 
     with engine.connect() as conn:
@@ -81,6 +92,7 @@ def head_revision() -> str:
 
 def upgrade_if_available(engine: Engine) -> bool:
     """Migrate when Alembic is installed; False when it is not (the caller creates the tables)."""
+    _quiet_alembic()
     try:
         import alembic  # noqa: F401
     except ImportError:
