@@ -21,6 +21,9 @@ from evalscope.jobs.worker import Task
 
 log = logging.getLogger("evalscope.jobs")
 
+#: Delay before retrying a final state the store refused, and the longest delay (doubled each time).
+STORE_RETRY_S = (0.5, 30.0)
+
 
 class UnknownKind(KeyError):
     """No job kind of that name."""
@@ -50,6 +53,15 @@ class JobManager:
         self._secrets: dict[str, dict[str, Any]] = {}
         self._listeners: list[Callable[[Job], None]] = []
         self._lock = threading.Lock()
+        # Final states the store refused (locked, full disk): job id -> the fields to write.
+        # Reads overlay them, and one thread retries them until stored (see _finish).
+        self._unsaved: dict[str, dict[str, Any]] = {}
+        self._store_error: str | None = None
+        self._start_unsaved: set[str] = set()  # running jobs the store still has as queued
+        self._retry_wake = threading.Event()
+        self._stopping = False
+        self._retrier: threading.Thread | None = None
+
 
     # -- life cycle ---------------------------------------------------------------------------
     def start(self) -> list[Job]:
@@ -64,10 +76,41 @@ class JobManager:
         return requeued
 
     def shutdown(self) -> None:
-        """Stop the workers; running jobs become interrupted, queued ones stay queued."""
+        """Stop the workers; running jobs become interrupted, queued ones stay queued.
+
+        Final states not yet stored get one last try first (a job that ended is not interrupted)."""
         self.executor.shutdown()
+        self._stopping = True
+        self._retry_wake.set()
+        retrier = self._retrier
+        if retrier is not None:
+            retrier.join(timeout=60)
+        self._save_unsaved()
         if not self.executor.durable:
-            self.store.recover()
+            try:
+                self.store.recover()
+            except Exception:  # noqa: BLE001 - start-up recovery will do it
+                log.exception("could not mark running jobs interrupted at shutdown; the next start will")
+
+    def health(self) -> dict[str, Any] | None:
+        """None when all is well, else ``{"reason": str, "can_run_jobs": bool}`` (for /health)."""
+        reasons: list[str] = []
+        can_run = True
+        executor = self.executor.health()
+        if executor is not None:
+            reasons.append(executor["reason"])
+            can_run = bool(executor.get("can_run_jobs", True))
+        with self._lock:
+            unsaved, error = len(self._unsaved), self._store_error
+        if unsaved:
+            reasons.append(f"{unsaved} finished job(s) not yet saved in the job store ({error}); retrying")
+        return {"reason": "; ".join(reasons), "can_run_jobs": can_run} if reasons else None
+
+    def unsaved_count(self) -> int:
+        """Jobs whose final state is known here but not yet stored (for /metrics)."""
+        with self._lock:
+            return len(self._unsaved)
+
 
     def add_listener(self, fn: Callable[[Job], None]) -> None:
         """``fn(job)`` is called (from any thread) after every change of a job."""
@@ -98,9 +141,11 @@ class JobManager:
 
     def cancel(self, job_id: str) -> Job | None:
         """Cancel a queued or running job (its worker process is killed and replaced)."""
-        job = self.store.get(job_id)
+        job = self.get(job_id)
         if job is None:
             return None
+        if job.is_final:  # e.g. ended, with its final state not stored yet
+            raise JobConflict(f"job {job_id} is {job.state}; only queued or running jobs can be cancelled")
         updated = self.store.transition(job_id, ACTIVE_STATES, state=JobState.cancelled,
                                         finished_at=utcnow(), error="cancelled by request")
         if updated is None:
@@ -133,10 +178,13 @@ class JobManager:
         return updated
 
     def get(self, job_id: str) -> Job | None:
-        return self.store.get(job_id)
+        """The job as stored, or as it ended when its final state is not stored yet."""
+        return self._overlay(self.store.get(job_id))
 
     def list(self, **filters: Any) -> tuple[list[Job], int]:
-        return self.store.list(**filters)
+        jobs, total = self.store.list(**filters)
+        return [self._overlay(j) for j in jobs], total
+
 
     # -- internals ----------------------------------------------------------------------------
     def _enqueue(self, job: Job, secrets: dict[str, Any], resume: bool) -> None:
@@ -146,6 +194,79 @@ class JobManager:
                     config=merge_secrets(job.config, secrets), output_dir=job.output_dir,
                     resume=resume, attempt=job.attempts + 1, scrub_values=secret_values(secrets))
         self.executor.submit(task)
+
+    def _overlay(self, job: Job | None) -> Job | None:
+        if job is None or job.is_final:
+            return job
+        with self._lock:
+            fields = self._unsaved.get(job.id)
+        return job if fields is None else job.model_copy(update=fields)
+
+    def _finish(self, job_id: str, **fields: Any) -> Job | None:
+        """running -> a final state.  When the store refuses the write (locked for longer than its
+        busy timeout, disk full), the state is kept here, answered by :meth:`get`, and written by
+        a retry thread, so the executor's monitor thread goes on and no caller waits forever."""
+        try:
+            return self._store_final(job_id, fields)
+        except Exception as exc:  # noqa: BLE001 - any store failure: keep the state, retry later
+            log.error("job %s: cannot store its final state %s yet (%s: %s); retrying",
+                      job_id, fields["state"].value, type(exc).__name__, exc)
+            with self._lock:
+                self._unsaved[job_id] = fields
+                self._store_error = f"{type(exc).__name__}: {str(exc).splitlines()[0][:200]}"
+                if self._retrier is None or not self._retrier.is_alive():
+                    self._retrier = threading.Thread(target=self._retry_loop, name="evalscope-store-retry",
+                                                     daemon=True)
+                    self._retrier.start()
+            try:
+                return self.get(job_id)
+            except Exception:  # noqa: BLE001 - reads fail too: the retry thread notifies later
+                return None
+
+    def _store_final(self, job_id: str, fields: dict[str, Any]) -> Job | None:
+        with self._lock:
+            lost_start = job_id in self._start_unsaved
+        states = [JobState.running, JobState.queued] if lost_start else [JobState.running]
+        job = self.store.transition(job_id, states, **fields)
+        with self._lock:
+            self._start_unsaved.discard(job_id)
+        return job
+
+    def _save_unsaved(self) -> bool:
+        """Try to store every pending final state once; True when none is left."""
+        with self._lock:
+            pending = list(self._unsaved.items())
+        for job_id, fields in pending:
+            try:
+                job = self._store_final(job_id, fields)
+            except Exception as exc:  # noqa: BLE001
+                with self._lock:
+                    self._store_error = f"{type(exc).__name__}: {str(exc).splitlines()[0][:200]}"
+                return False
+            with self._lock:
+                self._unsaved.pop(job_id, None)
+                if not self._unsaved:
+                    self._store_error = None
+            log.info("job %s: final state %s stored", job_id, fields["state"].value)
+            if job is not None:
+                self._notify(job)
+        return True
+
+    def _retry_loop(self) -> None:
+        first, cap = STORE_RETRY_S
+        delay = first
+        while True:
+            self._retry_wake.wait(delay)
+            if self._stopping:
+                return
+            if self._save_unsaved():
+                with self._lock:
+                    if not self._unsaved:
+                        self._retrier = None
+                        return
+                delay = first
+            else:
+                delay = min(cap, delay * 2)
 
     def _forget(self, job_id: str) -> None:
         with self._lock:
@@ -161,14 +282,25 @@ class JobManager:
     def _on_event(self, ev: ExecEvent) -> None:
         job: Job | None = None
         if ev.type == "started":
-            job = self.store.mark_started(ev.job_id, ev.pid)
+            try:
+                job = self.store.mark_started(ev.job_id, ev.pid)
+            except Exception:
+                # Still queued in the store: its final state may then be written over "queued".
+                with self._lock:
+                    self._start_unsaved.add(ev.job_id)
+                raise
             if job is not None:
                 log.info("job %s: running in worker %s", ev.job_id, ev.pid)
         elif ev.type == "progress":
-            job = self.store.set_progress(ev.job_id, ev.done or 0, ev.total)
+            with self._lock:
+                store_failing = bool(self._unsaved)
+            # Progress is advisory: while the store refuses writes, don't hold the monitor thread
+            # for a busy timeout per progress event.
+            if not store_failing:
+                job = self.store.set_progress(ev.job_id, ev.done or 0, ev.total)
         elif ev.type == "succeeded":
-            job = self.store.transition(ev.job_id, [JobState.running], state=JobState.succeeded,
-                                        result=ev.result, finished_at=utcnow(), error=None)
+            job = self._finish(ev.job_id, state=JobState.succeeded,
+                               result=ev.result, finished_at=utcnow(), error=None)
             self._forget(ev.job_id)
             if job is not None:
                 log.info("job %s: succeeded in %.3f s", ev.job_id, job.duration_s or 0.0)
@@ -177,8 +309,8 @@ class JobManager:
             if job is not None and job.is_final:
                 self._forget(ev.job_id)
         elif ev.type == "failed":
-            job = self.store.transition(ev.job_id, [JobState.running], state=JobState.failed,
-                                        error=ev.error, traceback=ev.traceback, finished_at=utcnow())
+            job = self._finish(ev.job_id, state=JobState.failed,
+                               error=ev.error, traceback=ev.traceback, finished_at=utcnow())
             self._forget(ev.job_id)
             if job is not None:
                 log.warning("job %s: failed: %s", ev.job_id, ev.error)

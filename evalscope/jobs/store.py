@@ -21,6 +21,7 @@ from sqlalchemy import (
     select,
     update,
 )
+from sqlalchemy.engine import make_url
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, sessionmaker
 
 from evalscope.jobs.models import Job, JobState
@@ -86,6 +87,8 @@ class JobStore:
         is_sqlite = url.startswith("sqlite")
         kwargs: dict[str, Any] = {"future": True}
         if is_sqlite:
+            # pysqlite's own URL parameter (sqlite:///jobs.db?timeout=0.5) sets the busy timeout too.
+            busy_timeout = float(make_url(url).query.get("timeout") or busy_timeout)
             kwargs["connect_args"] = {"check_same_thread": False, "timeout": busy_timeout}
         else:
             kwargs["pool_pre_ping"] = True

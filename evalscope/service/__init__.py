@@ -24,7 +24,16 @@ def create_app(settings: ServiceSettings | None = None, **overrides: Any) -> Any
 
 def run_service(host: str = "0.0.0.0", port: int = 9000, debug: bool = False, **settings: Any) -> None:
     """Serve the API until interrupted.  ``settings`` are :class:`ServiceSettings` fields
-    (``work_dir``, ``max_concurrent_jobs``, ``database_url``, ``auth_token``, ``cors_origins``, ...)."""
+    (``work_dir``, ``max_concurrent_jobs``, ``database_url``, ``auth_token``, ``cors_origins``, ...).
+
+    Safe at a script's top level without an ``if __name__ == "__main__":`` guard: the service's own
+    workers never re-import the script, and any other multiprocessing child that re-imports it
+    (spawn or forkserver start methods) returns from here at once instead of serving a second time."""
+    import multiprocessing
+
+    # multiprocessing sets this while a child process re-imports the parent's main script.
+    if getattr(multiprocessing.current_process(), "_inheriting", False):
+        return
     import uvicorn
 
     cfg = ServiceSettings(host=host, port=port, debug=debug, **settings)

@@ -39,4 +39,11 @@ def render_metrics(manager: JobManager) -> str:
                             ("queued", "Jobs waiting for a worker.")):
         lines += [f"# HELP evalscope_executor_{name} {help_text}", f"# TYPE evalscope_executor_{name} gauge",
                   f"evalscope_executor_{name} {stats.get(name, 0)}"]
+    lines += ["# HELP evalscope_executor_spawn_failures_total Worker processes that could not be started "
+              "(or died during start-up).",
+              "# TYPE evalscope_executor_spawn_failures_total counter",
+              f"evalscope_executor_spawn_failures_total {stats.get('spawn_failures', 0)}",
+              "# HELP evalscope_jobs_unsaved_final Finished jobs whose final state the store has not taken yet.",
+              "# TYPE evalscope_jobs_unsaved_final gauge",
+              f"evalscope_jobs_unsaved_final {manager.unsaved_count()}"]
     return "\n".join(lines) + "\n"

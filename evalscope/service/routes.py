@@ -122,10 +122,21 @@ def build_router(engines: dict[str, EngineKind]) -> APIRouter:
     EvalBody = engines["eval"].model or dict[str, Any]  # noqa: N806 - a type
     PerfBody = engines["perf"].model or dict[str, Any]  # noqa: N806
 
-    @router.get("/health", response_model=HealthOut, tags=["service"])
-    async def health() -> dict[str, str]:
-        """Liveness: never touches the store or the workers."""
-        return {"status": "ok", "service": "evalscope", "timestamp": datetime.now().isoformat(timespec="seconds")}
+    @router.get("/health", response_model=HealthOut, response_model_exclude_none=True, tags=["service"],
+                responses={503: {"model": HealthOut, "description": "degraded: no job can run now"}})
+    async def health(request: Request) -> Any:
+        """``ok``, or ``degraded`` with a ``reason`` (workers cannot be started, finished jobs not yet
+        saved): 200 while jobs can still run, 503 when none can.  Reads in-memory state only,
+        never the store or the workers."""
+        body: dict[str, Any] = {"status": "ok", "service": "evalscope",
+                                "timestamp": datetime.now().isoformat(timespec="seconds")}
+        ctx = getattr(request.app.state, "ctx", None)
+        problem = ctx.manager.health() if ctx is not None else None
+        if problem is None:
+            return body
+        body.update(status="degraded", reason=problem["reason"])
+        return JSONResponse(body, status_code=200 if problem["can_run_jobs"] else 503)
+
 
     @router.post("/api/v1/eval", response_model=EvalOut, responses=ERRORS, tags=["seed"])
     async def run_eval(request: Request, body: Annotated[EvalBody, Body()]) -> JSONResponse:

@@ -11,9 +11,10 @@ from evalscope.jobs import Job, JobState
 
 
 class HealthOut(BaseModel):
-    status: str = "ok"
+    status: str = Field("ok", description="ok, or degraded (then `reason` says why)")
     service: str = "evalscope"
     timestamp: str
+    reason: str | None = None
 
 
 class ErrorOut(BaseModel):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
+import uuid
 from pathlib import Path
 
 import pytest
@@ -47,6 +48,10 @@ def test_job_runs_reports_progress_and_result(make_manager, tmp_path):
     mgr.add_listener(lambda job: seen.append((job.state, job.progress_done, job.progress_total)))
     job = mgr.submit("test", {"steps": 4, "sleep": 0.05}, tmp_path)
     done = wait_state(mgr, job.id)
+    # The store is written before listeners are called: wait for the listener to see the end too.
+    deadline = time.monotonic() + 30
+    while not (seen and seen[-1][0] in FINAL) and time.monotonic() < deadline:
+        time.sleep(0.02)
     assert done.state == JobState.succeeded
     assert done.result["steps"] == 4 and done.result["ran"] == 4
     assert done.progress_done == 4 and done.progress_total == 4
@@ -182,3 +187,107 @@ def test_paths_are_confined(tmp_path):
     assert confined_file(base, "f.txt") == (base / "f.txt").resolve()
     assert confined_file(base, "../secret.txt") is None
     assert confined_file(base, "link/secret.txt") is None
+
+
+def test_workers_that_cannot_start_are_retried_and_never_block_the_queue(tmp_path, monkeypatch):
+    # Every worker dies while starting (a module it preloads exits, like a broken install or a
+    # forkserver that dies) until the flag file is removed: the executor keeps retrying, fails the
+    # queued job with the reason, and recovers by itself.
+    flag = tmp_path / "crash-on-import"
+    flag.touch()
+    module = f"crash_{uuid.uuid4().hex[:12]}"
+    (tmp_path / f"{module}.py").write_text(f"import os\nif os.path.exists({str(flag)!r}):\n    os._exit(3)\n")
+    monkeypatch.syspath_prepend(str(tmp_path))  # workers get the parent's sys.path
+    executor = LocalProcessExecutor(max_workers=1, preload=[module])
+    mgr = JobManager(JobStore(f"sqlite:///{tmp_path / 'jobs.db'}"), executor, KINDS)
+    mgr.start()
+    try:
+        job = mgr.submit("test", {"steps": 1}, tmp_path)
+        failed = wait_state(mgr, job.id)
+        assert failed.state == JobState.failed
+        assert "no worker process could be started" in failed.error, failed.error
+        health = mgr.health()
+        assert health is not None and health["can_run_jobs"] is False
+        assert "worker processes running" in health["reason"]
+        assert executor.stats()["spawn_failures"] >= 1
+        flag.unlink()
+        resumed = mgr.resume(job.id)
+        done = wait_state(mgr, resumed.id)
+        assert done.state == JobState.succeeded and done.result["steps"] == 1
+        assert mgr.health() is None  # a worker reported ready: healthy again
+    finally:
+        mgr.shutdown()
+
+
+def _stored_state(db: Path, job_id: str) -> str:
+    import sqlite3
+
+    with sqlite3.connect(db, timeout=30) as conn:
+        return conn.execute("SELECT state FROM evalscope_jobs WHERE id = ?", (job_id,)).fetchone()[0]
+
+
+def test_final_state_is_kept_and_retried_while_the_database_is_locked(tmp_path):
+    import sqlite3
+
+    db = tmp_path / "locked.db"
+    gate = tmp_path / "finish"
+    mgr = JobManager(JobStore(f"sqlite:///{db}?timeout=0.2"), LocalProcessExecutor(max_workers=1), KINDS)
+    mgr.start()
+    try:
+        job = mgr.submit("test", {"steps": 2, "wait_for": str(gate)}, tmp_path)
+        wait_state(mgr, job.id, {JobState.running})
+        # Another process holds the write lock for longer than the store's busy timeout.
+        holder = sqlite3.connect(db, isolation_level=None)
+        holder.execute("BEGIN EXCLUSIVE")
+        try:
+            gate.touch()
+            done = wait_state(mgr, job.id)  # known here although the store refused it
+            assert done.state == JobState.succeeded and done.result["steps"] == 2
+            assert _stored_state(db, job.id) == "running"
+            health = mgr.health()
+            assert health is not None and "not yet saved" in health["reason"] and health["can_run_jobs"]
+            assert mgr.unsaved_count() == 1
+            with pytest.raises(JobConflict):  # it has ended: nothing to cancel
+                mgr.cancel(job.id)
+        finally:
+            holder.execute("ROLLBACK")
+            holder.close()
+        deadline = time.monotonic() + 60
+        while _stored_state(db, job.id) != "succeeded":
+            assert time.monotonic() < deadline, "final state never stored"
+            time.sleep(0.05)
+        stored = mgr.store.get(job.id)
+        assert stored.result["steps"] == 2 and stored.finished_at is not None
+        assert mgr.health() is None and mgr.unsaved_count() == 0
+    finally:
+        mgr.shutdown()
+
+
+def test_a_final_state_never_stored_is_reconciled_at_start_up(tmp_path):
+    import sqlite3
+
+    db = tmp_path / "jobs.db"
+    gate = tmp_path / "finish"
+    mgr = JobManager(JobStore(f"sqlite:///{db}?timeout=0.2"), LocalProcessExecutor(max_workers=1), KINDS)
+    mgr.start()
+    job = mgr.submit("test", {"steps": 1, "wait_for": str(gate)}, tmp_path)
+    wait_state(mgr, job.id, {JobState.running})
+    holder = sqlite3.connect(db, isolation_level=None)
+    holder.execute("BEGIN EXCLUSIVE")
+    try:
+        gate.touch()
+        assert wait_state(mgr, job.id).state == JobState.succeeded
+        mgr.shutdown()  # the store is still locked: the state is lost with this process
+        assert _stored_state(db, job.id) == "running"
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    # The next start finds a running job that no worker runs: interrupted, resumable.
+    again = JobManager(JobStore(f"sqlite:///{db}"), LocalProcessExecutor(max_workers=1), KINDS)
+    again.start()
+    try:
+        job = again.get(job.id)
+        assert job.state == JobState.interrupted and "resume" in job.error
+        assert wait_state(again, again.resume(job.id).id).state == JobState.succeeded
+    finally:
+        again.shutdown()

@@ -3,7 +3,8 @@
 
 Config: ``steps`` (int), ``sleep`` (seconds per step), ``fail`` (raise at the end),
 ``crash`` (the worker kills itself mid-way, like an OOM kill), ``log`` (a line to log),
-``api_key`` (echoed into the log and the result so tests can check it is scrubbed).
+``api_key`` (echoed into the log and the result so tests can check it is scrubbed),
+``wait_for`` (a file path: the job ends only once it exists, so a test decides when, not a timer).
 It writes one file per step into its output folder, so resume can be checked: on resume it
 skips the steps whose file exists.
 """
@@ -14,6 +15,7 @@ import logging
 import os
 import signal
 import time
+from pathlib import Path
 from typing import Any
 
 TARGET = "testing_kind:run"
@@ -39,6 +41,13 @@ def run(config: dict[str, Any], ctx: Any) -> dict[str, Any]:
         ctx.progress(i + 1, steps)
         if config.get("crash") and i == steps // 2:
             os.kill(os.getpid(), signal.SIGKILL)
+    if config.get("wait_for"):
+        gate = Path(config["wait_for"])
+        deadline = time.monotonic() + 300
+        while not gate.exists():
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"{gate} never appeared")
+            time.sleep(0.02)
     if config.get("fail"):
         raise RuntimeError(f"asked to fail (key {config.get('api_key')})")
     return {"steps": steps, "ran": ran, "pid": os.getpid(), "resume": ctx.resume,
