@@ -17,6 +17,7 @@ from evalscope.service import errors
 from evalscope.service.engines import engine_kinds
 from evalscope.service.middleware import BearerAuthMiddleware, BodyLimitMiddleware
 from evalscope.service.notifier import JobNotifier
+from evalscope.service.openapi import install_openapi
 from evalscope.service.routes import Ctx, build_router
 from evalscope.service.settings import ServiceSettings
 from evalscope.service.web import mount_web
@@ -80,6 +81,7 @@ def create_app(settings: ServiceSettings | None = None, **overrides: Any) -> Fas
     app = FastAPI(title="EvalScope service", version=__version__, description=DESCRIPTION,
                   lifespan=lifespan, debug=False)
     errors.install(app, settings.debug)
+    install_openapi(app)  # no 422 in the document: bad input answers 400
     if settings.executor == "celery":  # before the job API: its /api/v1/jobs/{kind} would shadow these
         app.include_router(celery_router(settings.max_upload_bytes))
     app.include_router(build_router(engines))

@@ -26,8 +26,8 @@ from evalscope.service.engines import EngineKind
 from evalscope.service.errors import ApiError, error_body
 from evalscope.service.metrics import render_metrics
 from evalscope.service.notifier import JobNotifier
+from evalscope.service.openapi import error_responses
 from evalscope.service.schemas import (
-    ErrorOut,
     EvalOut,
     FileListOut,
     FileOut,
@@ -41,12 +41,9 @@ from evalscope.service.settings import ServiceSettings
 
 log = logging.getLogger("evalscope.service")
 
-ERRORS: dict[int | str, dict[str, Any]] = {
-    400: {"model": ErrorOut, "description": "invalid request (field and reason in `errors`)"},
-    401: {"model": ErrorOut, "description": "missing or wrong bearer token (when auth is on)"},
-    413: {"model": ErrorOut, "description": "request body too large"},
-    500: {"model": ErrorOut, "description": "the job failed (traceback only in debug mode)"},
-}
+# The error answers each route can give (evalscope.service.openapi; no 422: bad input is a 400).
+SUBMIT_ERRORS = error_responses(400, 401, 413, 503, 507)
+SEED_ERRORS = error_responses(400, 401, 413, 500, 503, 507)
 
 
 class Ctx:
@@ -138,29 +135,32 @@ def build_router(engines: dict[str, EngineKind]) -> APIRouter:
         return JSONResponse(body, status_code=200 if problem["can_run_jobs"] else 503)
 
 
-    @router.post("/api/v1/eval", response_model=EvalOut, responses=ERRORS, tags=["seed"])
+    @router.post("/api/v1/eval", response_model=EvalOut, responses=SEED_ERRORS, tags=["seed"])
     async def run_eval(request: Request, body: Annotated[EvalBody, Body()]) -> JSONResponse:
         """Run an evaluation and answer when it ends (a job underneath: see /api/v1/jobs)."""
         return await _run_blocking(request, "eval", body)
 
-    @router.post("/api/v1/perf", response_model=PerfOut, responses=ERRORS, tags=["seed"])
+    @router.post("/api/v1/perf", response_model=PerfOut, responses=SEED_ERRORS, tags=["seed"])
     async def run_perf(request: Request, body: Annotated[PerfBody, Body()]) -> JSONResponse:
         """Run a load test and answer when it ends (a job underneath: see /api/v1/jobs)."""
         return await _run_blocking(request, "perf", body)
 
-    @router.post("/api/v1/jobs/eval", status_code=202, response_model=JobOut, responses=ERRORS, tags=["jobs"])
+    @router.post("/api/v1/jobs/eval", status_code=202, response_model=JobOut, responses=SUBMIT_ERRORS,
+                 tags=["jobs"])
     async def submit_eval(request: Request, body: Annotated[EvalBody, Body()]) -> JSONResponse:
         """Queue an evaluation; answers at once with the job (202)."""
         ctx = ctx_of(request)
         return _job_created(ctx, await _submit_engine(ctx, "eval", body))
 
-    @router.post("/api/v1/jobs/perf", status_code=202, response_model=JobOut, responses=ERRORS, tags=["jobs"])
+    @router.post("/api/v1/jobs/perf", status_code=202, response_model=JobOut, responses=SUBMIT_ERRORS,
+                 tags=["jobs"])
     async def submit_perf(request: Request, body: Annotated[PerfBody, Body()]) -> JSONResponse:
         """Queue a load test; answers at once with the job (202)."""
         ctx = ctx_of(request)
         return _job_created(ctx, await _submit_engine(ctx, "perf", body))
 
-    @router.post("/api/v1/jobs/{kind}", status_code=202, response_model=JobOut, responses=ERRORS, tags=["jobs"])
+    @router.post("/api/v1/jobs/{kind}", status_code=202, response_model=JobOut,
+                 responses=error_responses(400, 401, 404, 413, 503, 507), tags=["jobs"])
     def submit_other(request: Request, kind: str, body: Annotated[dict[str, Any], Body()]) -> JSONResponse:
         """Queue a job of an extra registered kind (its function validates the body)."""
         ctx = ctx_of(request)
@@ -172,7 +172,7 @@ def build_router(engines: dict[str, EngineKind]) -> APIRouter:
             raise ApiError(400, f"Invalid request: work_dir: {exc}", [{"field": "work_dir", "reason": str(exc)}]) from None
         return _job_created(ctx, ctx.manager.submit(kind, body, parent))
 
-    @router.get("/api/v1/jobs", response_model=JobListOut, responses=ERRORS, tags=["jobs"])
+    @router.get("/api/v1/jobs", response_model=JobListOut, responses=error_responses(400, 401, 503), tags=["jobs"])
     def list_jobs(
         request: Request,
         state: JobState | None = None,
@@ -186,13 +186,15 @@ def build_router(engines: dict[str, EngineKind]) -> APIRouter:
         return {"items": [JobOut.of(j, ctx.settings.debug) for j in items], "total": total,
                 "limit": limit, "offset": offset}
 
-    @router.get("/api/v1/jobs/{job_id}", response_model=JobOut, responses={404: ERRORS[400]}, tags=["jobs"])
+    @router.get("/api/v1/jobs/{job_id}", response_model=JobOut, responses=error_responses(401, 404, 503),
+                tags=["jobs"])
     def get_job(request: Request, job_id: str) -> JobOut:
         """One job: state, progress, timings, result, output folder, error."""
         ctx = ctx_of(request)
         return JobOut.of(_job_or_404(ctx, job_id), ctx.settings.debug)
 
-    @router.post("/api/v1/jobs/{job_id}/cancel", response_model=JobOut, tags=["jobs"])
+    @router.post("/api/v1/jobs/{job_id}/cancel", response_model=JobOut, responses=error_responses(401, 404, 409, 503),
+                 tags=["jobs"])
     def cancel_job(request: Request, job_id: str) -> JobOut:
         """Cancel a queued or running job (its worker process is killed); 409 if already over."""
         ctx = ctx_of(request)
@@ -204,7 +206,8 @@ def build_router(engines: dict[str, EngineKind]) -> APIRouter:
             raise ApiError(404, f"Job {job_id} not found")
         return JobOut.of(job, ctx.settings.debug)
 
-    @router.post("/api/v1/jobs/{job_id}/resume", status_code=202, response_model=JobOut, tags=["jobs"])
+    @router.post("/api/v1/jobs/{job_id}/resume", status_code=202, response_model=JobOut,
+                 responses=error_responses(400, 401, 404, 409, 413, 503), tags=["jobs"])
     def resume_job(request: Request, job_id: str, body: Annotated[ResumeIn | None, Body()] = None) -> JSONResponse:
         """Queue an interrupted, failed or cancelled job again in its own folder (evals continue
         from their cache).  API keys are never stored: give ``api_key`` again if the model needs one."""
@@ -218,7 +221,8 @@ def build_router(engines: dict[str, EngineKind]) -> APIRouter:
         return _job_created(ctx, job)
 
     @router.get("/api/v1/jobs/{job_id}/events", tags=["jobs"],
-                responses={200: {"content": {"text/event-stream": {}}, "description": "server-sent events"}})
+                responses={200: {"content": {"text/event-stream": {}}, "description": "server-sent events"},
+                           **error_responses(401, 404, 503)})
     async def job_events(request: Request, job_id: str) -> StreamingResponse:
         """Server-sent events: ``event: job`` with the job at each change, then ``event: end``."""
         ctx = ctx_of(request)
@@ -242,7 +246,8 @@ def build_router(engines: dict[str, EngineKind]) -> APIRouter:
         return StreamingResponse(stream(), media_type="text/event-stream",
                                  headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
 
-    @router.get("/api/v1/jobs/{job_id}/files", response_model=FileListOut, tags=["jobs"])
+    @router.get("/api/v1/jobs/{job_id}/files", response_model=FileListOut, responses=error_responses(401, 404, 503),
+                tags=["jobs"])
     def list_files(request: Request, job_id: str) -> FileListOut:
         """Every file in the job's folder (paths relative to it)."""
         ctx = ctx_of(request)
@@ -256,7 +261,7 @@ def build_router(engines: dict[str, EngineKind]) -> APIRouter:
         return FileListOut(job_id=job.id, output_dir=job.output_dir, files=files)
 
     @router.get("/api/v1/jobs/{job_id}/files/{path:path}", tags=["jobs"],
-                responses={200: {"content": {"application/octet-stream": {}}}, 404: ERRORS[400]})
+                responses={200: {"content": {"application/octet-stream": {}}}, **error_responses(401, 404, 503)})
     def get_file(request: Request, job_id: str, path: str) -> FileResponse:
         """Download one file of the job's folder; paths outside it answer 404."""
         ctx = ctx_of(request)
