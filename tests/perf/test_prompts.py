@@ -39,7 +39,13 @@ def test_openqa_local_copy_and_offline_error(openqa_file, tmp_path, monkeypatch)
     monkeypatch.setenv("EVALSCOPE_OFFLINE", "1")
     monkeypatch.setenv("EVALSCOPE_CACHE", str(tmp_path / "cache"))
     monkeypatch.delenv("EVALSCOPE_DATASET_DIR", raising=False)
-    with pytest.raises(PromptSourceError, match="--dataset-path"):
+    # The Python API (and the service) name the field, the CLI the flag; both give the layout that works.
+    with pytest.raises(PromptSourceError, match=r"^dataset_path: .*openqa/open_qa\.jsonl") as err:
+        load_prompts(_args())
+    assert err.value.field == "dataset_path" and "--dataset-path" not in str(err.value)
+    from evalscope.fieldnames import cli_style
+
+    with cli_style(), pytest.raises(PromptSourceError, match=r"^--dataset-path: .*Set --dataset-path to"):
         load_prompts(_args())
 
 

@@ -32,11 +32,16 @@ def test_health_and_json_errors(thread_service):
         assert r.status_code == 405 and r.json()["status"] == "error"
         assert c.get("/openapi.json").json()["paths"]["/api/v1/eval"]["post"]
         assert "swagger" in c.get("/docs").text.lower()
-        # A failed job: JSON 500 naming the error, no traceback outside debug mode.
-        r = c.post("/api/v1/eval", json={"model": "m", "api_url": "http://127.0.0.1:9/v1", "datasets": ["mmlu"],
-                                         "limit": 1}, timeout=60)
-        assert r.status_code == 500
-        assert r.json()["status"] == "error" and "DatasetNotFoundError" in r.json()["message"]
+        # A failed job: JSON 500 naming the error, no traceback outside debug mode. (Data that is missing
+        # is refused at submission with 400; a file with rows of the wrong format fails in the worker.)
+        bad = svc.app.state.ctx.settings.base_dir / "bad-data" / "qa.jsonl"
+        bad.parent.mkdir(parents=True)
+        bad.write_text('{"unrelated": 1}\n')
+        r = c.post("/api/v1/eval", json={"model": "m", "api_url": "http://127.0.0.1:9/v1", "datasets": ["general_qa"],
+                                         "dataset_args": {"general_qa": {"local_path": "bad-data"}}, "limit": 1},
+                   timeout=60)
+        assert r.status_code == 500, r.text
+        assert r.json()["status"] == "error" and r.json()["message"]
         assert "traceback" not in r.json()
         assert c.get(f"/api/v1/jobs/{r.json()['job_id']}").json()["traceback"] is None
 

@@ -257,13 +257,19 @@ def test_eval_validation_400(setup, body, fields):
 
 def test_failed_job_is_json_500(setup):
     svc, mock = setup
+    # Missing data is refused at submission (400); rows of the wrong format fail in the worker.
+    bad = svc.work_dir.resolve() / "bad-data" / "qa.jsonl"
+    bad.parent.mkdir(parents=True, exist_ok=True)
+    bad.write_text('{"unrelated": 1}\n')
     r = httpx.post(svc.url + "/api/v1/eval", timeout=60, json={
-        "model": "m", "api_url": mock.url + "/v1", "datasets": ["mmlu"], "limit": 1})
+        "model": "m", "api_url": mock.url + "/v1", "datasets": ["general_qa"], "limit": 1,
+        "dataset_args": {"general_qa": {"local_path": "bad-data"}}})
     assert r.status_code == 500
     body = r.json()
-    assert body["status"] == "error" and "DatasetNotFoundError" in body["message"]
+    assert body["status"] == "error" and "DatasetFormatError" in body["message"]
+    assert "row 1" in body["message"]
     assert body["job_id"] and body["output_dir"]
-    assert "DatasetNotFoundError" in body["traceback"]  # this service runs with --debug
+    assert "DatasetFormatError" in body["traceback"]  # this service runs with --debug
 
 
 def test_twenty_blocking_calls_at_once_while_health_answers(setup):
