@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+import time
 from pathlib import Path
 
 import httpx
@@ -307,20 +308,30 @@ def test_twenty_blocking_calls_at_once_while_health_answers(setup):
     assert len(jobs) == 20
 
 
-def test_client_disconnect_does_not_kill_the_job(setup):
-    svc, mock = setup
-    body = {"model": "disconnect-check", "url": mock.url + "/v1/chat/completions", "number": 300, "parallel": 1}
-    with pytest.raises(httpx.TimeoutException):
-        httpx.post(svc.url + "/api/v1/perf", json=body, timeout=0.3)
-    with httpx.Client(base_url=svc.url, timeout=30) as c:
-        jobs = [j for j in c.get("/api/v1/jobs", params={"kind": "perf", "limit": 500}).json()["items"]
-                if j["config"]["model"] == "disconnect-check"]
-        assert len(jobs) == 1
-        from conftest import wait_job
+def test_client_disconnect_does_not_kill_the_job(setup, mock_server):
+    svc, _ = setup
+    # A slow model: 8 sequential requests take at least 8 x 0.25 s, so the client's 0.3 s read
+    # timeout always fires while the job runs (no race with a fast, warm service).
+    slow = mock_server(ttft=0.25, output_tokens=2)
+    body = {"model": "disconnect-check", "url": slow.url + "/v1/chat/completions", "number": 8, "parallel": 1,
+            "prompt": "hello"}
+    with pytest.raises(httpx.ReadTimeout):
+        httpx.post(svc.url + "/api/v1/perf", json=body, timeout=httpx.Timeout(30, read=0.3))
+    from conftest import wait_job
 
+    with httpx.Client(base_url=svc.url, timeout=30) as c:
+        deadline = time.monotonic() + 30
+        while True:  # the service may still be creating the job when the client gives up
+            jobs = [j for j in c.get("/api/v1/jobs", params={"kind": "perf", "limit": 500}).json()["items"]
+                    if j["config"]["model"] == "disconnect-check"]
+            if jobs or time.monotonic() > deadline:
+                break
+            time.sleep(0.05)
+        assert len(jobs) == 1
         job = wait_job(c, jobs[0]["id"])
         assert job["state"] == "succeeded"
-        assert job["result"]["results"]["parallel_1_number_300"]["metrics"]["Succeed requests"] == 300
+        assert job["result"]["results"]["parallel_1_number_8"]["metrics"]["Succeed requests"] == 8
+    assert slow.stats()["total"] == 8
 
 
 def test_work_dir_and_use_cache_inside_the_base_folder(setup):
