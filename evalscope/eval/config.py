@@ -6,7 +6,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from evalscope import limits
+from evalscope import limits, upstream_fields
 from evalscope.paths import HubIdOrPath, LocalDir, LocalPath, OutputDir, RunDir
 
 REDACTED = "***"
@@ -46,6 +46,12 @@ class DatasetArgs(BaseModel):
     dataset_id: HubIdOrPath | None = None  # a hub id, or a local file or folder
     system_prompt: str | None = None
 
+    @model_validator(mode="before")
+    @classmethod
+    def _evalscope_fields(cls, data: Any) -> Any:
+        return upstream_fields.check_fields(data, upstream_fields.DATASET_ARGS_FIELDS, cls.model_fields,
+                                            "dataset_args")
+
 
 class TaskConfig(BaseModel):
     """An eval run. Field names follow EvalScope's ``TaskConfig`` so users' scripts keep working."""
@@ -79,6 +85,12 @@ class TaskConfig(BaseModel):
         from evalscope.client.urls import check_model_url
 
         return check_model_url(v)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _evalscope_fields(cls, data: Any) -> Any:
+        # EvalScope 1.14 fields we lack: accepted, folded, or "not supported yet" (evalscope.upstream_fields)
+        return upstream_fields.check_fields(data, upstream_fields.EVAL_FIELDS, cls.model_fields, "TaskConfig")
 
     @field_validator("datasets", mode="before")
     @classmethod

@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
-from evalscope import limits
+from evalscope import limits, upstream_fields
 from evalscope.client.adapters import make_adapter
 from evalscope.client.urls import check_model_url
 from evalscope.paths import LocalPath, OutputDir, TextOrFile
@@ -113,6 +113,17 @@ class PerfArguments(BaseModel):
             if v > top:
                 raise ValueError(f"{v} is above the limit of {top:,}")
         return value
+
+    @model_validator(mode="before")
+    @classmethod
+    def _evalscope_fields(cls, data: Any) -> Any:
+        # EvalScope 1.14 fields we lack: accepted, folded, or "not supported yet" (evalscope.upstream_fields)
+        return upstream_fields.check_fields(data, upstream_fields.PERF_FIELDS, cls.model_fields, "the perf arguments")
+
+    @field_validator("rate", mode="before")
+    @classmethod
+    def _one_rate(cls, value: Any) -> Any:
+        return upstream_fields.single_rate(value)
 
     @field_validator("rate")
     @classmethod

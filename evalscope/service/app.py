@@ -6,14 +6,19 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
+import fastapi_offline
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
+from fastapi.responses import FileResponse
+from fastapi_offline import FastAPIOffline
 
 from evalscope import __version__
 from evalscope.jobs import JobManager, JobStore, LocalProcessExecutor, all_kinds
 from evalscope.service import errors
+from evalscope.service.compat import build_compat_router
 from evalscope.service.engines import engine_kinds
 from evalscope.service.middleware import BearerAuthMiddleware, BodyLimitMiddleware
 from evalscope.service.notifier import JobNotifier
@@ -30,6 +35,11 @@ Both seed routes block until their job ends; every call is a job underneath, whi
 (`/api/v1/jobs`) lets you submit without waiting, list, follow (server-sent events), cancel,
 resume and download files from.
 """
+
+
+DOCS_ASSETS = "/static/docs"
+FAVICON_URL = "/favicon.ico"
+FAVICON_FILE = Path(fastapi_offline.__file__).parent / "static" / "favicon.png"
 
 
 def create_app(settings: ServiceSettings | None = None, **overrides: Any) -> FastAPI:
@@ -78,13 +88,23 @@ def create_app(settings: ServiceSettings | None = None, **overrides: Any) -> Fas
             await asyncio.to_thread(manager.shutdown)
             store.close()
 
-    app = FastAPI(title="EvalScope service", version=__version__, description=DESCRIPTION,
-                  lifespan=lifespan, debug=False)
+    # /docs and /redoc load Swagger UI and ReDoc from the package (fastapi-offline), never from a CDN:
+    # they work without internet. Their assets sit under /static/, which needs no token.
+    app = FastAPIOffline(title="EvalScope service", version=__version__, description=DESCRIPTION,
+                         lifespan=lifespan, debug=False, static_url=DOCS_ASSETS,
+                         favicon_url=FAVICON_URL)
     errors.install(app, settings.debug)
     install_openapi(app)  # no 422 in the document: bad input answers 400
     if settings.executor == "celery":  # before the job API: its /api/v1/jobs/{kind} would shadow these
         app.include_router(celery_router(settings.max_upload_bytes))
     app.include_router(build_router(engines))
+    app.include_router(build_compat_router())  # EvalScope 1.14's routes (evalscope.service.compat)
+
+    @app.get(FAVICON_URL, include_in_schema=False)
+    def favicon() -> FileResponse:
+        """So browsers showing the pages log no 404."""
+        return FileResponse(FAVICON_FILE, media_type="image/png")
+
     mount_web(app)  # the web page at / (evalscope.service.web)
     # Middleware added last runs first: size limit, then auth, then CORS (so preflights pass).
     if settings.cors_origins:

@@ -12,7 +12,8 @@ from starlette.exceptions import HTTPException
 Scope = dict[str, Any]
 
 #: Reachable without a token: health checks and the API description.
-OPEN_PATHS = frozenset({"/health", "/docs", "/docs/oauth2-redirect", "/redoc", "/openapi.json", "/"})
+OPEN_PATHS = frozenset({"/health", "/docs", "/docs/oauth2-redirect", "/redoc", "/openapi.json", "/",
+                        "/favicon.ico"})
 #: The web page's shells and static files (evalscope.service.web): they hold no job data, their
 #: script calls the API with the token the user typed.
 OPEN_PREFIXES = ("/static/", "/jobs/")

@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import create_engine, inspect, text
 
 from evalscope.jobs import Job, JobState, JobStore
+from evalscope.jobs import task_ids
 from evalscope.jobs.celery import leases
 from evalscope.jobs.migrations import current_revision, head_revision, upgrade
 from evalscope.jobs.store import JobRow
@@ -26,7 +27,7 @@ def _schema_diff(engine) -> list:
     from sqlalchemy import MetaData
 
     target = MetaData()
-    for table in (JobRow.__table__, leases.leases):
+    for table in (JobRow.__table__, leases.leases, task_ids.task_ids):
         table.to_metadata(target)
     with engine.connect() as conn:
         diff = compare_metadata(MigrationContext.configure(conn), target)
@@ -43,7 +44,7 @@ def db_url(request, tmp_path):
 def test_empty_database_is_migrated_to_head_and_matches_the_models(db_url):
     store = JobStore(db_url)
     try:
-        assert current_revision(store.engine) == head_revision() == "0002_leases"
+        assert current_revision(store.engine) == head_revision() == "0003_task_ids"
         assert _schema_diff(store.engine) == []
         store.create(_job(1))
         assert store.get(_job(1).id) == _job(1)
@@ -65,7 +66,7 @@ def test_upgrade_from_the_previous_revision_keeps_every_row(db_url):
 
     store = JobStore(db_url)  # opening the store applies the pending migration
     try:
-        assert current_revision(store.engine) == "0002_leases"
+        assert current_revision(store.engine) == "0003_task_ids"
         assert [store.get(j.id) for j in jobs] == jobs
         assert _schema_diff(store.engine) == []
         leases.heartbeat(store, jobs[0].id, "w@test", 1)

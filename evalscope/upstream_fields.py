@@ -1,0 +1,190 @@
+"""EvalScope 1.14 request fields that our models do not have: the one list, and what each one does here.
+
+EvalScope 1.14 clients send fields of its ``TaskConfig`` (eval) and perf ``Arguments`` that this
+service does not implement. Rather than pydantic's bare "extra inputs are not permitted", every
+such field is named here with one of three fates:
+
+- ``Rule(ignore=reason)``: accepted with any value and without effect (the reason is in docs/service.md);
+- ``Rule(fold=fn)``: cheap to honour, mapped onto one of our fields;
+- ``Rule(defaults=(...))``: accepted while it holds EvalScope's default (or null), which changes
+  nothing; any other value answers "<field>: not supported yet by this service (EvalScope 1.14 field)".
+
+Names in none of these lists and not fields of the model stay "unknown field". The models call
+:func:`check_fields` from a ``mode="before"`` validator, so the CLI, the Python API and HTTP agree.
+"""
+
+from __future__ import annotations
+
+import types
+import typing
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+UNSUPPORTED = "not supported yet by this service (EvalScope 1.14 field)"
+
+
+@dataclass(frozen=True)
+class Rule:
+    """What happens to one EvalScope field our model lacks (see the module docstring)."""
+
+    defaults: tuple[Any, ...] = ()
+    ignore: str | None = None
+    fold: Callable[[dict[str, Any], Any], None] | None = None
+
+
+def _extra_arg(body_key: str) -> Callable[[dict[str, Any], Any], None]:
+    """A sampling field EvalScope sends in the request body: it goes into our ``extra_args``."""
+
+    def fold(data: dict[str, Any], value: Any) -> None:
+        if value is None:
+            return
+        extra = data.get("extra_args")
+        extra = dict(extra) if isinstance(extra, dict) else {}
+        extra.setdefault(body_key, value)  # an explicit extra_args entry wins
+        data["extra_args"] = extra
+
+    return fold
+
+
+def single_rate(value: Any) -> Any:
+    """EvalScope 1.14's ``rate`` may be a list (a sweep of rates); a list of one value is that value."""
+    if isinstance(value, list | tuple):
+        if len(value) == 1:
+            return value[0]
+        raise ValueError(f"a list of several rates (a rate sweep) is {UNSUPPORTED}; give one rate")
+    return value
+
+
+_SLA = "only used with sla_auto_tune, which is not supported yet"
+_LOCAL = "only used with a local model (api local / local_vllm), which this service does not run"
+
+EVAL_FIELDS: dict[str, Rule] = {
+    "model_id": Rule(ignore="reports and folders name the model by `model`"),
+    "model_args": Rule(defaults=({},)),
+    "model_task": Rule(defaults=("text_generation",)),
+    "chat_template": Rule(),
+    "repeats": Rule(defaults=(1,)),
+    "eval_backend": Rule(defaults=("Native", "native")),
+    "eval_config": Rule(),
+    "rerun_review": Rule(defaults=(False,)),
+    "no_timestamp": Rule(ignore="every job gets its own new folder, named by the service"),
+    "enable_progress_tracker": Rule(ignore="progress is always tracked (job API, /api/v1/eval/progress)"),
+    "ignore_errors": Rule(ignore="a failed request is always recorded as that sample's error and the run "
+                                 "goes on; a run in which nothing could be scored fails"),
+    "dry_run": Rule(defaults=(False,)),
+    "judge": Rule(defaults=({},)),
+    "judge_strategy": Rule(defaults=("auto", "rule")),  # the benchmarks served here are all rule-scored
+    "judge_model_args": Rule(defaults=({},)),
+    "judge_worker_num": Rule(),
+    "analysis_report": Rule(defaults=(False,)),
+    "collect_perf": Rule(ignore="evals do not collect per-request timings here; use /api/v1/perf"),
+    "sandbox": Rule(),
+    "use_sandbox": Rule(defaults=(False,)),
+    "sandbox_type": Rule(ignore="only used with use_sandbox, which is not supported yet"),
+    "sandbox_manager_config": Rule(defaults=({},)),
+    "agent_config": Rule(),
+    "evalscope_version": Rule(ignore="informational: the version of the client's EvalScope"),
+}
+
+#: keys of EvalScope's ``dataset_args.<benchmark>`` that our ``DatasetArgs`` lacks
+DATASET_ARGS_FIELDS: dict[str, Rule] = {
+    "default_subset": Rule(),
+    "few_shot_mode": Rule(defaults=("auto",)),
+    "allowed_few_shot_nums": Rule(),
+    "train_split": Rule(),
+    "eval_split": Rule(),
+    "prompt_template": Rule(),
+    "few_shot_prompt_template": Rule(),
+    "query_template": Rule(),
+    "choice_instructions": Rule(),
+    "filters": Rule(defaults=({},)),
+    "metric_list": Rule(defaults=([],)),
+    "aggregation": Rule(defaults=("mean",)),
+    "primary_metric": Rule(),
+    "shuffle": Rule(defaults=(False,)),
+    "shuffle_choices": Rule(defaults=(False,)),
+    "force_redownload": Rule(defaults=(False,)),
+    "review_timeout": Rule(),
+    "extra_params": Rule(defaults=({},)),
+}
+
+PERF_FIELDS: dict[str, Rule] = {
+    "model_id": Rule(ignore=_LOCAL),
+    "attn_implementation": Rule(ignore=_LOCAL),
+    "port": Rule(ignore=_LOCAL),
+    "scenario": Rule(),
+    "enable_pd_metrics": Rule(defaults=(False,)),
+    "open_loop": Rule(defaults=(False,)),
+    "sla_auto_tune": Rule(defaults=(False,)),
+    **{name: Rule(ignore=_SLA) for name in ("sla_variable", "sla_params", "sla_num_runs", "sla_upper_bound",
+                                             "sla_lower_bound", "sla_fixed_parallel", "sla_number_multiplier")},
+    **{name: Rule(ignore="a tuning knob of EvalScope's own client; this engine has no equivalent")
+       for name in ("db_commit_interval", "queue_size_multiplier", "in_flight_task_multiplier", "num_workers")},
+    "log_every_n_query": Rule(ignore="the run log reports progress on its own schedule"),
+    "enable_progress_tracker": Rule(ignore="progress is always tracked (job API, /api/v1/perf/progress)"),
+    "visualizer": Rule(),
+    "wandb_api_key": Rule(),
+    "swanlab_api_key": Rule(),
+    "swanlab_host": Rule(),
+    "alias": Rule(ignore="a display label of EvalScope's web UI (kept by the /api/v1/tasks routes)"),
+    "no_timestamp": Rule(ignore="every job gets its own new folder, named by the service"),
+    "prefix_count": Rule(defaults=(1,)),
+    "apply_chat_template": Rule(),
+    **{name: Rule(ignore="only used by the image datasets (random_vl), which are not supported yet")
+       for name in ("image_width", "image_height", "image_format", "image_num", "image_patch_size")},
+    "data_source": Rule(),
+    "dataset_offset": Rule(defaults=(0,)),
+    "dataset_args": Rule(defaults=({},)),
+    "frequency_penalty": Rule(fold=_extra_arg("frequency_penalty")),
+    "repetition_penalty": Rule(fold=_extra_arg("repetition_penalty")),
+    "logprobs": Rule(fold=_extra_arg("logprobs")),
+    "n_choices": Rule(fold=_extra_arg("n")),
+    "stop_token_ids": Rule(fold=_extra_arg("stop_token_ids")),
+    "tokenize_prompt": Rule(defaults=(False,)),
+    "multi_turn": Rule(defaults=(False,)),
+    "min_turns": Rule(defaults=(1,)),
+    "max_turns": Rule(),
+    "multi_turn_args": Rule(),
+}
+
+
+def _accepts_none(annotation: Any) -> bool:
+    return annotation is None or type(None) in typing.get_args(annotation) or (
+        isinstance(annotation, types.UnionType) and type(None) in annotation.__args__)
+
+
+def check_fields(data: Any, rules: Mapping[str, Rule], model_fields: Mapping[str, Any], what: str) -> Any:
+    """The request ``data`` with EvalScope 1.14 fields applied per ``rules``; ValueError naming the field
+    for one that is not supported yet, or unknown.
+
+    A null for one of our fields that takes no null means "not set" in EvalScope's dumps: it is dropped
+    so our default applies.
+    """
+    if not isinstance(data, dict):
+        return data
+    out = dict(data)
+    unknown: list[str] = []
+    unsupported: list[str] = []
+    for key in list(out):
+        value = out[key]
+        if key in model_fields:
+            if value is None and not _accepts_none(model_fields[key].annotation):
+                del out[key]
+            continue
+        rule = rules.get(key)
+        if rule is None:
+            unknown.append(key)
+            continue
+        del out[key]
+        if rule.ignore is not None or value is None:
+            continue
+        if rule.fold is not None:
+            rule.fold(out, value)
+        elif not any(value == d and type(value) is type(d) for d in rule.defaults):
+            unsupported.append(key)
+    parts = [f"{k}: unknown field (not a field of {what}, nor of EvalScope 1.14's)" for k in unknown]
+    parts += [f"{k}: {UNSUPPORTED}" for k in unsupported]
+    if parts:
+        raise ValueError("; ".join(parts))
+    return out
