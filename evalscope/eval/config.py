@@ -8,8 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from evalscope import limits, upstream_fields
 from evalscope.paths import HubIdOrPath, LocalDir, LocalPath, OutputDir, RunDir
-
-REDACTED = "***"
+from evalscope.secrets import REDACTED, redact_config  # noqa: F401 - REDACTED: kept for importers
 
 
 class GenerationConfig(BaseModel):
@@ -153,8 +152,6 @@ class TaskConfig(BaseModel):
         return self.dataset_args.get(name) or DatasetArgs()
 
     def redacted(self) -> dict[str, Any]:
-        """The config as JSON-ready data with the API key replaced, for config.json and logs."""
-        data = self.model_dump(mode="json")
-        if data.get("api_key") and data["api_key"] != "EMPTY":
-            data["api_key"] = REDACTED
-        return data
+        """The config as JSON-ready data with every secret redacted (:mod:`evalscope.secrets`: the
+        API key, credential-named fields, keys in URLs), for config.json, reports and logs."""
+        return redact_config(self.model_dump(mode="json"))

@@ -31,6 +31,7 @@ from evalscope.eval.storage import (
     read_predictions,
 )
 
+from evalscope.secrets import ScrubFilter, config_secret_values
 log = logging.getLogger("evalscope.eval")
 Progress = Callable[[int, int], None]
 
@@ -134,6 +135,8 @@ async def arun_task(cfg: TaskConfig, progress: Progress | None = None) -> dict[s
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
     log.addHandler(handler)
     log.setLevel(logging.DEBUG if cfg.debug else logging.INFO)
+    # run.log never holds the key or URL credentials, also when the engine runs alone (no job worker)
+    handler.addFilter(ScrubFilter(config_secret_values(cfg.model_dump(mode="json"))))
     log.propagate = cfg.debug
     try:
         return await _run(cfg, benches, layout, progress)

@@ -15,9 +15,9 @@ from evalscope.jobs.executor import ExecEvent, Executor
 from evalscope.jobs.kinds import JobKind
 from evalscope.jobs.models import ACTIVE_STATES, RESUMABLE_STATES, Job, JobState
 from evalscope.jobs.paths import new_job_dir
-from evalscope.jobs.secrets import merge_secrets, secret_values, split_secrets
 from evalscope.jobs.store import JobStore, utcnow
 from evalscope.jobs.worker import Task
+from evalscope.secrets import merge_secrets, secret_values, split_secrets
 
 log = logging.getLogger("evalscope.jobs")
 

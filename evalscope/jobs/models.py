@@ -32,7 +32,7 @@ RESUMABLE_STATES = frozenset({JobState.interrupted, JobState.failed, JobState.ca
 
 
 class Job(BaseModel):
-    """One job as stored: its config never holds secrets (see ``evalscope.jobs.secrets``)."""
+    """One job as stored: its config never holds secrets (see ``evalscope.secrets``)."""
 
     id: str
     kind: str

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from evalscope.jobs.kinds import JobContext, resolve_target
-from evalscope.jobs.secrets import ScrubFilter, scrub
+from evalscope.secrets import ScrubFilter, scrub
 
 PROGRESS_INTERVAL_S = 0.2
 LOG_FORMAT = "%(asctime)s %(levelname)s [job %(job_id)s] %(name)s: %(message)s"

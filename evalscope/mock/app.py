@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import hmac
 import json
 import random
@@ -136,9 +137,17 @@ def _error(fmt: WireFormat, status: int, message: str, retry_after: float | None
     return web.json_response(fmt.error_body(status, message), status=status, headers=headers)
 
 
-def _authorized(request: web.Request, key: str) -> bool:
+def _authorized(request: web.Request, cfg: MockConfig) -> bool:
+    """Whether ``request`` carries the configured key (if any) and every required header."""
+    for name, value in cfg.required_headers.items():
+        if not hmac.compare_digest(request.headers.get(name, "").encode(), value.get_secret_value().encode()):
+            return False
+    if cfg.api_key is None:
+        return True
+    key = cfg.api_key.get_secret_value()
+    auth = request.headers.get("Authorization", "")
     given = [
-        request.headers.get("Authorization", "").removeprefix("Bearer ").strip(),
+        auth.removeprefix("Bearer ").strip(),
         request.headers.get("x-api-key", ""),
         request.headers.get("x-goog-api-key", ""),
         request.query.get("key", ""),
@@ -146,6 +155,11 @@ def _authorized(request: web.Request, key: str) -> bool:
     return any(g and hmac.compare_digest(g.encode(), key.encode()) for g in given)
 
 
+    if auth.startswith("Basic "):  # user:password@ in the client's URL
+        try:
+            given.append(base64.b64decode(auth[6:].strip()).decode().partition(":")[2])
+        except (ValueError, UnicodeDecodeError):
+            pass
 def _pick_row(cfg: MockConfig, text: str) -> tuple[int, ScriptedAnswer] | None:
     for i, row in enumerate(cfg.answers):
         if row.matches(text):
@@ -197,8 +211,8 @@ async def _generate(
     request: web.Request, fmt: WireFormat, st: MockState, record: dict[str, Any] | None
 ) -> web.StreamResponse:
     cfg = st.cfg
-    if cfg.api_key is not None and not _authorized(request, cfg.api_key.get_secret_value()):
-        return _error(fmt, 401, "invalid or missing API key")
+    if not _authorized(request, cfg):
+        return _error(fmt, 401, "invalid or missing API key or required header")
     try:
         body = await request.json(loads=json.loads)
     except (json.JSONDecodeError, UnicodeDecodeError):

@@ -41,6 +41,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "which keeps it out of the process list",
     )
     p.add_argument(
+        "--require-header",
+        action="append",
+        default=None,
+        metavar="NAME=VALUE",
+        dest="required_headers",
+        help="require this header with this value on every request (repeatable)",
+    )
+    p.add_argument(
         "--loop",
         choices=["auto", "asyncio", "uvloop"],
         default="auto",
@@ -115,6 +123,13 @@ def config_from_args(args: argparse.Namespace) -> MockConfig:
         values["api_key"] = os.environ.get("EVALSCOPE_MOCK_API_KEY") or None
     if values.get("answers") is None:
         values.pop("answers", None)
+    headers = values.pop("required_headers", None) or []
+    if headers:
+        pairs = [h.partition("=") for h in headers]
+        bad = [h for h, (name, sep, _) in zip(headers, pairs, strict=True) if not sep or not name.strip()]
+        if bad:
+            raise ValueError(f"--require-header: {bad[0]!r} is not NAME=VALUE")
+        values["required_headers"] = {name.strip(): value for name, _, value in pairs}
     try:
         return MockConfig(**values)
     except ValidationError as exc:

@@ -143,6 +143,7 @@ class MockServer:
         payload = self.cfg.model_dump(mode="json")
         if self.cfg.api_key is not None:  # the secret travels over the pipe, never to disk
             payload["api_key"] = self.cfg.api_key.get_secret_value()
+        payload["required_headers"] = {k: v.get_secret_value() for k, v in self.cfg.required_headers.items()}
         spec = {"cfg": payload, "host": self.host, "port": self.port, "uvloop": self.uvloop}
         proc = subprocess.Popen(
             [sys.executable, "-m", "evalscope.mock"],

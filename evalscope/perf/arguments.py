@@ -234,14 +234,9 @@ class PerfArguments(BaseModel):
 
     def public_dict(self) -> dict[str, Any]:
         """The arguments as JSON-ready data with secrets removed (what benchmark_args.json holds)."""
-        data = self.model_dump(mode="json", exclude={"api_key"})
-        data["headers"] = {k: ("***" if _secret_header(k) else v) for k, v in self.headers.items()}
-        return data
+        from evalscope.secrets import redact_config  # the one rule: headers, URL credentials, ...
 
-
-def _secret_header(name: str) -> bool:
-    n = name.lower()
-    return n in ("authorization", "x-api-key", "x-goog-api-key", "api-key", "cookie") or "key" in n or "token" in n
+        return redact_config(self.model_dump(mode="json", exclude={"api_key"}))
 
 
 def normalize_url(api: str, url: str, model: str, stream: bool, dataset: str = "openqa") -> str:
@@ -257,10 +252,10 @@ def normalize_url(api: str, url: str, model: str, stream: bool, dataset: str = "
             base += "/v1"
         if dataset == "speed_benchmark" and not base.endswith("/completions"):
             return base + "/completions"
-        return make_adapter(api, base, model).endpoint(stream)
+        return make_adapter(api, base, model).full_url(stream)
     if api == "gemini" and not parts.path.strip("/"):
         url = url.rstrip("/") + "/v1beta"
-    return make_adapter(api, url, model).endpoint(stream)
+    return make_adapter(api, url, model).full_url(stream)
 
 
 def load_prompt_arg(value: str | None) -> str | None:

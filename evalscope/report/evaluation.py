@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from evalscope.report.page import PALETTE, STATE_COLORS, ReportError, figure
+from evalscope.secrets import redact_config
 
 STATES = ("correct", "wrong", "unparsed", "truncated", "error")
 #: longest text kept per field of a sample in the page (the predictions file keeps it whole)
@@ -163,12 +164,13 @@ def eval_context(folder: Path) -> dict[str, Any]:
     run = load_eval_run(folder)
     rows = score_rows(run)
     title = f"{', '.join(run.models)} · {folder.name}"
+    config = redact_config(run.config)  # a folder written by another tool may hold a key in clear
     return {
         "title": f"Eval report · {title}",
         "run_title": title,
         "folder": str(folder),
-        "config": {k: run.config.get(k) for k in ("model", "api_url", "api", "datasets", "limit",
-                                                  "eval_batch_size", "generation_config") if k in run.config},
+        "config": {k: config.get(k) for k in ("model", "api_url", "api", "datasets", "limit",
+                                                  "eval_batch_size", "generation_config") if k in config},
         "rows": rows,
         "states": STATES,
         "state_colors": STATE_COLORS,

@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from evalscope.report.page import PALETTE, ReportError, figure
+from evalscope.secrets import redact_config
 
 POINT_RE = re.compile(r"^parallel_(\d+)_number_(\d+)$")
 HIST_BINS = 40
@@ -327,7 +328,7 @@ def perf_context(folder: Path) -> dict[str, Any]:
             figures.append(("dist", fig))
     timeline = timeline_figure(points)
     errors = errors_figure(points)
-    first = points[0].args
+    first = redact_config(points[0].args)  # a folder written by another tool may hold a key in clear
     config = {k: first.get(k) for k in ("model", "url", "api", "dataset", "max_tokens", "stream", "rate")
               if k in first}
     if "rate" in config and (config["rate"] is None or config["rate"] <= 0):

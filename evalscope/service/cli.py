@@ -23,7 +23,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--database-url", default=None,
                    help="SQLAlchemy URL of the job store (default: SQLite file <work-dir>/service.db)")
     p.add_argument("--auth-token", default=None,
-                   help="require 'Authorization: Bearer TOKEN' (or set EVALSCOPE_SERVICE_TOKEN); /health stays open")
+                   help="require 'Authorization: Bearer TOKEN'; /health stays open. A token on the command "
+                        "line shows in `ps`: prefer --auth-token-file or $EVALSCOPE_AUTH_TOKEN")
+    p.add_argument("--auth-token-file", default=None, metavar="PATH",
+                   help="read the bearer token from this file (one line; chmod 600). Without either flag "
+                        "the token is read from $EVALSCOPE_AUTH_TOKEN (or $EVALSCOPE_SERVICE_TOKEN), if set")
     p.add_argument("--cors-origins", default=None, help="comma-separated origins allowed by CORS (default: off)")
     p.add_argument("--max-body-bytes", type=int, default=None, help="largest request body (default 1 MiB)")
     p.add_argument("--data-dir", action="append", default=None, dest="data_dirs",
@@ -46,7 +50,7 @@ def run_cli(args: argparse.Namespace) -> int:
     from evalscope.service.settings import ServiceSettings
 
     options = {"work_dir": Path(args.work_dir)}
-    for name in ("max_concurrent_jobs", "database_url", "auth_token", "cors_origins", "max_body_bytes", "data_dirs",
+    for name in ("max_concurrent_jobs", "database_url", "auth_token", "auth_token_file", "cors_origins", "max_body_bytes", "data_dirs",
                  "dataset_dir", "executor", "broker_url", "heartbeat_timeout"):
         value = getattr(args, name)
         if value is not None:
@@ -56,7 +60,7 @@ def run_cli(args: argparse.Namespace) -> int:
     except ValidationError as exc:
         err = exc.errors()[0]
         flag = "--" + str(err["loc"][0]).replace("_", "-") if err.get("loc") else "--?"
-        print(f"error: {flag}: {err['msg']}", file=sys.stderr)
+        print(f"error: {flag}: {str(err['msg']).removeprefix('Value error, ')}", file=sys.stderr)
         return 2
     run_service(host=args.host, port=args.port, debug=args.debug, **options)
     return 0

@@ -16,6 +16,8 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from evalscope.secrets import redact_text
+
 log = logging.getLogger("evalscope.service")
 
 
@@ -32,10 +34,11 @@ class ApiError(Exception):
 
 
 def error_body(message: str, errors: list[dict[str, str]] | None = None, **extra: Any) -> dict[str, Any]:
-    body: dict[str, Any] = {"status": "error", "message": message}
+    """Every error answer; texts lose any URL credentials (an exception may quote a model URL)."""
+    body: dict[str, Any] = {"status": "error", "message": redact_text(message)}
     if errors is not None:
-        body["errors"] = errors
-    body.update({k: v for k, v in extra.items() if v is not None})
+        body["errors"] = [{k: redact_text(v) if isinstance(v, str) else v for k, v in e.items()} for e in errors]
+    body.update({k: redact_text(v) if isinstance(v, str) else v for k, v in extra.items() if v is not None})
     return body
 
 

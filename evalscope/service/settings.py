@@ -6,9 +6,30 @@ import os
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
-ENV_TOKEN = "EVALSCOPE_SERVICE_TOKEN"
+#: the environment variables the bearer token is read from (first set wins): nothing shows in ``ps``
+ENV_TOKEN = "EVALSCOPE_AUTH_TOKEN"
+ENV_TOKEN_OLD = "EVALSCOPE_SERVICE_TOKEN"  # the earlier name, still read
+
+
+def token_from_env() -> str | None:
+    """The bearer token from ``$EVALSCOPE_AUTH_TOKEN`` (or ``$EVALSCOPE_SERVICE_TOKEN``), else None."""
+    return (os.environ.get(ENV_TOKEN) or os.environ.get(ENV_TOKEN_OLD) or "").strip() or None
+
+
+def read_token_file(path: Path) -> str:
+    """The token in ``path`` (surrounding white space and the final newline dropped); ValueError if
+    the file cannot be read or holds no token."""
+    try:
+        token = Path(path).expanduser().read_text(encoding="utf-8").strip()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ValueError(f"cannot read {str(path)!r}: {getattr(exc, 'strerror', None) or exc}") from None
+    if not token:
+        raise ValueError(f"{str(path)!r} is empty")
+    if any(c.isspace() for c in token):
+        raise ValueError(f"{str(path)!r} must hold one token on one line (no white space inside)")
+    return token
 
 
 def _default_workers() -> int:
@@ -28,7 +49,11 @@ class ServiceSettings(BaseModel):
     work_dir: Path = Field(Path("outputs"), description="base folder: every job gets its own folder inside")
     max_concurrent_jobs: int = Field(default_factory=_default_workers, ge=1, le=256)
     database_url: str | None = Field(None, description="SQLAlchemy URL; default sqlite:///<work_dir>/service.db")
-    auth_token: str | None = Field(default_factory=lambda: os.environ.get(ENV_TOKEN) or None)
+    auth_token: str | None = Field(
+        None, repr=False, description="bearer token every route but /health needs; default: the file "
+        "auth_token_file, else $EVALSCOPE_AUTH_TOKEN (or $EVALSCOPE_SERVICE_TOKEN)")
+    auth_token_file: Path | None = Field(
+        None, description="file holding the bearer token (keeps it out of the process list)")
     cors_origins: list[str] = Field(default_factory=list)
     max_body_bytes: int = Field(1024 * 1024, ge=1024)
     data_dirs: list[Path] = Field(
@@ -49,6 +74,22 @@ class ServiceSettings(BaseModel):
     heartbeat_timeout: float = Field(30.0, gt=0, description="celery: a running job whose worker sent no "
                                      "heartbeat for this many seconds becomes interrupted")
     max_upload_bytes: int = Field(16 * 1024**3, ge=1024, description="celery: largest job folder a worker may upload")
+
+    @field_validator("auth_token_file")
+    @classmethod
+    def _token_file(cls, value: Path | None, info: ValidationInfo) -> Path | None:
+        if value is not None:
+            if info.data.get("auth_token") is not None:
+                raise ValueError("give the token once: --auth-token or --auth-token-file, not both")
+            read_token_file(value)  # fails here, naming the setting, rather than at start-up
+        return value
+
+    @model_validator(mode="after")
+    def _token(self) -> ServiceSettings:
+        # One order everywhere (CLI, run_service, create_app): the token given, its file, the environment.
+        if self.auth_token is None:
+            self.auth_token = read_token_file(self.auth_token_file) if self.auth_token_file else token_from_env()
+        return self
 
     @field_validator("broker_url")
     @classmethod

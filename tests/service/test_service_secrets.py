@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import httpx
@@ -47,9 +48,11 @@ def test_api_key_used_but_never_stored_logged_or_returned(seed_service, keyed_mo
         job = wait_job(c, bad.json()["id"])
         assert job["state"] == "failed" and job["traceback"] and "***" in job["error"]
         answers.append(bad.text)
-        failed = c.post("/api/v1/eval", json={"model": "m", "api_url": mock.url + "/v1", "api_key": KEY,
-                                              "datasets": ["mmlu"], "limit": 1})
-        assert failed.status_code == 500 and "DatasetNotFoundError" in failed.json()["traceback"]
+        # An eval that fails in the worker (the model is down), with its traceback (debug mode).
+        failed = c.post("/api/v1/eval", json={"model": "m", "api_url": "http://127.0.0.1:1/v1", "api_key": KEY,
+                                              "datasets": ["gsm8k"], "limit": 1,
+                                              "dataset_args": {"gsm8k": {"local_path": str(FIXTURES / "gsm8k")}}})
+        assert failed.status_code == 500 and failed.json()["traceback"], failed.text
         answers.append(failed.text)
         listing = c.get("/api/v1/jobs", params={"limit": 500})
         answers.append(listing.text)
@@ -71,3 +74,139 @@ def test_api_key_used_but_never_stored_logged_or_returned(seed_service, keyed_mo
         assert KEY.encode() not in path.read_bytes(), path
     log = svc.log_text()
     assert "POST /api/v1/eval" in log and KEY not in log
+
+
+# -- every kind of secret, through HTTP and through the CLI engines alone ---------------------------
+PKEY, SIG, XKEY, COOKIE, PW = "sk-PERFKEY-71c2", "sig-SIGNATURE-90ab", "xk-XAPIKEY-33de", "ck-COOKIE-5e6f", "pw-MYPASS-12ff"
+QKEY, UKEY, EKEY = "q-QUERYKEY-8a8a", "u-USERINFO-4b4b", "sk-EVALKEY-6c6c"
+ALL = [PKEY, SIG, XKEY, COOKIE, PW, QKEY, UKEY, EKEY]
+HEADERS = {"X-Auth-Signature": SIG, "X-Api-Key": XKEY, "Cookie": f"session={COOKIE}", "X-My-Password": PW,
+           "X-Trace": "visible-trace"}
+
+
+def _forms(secret: str) -> list[str]:
+    """A secret as it may be written: as is, and as Basic auth carries a user:secret pair."""
+    import base64
+
+    return [secret, base64.b64encode(f"user:{secret}".encode()).decode()]
+
+
+@pytest.fixture
+def secret_mocks(mock_server):
+    # h: only the exact headers pass (the api_key goes as "Authorization: Bearer"); q: ?key=; u: user:key@host.
+    h = mock_server(output_tokens=3, required_headers={**{k: v for k, v in HEADERS.items() if k != "X-Trace"},
+                                                       "Authorization": f"Bearer {PKEY}"})
+    q = mock_server(output_tokens=3, api_key=QKEY)
+    u = mock_server(output_tokens=3, api_key=UKEY)
+    return h, q, u
+
+
+def _userinfo(url: str, secret: str) -> str:
+    return url.replace("http://", f"http://user:{secret}@")
+
+
+def test_every_secret_kind_reaches_the_model_and_nothing_else(process_service, secret_mocks, tmp_path):
+    h, q, u = secret_mocks
+    svc = process_service("--debug", "--data-dir", str(FIXTURES))  # debug: tracebacks in answers, verbose logs
+    answers: list[str] = []
+    gsm8k = {"gsm8k": {"local_path": str(FIXTURES / "gsm8k")}}
+    with httpx.Client(base_url=svc.url, timeout=120) as c:
+        def post(path: str, body: dict) -> httpx.Response:
+            r = c.post(path, json=body)
+            answers.append(r.text)
+            return r
+
+        # perf: api_key + five secret headers; the mock refuses any request missing one of them
+        pf = post("/api/v1/perf", {"model": "m", "url": h.url + "/v1/chat/completions", "api_key": PKEY,
+                                   "headers": HEADERS, "number": 3, "parallel": 1, "prompt": "hi"})
+        assert pf.status_code == 200, pf.text
+        assert pf.json()["results"]["parallel_1_number_3"]["metrics"]["Succeed requests"] == 3
+        # perf: the key in the URL query, then in the URL's user info (sent as Basic auth)
+        for url in (q.url + f"/v1/chat/completions?key={QKEY}", _userinfo(u.url, UKEY) + "/v1/chat/completions"):
+            r = post("/api/v1/perf", {"model": "m", "url": url, "number": 2, "parallel": 1, "prompt": "hi"})
+            assert r.status_code == 200, r.text
+            assert r.json()["results"]["parallel_1_number_2"]["metrics"]["Succeed requests"] == 2
+        # eval: an api_key (the mock takes the query key instead) and a key in the query / user info
+        for api_url, key in ((q.url + f"/v1?key={QKEY}", EKEY), (_userinfo(u.url, UKEY) + "/v1", "EMPTY")):
+            r = post("/api/v1/eval", {"model": "m", "api_url": api_url, "api_key": key, "datasets": ["gsm8k"],
+                                      "dataset_args": gsm8k, "limit": 2})
+            assert r.status_code == 200, r.text
+            assert r.json()["result"]["gsm8k"]["counts"]["error"] == 0
+        # a queued job (202 answer) and a job that fails at a dead port: its error quotes the URL
+        job = post("/api/v1/jobs/perf", {"model": "m", "url": _userinfo(q.url, UKEY) + f"/v1?key={QKEY}",
+                                         "api_key": PKEY, "headers": HEADERS, "number": 1, "prompt": "hi"})
+        assert job.status_code == 202, job.text
+        wait_job(c, job.json()["id"], timeout=120)
+        dead = post("/api/v1/perf", {"model": "m", "url": f"http://user:{UKEY}@127.0.0.1:1/v1?key={QKEY}",
+                                     "api_key": PKEY, "headers": HEADERS, "number": 1, "prompt": "hi"})
+        assert dead.status_code == 500
+        dead_eval = post("/api/v1/eval", {"model": "m", "api_url": f"http://user:{UKEY}@127.0.0.1:1/v1?key={QKEY}",
+                                          "api_key": EKEY, "datasets": ["gsm8k"], "dataset_args": gsm8k, "limit": 1})
+        assert dead_eval.status_code == 500
+        # a refused body that names the URL field
+        bad = post("/api/v1/perf", {"model": "m", "url": f"ftp://user:{UKEY}@h/?key={QKEY}", "number": 1})
+        assert bad.status_code == 400 and "url" in bad.text
+        # what the store answers for them
+        perf_job = c.get(f"/api/v1/jobs/{pf.json()['job_id']}").json()
+        assert perf_job["config"]["api_key"] == "***"
+        assert perf_job["config"]["headers"] == {**{k: "***" for k in HEADERS if k != "X-Trace"},
+                                                 "X-Trace": "visible-trace"}
+        queued = c.get(f"/api/v1/jobs/{job.json()['id']}").json()["config"]["url"]
+        assert queued.startswith("http://user:***@127.0.0.1:") and queued.endswith("?key=***")
+        listing = c.get("/api/v1/jobs", params={"limit": 500})
+        answers.append(listing.text)
+        assert listing.json()["total"] == 8
+        for item in listing.json()["items"]:
+            answers.append(c.get(f"/api/v1/jobs/{item['id']}").text)
+            files = c.get(f"/api/v1/jobs/{item['id']}/files")
+            answers.append(files.text)
+            for f in files.json()["files"]:
+                answers.append(c.get(f"/api/v1/jobs/{item['id']}/files/{f['path']}").text)
+        answers.append(c.get("/metrics").text)
+    # The model got every secret: the mocks above answer 401 without them; each saw its requests.
+    for mock in (h, q, u):
+        assert mock.stats()["by_status"].get("200", 0) >= 2, mock.stats()
+    leaks = [(s, text[:200]) for text in answers for secret in ALL for s in _forms(secret) if s in text]
+    assert not leaks
+    files = [p for p in Path(svc.work_dir).rglob("*") if p.is_file()]
+    names = {p.name for p in files}
+    assert {"service.db", "config.json", "job.log", "benchmark_args.json", "report.html"} <= names, names
+    for path in files:  # the database (and its WAL), configs, logs, predictions, perf records, reports
+        data = path.read_bytes()
+        for secret in ALL:
+            for s in _forms(secret):
+                assert s.encode() not in data, (path, s)
+    log = svc.log_text()
+    assert "POST /api/v1/perf" in log
+    assert not [s for secret in ALL for s in _forms(secret) if s in log]
+
+
+def test_cli_engines_alone_write_no_secret(secret_mocks, tmp_path):
+    from evalscope.cli import main
+
+    h, q, u = secret_mocks
+    perf_out, eval_out = tmp_path / "perf", tmp_path / "eval"
+    headers = [f"{k}={v}" for k, v in HEADERS.items()]
+    assert main(["perf", "--model", "m", "--url", h.url + "/v1/chat/completions", "--api-key", PKEY,
+                 "--headers", *headers, "--number", "2", "--parallel", "1", "--prompt", "hi",
+                 "--outputs-dir", str(perf_out)]) == 0
+    assert main(["perf", "--model", "m", "--url", _userinfo(q.url, UKEY) + f"/v1/chat/completions?key={QKEY}",
+                 "--number", "2", "--parallel", "1", "--prompt", "hi", "--outputs-dir", str(perf_out)]) == 0
+    dataset_args = json.dumps({"gsm8k": {"local_path": str(FIXTURES / "gsm8k")}})
+    assert main(["eval", "--model", "m", "--api-url", q.url + f"/v1?key={QKEY}", "--api-key", EKEY,
+                 "--datasets", "gsm8k", "--dataset-args", dataset_args, "--limit", "2",
+                 "--work-dir", str(eval_out)]) == 0
+    assert main(["eval", "--model", "m", "--api-url", _userinfo(u.url, UKEY) + "/v1", "--datasets", "gsm8k",
+                 "--dataset-args", dataset_args, "--limit", "2", "--work-dir", str(eval_out)]) == 0
+    for mock, n in ((h, 2), (q, 4), (u, 2)):
+        assert mock.stats()["by_status"].get("200", 0) >= n, mock.stats()
+    files = [p for p in tmp_path.rglob("*") if p.is_file()]
+    names = {p.name for p in files}
+    assert {"benchmark_args.json", "config.json", "report.html"} <= names, names
+    args = json.loads(next(p for p in files if p.name == "benchmark_args.json").read_text())
+    assert args["headers"]["X-Trace"] == "visible-trace" or args["url"].endswith("?key=***")
+    for path in files:
+        data = path.read_bytes()
+        for secret in ALL:
+            for s in _forms(secret):
+                assert s.encode() not in data, (path, s)

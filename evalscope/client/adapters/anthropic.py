@@ -15,7 +15,7 @@ class AnthropicAdapter(Adapter):
 
     name = "anthropic"
 
-    def endpoint(self, stream: bool) -> str:
+    def _endpoint(self, stream: bool) -> str:
         url = self.base_url
         if url.endswith("/messages"):
             return url

@@ -7,7 +7,9 @@ Timing, SSE framing, retries and error classification live outside, once.
 
 from __future__ import annotations
 
+import base64
 from typing import Any, ClassVar
+from urllib.parse import unquote, urlsplit, urlunsplit
 
 from evalscope.client.types import Delta, GenerationRequest
 
@@ -21,7 +23,14 @@ class Adapter:
 
     def __init__(self, url: str, model: str, api_key: str | None = None,
                  headers: dict[str, str] | None = None) -> None:
-        self.base_url = url.rstrip("/")
+        # Credentials in the URL (user:password@host, ?key=...) are kept apart: the paths below are
+        # built on the bare URL, the query goes back on the endpoint, the user info becomes Basic auth.
+        parts = urlsplit(url.strip())
+        self._userinfo = parts.netloc.rpartition("@")[0] if "@" in parts.netloc else ""
+        self._query = parts.query
+        netloc = parts.netloc.rpartition("@")[2]
+        self.base_url = urlunsplit((parts.scheme, netloc, parts.path, "", "")).rstrip("/") if parts.scheme else \
+            url.strip().rstrip("/")
         self.model = model
         self._api_key = api_key
         self._extra_headers = dict(headers or {})
@@ -31,9 +40,31 @@ class Adapter:
         return f"{type(self).__name__}(url={self.base_url!r}, model={self.model!r}, api_key='***')"
 
     # -- declared by each protocol ------------------------------------------------------------
-    def endpoint(self, stream: bool) -> str:
-        """The full URL to post to."""
+    def _endpoint(self, stream: bool) -> str:
+        """The URL to post to, built on ``base_url`` (no user info, no query of the user's)."""
         raise NotImplementedError
+
+    def endpoint(self, stream: bool) -> str:
+        """The URL to post to: the protocol's path, with the query of the URL given (``?key=...``).
+
+        The ``user:password@`` part is not in it (it is sent as Basic auth, see :meth:`headers`).
+        """
+        url = self._endpoint(stream)
+        if not self._query:
+            return url
+        have = set(urlsplit(url).query.split("&"))
+        extra = "&".join(item for item in self._query.split("&") if item and item not in have)
+        if not extra:
+            return url
+        return url + ("&" if "?" in url else "?") + extra
+
+    def full_url(self, stream: bool) -> str:
+        """:meth:`endpoint` with the URL's ``user:password@`` part kept (to store the normalised URL)."""
+        url = self.endpoint(stream)
+        if not self._userinfo:
+            return url
+        scheme, sep, rest = url.partition("://")
+        return f"{scheme}{sep}{self._userinfo}@{rest}"
 
     def auth_headers(self, api_key: str | None) -> dict[str, str]:
         """Headers carrying the API key (the key never goes into a URL or a body)."""
@@ -68,6 +99,13 @@ class Adapter:
         """All request headers: content type, auth, protocol extras, then the user's own."""
         h = {"Content-Type": "application/json"}
         h.update(self.auth_headers(self._api_key))
+        if self._userinfo and (self._api_key in (None, "", "EMPTY")) and not any(
+                k.lower() == "authorization" for k in self._extra_headers):
+            # user:password@ in the URL, as browsers and curl send it (a real api_key wins)
+            h = {k: v for k, v in h.items() if k.lower() != "authorization"}
+            user, _, password = self._userinfo.partition(":")
+            token = base64.b64encode(f"{unquote(user)}:{unquote(password)}".encode()).decode()
+            h["Authorization"] = f"Basic {token}"
         if stream:
             h.update(self.stream_headers())
         h.update(self._extra_headers)

@@ -15,7 +15,7 @@ class DashScopeAdapter(Adapter):
 
     name = "dashscope"
 
-    def endpoint(self, stream: bool) -> str:
+    def _endpoint(self, stream: bool) -> str:
         url = self.base_url
         if url.endswith("/generation"):
             return url

@@ -13,7 +13,7 @@ class GeminiAdapter(Adapter):
 
     name = "gemini"
 
-    def endpoint(self, stream: bool) -> str:
+    def _endpoint(self, stream: bool) -> str:
         url = self.base_url
         for marker in (":streamGenerateContent", ":generateContent"):
             if marker in url:

@@ -36,7 +36,7 @@ class OpenAIChatAdapter(Adapter):
     done_sentinel: ClassVar[bytes | None] = b"[DONE]"
     path = "/chat/completions"
 
-    def endpoint(self, stream: bool) -> str:
+    def _endpoint(self, stream: bool) -> str:
         url = self.base_url
         if url.endswith("/chat/completions") or url.endswith("/completions"):
             return url

@@ -1,6 +1,6 @@
 """API keys inside Celery messages, sealed with a passphrase the service and its workers share.
 
-A job's secrets (``api_key``, auth headers: see :mod:`evalscope.jobs.secrets`) must reach the worker
+A job's secrets (``api_key``, auth headers, URL credentials: see :mod:`evalscope.secrets`) must reach the worker
 that runs it, and the only channel is the broker. With ``EVALSCOPE_SECRET_KEY`` set on the service
 and on every worker, the message carries the public config plus the secrets encrypted with Fernet
 (AES-128-CBC + HMAC-SHA256, from ``cryptography``) under a key derived from that passphrase, so
@@ -16,7 +16,7 @@ import json
 import os
 from typing import Any
 
-from evalscope.jobs.secrets import merge_secrets, split_secrets
+from evalscope.secrets import merge_secrets, split_secrets
 
 ENV = "EVALSCOPE_SECRET_KEY"
 SEALED = "sealed_secrets"
