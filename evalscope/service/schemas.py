@@ -105,3 +105,7 @@ class ResumeIn(BaseModel):
 
     api_key: str | None = None
     headers: dict[str, str] | None = None
+    # A model URL that carried credentials (user:password@, ?key=) is stored redacted: give it again.
+    # It only fills the stored URL's place (same URL once redacted); it never points the job elsewhere.
+    url: str | None = Field(None, description="perf: the model URL again, with its credentials")
+    api_url: str | None = Field(None, description="eval: the model URL again, with its credentials")

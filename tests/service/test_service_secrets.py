@@ -210,3 +210,75 @@ def test_cli_engines_alone_write_no_secret(secret_mocks, tmp_path):
         for secret in ALL:
             for s in _forms(secret):
                 assert s.encode() not in data, (path, s)
+
+
+def _auth_status(url: str, token: str | None) -> int:
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    return httpx.get(url + "/api/v1/jobs", headers=headers, timeout=10).status_code
+
+
+def test_auth_token_from_a_file_or_the_environment_never_in_ps(process_service, tmp_path):
+    """`--auth-token-file` and $EVALSCOPE_AUTH_TOKEN keep the token out of the process list."""
+    token_file = tmp_path / "token"
+    token_file.write_text("tok-FROM-FILE-1234\n")
+    token_file.chmod(0o600)
+    env_clean = {"EVALSCOPE_AUTH_TOKEN": "", "EVALSCOPE_SERVICE_TOKEN": ""}
+    by_file = process_service("--auth-token-file", str(token_file), work_dir=tmp_path / "a", env=env_clean)
+    by_env = process_service(work_dir=tmp_path / "b", env={**env_clean, "EVALSCOPE_AUTH_TOKEN": "tok-FROM-ENV-5678"})
+    by_old_env = process_service(work_dir=tmp_path / "c", env={**env_clean, "EVALSCOPE_SERVICE_TOKEN": "tok-OLD-9012"})
+    for svc, token in ((by_file, "tok-FROM-FILE-1234"), (by_env, "tok-FROM-ENV-5678"), (by_old_env, "tok-OLD-9012")):
+        assert _auth_status(svc.url, None) == 401
+        assert _auth_status(svc.url, "wrong-token") == 401
+        assert _auth_status(svc.url, token) == 200
+        cmdline = Path(f"/proc/{svc.proc.pid}/cmdline").read_bytes()
+        assert token.encode() not in cmdline and b"evalscope" in cmdline
+        assert token not in svc.log_text()
+
+
+def test_auth_token_flags_errors_name_the_flag(tmp_path):
+    import subprocess
+    import sys
+
+    def run(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-m", "evalscope", "service", "--work-dir", str(tmp_path), *args],
+                              capture_output=True, text=True, timeout=60)
+
+    empty = tmp_path / "empty"
+    empty.write_text("\n")
+    for args, needle in ((("--auth-token-file", str(tmp_path / "missing")), "cannot read"),
+                         (("--auth-token-file", str(empty)), "is empty"),
+                         (("--auth-token", "x", "--auth-token-file", str(empty)), "not both")):
+        out = run(*args)
+        assert out.returncode == 2, out
+        assert out.stderr.startswith("error: --auth-token-file: ") and needle in out.stderr, out.stderr
+        assert "Traceback" not in out.stderr
+    help_text = run("--help").stdout
+    assert "--auth-token-file" in help_text and "EVALSCOPE_AUTH_TOKEN" in help_text
+
+
+def test_resume_takes_the_url_with_its_key_again_but_never_a_new_url(thread_service, mock_server, tmp_path):
+    """A job whose URL held a key is stored with ``key=***``; after a cancel the key is gone, and a
+    resume gets it back only through the same URL."""
+    q = mock_server(output_tokens=3, api_key=QKEY)
+    svc = thread_service(max_concurrent_jobs=1)
+    gate = tmp_path / "go"
+    url = q.url + f"/v1/chat/completions?key={QKEY}"
+    with httpx.Client(base_url=svc.url, timeout=60) as c:
+        blocker = c.post("/api/v1/jobs/test", json={"steps": 1, "wait_for": str(gate)}).json()["id"]
+        wait_job(c, blocker, states=("running",))
+        job = c.post("/api/v1/jobs/perf", json={"model": "m", "url": url, "number": 2, "prompt": "hi"}).json()
+        assert job["state"] == "queued" and job["config"]["url"].endswith("?key=***")
+        assert c.post(f"/api/v1/jobs/{job['id']}/cancel").json()["state"] == "cancelled"
+        gate.write_text("go")
+        wait_job(c, blocker)
+        # Another URL does not replace the stored one: the job runs with key=*** and the model refuses it.
+        other = c.post(f"/api/v1/jobs/{job['id']}/resume", json={"url": "http://127.0.0.1:9/v1?key=zzzz"})
+        assert other.status_code == 202, other.text
+        refused = wait_job(c, job["id"], states=("failed", "succeeded"))
+        assert refused["state"] == "failed" and "401" in refused["error"]
+        again = c.post(f"/api/v1/jobs/{job['id']}/resume", json={"url": url})
+        assert again.status_code == 202, again.text
+        done = wait_job(c, job["id"], states=("failed", "succeeded"), timeout=120)
+        assert done["state"] == "succeeded", done
+        assert done["result"]["results"]["parallel_1_number_2"]["metrics"]["Succeed requests"] == 2
+        assert done["config"]["url"].endswith("?key=***") and QKEY not in json.dumps(done)
