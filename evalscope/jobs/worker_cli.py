@@ -12,6 +12,7 @@ from pydantic import ValidationError
 ENV_BROKER = "EVALSCOPE_BROKER_URL"
 ENV_DATABASE = "EVALSCOPE_DATABASE_URL"
 ENV_TOKEN = "EVALSCOPE_SERVICE_TOKEN"
+ENV_AUTH_TOKEN = "EVALSCOPE_AUTH_TOKEN"  # the service's own variable: one env file serves both
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -33,8 +34,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         "'upload' (written under --work-dir, then sent to --service-url)")
     p.add_argument("--work-dir", default=None, help="upload mode: local folder for running jobs")
     p.add_argument("--service-url", default=None, help="upload mode: the service's base URL")
-    p.add_argument("--service-token", default=os.environ.get(ENV_TOKEN),
-                   help=f"upload mode: the service's bearer token (or ${ENV_TOKEN})")
+    p.add_argument("--service-token", default=os.environ.get(ENV_AUTH_TOKEN) or os.environ.get(ENV_TOKEN),
+                   help=f"upload mode: the service's bearer token (or ${ENV_AUTH_TOKEN} / ${ENV_TOKEN}: "
+                        "a token on the command line shows in `ps`)")
     p.add_argument("--keep-files", action="store_true", help="upload mode: keep the local copy after upload")
     p.add_argument("--queue", default="evalscope", help="queue to consume (default evalscope)")
     p.add_argument("--hostname", default=None, help="worker name (default evalscope@<host>)")
