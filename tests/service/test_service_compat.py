@@ -10,12 +10,17 @@ import textwrap
 import threading
 import time
 import uuid
+from pathlib import Path
 
 import httpx
 import pytest
-from conftest import FIXTURES, OUTPUT_TOKENS
 
 from evalscope.mock import MockConfig, MockServer, ScriptedAnswer
+from evalscope.service.background import BackgroundService
+
+# Defined here, not imported from conftest: a run over several test folders has several conftest modules.
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "eval"
+OUTPUT_TOKENS = 12
 
 HEADER = "EvalScope-Task-Id"
 GOLD_7 = "Tom has 3 apples"  # the first gsm8k fixture question (gold 7): the mock answers it right
@@ -35,12 +40,9 @@ def mock():
 
 @pytest.fixture(scope="module")
 def service(tmp_path_factory):
-    from conftest import ThreadService
-
-    svc = ThreadService(work_dir=tmp_path_factory.mktemp("compat") / "outputs", data_dirs=[FIXTURES],
-                        max_concurrent_jobs=2).__enter__()
-    yield svc
-    svc.__exit__(None, None, None)
+    with BackgroundService(work_dir=tmp_path_factory.mktemp("compat") / "outputs", data_dirs=[FIXTURES],
+                           max_concurrent_jobs=2, start_timeout=30, stop_timeout=15) as svc:
+        yield svc
 
 
 @pytest.fixture
