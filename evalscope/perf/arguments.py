@@ -20,6 +20,7 @@ from evalscope.paths import LocalPath, OutputDir, TextOrFile
 
 DATASETS = ("openqa", "random", "line_by_line", "custom", "speed_benchmark")
 SLO_KEYS = ("ttft", "tpot", "e2el", "itl")
+_HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
 
 
 def _as_list(value: Any) -> Any:
@@ -148,6 +149,18 @@ class PerfArguments(BaseModel):
                     raise ValueError(f"{item!r} is not key=value")
                 out[key.strip()] = val.strip()
             return out
+        return value
+
+    @field_validator("headers")
+    @classmethod
+    def _header_syntax(cls, value: dict[str, str]) -> dict[str, str]:
+        # What HTTP allows (RFC 9110 token names, no control characters in values): anything else
+        # would only fail later, in the worker, as a "header injection" error.
+        for name, val in value.items():
+            if not _HEADER_NAME.fullmatch(name):
+                raise ValueError(f"{name[:60]!r} is not a valid HTTP header name")
+            if any((ord(c) < 0x20 and c != "\t") or ord(c) == 0x7F for c in val):
+                raise ValueError(f"the value of header {name!r} contains control characters")
         return value
 
     @field_validator("extra_args", mode="before")

@@ -41,6 +41,7 @@ def install_openapi(app: FastAPI) -> None:
                 for op in item.values():
                     if isinstance(op, dict):
                         op.get("responses", {}).pop("422", None)
+            _add_links(schema)
             schemas = schema.get("components", {}).get("schemas", {})
             text = str(schema.get("paths", {}))
             for name in ("HTTPValidationError", "ValidationError"):
@@ -50,3 +51,34 @@ def install_openapi(app: FastAPI) -> None:
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]
+
+
+#: what a client can do with a job it was just given (OpenAPI links: clients and stateful testers
+#: such as schemathesis follow them with the job's id)
+_JOB_LINKS = {
+    "GetJob": ("/api/v1/jobs/{job_id}", "get"),
+    "CancelJob": ("/api/v1/jobs/{job_id}/cancel", "post"),
+    "ResumeJob": ("/api/v1/jobs/{job_id}/resume", "post"),
+    "ListJobFiles": ("/api/v1/jobs/{job_id}/files", "get"),
+    "GetJobConfigFile": ("/api/v1/jobs/{job_id}/files/{path}", "get"),
+}
+
+
+def _add_links(schema: dict[str, Any]) -> None:
+    paths = schema.get("paths", {})
+    links = {}
+    for name, (path, method) in _JOB_LINKS.items():
+        if method not in paths.get(path, {}):
+            continue
+        params = {"job_id": "$response.body#/id"}
+        if "{path}" in path:
+            params["path"] = "config.json"  # every job folder has one
+        ref = "#/paths/" + path.replace("~", "~0").replace("/", "~1") + "/" + method
+        links[name] = {"operationRef": ref, "parameters": params}
+    for path, method, status in (("/api/v1/jobs/eval", "post", "202"), ("/api/v1/jobs/perf", "post", "202"),
+                                 ("/api/v1/jobs/{job_id}/resume", "post", "202"),
+                                 ("/api/v1/jobs/{job_id}/cancel", "post", "200"),
+                                 ("/api/v1/jobs/{job_id}", "get", "200")):
+        response = paths.get(path, {}).get(method, {}).get("responses", {}).get(status)
+        if response is not None:
+            response["links"] = links
