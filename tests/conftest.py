@@ -44,3 +44,15 @@ def mock_server():
     yield start
     for server in servers:
         server.stop()
+
+
+@pytest.fixture
+def dead_port():
+    """A loopback port nothing listens on: bound (so no one else takes it) but never listening, so every
+    connection to it is refused at once."""
+    import socket
+
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    yield sock.getsockname()[1]
+    sock.close()

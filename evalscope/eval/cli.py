@@ -50,6 +50,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--work-dir", default="./outputs", help="where run folders are created")
     p.add_argument("--use-cache", default=None, help="a previous run folder to resume (finished samples are kept)")
     p.add_argument("--seed", type=int, default=42)
+    p.add_argument("--no-test-connection", action="store_true",
+                   help="skip the one-request connection test before the run")
     p.add_argument("--debug", action="store_true", help="tracebacks and debug logging")
     p.add_argument("--json", action="store_true", help="print the result as JSON instead of a table")
     p.set_defaults(func=run_cli)
@@ -81,7 +83,7 @@ def build_config(args: argparse.Namespace):
         "datasets": args.datasets, "dataset_dir": args.dataset_dir, "dataset_hub": args.dataset_hub,
         "eval_batch_size": args.eval_batch_size, "timeout": args.timeout, "max_retries": args.max_retries,
         "stream": args.stream, "work_dir": args.work_dir, "use_cache": args.use_cache, "seed": args.seed,
-        "debug": args.debug,
+        "debug": args.debug, "no_test_connection": args.no_test_connection,
     }
     if args.limit is not None:
         data["limit"] = args.limit
@@ -108,11 +110,9 @@ def build_config(args: argparse.Namespace):
 
 def run_cli(args: argparse.Namespace) -> int:
     """Entry point of ``evalscope eval``."""
-    from rich.console import Console
-
     from evalscope.datasets import DatasetNotFoundError
+    from evalscope.errors import RunFailed
     from evalscope.eval.loading import DatasetFormatError
-    from evalscope.eval.report import summary_table
     from evalscope.eval.runner import EvalError, run_task
 
     try:
@@ -130,16 +130,41 @@ def run_cli(args: argparse.Namespace) -> int:
             raise
         print(f"error: {exc}", file=sys.stderr)
         return 1
-    if args.json:
-        print(json.dumps(result, ensure_ascii=False, indent=2))
-    else:
-        console = Console(width=max(Console().width, 120))
-        console.print(summary_table(result["result"]))
-        console.print(f"output: {result['output_dir']}", soft_wrap=True)
-        from evalscope.report import report_line
-
-        console.print(report_line(result["output_dir"]), soft_wrap=True, markup=False)
+    except RunFailed as exc:
+        # Nothing could be scored: show what was written (the n/a table, the folder), then say why.
+        if exc.result is not None:
+            _print_result(exc.result, args.json)
+        elif exc.output_dir:
+            print(f"output: {exc.output_dir}")
+        print(f"error: {exc.message}", file=sys.stderr)
+        return 1
+    _print_result(result, args.json)
     return 0
+
+
+def _print_result(result: dict[str, Any], as_json: bool) -> None:
+    """The summary table (or the JSON), then the warnings of a partly failed run and the folder."""
+    from rich.console import Console
+    from rich.markup import escape
+
+    from evalscope.eval.report import summary_table
+
+    if as_json:
+        print(json.dumps(result, ensure_ascii=False, indent=2))
+        return
+    console = Console(width=max(Console().width, 120))
+    console.print(summary_table(result["result"]))
+    for warning in result.get("warnings") or []:
+        console.print(f"[yellow]warning:[/] {escape(warning)}", soft_wrap=True)
+    counts = result.get("error_counts") or {}
+    if counts.get("failed"):
+        reasons = ", ".join(f"{k} x{v}" for k, v in counts["by_reason"].items())
+        console.print(f"[yellow]failed samples:[/] {counts['failed']} of {counts['total']} ({escape(reasons)})",
+                      soft_wrap=True)
+    console.print(f"output: {result['output_dir']}", soft_wrap=True)
+    from evalscope.report import report_line
+
+    console.print(escape(report_line(result["output_dir"])), soft_wrap=True)
 
 
 def benchmarks_cli(args: argparse.Namespace) -> int:

@@ -77,6 +77,8 @@ class TaskConfig(BaseModel):
     use_cache: RunDir | None = None
     seed: int | None = Field(42, ge=0, le=limits.MAX_SEED)
     debug: bool = False
+    # EvalScope's switch: skip the one-request connection test before the run (evalscope.client.probe)
+    no_test_connection: bool = False
 
     @field_validator("api_url")
     @classmethod

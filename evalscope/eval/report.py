@@ -4,10 +4,11 @@ console summary table.
 Definitions, written once here:
 - ``score`` (AverageAccuracy): mean sample score over the samples that got an answer, i.e. every
   state but ``error``. Truncated and unparsed answers score 0. For general_qa the sample score is
-  ROUGE-L recall and the metric is named ``Rouge-L-R``.
+  ROUGE-L recall and the metric is named ``Rouge-L-R``. With no answered sample the score (and its
+  stderr) is None ("n/a"), never 0.0: nothing was measured.
 - ``coverage``: answered samples / all samples (1.0 when no request failed for good).
 - ``stderr``: standard error of that mean, sqrt(var / n) with the sample variance (n - 1).
-- ``macro_score``: the unweighted mean of the subset scores.
+- ``macro_score``: the unweighted mean of the subset scores that exist (None when none does).
 """
 
 from __future__ import annotations
@@ -29,11 +30,22 @@ def _agg(records: list[dict[str, Any]]) -> dict[str, Any]:
     return {
         "num": len(records),
         "num_scored": n,
-        "score": round(mean, 4),
-        "stderr": round(math.sqrt(var / n), 4) if n > 1 else 0.0,
+        "score": round(mean, 4) if n else None,
+        "stderr": (round(math.sqrt(var / n), 4) if n > 1 else 0.0) if n else None,
         "coverage": round(n / len(records), 4) if records else 0.0,
         "counts": {s: counts.get(s, 0) for s in STATES},
     }
+
+
+def _mean(scores: list[float | None]) -> float | None:
+    """Unweighted mean of the scores that exist (a subset with nothing scored has none)."""
+    present = [s for s in scores if s is not None]
+    return round(sum(present) / len(present), 4) if present else None
+
+
+def fmt_score(value: float | None) -> str:
+    """A score or stderr for tables: four decimals, or ``n/a`` when nothing was scored."""
+    return "n/a" if value is None else f"{value:.4f}"
 
 
 def build_report(*, benchmark: Any, model: str, subsets: list[str], records: Iterable[dict[str, Any]],
@@ -49,7 +61,7 @@ def build_report(*, benchmark: Any, model: str, subsets: list[str], records: Ite
         subset_rows.append({"name": name, "num": a["num"], "score": a["score"], "stderr": a["stderr"],
                             "coverage": a["coverage"], "counts": a["counts"]})
     overall = _agg(records)
-    macro = round(sum(s["score"] for s in subset_rows) / len(subset_rows), 4) if subset_rows else 0.0
+    macro = _mean([s["score"] for s in subset_rows])
 
     category_of = benchmark.extra.get("categories", {})
     categories: dict[str, list[dict[str, Any]]] = {}
@@ -61,7 +73,7 @@ def build_report(*, benchmark: Any, model: str, subsets: list[str], records: Ite
         a = _agg(cat_records)
         category_rows.append({
             "name": [cat], "num": a["num"], "score": a["score"],
-            "macro_score": round(sum(r["score"] for r in rows) / len(rows), 4),
+            "macro_score": _mean([r["score"] for r in rows]),
             "subsets": [{"name": r["name"], "num": r["num"], "score": r["score"]} for r in rows],
         })
 
@@ -108,9 +120,9 @@ def summary_table(reports: dict[str, dict[str, Any]]):
         metric = rep["metrics"][0]["name"]
         if 1 < len(rep["subsets"]) <= 12:
             for sub in rep["subsets"]:
-                table.add_row(rep["model_name"], name, metric, sub["name"], str(sub["num"]), f"{sub['score']:.4f}",
-                              f"{sub['stderr']:.4f}", states(sub["counts"]), f"{sub['coverage']:.0%}")
+                table.add_row(rep["model_name"], name, metric, sub["name"], str(sub["num"]), fmt_score(sub["score"]),
+                              fmt_score(sub["stderr"]), states(sub["counts"]), f"{sub['coverage']:.0%}")
         table.add_row(rep["model_name"], name, metric, "OVERALL", str(sum(rep["counts"].values())),
-                      f"{rep['score']:.4f}", f"{rep['stderr']:.4f}", states(rep["counts"]),
+                      fmt_score(rep["score"]), fmt_score(rep["stderr"]), states(rep["counts"]),
                       f"{rep['coverage']:.0%}", style="bold")
     return table

@@ -18,10 +18,11 @@ from pathlib import Path
 from typing import Any
 
 from evalscope.client import ApiError, GenerationRequest, ModelClient
+from evalscope.errors import RunFailed, error_counts
 from evalscope.eval.benchmarks import Sample, get_benchmark
 from evalscope.eval.config import TaskConfig
 from evalscope.eval.loading import LoadedBenchmark, load_benchmark
-from evalscope.eval.report import build_report
+from evalscope.eval.report import build_report, fmt_score
 from evalscope.eval.scoring import judge
 from evalscope.eval.storage import (
     PredictionWriter,
@@ -30,8 +31,8 @@ from evalscope.eval.storage import (
     new_run_dir,
     read_predictions,
 )
-
 from evalscope.secrets import ScrubFilter, config_secret_values
+
 log = logging.getLogger("evalscope.eval")
 Progress = Callable[[int, int], None]
 
@@ -55,7 +56,7 @@ class _Job:
 
 def _record(bench: LoadedBenchmark, sample: Sample, *, output: str | None, reasoning: str = "",
             finish_reason: str | None = None, usage: dict[str, Any] | None = None, latency: float | None = None,
-            attempts: int = 1, error: str | None = None) -> dict[str, Any]:
+            attempts: int = 1, error: str | None = None, error_reason: str | None = None) -> dict[str, Any]:
     verdict = judge(bench.benchmark.scorer, sample, output, finish_reason, failed=error is not None)
     return {
         "id": sample.id,
@@ -74,6 +75,7 @@ def _record(bench: LoadedBenchmark, sample: Sample, *, output: str | None, reaso
         "latency": latency,
         "attempts": attempts,
         "error": error,
+        "error_reason": error_reason,  # ApiError.reason (http_500, connection, timeout, ...)
         "metadata": sample.metadata,
     }
 
@@ -97,7 +99,7 @@ async def _ask(client: ModelClient, cfg: TaskConfig, job: _Job) -> dict[str, Any
         c = await client.generate(_request(cfg, job.sample))
     except ApiError as exc:
         log.warning("%s %s: request failed after retries: %s", job.bench.benchmark.name, job.sample.id, exc)
-        return _record(job.bench, job.sample, output=None, error=str(exc))
+        return _record(job.bench, job.sample, output=None, error=str(exc), error_reason=exc.reason)
     usage = {"prompt_tokens": c.usage.prompt_tokens, "completion_tokens": c.usage.completion_tokens}
     return _record(job.bench, job.sample, output=c.text, reasoning=c.reasoning, finish_reason=c.finish_reason,
                    usage=usage, latency=round(c.latency, 4), attempts=c.attempts)
@@ -133,10 +135,10 @@ async def arun_task(cfg: TaskConfig, progress: Progress | None = None) -> dict[s
     layout.log.parent.mkdir(parents=True, exist_ok=True)
     handler = logging.FileHandler(layout.log, encoding="utf-8")
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
-    log.addHandler(handler)
-    log.setLevel(logging.DEBUG if cfg.debug else logging.INFO)
     # run.log never holds the key or URL credentials, also when the engine runs alone (no job worker)
     handler.addFilter(ScrubFilter(config_secret_values(cfg.model_dump(mode="json"))))
+    log.addHandler(handler)
+    log.setLevel(logging.DEBUG if cfg.debug else logging.INFO)
     log.propagate = cfg.debug
     try:
         return await _run(cfg, benches, layout, progress)
@@ -177,10 +179,14 @@ async def _run(cfg: TaskConfig, benches: list[LoadedBenchmark], layout: RunLayou
 
     started = time.perf_counter()
     span: dict[str, list[float]] = {}  # benchmark -> [first send, last finish]
+    warnings: list[str] = []
     if jobs:
-        async with ModelClient(api=cfg.api, url=cfg.api_url, api_key=cfg.api_key, model=cfg.model,
-                               timeout=cfg.timeout, max_retries=cfg.max_retries,
-                               concurrency=cfg.eval_batch_size) as client:
+        try:
+            if not cfg.no_test_connection:
+                warnings.extend(await _test_connection(cfg, layout))
+            client = ModelClient(api=cfg.api, url=cfg.api_url, api_key=cfg.api_key, model=cfg.model,
+                                 timeout=cfg.timeout, max_retries=cfg.max_retries,
+                                 concurrency=cfg.eval_batch_size)
             queue = iter(jobs)
 
             async def worker() -> None:
@@ -198,13 +204,13 @@ async def _run(cfg: TaskConfig, benches: list[LoadedBenchmark], layout: RunLayou
                     if progress is not None:
                         progress(done, total)
 
-            try:
+            async with client:
                 await asyncio.gather(*(worker() for _ in range(min(cfg.eval_batch_size, len(jobs)))))
-            finally:
-                if bar is not None:
-                    bar.stop()
-                for w in writers.values():
-                    w.close()
+        finally:
+            if bar is not None:
+                bar.stop()
+            for w in writers.values():
+                w.close()
     elif bar is not None:
         bar.stop()
     log.info("asked %d samples in %.2f s", len(jobs), time.perf_counter() - started)
@@ -223,19 +229,67 @@ async def _run(cfg: TaskConfig, benches: list[LoadedBenchmark], layout: RunLayou
                               asked=asked_by_bench.get(name, 0), files=lb.files)
         atomic_write_json(layout.report(name), report)
         results[name] = report
-        log.info("%s: score=%.4f counts=%s coverage=%.3f", name, report["score"], report["counts"],
-                 report["coverage"])
+        log.info("%s: score=%s counts=%s coverage=%.3f", name,
+                 fmt_score(report["score"]), report["counts"], report["coverage"])
     from evalscope.report import try_write_report
 
     try_write_report(layout.root)  # report.html in the run folder; logs (never raises) on failure
-    return {"output_dir": str(layout.root), "result": results}
+    return _outcome(cfg, layout, results, done_records, warnings)
+
+
+async def _test_connection(cfg: TaskConfig, layout: RunLayout) -> list[str]:
+    """The one-request probe (evalscope.client.probe): raises RunFailed at once when the model cannot
+    be reached or refuses the URL or key, instead of every sample spending its retries on it."""
+    from evalscope.client.probe import check_connection
+
+    try:
+        warning = await check_connection(cfg.api, cfg.api_url, cfg.model, cfg.api_key, stream=cfg.stream,
+                                         timeout=cfg.timeout)
+    except RunFailed as exc:
+        log.error("connection test failed: %s", exc.message)
+        raise RunFailed(exc.message, output_dir=str(layout.root)) from None
+    if warning:
+        log.warning("%s", warning)
+    return [warning] if warning else []
+
+
+def _outcome(cfg: TaskConfig, layout: RunLayout, results: dict[str, Any],
+             records: dict[str, dict[str, dict[str, Any]]], warnings: list[str]) -> dict[str, Any]:
+    """The run's result with its ``warnings`` and ``error_counts``; raises RunFailed (carrying that
+    result) when samples were due and not one of them could be scored."""
+    failed = [r for recs in records.values() for r in recs.values() if r.get("state") == "error"]
+    total = sum(len(recs) for recs in records.values())
+    for name, rep in results.items():
+        bad, num = rep["counts"].get("error", 0), sum(rep["counts"].values())
+        if num and not rep["num_scored"]:
+            warnings.append(f"{name}: no sample could be scored (all {num} requests failed); its score is n/a")
+        elif bad:
+            warnings.append(f"{name}: {bad} of {num} samples failed (no answer after {cfg.max_retries} "
+                            f"retries); the score covers the other {num - bad}")
+    counts = error_counts(total, [r.get("error_reason") or "error" for r in failed])
+    for w in warnings:
+        log.warning("%s", w)
+    result = {"output_dir": str(layout.root), "result": results, "warnings": warnings, "error_counts": counts}
+    if total and len(failed) == total:
+        from evalscope.client.adapters import make_adapter
+
+        endpoint = make_adapter(cfg.api, cfg.api_url, cfg.model).endpoint(cfg.stream)
+        reasons = ", ".join(f"{k} x{v}" for k, v in counts["by_reason"].items())
+        message = (f"no sample could be scored: all {total} requests to the model at {endpoint} failed "
+                   f"({reasons}); first error: {failed[0].get('error')}")
+        log.error("%s", message)
+        raise RunFailed(message, output_dir=str(layout.root), result=result)
+    return result
 
 
 def run_task(cfg: TaskConfig | dict[str, Any], progress: Progress | None = None) -> dict[str, Any]:
     """Run an evaluation and block until it finishes.
 
-    Returns ``{"output_dir": "/abs/...", "result": {"<benchmark>": <report json>, ...}}``.
+    Returns ``{"output_dir": "/abs/...", "result": {"<benchmark>": <report json>, ...},
+    "warnings": [...], "error_counts": {"total": n, "failed": k, "by_reason": {...}}}``.
     ``progress(done, total)`` is called as samples finish (cached ones count as done at once).
+    Raises :class:`evalscope.errors.RunFailed` (with ``output_dir`` and that result) when the model
+    cannot be reached or not one sample could be scored.
     """
     if not isinstance(cfg, TaskConfig):
         cfg = TaskConfig.model_validate(cfg)

@@ -62,7 +62,6 @@ class JobManager:
         self._stopping = False
         self._retrier: threading.Thread | None = None
 
-
     # -- life cycle ---------------------------------------------------------------------------
     def start(self) -> list[Job]:
         """Start the executor and re-queue the jobs left queued by a previous run."""
@@ -110,7 +109,6 @@ class JobManager:
         """Jobs whose final state is known here but not yet stored (for /metrics)."""
         with self._lock:
             return len(self._unsaved)
-
 
     def add_listener(self, fn: Callable[[Job], None]) -> None:
         """``fn(job)`` is called (from any thread) after every change of a job."""
@@ -184,7 +182,6 @@ class JobManager:
     def list(self, **filters: Any) -> tuple[list[Job], int]:
         jobs, total = self.store.list(**filters)
         return [self._overlay(j) for j in jobs], total
-
 
     # -- internals ----------------------------------------------------------------------------
     def _enqueue(self, job: Job, secrets: dict[str, Any], resume: bool) -> None:
@@ -309,8 +306,10 @@ class JobManager:
             if job is not None and job.is_final:
                 self._forget(ev.job_id)
         elif ev.type == "failed":
+            # A failed run may still have written something (RunFailed's result): the record keeps it.
             job = self._finish(ev.job_id, state=JobState.failed,
-                               error=ev.error, traceback=ev.traceback, finished_at=utcnow())
+                               error=ev.error, traceback=ev.traceback, finished_at=utcnow(),
+                               result=ev.result)
             self._forget(ev.job_id)
             if job is not None:
                 log.warning("job %s: failed: %s", ev.job_id, ev.error)

@@ -2,7 +2,9 @@
 
 Protocol on its pipe: the parent sends a ``Task`` (or None to stop); the worker answers
 ``("ready", pid)`` once after start-up, then per job ``("progress", id, done, total)`` (throttled)
-and finally ``("succeeded", id, result)`` or ``("failed", id, message, traceback)``.
+and finally ``("succeeded", id, result)`` or ``("failed", id, message, traceback, result)``, where
+``result`` is None unless the engine raised :class:`evalscope.errors.RunFailed` carrying one (what a
+failed run wrote: reports, warnings, error counts).
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from evalscope.errors import RunFailed
 from evalscope.jobs.kinds import JobContext, resolve_target
 from evalscope.secrets import ScrubFilter, scrub
 
@@ -104,6 +107,11 @@ def worker_main(conn: Any, preload: list[str], service_pid: int) -> None:
         _run(task, send)
 
 
+def _clean_result(result: Any, scrub_values: list[str]) -> str:
+    # Results go to JSON columns and HTTP answers: make sure they serialise, and hold no secret.
+    return scrub(json.dumps(result if result is not None else {}, default=str), scrub_values)
+
+
 def _run(task: Task, send: Any) -> None:
     out = Path(task.output_dir)
     (out / "logs").mkdir(parents=True, exist_ok=True)
@@ -136,17 +144,24 @@ def _run(task: Task, send: Any) -> None:
     try:
         fn = resolve_target(task.target)
         result = fn(task.config, ctx)
-        # Results go to JSON columns and HTTP answers: make sure they serialise, and hold no secret.
-        text = scrub(json.dumps(result if result is not None else {}, default=str), task.scrub_values)
+        text = _clean_result(result, task.scrub_values)
         if last[1] is not None:
             send(("progress", task.job_id, *last[1]))
         logger.info("job %s succeeded", task.job_id)
         send(("succeeded", task.job_id, json.loads(text)))
     except BaseException as exc:  # noqa: BLE001 - every failure is reported, including SystemExit
-        message = scrub(f"{type(exc).__name__}: {exc}", task.scrub_values)
+        partial = None
+        if isinstance(exc, RunFailed):
+            # An expected outcome (model unreachable, every request failed): its message is the whole
+            # story, and what the run wrote travels with it so the job record keeps it.
+            message = scrub(exc.message, task.scrub_values)
+            if exc.result is not None:
+                partial = json.loads(_clean_result(exc.result, task.scrub_values))
+        else:
+            message = scrub(f"{type(exc).__name__}: {exc}", task.scrub_values)
         tb = scrub(traceback.format_exc(), task.scrub_values)
         logger.error("job %s failed: %s", task.job_id, message)
-        send(("failed", task.job_id, message, tb))
+        send(("failed", task.job_id, message, tb, partial))
     finally:
         root.removeHandler(handler)
         root.setLevel(old_level)

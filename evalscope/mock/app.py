@@ -13,6 +13,7 @@ from typing import Any
 
 from aiohttp import web
 
+from evalscope.client.probe import PROBE_HEADER
 from evalscope.mock.config import MockConfig, ScriptedAnswer
 from evalscope.mock.formats import (
     AnthropicMessages,
@@ -55,6 +56,7 @@ class MockState:
         self.max_in_flight = 0
         self.timings: dict[str, dict[str, Any]] = {}
         self.arrivals = 0
+        self.probes = 0  # connection tests (PROBE_HEADER), kept out of every other statistic
 
     def snapshot(self) -> dict[str, Any]:
         """The JSON body of ``GET /mock/stats``."""
@@ -66,6 +68,7 @@ class MockState:
             "faults": {k: self.faults.get(k, 0) for k in (*FAULT_KINDS, "scripted_error")},
             "in_flight": self.in_flight,
             "max_in_flight": self.max_in_flight,
+            "probes": self.probes,
         }
 
     def delay(self, base: float) -> float:
@@ -152,14 +155,14 @@ def _authorized(request: web.Request, cfg: MockConfig) -> bool:
         request.headers.get("x-goog-api-key", ""),
         request.query.get("key", ""),
     ]
-    return any(g and hmac.compare_digest(g.encode(), key.encode()) for g in given)
-
-
     if auth.startswith("Basic "):  # user:password@ in the client's URL
         try:
             given.append(base64.b64decode(auth[6:].strip()).decode().partition(":")[2])
         except (ValueError, UnicodeDecodeError):
             pass
+    return any(g and hmac.compare_digest(g.encode(), key.encode()) for g in given)
+
+
 def _pick_row(cfg: MockConfig, text: str) -> tuple[int, ScriptedAnswer] | None:
     for i, row in enumerate(cfg.answers):
         if row.matches(text):
@@ -170,6 +173,8 @@ def _pick_row(cfg: MockConfig, text: str) -> tuple[int, ScriptedAnswer] | None:
 def _handler(fmt: WireFormat):
     async def handle(request: web.Request) -> web.StreamResponse:
         st = request.app[STATE]
+        if request.headers.get(PROBE_HEADER):
+            return await _probe(request, fmt, st)
         st.total += 1
         st.by_path[request.path] += 1
         st.in_flight += 1
@@ -205,6 +210,44 @@ def _handler(fmt: WireFormat):
                 record["status"] = status
 
     return handle
+
+
+async def _probe(request: web.Request, fmt: WireFormat, st: MockState) -> web.StreamResponse:
+    """The connection test of eval and perf runs (marked by its header), answered at once.
+
+    It is counted under ``probes`` only: it checks the key and the body like any request, but
+    touches no workload statistic, scripted answer, fail counter or fault draw, so a seeded or
+    scripted test sees the same sequence of requests with or without the probe.
+    """
+    st.probes += 1
+    cfg = st.cfg
+    if not _authorized(request, cfg):
+        return _error(fmt, 401, "invalid or missing API key or required header")
+    try:
+        body = await request.json(loads=json.loads)
+        if not isinstance(body, dict):
+            raise BadRequest("request body: must be a JSON object")
+        req = fmt.parse(body, request, cfg)
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        return _error(fmt, 400, "request body: not valid JSON")
+    except BadRequest as exc:
+        return _error(fmt, 400, str(exc))
+    plan = build_plan(req, None, cfg)
+    if req.stream:
+        resp = web.StreamResponse(headers={"Content-Type": fmt.stream_content_type(req)})
+        await resp.prepare(request)
+        ss = StreamState()
+        parts = [fmt.head(plan, req)]
+        for kind, text, n in plan.chunks(cfg.tokens_per_chunk):
+            ss.tokens += n
+            (ss.content if kind == "content" else ss.reasoning).append(text)
+            parts.append(fmt.delta(plan, req, kind, text, ss))
+            ss.chunks += 1
+        parts.append(fmt.tail(plan, req, ss))
+        await resp.write_eof(b"".join(parts))
+        return resp
+    return web.Response(body=json.dumps(fmt.body(plan, req), ensure_ascii=False).encode(),
+                        content_type="application/json")
 
 
 async def _generate(

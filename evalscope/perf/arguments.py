@@ -89,6 +89,8 @@ class PerfArguments(BaseModel):
     outputs_dir: OutputDir = "outputs"
     name: str | None = None
     debug: bool = False
+    no_test_connection: bool = Field(
+        default=False, description="skip the one-request connection test before the run")
 
     def __repr__(self) -> str:
         return f"PerfArguments({self.public_dict()!r}, api_key='***')"

@@ -9,6 +9,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from evalscope.errors import RunFailed
 from evalscope.perf.arguments import DATASETS, PerfArguments
 from evalscope.perf.prompts import PromptSourceError
 
@@ -63,6 +64,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     g.add_argument("--outputs-dir", help="base output folder (outputs)")
     g.add_argument("--name", help="run name (default: the model name)")
     g.add_argument("--no-progress", action="store_true", help="no progress bar")
+    g.add_argument("--no-test-connection", action="store_true",
+                   help="skip the one-request connection test before the run")
     g.add_argument("--debug", action="store_true", help="tracebacks on errors")
     p.set_defaults(func=run_cli)
 
@@ -94,7 +97,8 @@ def format_validation_error(exc: ValidationError) -> str:
 
 
 def run_cli(ns: argparse.Namespace) -> int:
-    """Validate the flags, run the sweep, print the tables; 2 on bad input, 1 if every request failed."""
+    """Validate the flags, run the sweep, print the tables; 2 on bad input, 1 when the model could not
+    be reached or every request failed."""
     values: dict[str, Any] = {k: v for k, v in vars(ns).items() if k not in ("func", "command", "no_progress")}
     debug = bool(values.get("debug"))
     logging.basicConfig(level=logging.DEBUG if debug else logging.WARNING, format="%(levelname)s %(message)s")
@@ -116,11 +120,24 @@ def run_cli(ns: argparse.Namespace) -> int:
         msg = str(exc)
         print(msg if msg.startswith("error:") else f"error: {msg}", file=sys.stderr)
         return 2
-    print(f"outputs: {result['output_dir']}")
+    except RunFailed as exc:  # the model could not be reached, or every request failed
+        if debug:
+            raise
+        if exc.output_dir:
+            _print_outputs(exc.output_dir, exc.result)
+        print(f"error: {exc.message}", file=sys.stderr)
+        return 1
+    _print_outputs(result["output_dir"], result)
+    return 0
+
+
+def _print_outputs(output_dir: str, result: dict[str, Any] | None) -> None:
+    """The output folder, the report's path and, when requests failed, how many and why."""
     from evalscope.report import report_line
 
-    print(report_line(result["output_dir"]))
-    if all(r["metrics"]["Succeed requests"] == 0 for r in result["results"].values()):
-        print("error: every request failed (see the failure reasons above)", file=sys.stderr)
-        return 1
-    return 0
+    print(f"outputs: {output_dir}")
+    print(report_line(output_dir))
+    counts = (result or {}).get("error_counts") or {}
+    if counts.get("failed"):
+        reasons = ", ".join(f"{k} x{v}" for k, v in counts["by_reason"].items())
+        print(f"warning: {counts['failed']} of {counts['total']} requests failed ({reasons})")

@@ -18,6 +18,7 @@ from evalscope._cpus import usable_cpus
 from evalscope.client.adapters import make_adapter
 from evalscope.client.jsonfast import dumps
 from evalscope.client.types import GenerationRequest
+from evalscope.errors import RunFailed, error_counts
 from evalscope.perf.arguments import PerfArguments, load_prompt_arg
 from evalscope.perf.console import ConsoleReporter
 from evalscope.perf.engine import ClientStats, WorkerSpec, run_async, run_worker
@@ -148,6 +149,9 @@ async def arun_perf(args: PerfArguments | dict[str, Any], progress: ProgressFn |
     tokenizer = Tokenizer(args.tokenizer_path) if args.tokenizer_path else None
     prompts = load_prompts(args, tokenizer)
     bodies = build_bodies(args, prompts)
+    run_warnings: list[str] = []  # run-level; each point's own are in its summary
+    if not args.no_test_connection:
+        run_warnings.extend(await _test_connection(args))
     run_dir = make_run_dir(args.outputs_dir, args.name or safe_name(args.model))
     total = sum(n for _, n in args.pairs)
     reporter = ConsoleReporter(total, enabled=show_progress)
@@ -192,7 +196,45 @@ async def arun_perf(args: PerfArguments | dict[str, Any], progress: ProgressFn |
     from evalscope.report import try_write_report
 
     try_write_report(run_dir)  # report.html next to the sweep points; logs (never raises) on failure
-    return {"output_dir": str(run_dir), "results": results}
+    return perf_outcome(args, str(run_dir), results, run_warnings)
+
+
+async def _test_connection(args: PerfArguments) -> list[str]:
+    """One tiny request before the sweep (evalscope.client.probe): a dead endpoint, a wrong path or
+    key fails the run at once with RunFailed instead of after a sweep of failures."""
+    from evalscope.client.probe import check_connection
+
+    warning = await check_connection(args.api, args.url, args.model, args.api_key, args.headers,
+                                     stream=args.stream, timeout=args.total_timeout,
+                                     connect_timeout=args.connect_timeout)
+    if warning:
+        log.warning("%s", warning)
+    return [warning] if warning else []
+
+
+def perf_outcome(args: PerfArguments, output_dir: str, results: dict[str, Any],
+                 warnings: list[str] | None = None) -> dict[str, Any]:
+    """The sweep's result with run-level ``warnings`` (each point's, prefixed by the point) and
+    ``error_counts``; raises RunFailed carrying it when every request of every point failed."""
+    warnings = list(warnings or [])
+    total, reasons = 0, []
+    for key, point in results.items():
+        m = point["metrics"]
+        total += m["Succeed requests"] + m["Failed requests"]
+        for reason, n in (m.get("Failures by reason") or {}).items():
+            reasons += [reason] * n
+        warnings += [f"{key}: {w}" for w in m.get("Warnings") or []]
+    counts = error_counts(total, reasons)
+    result = {"output_dir": output_dir, "results": results, "warnings": warnings, "error_counts": counts}
+    if total and counts["failed"] == total:
+        endpoint = make_adapter(args.api, args.url, args.model).endpoint(args.stream)
+        examples = [e for point in results.values() for e in (point["metrics"].get("Failure examples") or {}).values()]
+        message = (f"every request failed: all {total} requests to the model at {endpoint} failed ("
+                   + ", ".join(f"{k} x{v}" for k, v in counts["by_reason"].items()) + ")"
+                   + (f"; first error: {examples[0]}" if examples else ""))
+        log.error("%s", message)
+        raise RunFailed(message, output_dir=output_dir, result=result)
+    return result
 
 
 def run_perf(args: PerfArguments | dict[str, Any], progress: ProgressFn | None = None, **kwargs: Any) -> dict[str, Any]:
@@ -200,7 +242,10 @@ def run_perf(args: PerfArguments | dict[str, Any], progress: ProgressFn | None =
 
     ``args`` is a :class:`PerfArguments` (or a dict validated into one). ``progress(done, total)``
     is called as requests finish (total = requests over all sweep points). Returns
-    ``{"output_dir": ..., "results": {"parallel_<p>_number_<n>": {"metrics": ..., "percentiles": ...}}}``.
+    ``{"output_dir": ..., "results": {"parallel_<p>_number_<n>": {"metrics": ..., "percentiles": ...}},
+    "warnings": [...], "error_counts": {"total": n, "failed": k, "by_reason": {...}}}``. Raises
+    :class:`evalscope.errors.RunFailed` (carrying that result when there is one) when the model
+    cannot be reached or every request failed.
     Uses uvloop when installed; safe to call from a thread that already runs an event loop.
     """
     def runner() -> dict[str, Any]:

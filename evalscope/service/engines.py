@@ -164,17 +164,23 @@ def _set_path(config: dict[str, Any], dotted: str, value: str) -> None:
         node[last] = value
 
 
+def _outcome_fields(result: dict[str, Any]) -> dict[str, Any]:
+    # A partly failed run still succeeds, and says so: its warnings and error counts travel along.
+    return {"warnings": result.get("warnings") or [], "error_counts": result.get("error_counts")}
+
+
 def _eval_answer(job: Job) -> dict[str, Any]:
     result = job.result or {}
     return {"status": "success", "message": "Evaluation completed", "result": result.get("result", {}),
-            "output_dir": result.get("output_dir") or job.output_dir, "job_id": job.id}
+            "output_dir": result.get("output_dir") or job.output_dir, "job_id": job.id,
+            **_outcome_fields(result)}
 
 
 def _perf_answer(job: Job) -> dict[str, Any]:
     result = job.result or {}
     return {"status": "success", "message": "Performance test completed",
             "output_dir": result.get("output_dir") or job.output_dir, "results": result.get("results", {}),
-            "job_id": job.id}
+            "job_id": job.id, **_outcome_fields(result)}
 
 
 def engine_kinds() -> dict[str, EngineKind]:

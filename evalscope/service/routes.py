@@ -89,9 +89,13 @@ def _failure(ctx: Ctx, job: Job) -> JSONResponse:
         message = f"Job {job.id} was interrupted: {job.error}"
     else:
         message = job.error or "the job failed"
+    # What a failed run wrote (RunFailed's result: reports with n/a scores, warnings, error counts)
+    # comes with the answer under the success answer's own keys (``result`` / ``results``).
+    written = {k: v for k, v in (job.result or {}).items() if k != "output_dir"}
+    output_dir = (job.result or {}).get("output_dir") or job.output_dir
     return JSONResponse(
-        error_body(message, job_id=job.id, output_dir=job.output_dir,
-                   traceback=job.traceback if ctx.settings.debug else None),
+        error_body(message, job_id=job.id, output_dir=output_dir,
+                   traceback=job.traceback if ctx.settings.debug else None, **written),
         status_code=500,
     )
 
@@ -133,7 +137,6 @@ def build_router(engines: dict[str, EngineKind]) -> APIRouter:
             return body
         body.update(status="degraded", reason=problem["reason"])
         return JSONResponse(body, status_code=200 if problem["can_run_jobs"] else 503)
-
 
     @router.post("/api/v1/eval", response_model=EvalOut, responses=SEED_ERRORS, tags=["seed"])
     async def run_eval(request: Request, body: Annotated[EvalBody, Body()]) -> JSONResponse:

@@ -22,6 +22,12 @@ class ErrorOut(BaseModel):
     message: str
     errors: list[dict[str, str]] | None = None
     traceback: str | None = None
+    job_id: str | None = Field(None, description="the failed job (blocking routes)")
+    output_dir: str | None = Field(None, description="the failed job's folder (blocking routes)")
+    result: dict[str, Any] | None = Field(None, description="eval: what the failed run wrote (n/a scores)")
+    results: dict[str, Any] | None = Field(None, description="perf: what the failed run wrote")
+    warnings: list[str] | None = None
+    error_counts: dict[str, Any] | None = Field(None, description='{"total", "failed", "by_reason"}')
 
 
 class EvalOut(BaseModel):
@@ -30,6 +36,8 @@ class EvalOut(BaseModel):
     result: dict[str, Any]
     output_dir: str
     job_id: str
+    warnings: list[str] = Field(default_factory=list, description="a partly failed run says so here")
+    error_counts: dict[str, Any] | None = Field(None, description='{"total", "failed", "by_reason"}')
 
 
 class PerfOut(BaseModel):
@@ -38,6 +46,8 @@ class PerfOut(BaseModel):
     output_dir: str
     results: dict[str, Any]
     job_id: str
+    warnings: list[str] = Field(default_factory=list, description="a partly failed run says so here")
+    error_counts: dict[str, Any] | None = Field(None, description='{"total", "failed", "by_reason"}')
 
 
 class ProgressOut(BaseModel):
@@ -58,7 +68,9 @@ class JobOut(BaseModel):
     attempts: int
     worker_pid: int | None = Field(None, description="process running (or that last ran) the job")
     config: dict[str, Any]
-    result: dict[str, Any] | None
+    result: dict[str, Any] | None = Field(description="kept for failed runs too (what they wrote)")
+    warnings: list[str] = Field(default_factory=list,
+                                description="partial failures of a succeeded job (also in result.warnings)")
     output_dir: str
     error: str | None
     traceback: str | None = Field(None, description="only when the service runs with --debug")
@@ -74,6 +86,7 @@ class JobOut(BaseModel):
             progress=ProgressOut(done=job.progress_done, total=total, percent=percent),
             created_at=job.created_at, started_at=job.started_at, finished_at=job.finished_at,
             duration_s=job.duration_s, attempts=job.attempts, worker_pid=job.worker_pid, config=job.config, result=job.result,
+            warnings=list((job.result or {}).get("warnings") or []),
             output_dir=job.output_dir, error=job.error, traceback=job.traceback if debug else None,
             links={"self": base, "events": f"{base}/events", "files": f"{base}/files",
                    "cancel": f"{base}/cancel", "resume": f"{base}/resume"},

@@ -68,7 +68,8 @@ SCENARIOS = {
         ("positive divisors", "no idea", OK, "unparsed"),
         ("simplest radical form", "\\boxed{\\sqrt{50}}", OK, "correct"),
         ("interior angles of a hexagon", "", FAIL, "error"),
-    ], 0.6, {"Level 1": 0.5, "Level 2": 1.0, "Level 3": 0.5, "Level 4": 0.0, "Level 5": 0.0}),
+    # Level 4 has no sample and Level 5's only one failed: nothing scored there, so no score (not 0.0)
+    ], 0.6, {"Level 1": 0.5, "Level 2": 1.0, "Level 3": 0.5, "Level 4": None, "Level 5": None}),
     "general_mcq": ("general_mcq", [
         ("氨基酸", "答案：C", OK, "correct"),
         ("代谢终产物", "答案：A", OK, "wrong"),

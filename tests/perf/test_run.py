@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from evalscope.errors import RunFailed
 from evalscope.mock import count_tokens
 from evalscope.perf import PerfArguments, run_perf
 
@@ -105,18 +106,31 @@ def test_missing_usage_is_unknown_not_requested_length(mock_server, run, word_to
 def test_failures_counted_by_reason_and_never_retried(mock_server, run, cfg, reason, http, monkeypatch):
     monkeypatch.setenv("EVALSCOPE_PERF_HTTP", http)
     srv = mock_server(output_tokens=6, **cfg)
-    m, _ = _only(run(srv, number=[4], parallel=[2]))
+    # every request failed: the run fails, and still carries (and wrote) what it measured
+    with pytest.raises(RunFailed) as failed:
+        run(srv, number=[4], parallel=[2])
+    assert failed.value.output_dir and Path(failed.value.output_dir, "parallel_2_number_4").is_dir()
+    assert reason in failed.value.message and srv.url in failed.value.message
+    m, _ = _only(failed.value.result)
     assert m["Failed requests"] == 4 and m["Succeed requests"] == 0
     assert m["Failures by reason"] == {reason: 4}
-    assert srv.stats()["total"] == 4  # no retries in perf
+    assert failed.value.result["error_counts"] == {"total": 4, "failed": 4, "by_reason": {reason: 4}}
+    assert srv.stats()["total"] == 4  # no retries in perf (the connection test is counted apart)
+    assert srv.stats()["probes"] == 1
 
 
 def test_mixed_failures_and_successes(mock_server, run):
     srv = mock_server(output_tokens=4, error_rate=0.5, error_codes=[503], seed=3)
-    m, _ = _only(run(srv, number=[20], parallel=[4]))
+    result = run(srv, number=[20], parallel=[4])
+    m, _ = _only(result)
     assert m["Succeed requests"] + m["Failed requests"] == 20
     assert m["Failures by reason"] == {"http_503": m["Failed requests"]} and 0 < m["Failed requests"] < 20
     assert m["Average output tokens per request"] == 4
+    # a partial failure succeeds and says so: error counts and a warning naming the point
+    failed = m["Failed requests"]
+    assert result["error_counts"] == {"total": 20, "failed": failed, "by_reason": {"http_503": failed}}
+    assert any(w.startswith("parallel_4_number_20: ") and f"{failed} request(s) failed" in w
+               for w in result["warnings"])
 
 
 def test_poisson_arrivals(mock_server, run):
@@ -258,8 +272,11 @@ def test_cli_end_to_end(mock_server, tmp_path, prompts_file):
 
 
 def test_cli_all_failed_is_exit_1(tmp_path, prompts_file):
+    # without the connection test the sweep runs, every request fails, and the run fails at the end
     out = subprocess.run(
         [sys.executable, "-m", "evalscope", "perf", "--model", "m", "--url", "http://127.0.0.1:9",
          "--number", "2", "--dataset", "line_by_line", "--dataset-path", str(prompts_file),
-         "--outputs-dir", str(tmp_path / "o")], capture_output=True, text=True, timeout=120)
+         "--outputs-dir", str(tmp_path / "o"), "--no-test-connection"], capture_output=True, text=True, timeout=120)
     assert out.returncode == 1 and "connection" in out.stdout
+    assert "error: every request failed: all 2 requests to the model at http://127.0.0.1:9" in out.stderr
+    assert "outputs: " in out.stdout and "warning: 2 of 2 requests failed (connection x2)" in out.stdout

@@ -189,7 +189,7 @@ class WorkerRuntime:
         if outcome.type == "failed":
             self._deliver(job_id, local, job_local, task.output_dir, None)
             self.store.transition(job_id, [JobState.running], state=JobState.failed, error=outcome.error,
-                                  traceback=outcome.traceback, finished_at=utcnow())
+                                  traceback=outcome.traceback, finished_at=utcnow(), result=outcome.result)
             return {"job_id": job_id, "state": "failed"}
         result = outcome.result
         folder = job_local
