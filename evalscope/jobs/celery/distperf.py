@@ -180,7 +180,10 @@ def merge(config: dict[str, Any], key: str, client: Any, out_dir: Path, n: int) 
         write_json(point_dir / "benchmark_percentile.json", percentiles)
         write_records(point_dir / "benchmark_data.db", records)
         results[name] = {"metrics": summary, "percentiles": percentiles}
-    return {"output_dir": str(run_dir), "results": results}
+    from evalscope.perf.runner import perf_outcome
+
+    # the same rule as a local run: warnings + error counts; RunFailed when every request failed
+    return perf_outcome(args, str(run_dir), results)
 
 
 def run_shard(runtime: Any, payload: dict[str, Any], shard: int, shards: int) -> dict[str, Any]:

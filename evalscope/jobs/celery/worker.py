@@ -20,6 +20,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
+from evalscope.errors import RunFailed
 from evalscope.jobs.celery import leases
 from evalscope.jobs.celery.files import FilesConfig
 from evalscope.jobs.celery.sealing import SealError, secret_key_from_env, unseal
@@ -196,6 +197,11 @@ class WorkerRuntime:
         if finish is not None:
             try:
                 result = finish(result)
+            except RunFailed as exc:  # e.g. every request of a distributed perf run failed
+                self._deliver(job_id, folder, job_local, task.output_dir, None)
+                self.store.transition(job_id, [JobState.running], state=JobState.failed, finished_at=utcnow(),
+                                      error=exc.message, result=exc.result)
+                return {"job_id": job_id, "state": "failed"}
             except Exception as exc:  # noqa: BLE001 - e.g. merging shards failed
                 log.exception("job %s: finishing failed", job_id)
                 self.store.transition(job_id, [JobState.running], state=JobState.failed, finished_at=utcnow(),
