@@ -81,19 +81,19 @@ class EngineKind:
                 _set_path(config, name, marker.with_path(value, str(resolved)))
         config.pop(self.dir_field, None)  # the job function sets the job's own folder
         if not problems:
-            problems = self._check(config)
+            problems = self._check(body, config)
         if problems:
             summary = "; ".join(str(p) for p in problems[:5])
             raise ApiError(400, f"Invalid request: {summary}", [{"field": p.field, "reason": p.reason}
                                                                 for p in problems])
         return config, parent
 
-    def _check(self, config: dict[str, Any]) -> list[FieldProblem]:
-        """The engine's own cheap checks on the config as the worker will get it."""
-        assert self.model is not None
+    def _check(self, body: BaseModel, config: dict[str, Any]) -> list[FieldProblem]:
+        """The engine's own cheap checks on the config as the worker will get it (validated by the
+        body's own model: a route may extend the engine's, e.g. distributed perf's ``shards``)."""
         module_name, _, func = self.check_path.partition(":")
         check = getattr(importlib.import_module(module_name), func)
-        return [FieldProblem(f, r) for f, r in check(self.model.model_validate(config))]
+        return [FieldProblem(f, r) for f, r in check(type(body).model_validate(config))]
 
 
 def confine(name: str, marker: PathMarker, value: str, base: Path, data_roots: list[Path]) -> Path:

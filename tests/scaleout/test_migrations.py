@@ -8,8 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import create_engine, inspect, text
 
-from evalscope.jobs import Job, JobState, JobStore
-from evalscope.jobs import task_ids
+from evalscope.jobs import Job, JobState, JobStore, task_ids
 from evalscope.jobs.celery import leases
 from evalscope.jobs.migrations import current_revision, head_revision, upgrade
 from evalscope.jobs.store import JobRow
