@@ -32,3 +32,22 @@ def check_model_url(url: str) -> str:
     if not parts.hostname or not port_ok:
         raise ValueError("not an http(s) URL: no host, or a bad port; give http://host[:port]/...")
     return url
+
+
+#: an API key longer than this is a mistake (it travels in one header line)
+MAX_API_KEY_LENGTH = 4096
+
+
+def check_api_key(key: str | None) -> str | None:
+    """``key`` unchanged if it can travel in an HTTP header; else ValueError (never echoing the key).
+
+    A key with a newline or another control character would only fail later, in the worker, as a
+    refused header; over HTTP it is a 400 naming ``api_key`` instead.
+    """
+    if key is None:
+        return None
+    if len(key) > MAX_API_KEY_LENGTH:
+        raise ValueError(f"longer than {MAX_API_KEY_LENGTH} characters")
+    if any((ord(c) < 0x20 and c != "\t") or ord(c) == 0x7F for c in key):
+        raise ValueError("contains control characters (a key travels in an HTTP header)")
+    return key

@@ -87,6 +87,13 @@ class TaskConfig(BaseModel):
 
         return check_model_url(v)
 
+    @field_validator("api_key")
+    @classmethod
+    def _api_key(cls, v: str) -> str:
+        from evalscope.client.urls import check_api_key
+
+        return check_api_key(v) or v
+
     @model_validator(mode="before")
     @classmethod
     def _evalscope_fields(cls, data: Any) -> Any:

@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validat
 
 from evalscope import limits, upstream_fields
 from evalscope.client.adapters import make_adapter
-from evalscope.client.urls import check_model_url
+from evalscope.client.urls import check_api_key, check_model_url
 from evalscope.paths import LocalPath, OutputDir, TextOrFile
 
 DATASETS = ("openqa", "random", "line_by_line", "custom", "speed_benchmark")
@@ -139,6 +139,11 @@ class PerfArguments(BaseModel):
     @classmethod
     def _stop(cls, value: Any) -> Any:
         return [value] if isinstance(value, str) else value
+
+    @field_validator("api_key")
+    @classmethod
+    def _api_key(cls, value: str | None) -> str | None:
+        return check_api_key(value)
 
     @field_validator("headers", mode="before")
     @classmethod

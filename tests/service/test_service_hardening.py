@@ -129,6 +129,19 @@ def test_model_url_must_be_http(thread_service, url, route):
         assert "secret" not in resp.text  # the rejected URL is not echoed (it may carry a key)
 
 
+@pytest.mark.parametrize("key", ["sk-abc\nX-Injected: 1", "sk-\x00abc", "k" * 5000])
+@pytest.mark.parametrize("route", ["/api/v1/jobs/eval", "/api/v1/jobs/perf"])
+def test_api_key_that_cannot_travel_in_a_header_is_a_400(thread_service, key, route):
+    # Such a key used to pass submission and fail only in the worker.
+    svc = thread_service()
+    body = (EVAL if route.endswith("eval") else PERF) | {"api_key": key}
+    with httpx.Client(base_url=svc.url, timeout=30) as client:
+        resp = client.post(route, json=body)
+        assert resp.status_code == 400, resp.text
+        assert _fields(resp) == {"api_key"}, resp.json()
+        assert "sk-abc" not in resp.text and "k" * 100 not in resp.text  # the key is never echoed
+
+
 # -- hole 8: a repeated sweep point --------------------------------------------------------------
 @pytest.mark.parametrize(("number", "parallel"), [([5, 5], [1]), ([5, 6, 5], [2, 1, 2])])
 def test_repeated_sweep_point_is_a_400(thread_service, number, parallel):
