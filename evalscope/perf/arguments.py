@@ -9,7 +9,7 @@ import json
 import re
 from pathlib import Path
 from typing import Any, Literal
-from urllib.parse import urlsplit
+from urllib.parse import urlsplit, urlunsplit
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
@@ -267,15 +267,21 @@ def normalize_url(api: str, url: str, model: str, stream: bool, dataset: str = "
         raise ValueError(f"url: {exc}") from None
     parts = urlsplit(url)
     if api == "openai":
-        base = url.rstrip("/")
+        base = url
         if not parts.path.strip("/"):
-            base += "/v1"
-        if dataset == "speed_benchmark" and not base.endswith("/completions"):
-            return base + "/completions"
+            base = _append_path(url, "/v1")
+        if dataset == "speed_benchmark" and not urlsplit(base).path.rstrip("/").endswith("/completions"):
+            return _append_path(base, "/completions")
         return make_adapter(api, base, model).full_url(stream)
     if api == "gemini" and not parts.path.strip("/"):
-        url = url.rstrip("/") + "/v1beta"
+        url = _append_path(url, "/v1beta")
     return make_adapter(api, url, model).full_url(stream)
+
+
+def _append_path(url: str, suffix: str) -> str:
+    """``url`` with ``suffix`` added to its path; a query (``?key=...``) stays after the path."""
+    parts = urlsplit(url)
+    return urlunsplit(parts._replace(path=parts.path.rstrip("/") + suffix))
 
 
 def load_prompt_arg(value: str | None) -> str | None:

@@ -73,3 +73,16 @@ def test_cli_cross_field_errors_name_the_flag(extra, flag):
                          capture_output=True, text=True)
     assert out.returncode == 2
     assert f"error: {flag}:" in out.stderr and "Traceback" not in out.stderr, out.stderr
+
+
+@pytest.mark.parametrize(("api", "url", "dataset", "expected"), [
+    ("openai", "http://h?key=x", "openqa", "http://h/v1/chat/completions?key=x"),
+    ("openai", "http://h:8000/?key=x", "openqa", "http://h:8000/v1/chat/completions?key=x"),
+    ("openai", "http://h/v1?key=x", "openqa", "http://h/v1/chat/completions?key=x"),
+    ("openai", "http://h?key=x", "speed_benchmark", "http://h/v1/completions?key=x"),
+    ("gemini", "http://h?key=x", "openqa", "http://h/v1beta/models/m:streamGenerateContent?alt=sse&key=x"),
+])
+def test_a_key_in_the_query_stays_after_the_appended_path(api, url, dataset, expected):
+    from evalscope.perf.arguments import normalize_url
+
+    assert normalize_url(api, url, "m", True, dataset) == expected
