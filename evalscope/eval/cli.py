@@ -67,13 +67,6 @@ def _fail(flag: str, reason: str) -> int:
     return 2
 
 
-def _flag_for(loc: tuple[Any, ...]) -> tuple[str, str]:
-    """``--dataset-args`` and the path inside it for an error location of TaskConfig."""
-    head = str(loc[0]) if loc else "config"
-    rest = ".".join(str(x) for x in loc[1:])
-    return "--" + head.replace("_", "-"), rest
-
-
 def build_config(args: argparse.Namespace):
     """TaskConfig from parsed flags; raises ValueError("--flag: reason") on bad input."""
     from evalscope.eval.config import TaskConfig
@@ -98,14 +91,9 @@ def build_config(args: argparse.Namespace):
     try:
         return TaskConfig.model_validate(data)
     except ValidationError as exc:
-        err = exc.errors()[0]
-        loc = tuple(err.get("loc", ()))
-        msg = str(err.get("msg", "")).removeprefix("Value error, ")
-        if not loc and ": " in msg:  # a cross-field check names its own path ("dataset_args.x.y: ...")
-            path, msg = msg.split(": ", 1)
-            loc = tuple(path.split("."))
-        flag, inner = _flag_for(loc)
-        raise ValueError(f"{flag}: {inner + ': ' if inner else ''}{msg}") from None
+        from evalscope.fieldnames import cli_message, field_errors
+
+        raise ValueError(cli_message(field_errors(exc)[0])) from None
 
 
 def run_cli(args: argparse.Namespace) -> int:
@@ -117,9 +105,9 @@ def run_cli(args: argparse.Namespace) -> int:
 
     try:
         cfg = build_config(args)
-    except ValueError as exc:
-        flag, _, reason = str(exc).partition(": ")
-        return _fail(flag, reason)
+    except ValueError as exc:  # "--flag: reason", or the reason alone when no flag is named
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     from evalscope.fieldnames import cli_style
 
     try:

@@ -9,6 +9,8 @@ import sys
 
 from pydantic import ValidationError
 
+from evalscope.fieldnames import cli_message, field_errors
+
 ENV_BROKER = "EVALSCOPE_BROKER_URL"
 ENV_DATABASE = "EVALSCOPE_DATABASE_URL"
 ENV_TOKEN = "EVALSCOPE_SERVICE_TOKEN"
@@ -49,17 +51,14 @@ def _settings(args: argparse.Namespace):  # -> WorkerSettings
     from evalscope.jobs.celery.worker import WorkerSettings
 
     if not args.broker_url:
-        raise _Bad("--broker-url", f"required (or set {ENV_BROKER})")
+        raise _Bad(f"--broker-url: required (or set {ENV_BROKER})")
     if not args.database_url:
-        raise _Bad("--database-url", f"required (or set {ENV_DATABASE})")
+        raise _Bad(f"--database-url: required (or set {ENV_DATABASE})")
     try:
         files = FilesConfig(mode=args.files, work_dir=args.work_dir, service_url=args.service_url,
                             service_token=args.service_token, keep_local=args.keep_files)
     except ValidationError as exc:
-        err = exc.errors()[0]
-        msg = str(err["msg"]).removeprefix("Value error, ")
-        field, _, reason = msg.partition(": ")
-        raise _Bad("--" + field.replace("_", "-"), reason or msg) from None
+        raise _Bad(cli_message(field_errors(exc)[0])) from None
     options = {"broker_url": args.broker_url, "database_url": args.database_url, "concurrency": args.concurrency,
                "heartbeat": args.heartbeat, "files": files, "queue": args.queue}
     if args.hostname:
@@ -67,13 +66,11 @@ def _settings(args: argparse.Namespace):  # -> WorkerSettings
     try:
         return WorkerSettings(**options)
     except ValidationError as exc:
-        err = exc.errors()[0]
-        raise _Bad("--" + str(err["loc"][0]).replace("_", "-"), err["msg"]) from None
+        raise _Bad(cli_message(field_errors(exc)[0])) from None
 
 
 class _Bad(ValueError):
-    def __init__(self, flag: str, reason: str) -> None:
-        super().__init__(f"{flag}: {reason}")
+    """A bad flag: the message is the CLI error line (``--flag: reason``)."""
 
 
 def run_cli(args: argparse.Namespace) -> int:

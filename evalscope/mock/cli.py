@@ -10,14 +10,8 @@ import sys
 
 from pydantic import ValidationError
 
+from evalscope.fieldnames import cli_message, field_errors
 from evalscope.mock.config import MockConfig
-
-# flags whose CLI name differs from the MockConfig field
-_FLAG_NAMES = {"answers": "--answers"}
-
-
-def _flag(field: str) -> str:
-    return _FLAG_NAMES.get(field, "--" + field.replace("_", "-"))
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -133,10 +127,7 @@ def config_from_args(args: argparse.Namespace) -> MockConfig:
     try:
         return MockConfig(**values)
     except ValidationError as exc:
-        err = exc.errors()[0]
-        field = str(err["loc"][0]) if err["loc"] else ""
-        msg = err["msg"].removeprefix("Value error, ")
-        raise ValueError(f"{_flag(field)}: {msg}") from None
+        raise ValueError(cli_message(field_errors(exc)[0])) from None
 
 
 def run_cli(args: argparse.Namespace) -> int:

@@ -7,7 +7,18 @@ import re
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, SecretStr, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from evalscope.fieldnames import field_errors
 
 DEFAULT_REPLY = "This is a reply from the EvalScope mock server."
 
@@ -88,12 +99,9 @@ def load_answers(path: str | Path) -> list[ScriptedAnswer]:
 
 
 def _first_error(exc: Exception) -> str:
-    errors = getattr(exc, "errors", None)
-    if callable(errors):
-        err = errors()[0]
-        loc = ".".join(str(p) for p in err.get("loc", ()))
-        msg = err.get("msg", str(exc)).removeprefix("Value error, ")
-        return f"{loc}: {msg}" if loc else msg
+    if isinstance(exc, ValidationError):
+        field, reason = field_errors(exc)[0]
+        return f"{field}: {reason}" if field else reason
     return str(exc)
 
 

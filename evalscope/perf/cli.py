@@ -70,30 +70,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run_cli)
 
 
-def _flag(field: str) -> str:
-    return "--" + field.replace("_", "-")
-
-
 def format_validation_error(exc: ValidationError) -> str:
-    """One line per problem, naming the flag: ``--number: ...``."""
-    lines = []
-    fields = set(PerfArguments.model_fields)
-    for err in exc.errors():
-        loc = [str(x) for x in err.get("loc", ()) if not isinstance(x, int)]
-        msg = str(err.get("msg", "")).removeprefix("Value error, ")
-        if loc and loc[0] in fields:
-            lines.append(f"{_flag(loc[0])}: {msg}")
-            continue
-        head, sep, rest = msg.partition(":")
-        if sep and head.strip() in fields:
-            lines.append(f"{_flag(head.strip())}:{rest}")
-        elif "number and parallel" in msg:
-            lines.append(f"--number/--parallel: {msg}")
-        elif "prompt_length" in msg:
-            lines.append(f"--min-prompt-length: {msg}")
-        else:
-            lines.append(msg)
-    return "\n".join(f"error: {line}" for line in lines)
+    """One line per problem, naming the flag: ``error: --number: ...``."""
+    from evalscope.fieldnames import cli_message, field_errors
+
+    return "\n".join(f"error: {cli_message(e)}" for e in field_errors(exc))
 
 
 def run_cli(ns: argparse.Namespace) -> int:

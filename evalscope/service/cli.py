@@ -58,9 +58,9 @@ def run_cli(args: argparse.Namespace) -> int:
     try:
         ServiceSettings(host=args.host, port=args.port, debug=args.debug, **options)
     except ValidationError as exc:
-        err = exc.errors()[0]
-        flag = "--" + str(err["loc"][0]).replace("_", "-") if err.get("loc") else "--?"
-        print(f"error: {flag}: {str(err['msg']).removeprefix('Value error, ')}", file=sys.stderr)
+        from evalscope.fieldnames import cli_message, field_errors
+
+        print(f"error: {cli_message(field_errors(exc)[0])}", file=sys.stderr)
         return 2
     run_service(host=args.host, port=args.port, debug=args.debug, **options)
     return 0

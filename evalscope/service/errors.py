@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import errno
 import logging
-import re
 import traceback
 from typing import Any
 
@@ -16,6 +15,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from evalscope.fieldnames import field_errors, http_error, summary
 from evalscope.secrets import redact_text
 
 log = logging.getLogger("evalscope.service")
@@ -42,38 +42,15 @@ def error_body(message: str, errors: list[dict[str, str]] | None = None, **extra
     return body
 
 
-_NAMED = re.compile(r"([a-z_][a-z0-9_]*(?:\.[a-z0-9_]+)*): (.+)", re.DOTALL)
-
-
-def _field(loc: tuple[Any, ...] | list[Any]) -> str:
-    parts = [str(p) for p in loc]
-    if parts and parts[0] in ("body", "query", "path", "header"):
-        parts = parts[1:]
-    return ".".join(parts) or "body"
-
-
 def validation_errors(errors: list[dict[str, Any]]) -> list[dict[str, str]]:
-    """Pydantic's error list as ``[{"field": "a.b", "reason": "..."}]``."""
-    out = []
-    for err in errors:
-        reason = str(err.get("msg", "invalid"))
-        if err.get("type") == "json_invalid":
-            ctx = err.get("ctx") or {}
-            reason = f"malformed JSON: {ctx.get('error', reason)}"
-            out.append({"field": "body", "reason": reason})
-            continue
-        reason = reason.removeprefix("Value error, ")
-        field = _field(err.get("loc", ()))
-        named = _NAMED.match(reason) if field == "body" else None
-        if named:  # a check across fields names the one to fix first: "tokenizer_path: ..."
-            field, reason = named.group(1), named.group(2)
-        out.append({"field": field, "reason": reason})
-    return out
+    """Pydantic's error list as ``[{"field": "a.b", "reason": "..."}]`` (wording: evalscope.fieldnames)."""
+    return [http_error(e) for e in field_errors(errors, request=True)]
 
 
 def bad_request(errors: list[dict[str, str]]) -> JSONResponse:
-    summary = "; ".join(f"{e['field']}: {e['reason']}" for e in errors[:5])
-    return JSONResponse(error_body(f"Invalid request: {summary}", errors), status_code=400)
+    """The 400 answer listing ``errors`` (``[{"field", "reason"}]``)."""
+    text = summary((e["field"], e["reason"]) for e in errors)
+    return JSONResponse(error_body(f"Invalid request: {text}", errors), status_code=400)
 
 
 #: errno values that mean "the service cannot write its files": answered 507 Insufficient Storage
