@@ -5,7 +5,7 @@ A config model declares a field that names a local file or folder with one of th
 :class:`PathMarker`; validation rejects what no file system accepts (a null byte, over-long names),
 and :func:`marked_values` walks a validated model (nested models and dicts of models too) and yields
 every marked value with its dotted field name. The service confines each of them to its folders
-(``evalscope.service.engines``) without a list of field names, so a new field declared with these
+(``evalscope.service.bodies``) without a list of field names, so a new field declared with these
 types cannot escape, and a test checks that every path-like field carries a marker.
 """
 

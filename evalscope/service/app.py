@@ -18,12 +18,11 @@ from fastapi_offline import FastAPIOffline
 from evalscope import __version__
 from evalscope.jobs import JobManager, JobStore, LocalProcessExecutor, all_kinds
 from evalscope.service import errors
-from evalscope.service.compat import build_compat_router
-from evalscope.service.engines import engine_kinds
+from evalscope.service.context import ServiceContext
 from evalscope.service.middleware import BearerAuthMiddleware, BodyLimitMiddleware
 from evalscope.service.notifier import JobNotifier
 from evalscope.service.openapi import install_openapi
-from evalscope.service.routes import Ctx, build_router
+from evalscope.service.routers import compat, files, health, jobs, metrics, seed
 from evalscope.service.settings import ServiceSettings
 from evalscope.service.web import mount_web
 
@@ -48,15 +47,17 @@ def create_app(settings: ServiceSettings | None = None, **overrides: Any) -> Fas
         settings = ServiceSettings(**overrides)
     elif overrides:
         settings = settings.model_copy(update=overrides)
-    engines = engine_kinds()
     kinds = all_kinds(settings.job_kinds)
+    routers = [health.router, seed.router, jobs.router, files.router, metrics.router, compat.router]
     unlimited = None
-    if settings.executor == "celery":
-        from evalscope.jobs.celery.routes import DISTRIBUTED_PERF, UNLIMITED_PATHS
-        from evalscope.jobs.celery.routes import build_router as celery_router
+    if settings.executor == "celery":  # the [celery] extra: imported only when used
+        from evalscope.jobs.celery import DISTRIBUTED_PERF
+        from evalscope.service.routers import workers
 
         kinds[DISTRIBUTED_PERF.name] = DISTRIBUTED_PERF
-        unlimited = UNLIMITED_PATHS
+        unlimited = workers.UNLIMITED_PATHS
+        # First: the job API's POST /api/v1/jobs/{kind} would also match /api/v1/jobs/perf_distributed.
+        routers.insert(0, workers.router)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -75,10 +76,7 @@ def create_app(settings: ServiceSettings | None = None, **overrides: Any) -> Fas
         notifier = JobNotifier(asyncio.get_running_loop())
         manager.add_listener(notifier.publish)
         requeued = await asyncio.to_thread(manager.start)
-        app.state.ctx = Ctx(settings, manager, notifier, engines)
-        for name, engine in engines.items():
-            if engine.missing:
-                log.warning("%s routes answer 503: %s", name, engine.missing)
+        app.state.ctx = ServiceContext(settings, manager, notifier)
         log.info("evalscope service: work dir %s, %d workers, store %s, %d job(s) re-queued, auth %s",
                  base, settings.max_concurrent_jobs, _safe_url(settings.db_url), len(requeued),
                  "on" if settings.auth_token else "off")
@@ -95,10 +93,8 @@ def create_app(settings: ServiceSettings | None = None, **overrides: Any) -> Fas
                          favicon_url=FAVICON_URL)
     errors.install(app, settings.debug)
     install_openapi(app)  # no 422 in the document: bad input answers 400
-    if settings.executor == "celery":  # before the job API: its /api/v1/jobs/{kind} would shadow these
-        app.include_router(celery_router(settings.max_upload_bytes))
-    app.include_router(build_router(engines))
-    app.include_router(build_compat_router())  # EvalScope 1.14's routes (evalscope.service.compat)
+    for router in routers:  # one per resource (evalscope.service.routers); compat: EvalScope 1.14's routes
+        app.include_router(router)
 
     @app.get(FAVICON_URL, include_in_schema=False)
     def favicon() -> FileResponse:

@@ -8,72 +8,63 @@ when the service requires a token (``OPEN_PATHS`` and ``OPEN_PREFIXES``
 in ``evalscope.service.middleware``).
 """
 
-from __future__ import annotations
+# No `from __future__ import annotations`: FastAPI reads the parameter annotations at runtime.
 
 import functools
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, FastAPI, Request
+import jinja2
+from fastapi import APIRouter, Depends, FastAPI
 from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 
 from evalscope import __version__
+from evalscope.eval.benchmarks import list_benchmarks
+from evalscope.perf.arguments import DATASETS
 
 WEB_DIR = Path(__file__).resolve().parent
 STATIC_DIR = WEB_DIR / "static"
 
+router = APIRouter(include_in_schema=False)
+
 
 @functools.lru_cache(maxsize=1)
-def _templates():
-    import jinja2
-
+def get_templates() -> jinja2.Environment:
+    """The pages' Jinja2 environment (loaded once)."""
     return jinja2.Environment(loader=jinja2.FileSystemLoader(WEB_DIR / "templates"), autoescape=True,
                               trim_blocks=True, lstrip_blocks=True)
 
 
-def _choices() -> dict[str, Any]:
-    """Benchmark and perf dataset names for the forms' suggestions; empty when an engine is absent."""
-    benchmarks: list[str] = []
-    datasets: list[str] = []
-    try:
-        from evalscope.eval.benchmarks import list_benchmarks
-
-        benchmarks = sorted(b.name for b in list_benchmarks())
-    except Exception:  # noqa: BLE001 - the field stays free text
-        pass
-    try:
-        from evalscope.perf.arguments import DATASETS
-
-        datasets = list(DATASETS)
-    except Exception:  # noqa: BLE001
-        pass
-    return {"benchmarks": benchmarks, "perf_datasets": datasets or ["openqa"]}
+def form_choices() -> dict[str, Any]:
+    """Benchmark and perf dataset names for the forms' suggestions (the fields stay free text)."""
+    return {"benchmarks": sorted(b.name for b in list_benchmarks()), "perf_datasets": list(DATASETS)}
 
 
-def _page(name: str, **context: Any) -> HTMLResponse:
-    html = _templates().get_template(name).render(version=__version__, **context)
+Templates = Annotated[jinja2.Environment, Depends(get_templates)]
+Choices = Annotated[dict[str, Any], Depends(form_choices)]
+
+
+def _page(templates: jinja2.Environment, name: str, **context: Any) -> HTMLResponse:
+    html = templates.get_template(name).render(version=__version__, **context)
     # The pages embed job reports in a sandboxed iframe from blob: URLs; nothing else is framed.
     return HTMLResponse(html, headers={"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff",
                                        "Referrer-Policy": "no-referrer"})
 
 
-def build_web_router() -> APIRouter:
-    """``/`` (jobs and forms) and ``/jobs/{id}`` (one job), left out of the OpenAPI schema."""
-    router = APIRouter(include_in_schema=False)
+@router.get("/", response_class=HTMLResponse)
+def index(templates: Templates, choices: Choices) -> HTMLResponse:
+    """The job list and the eval and perf forms."""
+    return _page(templates, "index.html", page="index", **choices)
 
-    @router.get("/", response_class=HTMLResponse)
-    def index(request: Request) -> HTMLResponse:
-        return _page("index.html", page="index", **_choices())
 
-    @router.get("/jobs/{job_id}", response_class=HTMLResponse)
-    def job_page(request: Request, job_id: str) -> HTMLResponse:
-        return _page("job.html", page="job", job_id=job_id)
-
-    return router
+@router.get("/jobs/{job_id}", response_class=HTMLResponse)
+def job_page(templates: Templates, job_id: str) -> HTMLResponse:
+    """One job's page (its script reads the job API)."""
+    return _page(templates, "job.html", page="job", job_id=job_id)
 
 
 def mount_web(app: FastAPI) -> None:
-    """Add the web page and its static files to ``app``."""
-    app.include_router(build_web_router())
+    """Add the web page (``/``, ``/jobs/{id}``, left out of the OpenAPI schema) and its static files."""
+    app.include_router(router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")

@@ -1,5 +1,8 @@
-"""The two engine kinds as the service sees them: body model, output-folder field, the checks run at
-submission, and the seed's success answer.
+"""The request bodies of the eval and perf routes, and how one becomes a job config.
+
+An :class:`EngineRoute` binds an engine's own validated model (``TaskConfig``, ``PerfArguments``,
+imported statically: the engines are part of the package and need only core dependencies) to the
+output-folder field, the engine's cheap submission checks and the seed's success answer.
 
 Local paths in a body are found by their declared type (``evalscope.paths``), not by a list of field
 names: every value whose field carries a ``PathMarker`` is confined to the service's work dir (outputs,
@@ -8,21 +11,23 @@ earlier runs) or its data dirs (data), must exist, and reaches the engine as the
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
+from evalscope.eval import TaskConfig
+from evalscope.eval.loading import check_sources
 from evalscope.jobs import Job, PathOutsideBase, resolve_under
 from evalscope.jobs.paths import UnusablePath
 from evalscope.paths import PathMarker, marked_values
+from evalscope.perf import PerfArguments
+from evalscope.perf.prompts import check_prompts
+from evalscope.rundir import RunDir
 from evalscope.service.errors import ApiError
 
-#: files that mark the folder of a run: an engine's config.json (the job's config.json too)
-RUN_MARKERS = ("config.json",)
 OUTSIDE = "local paths must lie inside the service's work dir or a configured data dir"
 
 
@@ -35,26 +40,15 @@ class FieldProblem(ValueError):
         self.reason = reason
 
 
-@dataclass
-class EngineKind:
-    """How a request body for one engine becomes a job config."""
+@dataclass(frozen=True)
+class EngineRoute:
+    """How a request body for one engine becomes a job config, and a finished job the seed's answer."""
 
-    kind: str
-    model_path: str                      # "module:Class" of the validated body model
-    done_message: str                    # the seed's success message
-    dir_field: str                       # body field naming the output folder (confined, then replaced)
-    check_path: str                      # "module:function": cheap checks of a config -> [(field, reason)]
-    answer: Callable[[Job], dict[str, Any]]
-    model: type[BaseModel] | None = field(default=None, init=False)
-    missing: str | None = field(default=None, init=False)
-
-    def load(self) -> EngineKind:
-        module_name, _, cls = self.model_path.partition(":")
-        try:
-            self.model = getattr(importlib.import_module(module_name), cls)
-        except Exception as exc:  # noqa: BLE001 - reported as 503 on the route
-            self.missing = f"the {self.kind} engine is not available in this installation ({exc})"
-        return self
+    kind: str                                            # the job kind (eval, perf)
+    model: type[BaseModel]                               # the engine's validated body model
+    dir_field: str                                       # body field naming the output folder (confined, then replaced)
+    check: Callable[[Any], list[tuple[str, str]]]        # the engine's cheap checks of a config -> [(field, reason)]
+    answer: Callable[[Job], dict[str, Any]]              # the seed's success answer for a finished job
 
     def to_config(self, body: BaseModel, base: Path, data_roots: list[Path]) -> tuple[dict[str, Any], Path]:
         """The job config and the parent folder of the job's own folder; 400 naming the field on a
@@ -91,9 +85,7 @@ class EngineKind:
     def _check(self, body: BaseModel, config: dict[str, Any]) -> list[FieldProblem]:
         """The engine's own cheap checks on the config as the worker will get it (validated by the
         body's own model: a route may extend the engine's, e.g. distributed perf's ``shards``)."""
-        module_name, _, func = self.check_path.partition(":")
-        check = getattr(importlib.import_module(module_name), func)
-        return [FieldProblem(f, r) for f, r in check(type(body).model_validate(config))]
+        return [FieldProblem(f, r) for f, r in self.check(type(body).model_validate(config))]
 
 
 def confine(name: str, marker: PathMarker, value: str, base: Path, data_roots: list[Path]) -> Path:
@@ -126,15 +118,17 @@ def _check_run_dir(name: str, value: str, path: Path, base: Path) -> None:
         raise FieldProblem(name, f"no folder {value} in the service's work dir or data dirs")
     if path == base or base.is_relative_to(path) or (path / "service.db").exists():
         raise FieldProblem(name, "must name the folder of one earlier run or job, not the service's work dir")
-    if not is_run_dir(path):
+    if not RunDir(path).is_run():  # an engine ran there (a job that failed before its run holds nothing to reuse)
         raise FieldProblem(name, "not the folder of an earlier run or job (it holds no config.json)")
     if any(is_run_dir(sub) for sub in path.iterdir() if sub.is_dir()):
         raise FieldProblem(name, "holds the folders of other runs; name the folder of one earlier run or job")
 
 
 def is_run_dir(path: Path) -> bool:
-    """True for the folder of a run or job (it holds a run marker such as config.json)."""
-    return any((path / m).is_file() for m in RUN_MARKERS)
+    """True for the folder of a run (it holds an engine's config.json) or of a job (its job.json),
+    also a job whose run never started."""
+    run = RunDir(path)
+    return run.is_run() or run.is_job()
 
 
 def _confine(value: str, roots: list[Path]) -> Path | None:
@@ -183,11 +177,13 @@ def _perf_answer(job: Job) -> dict[str, Any]:
             "job_id": job.id, **_outcome_fields(result)}
 
 
-def engine_kinds() -> dict[str, EngineKind]:
-    """The eval and perf kinds, with their body models imported (or the reason they are missing)."""
-    return {
-        "eval": EngineKind("eval", "evalscope.eval:TaskConfig", "Evaluation completed", "work_dir",
-                           "evalscope.eval.loading:check_sources", _eval_answer).load(),
-        "perf": EngineKind("perf", "evalscope.perf:PerfArguments", "Performance test completed", "outputs_dir",
-                           "evalscope.perf.prompts:check_prompts", _perf_answer).load(),
-    }
+class DistributedPerfBody(PerfArguments):
+    """A load test split over ``shards`` workers (the Celery executor's ``perf_distributed`` jobs)."""
+
+    shards: int = Field(2, ge=1, le=256, description="workers (Celery task slots) the load is split over")
+
+
+EVAL = EngineRoute("eval", TaskConfig, "work_dir", check_sources, _eval_answer)
+PERF = EngineRoute("perf", PerfArguments, "outputs_dir", check_prompts, _perf_answer)
+#: the engine routes by job kind
+ENGINE_ROUTES: dict[str, EngineRoute] = {"eval": EVAL, "perf": PERF}
