@@ -1,6 +1,6 @@
 """Time to write a perf report.html, and its size, for runs of growing size.
 
-The run folders are built with the perf engine's own writers (``write_records``, ``compute_metrics``)
+The run folders are built with the perf engine's own writers (``compute_metrics``, ``write_point``)
 from synthetic request records (K output chunks each, a fixed TTFT/ITL with jitter, 2 % failures), so
 the files are exactly what ``run_perf`` writes; only the sending is skipped.
 
@@ -18,17 +18,17 @@ from array import array
 from pathlib import Path
 
 from evalscope.perf.metrics import compute_metrics
-from evalscope.perf.output import write_json, write_records
-from evalscope.perf.records import Record
+from evalscope.perf.output import write_point
+from evalscope.perf.records import RequestRecord
 from evalscope.report import write_report
 
 
-def synthetic_records(n: int, chunks: int, parallel: int, rng: random.Random) -> list[Record]:
+def synthetic_records(n: int, chunks: int, parallel: int, rng: random.Random) -> list[RequestRecord]:
     records = []
     t = 1000.0
     for i in range(n):
         start = t + (i // parallel) * 0.5 + rng.random() * 0.01
-        r = Record(i, i % 100, start, start)
+        r = RequestRecord(i, i % 100, start, start)
         if rng.random() < 0.02:
             r.reason, r.status, r.error = "http_503", 503, "injected"
             r.end = start + 0.01
@@ -44,13 +44,9 @@ def synthetic_records(n: int, chunks: int, parallel: int, rng: random.Random) ->
 def build_run(root: Path, n: int, chunks: int, parallel: int) -> Path:
     run = root / "20250101_000000" / f"run_{n}"
     point = run / f"parallel_{parallel}_number_{n}"
-    point.mkdir(parents=True)
     records = synthetic_records(n, chunks, parallel, random.Random(n))
-    summary, percentiles, _ = compute_metrics(records, parallel, n)
-    write_json(point / "benchmark_summary.json", summary)
-    write_json(point / "benchmark_percentile.json", percentiles)
-    write_json(point / "benchmark_args.json", {"model": "synthetic", "parallel": parallel, "number": n, "rate": -1})
-    write_records(point / "benchmark_data.db", records, keep_text=False)
+    write_point(point, compute_metrics(records, parallel, n), records,
+                {"model": "synthetic", "parallel": parallel, "number": n, "rate": -1}, keep_text=False)
     return run
 
 

@@ -1,7 +1,8 @@
 """Job functions for the two engines; they run inside a worker process.
 
-They call only the engines' public API (``evalscope.eval.run_task``, ``evalscope.perf.run_perf``)
-and point the engine's output folder at the job's own folder.
+They call the engines' typed cores (``evalscope.eval.runner.evaluate``,
+``evalscope.perf.runner.benchmark``) with the job's own folder as the exact run folder, then write
+report.html.
 """
 
 from __future__ import annotations
@@ -47,9 +48,20 @@ def _not_copied(root: Path) -> Callable[[str, list[str]], set[str]]:
 
 
 def run_perf_job(config: dict[str, Any], ctx: JobContext) -> dict[str, Any]:
-    """Run a load test writing into the job folder."""
-    from evalscope.perf import PerfArguments, run_perf
+    """Run a load test writing exactly into the job folder (``<job>/parallel_*``), then its report.html.
 
-    cfg = dict(config)
-    cfg["outputs_dir"] = str(ctx.output_dir)
-    return run_perf(PerfArguments.model_validate(cfg), progress=ctx.progress)
+    Returns the run's JSON (``PerfRun``); RunFailed carries it when every request failed.
+    """
+    from evalscope.errors import RunFailed
+    from evalscope.perf.arguments import PerfArguments
+    from evalscope.perf.runner import benchmark
+    from evalscope.report import try_write_report
+
+    try:
+        run = benchmark(PerfArguments.model_validate(config), progress=ctx.progress, run_dir=ctx.output_dir)
+    except RunFailed as exc:
+        if exc.output_dir:  # the sweep was written: the job keeps its report.html too
+            try_write_report(exc.output_dir)
+        raise
+    try_write_report(run.output_dir)
+    return run.as_json()

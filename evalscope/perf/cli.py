@@ -89,7 +89,7 @@ def run_cli(ns: argparse.Namespace) -> int:
         print(format_validation_error(exc), file=sys.stderr)
         return 2
     from evalscope.fieldnames import cli_style
-    from evalscope.perf.runner import run_perf
+    from evalscope.perf.api import run_perf
 
     try:
         with cli_style():  # errors name the flags (--dataset-path), not the fields

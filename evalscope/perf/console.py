@@ -9,6 +9,11 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from evalscope.perf.results import PointMetrics, PointResult
+
+#: summary keys left out of the table (printed as warnings, or too long for a cell)
+_NOT_IN_TABLE = (PointMetrics.key("failure_examples"), PointMetrics.key("warnings"))
+
 
 class ConsoleReporter:
     """Progress bar (only when enabled) and result tables; cheap no-ops when disabled."""
@@ -56,9 +61,10 @@ class ConsoleReporter:
             self._progress.stop()
             self._progress = None
 
-    def print_result(self, key: str, summary: dict[str, Any], percentiles: dict[str, Any]) -> None:
+    def print_result(self, key: str, result: PointResult) -> None:
         """The summary and percentile tables of one sweep point."""
-        print_result(self.console, key, summary, percentiles)
+        print_result(self.console, key, result.metrics.model_dump(mode="json"),
+                     result.percentiles.model_dump(mode="json"))
 
 
 def _fmt(v: Any) -> str:
@@ -78,7 +84,7 @@ def print_result(console: Console, key: str, summary: dict[str, Any], percentile
     t.add_column("Metric", no_wrap=True)
     t.add_column("Value", justify="right", overflow="fold")
     for k, v in summary.items():
-        if k not in ("Failure examples", "Warnings"):
+        if k not in _NOT_IN_TABLE:
             t.add_row(k, _fmt(v))
     console.print(t)
     cols = list(percentiles)
@@ -92,7 +98,7 @@ def print_result(console: Console, key: str, summary: dict[str, Any], percentile
         for row in rows:
             p.add_row(*(row[c] for c, _ in group))
         console.print(p)
-    for w in summary.get("Warnings", []):
+    for w in summary.get(PointMetrics.key("warnings"), []):
         console.print(f"[yellow]warning:[/yellow] {w}")
 
 

@@ -13,21 +13,25 @@
   unknown tokens, per chunk). One value per gap.
 - Dispatch lag: actual send minus intended send.
 - Goodput: requests meeting every ``--slo`` (ms) per second of duration.
+
+:func:`request_values` applies the per-request definitions (the report draws its distributions with
+it too); :func:`compute_metrics` turns one sweep point's records into a :class:`PointResult`.
 """
 
 from __future__ import annotations
 
 from collections import Counter
-from typing import Any
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from evalscope.perf.engine import ClientStats
-from evalscope.perf.records import Record
+from evalscope.perf.records import RequestRecord
+from evalscope.perf.results import PERCENTILES, PointMetrics, PointPercentiles, PointResult
 
-PERCENTILES = (10, 25, 50, 66, 75, 80, 90, 95, 98, 99)
-PERCENTILE_COLUMNS = ("TTFT (s)", "ITL (s)", "TPOT (s)", "Latency (s)", "Input tokens", "Output tokens",
-                      "Output (tok/s)", "Total (tok/s)")
+if TYPE_CHECKING:
+    from evalscope.perf.loadgen import ClientStats
+
 LAG_LIMIT = 0.001  # event-loop lag above this (p99) means the client skewed its own timestamps
 CPU_LIMIT = 0.95
 
@@ -46,136 +50,48 @@ def _pct(values: list[float] | np.ndarray) -> list[float | None]:
     return [round(float(x), 6) for x in np.percentile(np.asarray(values, dtype=float), PERCENTILES)]
 
 
-def compute_metrics(records: list[Record], parallel: int, number: int, *, rate: float = -1,
-                    slo: dict[str, float] | None = None, tokenizer: Any = None,
-                    client: ClientStats | None = None) -> tuple[dict[str, Any], dict[str, Any], list[str]]:
-    """(summary metrics, percentile table, warnings) for one sweep point."""
-    warnings: list[str] = []
-    ok = [r for r in records if r.ok]
-    failed = [r for r in records if not r.ok]
-    if records:
-        t_first = min(r.intended for r in records)
-        t_last = max(r.end for r in records)
-        duration = max(t_last - t_first, 1e-9)
+@dataclass
+class RequestValues:
+    """The per-request (and, for ITL, per-gap) values of the successful requests of a point."""
+
+    latency: list[float] = field(default_factory=list)
+    ttft: list[float] = field(default_factory=list)
+    tpot: list[float] = field(default_factory=list)
+    itl: list[float] = field(default_factory=list)
+    input_tokens: list[int] = field(default_factory=list)
+    output_tokens: list[int] = field(default_factory=list)
+    output_rate: list[float] = field(default_factory=list)  # output tokens / latency, per request
+    total_rate: list[float] = field(default_factory=list)  # (input + output tokens) / latency
+    unknown_output: int = 0  # successful requests whose output tokens are unknown
+    per_chunk_itl: bool = False  # some ITL values are per chunk (token counts unknown)
+    meeting_slo: int = 0
+
+
+def output_tokens(r: RequestRecord, tokenizer: Any = None) -> int | None:
+    """The request's output tokens: the server's usage, else the tokenizer's count, else None."""
+    n = r.completion_tokens
+    if n is None and tokenizer is not None:
+        n = tokenizer.count(r.text)
+    return n
+
+
+def inter_token_latencies(r: RequestRecord, n_out: int | None, tokenizer: Any = None) -> tuple[list[float], bool]:
+    """(ITL values of one request, True when they are per chunk because its token counts are unknown)."""
+    times = r.out_times
+    if len(times) < 2:
+        return [], False
+    gaps = np.diff(np.frombuffer(times, dtype=float))
+    if tokenizer is not None and r.out_parts:
+        k: Any = np.maximum(np.asarray(tokenizer.count_batch(r.out_parts[1:]), dtype=float), 1.0)
+    elif n_out is not None:
+        k = max(n_out / len(times), 1.0)
     else:
-        duration = 0.0
-
-    latency, ttft, tpot, itl, in_tok, out_tok, out_rate, tot_rate = [], [], [], [], [], [], [], []
-    unknown_out = 0
-    good = 0
-    sum_in = sum_out = 0
-    per_chunk_itl = False
-    slo = slo or {}
-    for r in ok:
-        lat = r.end - r.intended
-        first = (r.out_times[0] - r.intended) if len(r.out_times) else None
-        latency.append(lat)
-        if first is not None:
-            ttft.append(first)
-        n_out = r.completion_tokens
-        if n_out is None and tokenizer is not None:
-            n_out = tokenizer.count(r.text)
-        n_in = r.prompt_tokens
-        if n_out is None:
-            unknown_out += 1
-        else:
-            out_tok.append(n_out)
-            sum_out += n_out
-            out_rate.append(n_out / lat if lat > 0 else 0.0)
-        if n_in is not None:
-            in_tok.append(n_in)
-            sum_in += n_in
-            if n_out is not None:
-                tot_rate.append((n_in + n_out) / lat if lat > 0 else 0.0)
-        req_tpot = None
-        if n_out is not None and n_out > 1 and first is not None:
-            req_tpot = (lat - first) / (n_out - 1)
-            tpot.append(req_tpot)
-        req_itl: list[float] = []
-        times = r.out_times
-        if len(times) > 1:
-            gaps = np.diff(np.frombuffer(times, dtype=float))
-            if tokenizer is not None and r.out_parts:
-                k = np.maximum(np.asarray(tokenizer.count_batch(r.out_parts[1:]), dtype=float), 1.0)
-            elif n_out is not None:
-                k = max(n_out / len(times), 1.0)
-            else:
-                k = 1.0
-                per_chunk_itl = True
-            req_itl = list(gaps / k)
-            itl.extend(req_itl)
-        if slo and _meets(slo, first, req_tpot, lat, req_itl):
-            good += 1
-
-    n_ok = len(ok)
-    summary: dict[str, Any] = {
-        "Time taken for tests (s)": round(duration, 4),
-        "Number of concurrency": parallel,
-        "Total requests": len(records),
-        "Succeed requests": n_ok,
-        "Failed requests": len(failed),
-        "Output token throughput (tok/s)": _round(sum_out / duration if duration and out_tok else None),
-        "Total token throughput (tok/s)": _round((sum_in + sum_out) / duration if duration and out_tok else None),
-        "Request throughput (req/s)": _round(n_ok / duration if duration else None),
-        "Average latency (s)": _round(_mean(latency), 6),
-        "Average time to first token (s)": _round(_mean(ttft), 6),
-        "Average time per output token (s)": _round(_mean(tpot), 6),
-        "Average inter-token latency (s)": _round(_mean(itl), 6),
-        "Average input tokens per request": _round(_mean(in_tok)),
-        "Average output tokens per request": _round(_mean(out_tok)),
-    }
-    # extras (documented keys above are never renamed)
-    summary["Requested number"] = number
-    summary["Failures by reason"] = dict(Counter(r.reason for r in failed))
-    if failed:
-        summary["Failure examples"] = {reason: next(r.error for r in failed if r.reason == reason)
-                                       for reason in summary["Failures by reason"]}
-    summary["Requests with unknown output tokens"] = unknown_out
-    summary["ITL basis"] = "per chunk (token counts unknown)" if per_chunk_itl else "per token"
-    if rate > 0:
-        starts = sorted(r.start for r in records)
-        lags = [r.start - r.intended for r in records]
-        summary["Target request rate (req/s)"] = rate
-        summary["Achieved send rate (req/s)"] = (
-            _round((len(starts) - 1) / (starts[-1] - starts[0])) if len(starts) > 1 and starts[-1] > starts[0]
-            else None)
-        summary["Average dispatch lag (s)"] = _round(_mean(lags), 6)
-        summary["P99 dispatch lag (s)"] = _round(float(np.percentile(lags, 99)) if lags else None, 6)
-        summary["Max dispatch lag (s)"] = _round(max(lags) if lags else None, 6)
-    if slo:
-        summary["SLO (ms)"] = dict(slo)
-        summary["Goodput (req/s)"] = _round(good / duration if duration else None)
-        summary["Requests meeting SLO"] = good
-    if client is not None:
-        lag_p99 = float(np.percentile(client.loop_lag, 99)) if client.loop_lag else 0.0
-        cpu = client.cpu_seconds / client.wall_seconds if client.wall_seconds > 0 else 0.0
-        summary["Client event-loop lag p99 (ms)"] = round(lag_p99 * 1e3, 3)
-        summary["Client CPU (fraction of one core)"] = round(cpu, 3)
-        reasons = []
-        if lag_p99 > LAG_LIMIT:
-            reasons.append(f"event-loop lag p99 {lag_p99 * 1e3:.2f} ms > {LAG_LIMIT * 1e3:.0f} ms")
-        if cpu > CPU_LIMIT and rate <= 0:
-            reasons.append(f"client CPU {cpu:.0%} of a core")
-        summary["Client distorted"] = bool(reasons)
-        if reasons:
-            summary["Client distortion"] = "; ".join(reasons)
-            warnings.append("the client itself may have skewed these timings (" + "; ".join(reasons)
-                            + "): use more --workers or a lower load")
-    if unknown_out:
-        warnings.append(f"{unknown_out} successful request(s) reported no usage and no --tokenizer-path was "
-                        "given: their output tokens are unknown and left out of token metrics")
-    if failed:
-        warnings.append(f"{len(failed)} request(s) failed: "
-                        + ", ".join(f"{k} x{v}" for k, v in summary["Failures by reason"].items()))
-
-    percentiles: dict[str, Any] = {"Percentiles": [f"{p}%" for p in PERCENTILES]}
-    for col, values in zip(PERCENTILE_COLUMNS, (ttft, itl, tpot, latency, in_tok, out_tok, out_rate, tot_rate),
-                           strict=True):
-        percentiles[col] = _pct(values)
-    return summary, percentiles, warnings
+        return gaps.tolist(), True
+    return (gaps / k).tolist(), False
 
 
-def _meets(slo: dict[str, float], ttft: float | None, tpot: float | None, lat: float, itl: list[float]) -> bool:
+def meets_slo(slo: dict[str, float], ttft: float | None, tpot: float | None, lat: float, itl: list[float]) -> bool:
+    """True when one request meets every SLO (milliseconds; ttft, tpot, e2el, itl)."""
     if "ttft" in slo and (ttft is None or ttft * 1e3 > slo["ttft"]):
         return False
     if "tpot" in slo and tpot is not None and tpot * 1e3 > slo["tpot"]:
@@ -183,3 +99,144 @@ def _meets(slo: dict[str, float], ttft: float | None, tpot: float | None, lat: f
     if "e2el" in slo and lat * 1e3 > slo["e2el"]:
         return False
     return not ("itl" in slo and itl and max(itl) * 1e3 > slo["itl"])
+
+
+def request_values(records: list[RequestRecord], tokenizer: Any = None,
+                   slo: dict[str, float] | None = None) -> RequestValues:
+    """Apply the per-request definitions to the successful ``records``."""
+    v = RequestValues()
+    for r in records:
+        if not r.ok:
+            continue
+        lat = r.end - r.intended
+        first = (r.out_times[0] - r.intended) if len(r.out_times) else None
+        v.latency.append(lat)
+        if first is not None:
+            v.ttft.append(first)
+        n_out = output_tokens(r, tokenizer)
+        n_in = r.prompt_tokens
+        if n_out is None:
+            v.unknown_output += 1
+        else:
+            v.output_tokens.append(n_out)
+            v.output_rate.append(n_out / lat if lat > 0 else 0.0)
+        if n_in is not None:
+            v.input_tokens.append(n_in)
+            if n_out is not None:
+                v.total_rate.append((n_in + n_out) / lat if lat > 0 else 0.0)
+        req_tpot = None
+        if n_out is not None and n_out > 1 and first is not None:
+            req_tpot = (lat - first) / (n_out - 1)
+            v.tpot.append(req_tpot)
+        req_itl, per_chunk = inter_token_latencies(r, n_out, tokenizer)
+        v.itl.extend(req_itl)
+        v.per_chunk_itl |= per_chunk
+        if slo and meets_slo(slo, first, req_tpot, lat, req_itl):
+            v.meeting_slo += 1
+    return v
+
+
+def duration(records: list[RequestRecord]) -> float:
+    """Last completion minus first intended send (0 without records)."""
+    if not records:
+        return 0.0
+    return max(max(r.end for r in records) - min(r.intended for r in records), 1e-9)
+
+
+def _core_metrics(records: list[RequestRecord], v: RequestValues, parallel: int, number: int,
+                  seconds: float) -> PointMetrics:
+    """EvalScope's documented summary, then the counts that are always present."""
+    failed = [r for r in records if not r.ok]
+    n_ok = len(records) - len(failed)
+    sum_in, sum_out = sum(v.input_tokens), sum(v.output_tokens)
+    has_out = bool(v.output_tokens)
+    reasons = dict(Counter(r.reason for r in failed))
+    m = PointMetrics(
+        time_taken=round(seconds, 4), concurrency=parallel, total_requests=len(records), succeed_requests=n_ok,
+        failed_requests=len(failed),
+        output_throughput=_round(sum_out / seconds if seconds and has_out else None),
+        total_throughput=_round((sum_in + sum_out) / seconds if seconds and has_out else None),
+        request_throughput=_round(n_ok / seconds if seconds else None),
+        avg_latency=_round(_mean(v.latency), 6), avg_ttft=_round(_mean(v.ttft), 6),
+        avg_tpot=_round(_mean(v.tpot), 6), avg_itl=_round(_mean(v.itl), 6),
+        avg_input_tokens=_round(_mean(v.input_tokens)), avg_output_tokens=_round(_mean(v.output_tokens)),
+        requested_number=number, failures_by_reason=reasons)
+    if failed:
+        m.failure_examples = {reason: next(r.error for r in failed if r.reason == reason) for reason in reasons}
+    m.unknown_output_requests = v.unknown_output
+    m.itl_basis = "per chunk (token counts unknown)" if v.per_chunk_itl else "per token"
+    return m
+
+
+def _rate_metrics(m: PointMetrics, records: list[RequestRecord], rate: float) -> None:
+    """Under ``--rate``: the target, the achieved send rate and the dispatch lag."""
+    starts = sorted(r.start for r in records)
+    lags = [r.start - r.intended for r in records]
+    m.target_rate = rate
+    m.achieved_send_rate = (_round((len(starts) - 1) / (starts[-1] - starts[0]))
+                            if len(starts) > 1 and starts[-1] > starts[0] else None)
+    m.avg_dispatch_lag = _round(_mean(lags), 6)
+    m.p99_dispatch_lag = _round(float(np.percentile(lags, 99)) if lags else None, 6)
+    m.max_dispatch_lag = _round(max(lags) if lags else None, 6)
+
+
+def _slo_metrics(m: PointMetrics, v: RequestValues, slo: dict[str, float], seconds: float) -> None:
+    """Under ``--slo``: the SLOs, goodput and how many requests met them."""
+    m.slo_ms = dict(slo)
+    m.goodput = _round(v.meeting_slo / seconds if seconds else None)
+    m.requests_meeting_slo = v.meeting_slo
+
+
+def _client_metrics(m: PointMetrics, client: ClientStats, rate: float) -> str | None:
+    """The client's own health; returns a warning when it may have distorted the timings."""
+    lag_p99 = float(np.percentile(client.loop_lag, 99)) if client.loop_lag else 0.0
+    cpu = client.cpu_seconds / client.wall_seconds if client.wall_seconds > 0 else 0.0
+    m.client_loop_lag_p99_ms = round(lag_p99 * 1e3, 3)
+    m.client_cpu = round(cpu, 3)
+    reasons = []
+    if lag_p99 > LAG_LIMIT:
+        reasons.append(f"event-loop lag p99 {lag_p99 * 1e3:.2f} ms > {LAG_LIMIT * 1e3:.0f} ms")
+    if cpu > CPU_LIMIT and rate <= 0:
+        reasons.append(f"client CPU {cpu:.0%} of a core")
+    m.client_distorted = bool(reasons)
+    if not reasons:
+        return None
+    m.client_distortion = "; ".join(reasons)
+    return ("the client itself may have skewed these timings (" + "; ".join(reasons)
+            + "): use more --workers or a lower load")
+
+
+def percentile_table(v: RequestValues) -> PointPercentiles:
+    """The percentile table of one point's values."""
+    return PointPercentiles(
+        labels=[f"{p}%" for p in PERCENTILES], ttft=_pct(v.ttft), itl=_pct(v.itl), tpot=_pct(v.tpot),
+        latency=_pct(v.latency), input_tokens=_pct(v.input_tokens), output_tokens=_pct(v.output_tokens),
+        output_rate=_pct(v.output_rate), total_rate=_pct(v.total_rate))
+
+
+def compute_metrics(records: list[RequestRecord], parallel: int, number: int, *, rate: float = -1,
+                    slo: dict[str, float] | None = None, tokenizer: Any = None,
+                    client: ClientStats | None = None) -> PointResult:
+    """One sweep point's summary and percentile table; its warnings are in ``metrics.warnings``."""
+    slo = slo or {}
+    v = request_values(records, tokenizer, slo)
+    seconds = duration(records)
+    m = _core_metrics(records, v, parallel, number, seconds)
+    if rate > 0:
+        _rate_metrics(m, records, rate)
+    if slo:
+        _slo_metrics(m, v, slo, seconds)
+    warnings = []
+    if client is not None:
+        warning = _client_metrics(m, client, rate)
+        if warning:
+            warnings.append(warning)
+    if v.unknown_output:
+        warnings.append(f"{v.unknown_output} successful request(s) reported no usage and no --tokenizer-path was "
+                        "given: their output tokens are unknown and left out of token metrics")
+    if m.failed_requests:
+        warnings.append(f"{m.failed_requests} request(s) failed: "
+                        + ", ".join(f"{k} x{n}" for k, n in m.failures_by_reason.items()))
+    if warnings:
+        m.warnings = warnings
+    return PointResult(metrics=m, percentiles=percentile_table(v))

@@ -1,15 +1,37 @@
-"""Writing a run to disk: ``<outputs_dir>/<timestamp>/<name>/parallel_<p>_number_<n>/``."""
+"""A perf run on disk: the public write and read functions of its files.
+
+```
+<run folder>/                         # RunDir: exact when given, else <outputs_dir>/<timestamp>/<name>/
+  config.json                         # the run's arguments, secrets redacted
+  parallel_<p>_number_<n>/            # one per sweep point (write_point / read_point)
+    benchmark_args.json               # the point's arguments (+ parallel, number[, shards])
+    benchmark_summary.json            # PointResult.metrics (EvalScope's keys)
+    benchmark_percentile.json         # PointResult.percentiles
+    benchmark_data.db                 # SQLite, table ``requests``: one row per RequestRecord
+  report.html                         # written by evalscope.perf.api.run_perf, not by the engine
+```
+"""
 
 from __future__ import annotations
 
 import json
+import re
 import sqlite3
-import time
+from array import array
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from evalscope import fsio
-from evalscope.perf.records import Record
+from evalscope.perf.records import RequestRecord
+from evalscope.perf.results import PerfRun, PointMetrics, PointPercentiles, PointResult
+
+ARGS_FILE = "benchmark_args.json"
+SUMMARY_FILE = "benchmark_summary.json"
+PERCENTILE_FILE = "benchmark_percentile.json"
+RECORDS_FILE = "benchmark_data.db"
+POINT_RE = re.compile(r"^parallel_(\d+)_number_(\d+)$")
 
 SCHEMA = """
 CREATE TABLE requests (
@@ -24,37 +46,77 @@ CREATE TABLE requests (
 """
 
 
-def safe_name(text: str) -> str:
-    """A folder name made from a model name (``org/model:tag`` -> ``org_model_tag``)."""
-    return fsio.safe_name(text, fallback="perf")
+class PerfReadError(ValueError):
+    """A perf run folder or one of its files cannot be read (the message names the file)."""
 
 
-def make_run_dir(outputs_dir: str, name: str) -> Path:
-    """Create and return a new ``<outputs_dir>/<timestamp>/<name>`` folder; never reuses one.
-
-    Two runs started in the same second (or a rerun into an existing folder) get ``_1``, ``_2``...
-    suffixes; ``mkdir`` without ``exist_ok`` makes the claim atomic between processes.
-    """
-    stamp = time.strftime("%Y%m%d_%H%M%S")
-    base = Path(outputs_dir).expanduser().resolve() / stamp
-    base.mkdir(parents=True, exist_ok=True)
-    for i in range(10000):
-        candidate = base / (name if i == 0 else f"{name}_{i}")
-        try:
-            candidate.mkdir()
-            return candidate
-        except FileExistsError:
-            continue
-    raise RuntimeError(f"could not create a fresh output folder under {base}")
+def point_name(parallel: int, number: int) -> str:
+    """The folder (and ``results`` key) of a sweep point: ``parallel_<p>_number_<n>``."""
+    return f"parallel_{parallel}_number_{number}"
 
 
-def write_json(path: Path, data: Any) -> None:
-    """Write JSON atomically (temp file + fsync + rename), so a reader never sees half a file."""
-    fsio.atomic_write_json(path, data)
+def point_dirs(run_dir: str | Path) -> list[Path]:
+    """The sweep point folders of a run (holding a summary), in the order they were written."""
+    root = Path(run_dir)
+    found = [p for p in root.iterdir() if p.is_dir() and POINT_RE.match(p.name) and (p / SUMMARY_FILE).is_file()]
+
+    def order(p: Path) -> tuple[float, int, int]:
+        m = POINT_RE.match(p.name)
+        assert m is not None
+        return ((p / SUMMARY_FILE).stat().st_mtime, int(m.group(1)), int(m.group(2)))
+
+    return sorted(found, key=order)
 
 
-def write_records(path: Path, records: list[Record], keep_text: bool = True) -> None:
-    """Every request record into SQLite, in one transaction (the file is new: never appended to)."""
+def write_point(point_dir: str | Path, result: PointResult, records: list[RequestRecord],
+                args: dict[str, Any], keep_text: bool = True) -> None:
+    """Write one sweep point's four files (each atomically; an existing folder is written into)."""
+    folder = Path(point_dir)
+    folder.mkdir(parents=True, exist_ok=True)
+    fsio.atomic_write_json(folder / ARGS_FILE, args)
+    fsio.atomic_write_json(folder / SUMMARY_FILE, result.metrics.model_dump(mode="json"))
+    fsio.atomic_write_json(folder / PERCENTILE_FILE, result.percentiles.model_dump(mode="json"))
+    write_records(folder / RECORDS_FILE, records, keep_text=keep_text)
+
+
+def _read_json(path: Path) -> Any:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return {}
+    except (OSError, json.JSONDecodeError) as exc:
+        raise PerfReadError(f"{path}: cannot read ({exc})") from None
+
+
+def read_point(point_dir: str | Path) -> PointResult:
+    """One sweep point's result from its summary and percentile files (keys kept exactly)."""
+    folder = Path(point_dir)
+    try:
+        return PointResult(metrics=PointMetrics.model_validate(_read_json(folder / SUMMARY_FILE)),
+                           percentiles=PointPercentiles.model_validate(_read_json(folder / PERCENTILE_FILE)))
+    except ValueError as exc:
+        if isinstance(exc, PerfReadError):
+            raise
+        raise PerfReadError(f"{folder}: not a perf sweep point ({exc})") from None
+
+
+def read_point_args(point_dir: str | Path) -> dict[str, Any]:
+    """A sweep point's ``benchmark_args.json`` (empty when missing)."""
+    data = _read_json(Path(point_dir) / ARGS_FILE)
+    return data if isinstance(data, dict) else {}
+
+
+def read_perf_run(run_dir: str | Path) -> PerfRun:
+    """A finished run folder as a :class:`PerfRun` (warnings and error counts recomputed from its points)."""
+    root = Path(run_dir)
+    results = {p.name: read_point(p) for p in point_dirs(root)}
+    if not results:
+        raise PerfReadError(f"{root}: no parallel_<p>_number_<n>/{SUMMARY_FILE} inside (not a perf run)")
+    return PerfRun.collect(str(root), results)
+
+
+def write_records(path: Path, records: list[RequestRecord], keep_text: bool = True) -> None:
+    """Every request record into SQLite, in one transaction (the file is replaced, never appended to)."""
     rows = []
     for i, r in enumerate(sorted(records, key=lambda r: r.index)):
         times = r.out_times
@@ -76,3 +138,41 @@ def write_records(path: Path, records: list[Record], keep_text: bool = True) -> 
                 con.executemany(f"INSERT INTO requests VALUES ({','.join('?' * 21)})", rows)
         finally:
             con.close()
+
+
+def read_records(path: str | Path, with_text: bool = False) -> list[RequestRecord]:
+    """The records of a ``benchmark_data.db``, in send order (intended time).
+
+    Chunk times come back absolute (intended + the stored offset, rounded to a microsecond; the first
+    one exact), so :func:`evalscope.perf.metrics.request_values` applies to them unchanged. The
+    per-chunk texts are not stored: ITL is per token from the usage counts.
+    """
+    db = Path(path)
+    if not db.is_file():
+        return []
+    con = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+    try:
+        rows = con.execute(
+            "SELECT request_index, prompt_index, worker, intended_start, start, first_output, end_time, success, "
+            "status, error_reason, error, prompt_tokens, completion_tokens, finish_reason, chunk_times, "
+            f"{'output_text' if with_text else 'NULL'} FROM requests ORDER BY intended_start").fetchall()
+    except sqlite3.Error as exc:
+        raise PerfReadError(f"{db}: cannot read ({exc})") from None
+    finally:
+        con.close()
+    records = []
+    for (index, prompt_index, worker, intended, start, first, end, ok, status, reason, error, n_in, n_out,
+         finish, times, text) in rows:
+        r = RequestRecord(index, prompt_index, intended, start)
+        r.end, r.status, r.worker = end, status, worker
+        r.reason = None if ok else (reason or "unknown")
+        r.error, r.prompt_tokens, r.completion_tokens, r.finish_reason = error, n_in, n_out, finish
+        r.text = text or ""
+        stamps = json.loads(times) if times else []
+        if stamps:
+            absolute = np.asarray(stamps, dtype=float) + intended
+            if first is not None:
+                absolute[0] = first
+            r.out_times = array("d", absolute.tobytes())
+        records.append(r)
+    return records

@@ -1,4 +1,11 @@
-"""``run_perf`` / ``arun_perf``: a sweep over (parallel, number) pairs, written to disk and returned."""
+"""The perf engine's core: a sweep over (parallel, number) pairs, written to a run folder, returned typed.
+
+:func:`benchmark` / :func:`abenchmark` return a :class:`~evalscope.perf.results.PerfRun`; the public
+``run_perf`` (:mod:`evalscope.perf.api`) adds report.html and returns its JSON.  The parts a
+distributed run reuses are public here: :func:`build_bodies`, :func:`plan_shards` (one
+:class:`ShardPlan` per shard), :func:`point_result` and :func:`check_run`; sending is
+:func:`evalscope.perf.loadgen.run_shard`, writing :func:`evalscope.perf.output.write_point`.
+"""
 
 from __future__ import annotations
 
@@ -6,27 +13,30 @@ import asyncio
 import json
 import logging
 import math
-import os
 import sys
 import threading
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from evalscope import fsio
 from evalscope._cpus import usable_cpus
 from evalscope.client.adapters import make_adapter
 from evalscope.client.jsonfast import dumps
 from evalscope.client.types import GenerationRequest
-from evalscope.errors import RunFailed, error_counts
+from evalscope.errors import RunFailed
 from evalscope.perf.arguments import PerfArguments, load_prompt_arg
 from evalscope.perf.console import ConsoleReporter
-from evalscope.perf.engine import ClientStats, WorkerSpec, run_async, run_worker
+from evalscope.perf.loadgen import ClientStats, ShardPlan, run_async, run_shard
 from evalscope.perf.metrics import compute_metrics
-from evalscope.perf.output import make_run_dir, safe_name, write_json, write_records
+from evalscope.perf.output import point_name, write_point
 from evalscope.perf.prompts import PromptItem, Tokenizer, load_prompts
-from evalscope.perf.records import Record
-from evalscope.perf.workers import run_processes
+from evalscope.perf.records import RequestRecord
+from evalscope.perf.results import PerfRun, PointResult
+from evalscope.perf.shards import run_processes
+from evalscope.rundir import RunDir
 
 log = logging.getLogger("evalscope.perf")
 
@@ -102,31 +112,40 @@ def _arrival_array(n: int, rate: float, burstiness: float, seed: int | None) -> 
     return np.concatenate(([0.0], np.cumsum(gaps)))
 
 
-def _specs(args: PerfArguments, bodies: list[bytes], parallel: int, number: int, workers: int) -> list[WorkerSpec]:
+def plan_shards(args: PerfArguments, bodies: list[bytes], parallel: int, number: int,
+                shards: int) -> list[ShardPlan]:
+    """Split one sweep point into ``shards`` plans: shard ``k`` sends request indices ``k, k + shards, ...``
+    (each index exactly once over all shards), ``parallel / shards`` concurrency (at least 1), the
+    matching arrival offsets under a rate, and its share of the warm-up requests."""
+    from evalscope.settings import settings
+
+    http = settings().perf_http  # one read per point, not per shard
     offsets = _arrival_array(number, args.rate, args.burstiness, args.seed) if args.rate > 0 else None
-    specs = []
-    for w in range(workers):
-        share = parallel // workers + (1 if w < parallel % workers else 0)
-        specs.append(WorkerSpec(
+    plans = []
+    for k in range(shards):
+        share = parallel // shards + (1 if k < parallel % shards else 0)
+        plans.append(ShardPlan(
             api=args.api, url=args.url, model=args.model, api_key=args.api_key, headers=args.headers,
             bodies=bodies, stream=args.stream, parallel=max(1, share),
-            indices=range(w, number, workers),  # a range, never a list: O(1) memory at any number
-            offsets=offsets[w::workers] if offsets is not None else None,
-            warmup=args.warmup_num // workers + (1 if w < args.warmup_num % workers else 0),
+            indices=range(k, number, shards),  # a range, never a list: O(1) memory at any number
+            offsets=offsets[k::shards] if offsets is not None else None,
+            warmup=args.warmup_num // shards + (1 if k < args.warmup_num % shards else 0),
             duration=args.duration, connect_timeout=args.connect_timeout, read_timeout=args.read_timeout,
-            total_timeout=args.total_timeout, worker_id=w, keep_parts=args.tokenizer_path is not None,
-            http=os.environ.get("EVALSCOPE_PERF_HTTP", "raw")))
-    return specs
+            total_timeout=args.total_timeout, shard_id=k, keep_parts=args.tokenizer_path is not None,
+            http=http))
+    return plans
 
 
 async def run_point(args: PerfArguments, bodies: list[bytes], parallel: int, number: int,
-                    on_progress: Callable[[int], None] | None = None) -> tuple[list[Record], ClientStats, int]:
-    """Send one sweep point's requests (in this process or spread over several); returns the records."""
-    workers = args.workers or auto_workers(parallel, args.rate, number)
-    workers = max(1, min(workers, number))
-    specs = _specs(args, bodies, parallel, number, workers)
-    if workers == 1:
-        records, stats = await run_worker(specs[0], None, on_progress)
+                    on_progress: Callable[[int], None] | None = None,
+                    ) -> tuple[list[RequestRecord], ClientStats, int]:
+    """Send one sweep point's requests (in this process or spread over several); returns the records,
+    the client's health and the number of client processes."""
+    shards = args.workers or auto_workers(parallel, args.rate, number)
+    shards = max(1, min(shards, number))
+    plans = plan_shards(args, bodies, parallel, number, shards)
+    if shards == 1:
+        records, stats = await run_shard(plans[0], None, on_progress)
         return records, stats, 1
     loop = asyncio.get_running_loop()
 
@@ -134,13 +153,43 @@ async def run_point(args: PerfArguments, bodies: list[bytes], parallel: int, num
         if on_progress is not None:
             loop.call_soon_threadsafe(on_progress, done)
 
-    records, stats = await asyncio.to_thread(run_processes, specs, threadsafe)
-    return records, stats, workers
+    records, stats = await asyncio.to_thread(run_processes, plans, threadsafe)
+    return records, stats, shards
 
 
-async def arun_perf(args: PerfArguments | dict[str, Any], progress: ProgressFn | None = None, *,
-                    show_progress: bool | None = None, show_summary: bool | None = None) -> dict[str, Any]:
-    """Run the sweep in the running event loop; see :func:`run_perf`."""
+def point_result(args: PerfArguments, records: list[RequestRecord], stats: ClientStats | None, parallel: int,
+                 number: int, *, tokenizer: Any = None, processes: int,
+                 distributed_shards: int | None = None) -> PointResult:
+    """The metrics of one sweep point's records, with how the load was sent."""
+    result = compute_metrics(records, parallel, number, rate=args.rate, slo=args.slo, tokenizer=tokenizer,
+                             client=stats)
+    result.metrics.client_processes = processes
+    if distributed_shards is not None:
+        result.metrics.distributed_shards = distributed_shards
+    return result
+
+
+def point_args(args: PerfArguments, parallel: int, number: int, **extra: Any) -> dict[str, Any]:
+    """What a point's ``benchmark_args.json`` holds: the run's public arguments and the point's own."""
+    return args.public_dict() | {"parallel": parallel, "number": number} | extra
+
+
+def open_run_dir(args: PerfArguments, run_dir: str | Path | RunDir | None) -> RunDir:
+    """``run_dir`` exactly when given, else a new ``<outputs_dir>/<timestamp>/<name>/``; writes config.json."""
+    if isinstance(run_dir, RunDir):
+        folder = run_dir
+    elif run_dir is not None:
+        folder = RunDir.at(run_dir)
+    else:
+        folder = RunDir.create(args.outputs_dir, args.name or fsio.safe_name(args.model, fallback="perf"))
+    fsio.atomic_write_json(folder.config, args.public_dict())
+    return folder
+
+
+async def abenchmark(args: PerfArguments | dict[str, Any], progress: ProgressFn | None = None, *,
+                     run_dir: str | Path | RunDir | None = None, show_progress: bool | None = None,
+                     show_summary: bool | None = None) -> PerfRun:
+    """Run the sweep in the running event loop; see :func:`benchmark`."""
     if not isinstance(args, PerfArguments):
         args = PerfArguments.model_validate(args)
     interactive = progress is None and sys.stdout.isatty()
@@ -152,17 +201,17 @@ async def arun_perf(args: PerfArguments | dict[str, Any], progress: ProgressFn |
     run_warnings: list[str] = []  # run-level; each point's own are in its summary
     if not args.no_test_connection:
         run_warnings.extend(await _test_connection(args))
-    run_dir = make_run_dir(args.outputs_dir, args.name or safe_name(args.model))
+    folder = open_run_dir(args, run_dir)
     total = sum(n for _, n in args.pairs)
     reporter = ConsoleReporter(total, enabled=show_progress)
-    results: dict[str, Any] = {}
+    results: dict[str, PointResult] = {}
     finished = 0
     try:
         for k, (parallel, number) in enumerate(args.pairs):
             if k and args.sleep_interval:
                 reporter.sleeping(args.sleep_interval)
                 await asyncio.sleep(args.sleep_interval)
-            key = f"parallel_{parallel}_number_{number}"
+            key = point_name(parallel, number)
             reporter.start_point(key, number)
 
             def on_progress(done: int, base: int = finished) -> None:
@@ -170,33 +219,20 @@ async def arun_perf(args: PerfArguments | dict[str, Any], progress: ProgressFn |
                 if progress is not None:
                     progress(base + done, total)
 
-            records, stats, workers = await run_point(args, bodies, parallel, number, on_progress)
+            records, stats, processes = await run_point(args, bodies, parallel, number, on_progress)
             finished += number
             on_progress(number, finished - number)
-            summary, percentiles, warnings = compute_metrics(
-                records, parallel, number, rate=args.rate, slo=args.slo, tokenizer=tokenizer, client=stats)
-            summary["Client processes"] = workers
-            if warnings:
-                summary["Warnings"] = warnings
-                for w in warnings:
-                    log.warning("%s: %s", key, w)
-            point_dir = run_dir / key
-            point_dir.mkdir()
-            point_args = args.public_dict() | {"parallel": parallel, "number": number}
-            write_json(point_dir / "benchmark_args.json", point_args)
-            write_json(point_dir / "benchmark_summary.json", summary)
-            write_json(point_dir / "benchmark_percentile.json", percentiles)
-            write_records(point_dir / "benchmark_data.db", records)
-            results[key] = {"metrics": summary, "percentiles": percentiles}
+            result = point_result(args, records, stats, parallel, number, tokenizer=tokenizer, processes=processes)
+            for w in result.metrics.warnings:
+                log.warning("%s: %s", key, w)
+            write_point(folder.root / key, result, records, point_args(args, parallel, number))
+            results[key] = result
             reporter.end_point()
             if show_summary:
-                reporter.print_result(key, summary, percentiles)
+                reporter.print_result(key, result)
     finally:
         reporter.close()
-    from evalscope.report import try_write_report
-
-    try_write_report(run_dir)  # report.html next to the sweep points; logs (never raises) on failure
-    return perf_outcome(args, str(run_dir), results, run_warnings)
+    return check_run(args, PerfRun.collect(str(folder), results, run_warnings))
 
 
 async def _test_connection(args: PerfArguments) -> list[str]:
@@ -212,54 +248,35 @@ async def _test_connection(args: PerfArguments) -> list[str]:
     return [warning] if warning else []
 
 
-def perf_outcome(args: PerfArguments, output_dir: str, results: dict[str, Any],
-                 warnings: list[str] | None = None) -> dict[str, Any]:
-    """The sweep's result with run-level ``warnings`` (each point's, prefixed by the point) and
-    ``error_counts``; raises RunFailed carrying it when every request of every point failed."""
-    warnings = list(warnings or [])
-    total, reasons = 0, []
-    for key, point in results.items():
-        m = point["metrics"]
-        total += m["Succeed requests"] + m["Failed requests"]
-        for reason, n in (m.get("Failures by reason") or {}).items():
-            reasons += [reason] * n
-        warnings += [f"{key}: {w}" for w in m.get("Warnings") or []]
-    counts = error_counts(total, reasons)
-    result = {"output_dir": output_dir, "results": results, "warnings": warnings, "error_counts": counts}
-    if total and counts["failed"] == total:
-        endpoint = make_adapter(args.api, args.url, args.model).endpoint(args.stream)
-        examples = [e for point in results.values() for e in (point["metrics"].get("Failure examples") or {}).values()]
-        message = (f"every request failed: all {total} requests to the model at {endpoint} failed ("
-                   + ", ".join(f"{k} x{v}" for k, v in counts["by_reason"].items()) + ")"
-                   + (f"; first error: {examples[0]}" if examples else ""))
-        log.error("%s", message)
-        raise RunFailed(message, output_dir=output_dir, result=result)
-    return result
+def check_run(args: PerfArguments, run: PerfRun) -> PerfRun:
+    """``run`` itself, or RunFailed carrying its JSON when every request of every point failed."""
+    if not run.all_failed:
+        return run
+    counts = run.error_counts
+    endpoint = make_adapter(args.api, args.url, args.model).endpoint(args.stream)
+    examples = run.failure_examples()
+    message = (f"every request failed: all {counts['total']} requests to the model at {endpoint} failed ("
+               + ", ".join(f"{k} x{v}" for k, v in counts["by_reason"].items()) + ")"
+               + (f"; first error: {examples[0]}" if examples else ""))
+    log.error("%s", message)
+    raise RunFailed(message, output_dir=run.output_dir, result=run.as_json())
 
 
-def run_perf(args: PerfArguments | dict[str, Any], progress: ProgressFn | None = None, **kwargs: Any) -> dict[str, Any]:
-    """Run a perf sweep and block until it ends.
+def run_blocking(make: Callable[[], Any]) -> Any:
+    """Run the coroutine ``make()`` to completion and return its result, blocking.
 
-    ``args`` is a :class:`PerfArguments` (or a dict validated into one). ``progress(done, total)``
-    is called as requests finish (total = requests over all sweep points). Returns
-    ``{"output_dir": ..., "results": {"parallel_<p>_number_<n>": {"metrics": ..., "percentiles": ...}},
-    "warnings": [...], "error_counts": {"total": n, "failed": k, "by_reason": {...}}}``. Raises
-    :class:`evalscope.errors.RunFailed` (carrying that result when there is one) when the model
-    cannot be reached or every request failed.
-    Uses uvloop when installed; safe to call from a thread that already runs an event loop.
+    Uses uvloop when installed; safe to call from a thread that already runs an event loop (the
+    coroutine then runs in a thread of its own).
     """
-    def runner() -> dict[str, Any]:
-        return run_async(arun_perf(args, progress, **kwargs))
-
     try:
         asyncio.get_running_loop()
     except RuntimeError:
-        return runner()
+        return run_async(make())
     box: dict[str, Any] = {}
 
     def target() -> None:
         try:
-            box["result"] = runner()
+            box["result"] = run_async(make())
         except BaseException as exc:
             box["error"] = exc
 
@@ -269,3 +286,19 @@ def run_perf(args: PerfArguments | dict[str, Any], progress: ProgressFn | None =
     if "error" in box:
         raise box["error"]
     return box["result"]
+
+
+def benchmark(args: PerfArguments | dict[str, Any], progress: ProgressFn | None = None, *,
+              run_dir: str | Path | RunDir | None = None, show_progress: bool | None = None,
+              show_summary: bool | None = None) -> PerfRun:
+    """Run a perf sweep into a run folder and block until it ends (no report.html: see
+    :func:`evalscope.perf.api.run_perf`).
+
+    ``run_dir``: write exactly there (a job's folder); without it a new
+    ``<outputs_dir>/<timestamp>/<name>/`` is made. ``progress(done, total)`` is called as requests
+    finish (total = requests over all sweep points). Raises :class:`evalscope.errors.RunFailed`
+    (carrying the result's JSON when there is one) when the model cannot be reached or every request
+    failed.
+    """
+    return run_blocking(lambda: abenchmark(args, progress, run_dir=run_dir, show_progress=show_progress,
+                                           show_summary=show_summary))

@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 
+from evalscope.perf.results import PointMetrics, PointPercentiles, PointResult
 from evalscope.report.evaluation import load_eval_run, score_rows, scores_figure, states_figure
 from evalscope.report.perf import (
     DIST_METRICS,
@@ -20,16 +21,17 @@ from evalscope.report.perf import (
     sweep_figures,
 )
 
-#: (summary key, column title, True when higher is better)
+_key = PointMetrics.key
+#: (row key of summary_rows: a summary JSON key or a percentile column, title, True when higher is better)
 PERF_COMPARE = [
-    ("Request throughput (req/s)", "Req/s", True),
-    ("Output token throughput (tok/s)", "Output tok/s", True),
-    ("Average latency (s)", "Avg latency (s)", False),
+    (_key("request_throughput"), "Req/s", True),
+    (_key("output_throughput"), "Output tok/s", True),
+    (_key("avg_latency"), "Avg latency (s)", False),
     ("P99 latency (s)", "P99 latency (s)", False),
-    ("Average time to first token (s)", "Avg TTFT (s)", False),
+    (_key("avg_ttft"), "Avg TTFT (s)", False),
     ("P99 TTFT (s)", "P99 TTFT (s)", False),
-    ("Average time per output token (s)", "Avg TPOT (s)", False),
-    ("Failed requests", "Failed", False),
+    (_key("avg_tpot"), "Avg TPOT (s)", False),
+    (_key("failed_requests"), "Failed", False),
 ]
 CHANGED_LIMIT = 500
 
@@ -56,7 +58,8 @@ def _delta(a: Any, b: Any) -> float | None:
 
 
 def _merged(points: list[PerfPoint], name: str) -> PerfPoint:
-    merged = PerfPoint(key=name, parallel=0, number=0, summary={}, percentiles={}, args={})
+    merged = PerfPoint(key=name, parallel=0, number=0,
+                       result=PointResult(metrics=PointMetrics(), percentiles=PointPercentiles()), args={})
     for metric, _, _ in DIST_METRICS:
         arrays = [p.values[metric] for p in points if metric in p.values and len(p.values[metric])]
         merged.values[metric] = np.concatenate(arrays) if arrays else np.asarray([])

@@ -1,47 +1,56 @@
 """The perf report: one run folder (its ``parallel_<p>_number_<n>/`` sweep points) -> ``report.html``.
 
-Numbers in tables come from the files the engine wrote (``benchmark_summary.json``,
-``benchmark_percentile.json``); distributions and the timeline are drawn from the request records in
-``benchmark_data.db``, read with the definitions of ``evalscope.perf.metrics`` (TTFT and latency
-from the intended send time, TPOT = (latency - TTFT) / (output tokens - 1), ITL = chunk gap / tokens
-per chunk).
+Numbers in tables come from the files the engine wrote, read as typed results
+(:func:`evalscope.perf.output.read_point`); distributions and the timeline are drawn from the request
+records in ``benchmark_data.db`` (:func:`evalscope.perf.output.read_records`) with the engine's own
+per-request definitions (:func:`evalscope.perf.metrics.request_values`), never re-derived here.
 """
 
 from __future__ import annotations
 
-import json
-import re
-import sqlite3
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from evalscope.perf.metrics import request_values
+from evalscope.perf.output import (
+    POINT_RE,
+    SUMMARY_FILE,
+    PerfReadError,
+    point_dirs,
+    read_point,
+    read_point_args,
+    read_records,
+)
+from evalscope.perf.results import PointMetrics, PointResult
 from evalscope.report.page import PALETTE, ReportError, figure
 from evalscope.secrets import redact_config
 
-POINT_RE = re.compile(r"^parallel_(\d+)_number_(\d+)$")
 HIST_BINS = 40
 #: requests drawn per sweep point on the timeline (evenly spaced when there are more)
 TIMELINE_MAX = 3000
 
-SUMMARY_COLUMNS = [
-    ("Number of concurrency", "Concurrency"),
-    ("Total requests", "Requests"),
-    ("Succeed requests", "Succeeded"),
-    ("Failed requests", "Failed"),
-    ("Time taken for tests (s)", "Duration (s)"),
-    ("Request throughput (req/s)", "Req/s"),
-    ("Output token throughput (tok/s)", "Output tok/s"),
-    ("Total token throughput (tok/s)", "Total tok/s"),
-    ("Average latency (s)", "Avg latency (s)"),
-    ("Average time to first token (s)", "Avg TTFT (s)"),
-    ("Average time per output token (s)", "Avg TPOT (s)"),
-    ("Average inter-token latency (s)", "Avg ITL (s)"),
-    ("Average input tokens per request", "Avg input tok"),
-    ("Average output tokens per request", "Avg output tok"),
+#: (PointMetrics field, column title) of the summary table
+SUMMARY_FIELDS = [
+    ("concurrency", "Concurrency"),
+    ("total_requests", "Requests"),
+    ("succeed_requests", "Succeeded"),
+    ("failed_requests", "Failed"),
+    ("time_taken", "Duration (s)"),
+    ("request_throughput", "Req/s"),
+    ("output_throughput", "Output tok/s"),
+    ("total_throughput", "Total tok/s"),
+    ("avg_latency", "Avg latency (s)"),
+    ("avg_ttft", "Avg TTFT (s)"),
+    ("avg_tpot", "Avg TPOT (s)"),
+    ("avg_itl", "Avg ITL (s)"),
+    ("avg_input_tokens", "Avg input tok"),
+    ("avg_output_tokens", "Avg output tok"),
 ]
+#: (row key, column title): rows are keyed by the summary's JSON keys, as ``report_data`` shows them
+SUMMARY_COLUMNS = [(PointMetrics.key(f), title) for f, title in SUMMARY_FIELDS]
 DIST_METRICS = [("ttft", "TTFT (s)", "Time to first token"), ("tpot", "TPOT (s)", "Time per output token"),
                 ("itl", "ITL (s)", "Inter-token latency"), ("latency", "Latency (s)", "End-to-end latency")]
 
@@ -53,12 +62,25 @@ class PerfPoint:
     key: str
     parallel: int
     number: int
-    summary: dict[str, Any]
-    percentiles: dict[str, Any]
+    result: PointResult
     args: dict[str, Any]
     values: dict[str, np.ndarray] = field(default_factory=dict)
     timeline: list[dict[str, Any]] = field(default_factory=list)
     t0: float | None = None
+
+    @property
+    def metrics(self) -> PointMetrics:
+        return self.result.metrics
+
+    @property
+    def summary(self) -> dict[str, Any]:
+        """The summary as the engine wrote it (``benchmark_summary.json``'s keys)."""
+        return self.result.metrics.model_dump(mode="json")
+
+    @property
+    def percentiles(self) -> dict[str, Any]:
+        """The percentile table as the engine wrote it (column -> values, ``"Percentiles"`` first)."""
+        return self.result.percentiles.columns()
 
     @property
     def rate(self) -> float:
@@ -67,68 +89,38 @@ class PerfPoint:
 
 def is_perf_run(folder: Path) -> bool:
     """A perf run folder holds ``parallel_<p>_number_<n>/benchmark_summary.json`` sub-folders."""
-    return any(POINT_RE.match(p.name) and (p / "benchmark_summary.json").is_file()
-               for p in folder.iterdir() if p.is_dir())
-
-
-def _read_json(path: Path) -> Any:
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        return {}
-    except (OSError, json.JSONDecodeError) as exc:
-        raise ReportError(f"{path}: cannot read ({exc})") from None
+    return any(POINT_RE.match(p.name) and (p / SUMMARY_FILE).is_file() for p in folder.iterdir() if p.is_dir())
 
 
 def _read_records(db: Path, point: PerfPoint) -> None:
-    if not db.is_file():
+    records = read_records(db)
+    if not records:
         return
-    con = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
-    try:
-        rows = con.execute(
-            "SELECT request_index, intended_start, start, first_output, end_time, latency, ttft, success, "
-            "error_reason, completion_tokens, output_chunks, chunk_times FROM requests ORDER BY intended_start"
-        ).fetchall()
-    finally:
-        con.close()
-    ttft, tpot, itl, latency = [], [], [], []
-    for (_idx, _intended, _start, _first, _end, lat, first, ok, _reason, n_out, _chunks, times) in rows:
-        if not ok:
-            continue
-        latency.append(lat)
-        if first is not None:
-            ttft.append(first)
-            if n_out is not None and n_out > 1:
-                tpot.append((lat - first) / (n_out - 1))
-        stamps = json.loads(times) if times else []
-        if len(stamps) > 1:
-            per_chunk = max(n_out / len(stamps), 1.0) if n_out else 1.0
-            itl.extend((np.diff(np.asarray(stamps, dtype=float)) / per_chunk).tolist())
-    point.values = {"ttft": np.asarray(ttft), "tpot": np.asarray(tpot), "itl": np.asarray(itl),
-                    "latency": np.asarray(latency)}
-    if rows:
-        point.t0 = min(r[1] for r in rows)
-    step = max(1, -(-len(rows) // TIMELINE_MAX))  # ceil: at most TIMELINE_MAX drawn
+    v = request_values(records)
+    point.values = {"ttft": np.asarray(v.ttft), "tpot": np.asarray(v.tpot), "itl": np.asarray(v.itl),
+                    "latency": np.asarray(v.latency)}
+    point.t0 = records[0].intended  # read in send order
+    step = max(1, -(-len(records) // TIMELINE_MAX))  # ceil: at most TIMELINE_MAX drawn
     point.timeline = [
-        {"i": r[0], "intended": r[1], "start": r[2], "first": r[3], "end": r[4], "ok": bool(r[7]),
-         "reason": r[8]}
-        for r in rows[::step]
+        {"i": r.index, "intended": r.intended, "start": r.start, "first": r.out_times[0] if len(r.out_times) else None,
+         "end": r.end, "ok": r.ok, "reason": r.reason}
+        for r in records[::step]
     ]
 
 
 def load_perf_run(folder: Path) -> list[PerfPoint]:
     """Every sweep point of a run folder, in the order they ran (by their first send time)."""
     points = []
-    for sub in sorted(folder.iterdir()):
-        m = POINT_RE.match(sub.name)
-        if not (m and sub.is_dir() and (sub / "benchmark_summary.json").is_file()):
-            continue
-        point = PerfPoint(key=sub.name, parallel=int(m.group(1)), number=int(m.group(2)),
-                          summary=_read_json(sub / "benchmark_summary.json"),
-                          percentiles=_read_json(sub / "benchmark_percentile.json"),
-                          args=_read_json(sub / "benchmark_args.json"))
-        _read_records(sub / "benchmark_data.db", point)
-        points.append(point)
+    try:
+        for sub in point_dirs(folder):
+            m = POINT_RE.match(sub.name)
+            assert m is not None
+            point = PerfPoint(key=sub.name, parallel=int(m.group(1)), number=int(m.group(2)),
+                              result=read_point(sub), args=read_point_args(sub))
+            _read_records(sub / "benchmark_data.db", point)
+            points.append(point)
+    except PerfReadError as exc:
+        raise ReportError(str(exc)) from None
     if not points:
         raise ReportError(f"{folder}: no parallel_<p>_number_<n>/benchmark_summary.json inside (not a perf run)")
     points.sort(key=lambda p: (p.t0 is None, p.t0 or 0.0, p.parallel, p.number))
@@ -147,9 +139,8 @@ def point_label(p: PerfPoint) -> str:
 
 
 def _pct(p: PerfPoint, column: str, q: str) -> float | None:
-    labels = p.percentiles.get("Percentiles") or []
-    values = p.percentiles.get(column) or []
-    return values[labels.index(q)] if q in labels and labels.index(q) < len(values) else None
+    """Percentile ``q`` (``"99%"``) of ``column`` (a :class:`PointPercentiles` field) from the engine's table."""
+    return p.result.percentiles.at(column, q)
 
 
 def summary_rows(points: list[PerfPoint]) -> list[dict[str, Any]]:
@@ -157,11 +148,11 @@ def summary_rows(points: list[PerfPoint]) -> list[dict[str, Any]]:
     rows = []
     for p in points:
         row = {"key": p.key, "label": point_label(p)}
-        for key, _ in SUMMARY_COLUMNS:
-            row[key] = p.summary.get(key)
-        row["P50 latency (s)"] = _pct(p, "Latency (s)", "50%")
-        row["P99 latency (s)"] = _pct(p, "Latency (s)", "99%")
-        row["P99 TTFT (s)"] = _pct(p, "TTFT (s)", "99%")
+        for (key, _), (name, _) in zip(SUMMARY_COLUMNS, SUMMARY_FIELDS, strict=True):
+            row[key] = getattr(p.metrics, name)
+        row["P50 latency (s)"] = _pct(p, "latency", "50%")
+        row["P99 latency (s)"] = _pct(p, "latency", "99%")
+        row["P99 TTFT (s)"] = _pct(p, "ttft", "99%")
         rows.append(row)
     return rows
 
@@ -215,14 +206,14 @@ def sweep_figures(points: list[PerfPoint], names: list[str] | None = None,
         # bars for requests/s, a line for tokens/s: with a fixed output length the two are
         # proportional, and two lines on twin axes would hide one another
         thr.append({"type": "bar", "name": "Requests/s" + suffix, "x": xs, "opacity": 0.55 if g == 0 else 0.35,
-                    "y": [p.summary.get("Request throughput (req/s)") for p in run_points], "yaxis": "y",
+                    "y": [p.metrics.request_throughput for p in run_points], "yaxis": "y",
                     "marker": {"color": PALETTE[0] if g == 0 else PALETTE[9]}})
         thr.append({"type": "scatter", "mode": "lines+markers", "name": "Output tokens/s" + suffix, "x": xs,
-                    "y": [p.summary.get("Output token throughput (tok/s)") for p in run_points], "yaxis": "y2",
+                    "y": [p.metrics.output_throughput for p in run_points], "yaxis": "y2",
                     "line": {"color": PALETTE[1], "dash": dash}})
         for k, (label, column, q) in enumerate([
-            ("Latency p50", "Latency (s)", "50%"), ("Latency p99", "Latency (s)", "99%"),
-            ("TTFT p50", "TTFT (s)", "50%"), ("TTFT p99", "TTFT (s)", "99%"),
+            ("Latency p50", "latency", "50%"), ("Latency p99", "latency", "99%"),
+            ("TTFT p50", "ttft", "50%"), ("TTFT p99", "ttft", "99%"),
         ]):
             lat.append({"type": "scatter", "mode": "lines+markers", "name": label + suffix, "x": xs,
                         "y": [_pct(p, column, q) for p in run_points],
@@ -250,7 +241,8 @@ def timeline_figure(points: list[PerfPoint]) -> dict[str, Any] | None:
     y = 0
     sampled = False
     for p in points:
-        sampled |= len(p.timeline) < p.summary.get("Total requests", len(p.timeline))
+        total = p.metrics.total_requests if "total_requests" in p.metrics.model_fields_set else len(p.timeline)
+        sampled |= len(p.timeline) < total
         for r in p.timeline:
             y += 1
             begin = r["intended"] - t0
@@ -293,19 +285,19 @@ def error_rows(points: list[PerfPoint]) -> list[dict[str, Any]]:
     """(sweep point, reason, count, example message) for every failure reason."""
     rows = []
     for p in points:
-        examples = p.summary.get("Failure examples") or {}
-        for reason, count in (p.summary.get("Failures by reason") or {}).items():
+        examples = p.metrics.failure_examples
+        for reason, count in p.metrics.failures_by_reason.items():
             rows.append({"point": p.key, "reason": reason, "count": count, "example": examples.get(reason)})
     return rows
 
 
 def errors_figure(points: list[PerfPoint]) -> dict[str, Any] | None:
     """Failed requests by reason, stacked per sweep point."""
-    reasons = sorted({r for p in points for r in (p.summary.get("Failures by reason") or {})})
+    reasons = sorted({r for p in points for r in p.metrics.failures_by_reason})
     if not reasons:
         return None
     traces = [{"type": "bar", "name": reason, "x": [point_label(p) for p in points],
-               "y": [(p.summary.get("Failures by reason") or {}).get(reason, 0) for p in points],
+               "y": [p.metrics.failures_by_reason.get(reason, 0) for p in points],
                "marker": {"color": PALETTE[(k + 3) % len(PALETTE)]}} for k, reason in enumerate(reasons)]
     return figure(traces, "Failed requests by reason", xaxis={"title": {"text": "sweep point"}},
                   yaxis={"title": {"text": "requests"}}, barmode="stack")
@@ -353,6 +345,6 @@ def perf_context(folder: Path) -> dict[str, Any]:
         "timeline_fig": timeline,
         "errors_fig": errors,
         "error_rows": error_rows(points),
-        "warnings": [(p.key, w) for p in points for w in (p.summary.get("Warnings") or [])],
+        "warnings": [(p.key, w) for p in points for w in p.metrics.warnings],
         "report_data": report_data,
     }

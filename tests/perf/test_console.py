@@ -15,7 +15,7 @@ import pytest
 from rich.console import Console
 
 from evalscope.perf.console import _fmt, print_result
-from evalscope.perf.runner import run_perf
+from evalscope.perf.api import run_perf
 
 ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]|\x1b\][^\x07]*\x07|\r")
 

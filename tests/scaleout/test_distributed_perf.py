@@ -13,11 +13,17 @@ import httpx
 import pytest
 from conftest import ThreadService, redis_url, wait_job
 
-from evalscope.jobs.celery.distperf import dump_records, load_records, rebase
 from evalscope.mock import MockConfig, MockServer
 from evalscope.perf import PerfArguments, run_perf
-from evalscope.perf.metrics import compute_metrics
-from evalscope.perf.records import Record
+from evalscope.perf.metrics import compute_metrics as _compute_point
+from evalscope.perf.records import RequestRecord as Record
+from evalscope.perf.records import dump_records, load_records, rebase
+
+
+def compute_metrics(*args, **kwargs):
+    """(summary, percentiles) as their JSON, from the typed PointResult."""
+    point = _compute_point(*args, **kwargs)
+    return point.metrics.model_dump(mode="json"), point.percentiles.model_dump(mode="json")
 
 
 def _records(n: int, seed: int = 1) -> list[Record]:
@@ -110,7 +116,7 @@ def test_one_perf_run_split_over_two_workers_equals_a_single_run(tmp_path, pg_da
                 assert 0 <= first < 0.5
             files = {f["path"] for f in c.get(f"/api/v1/jobs/{job['id']}/files").json()["files"]}
             assert any(p.endswith(f"{key}/benchmark_summary.json") for p in files)
-            assert {"shards/s0/logs/job.log", "shards/s1/logs/job.log"} <= files
+            assert {"shards/s0/logs/run.log", "shards/s1/logs/run.log"} <= files
         single_out = run_perf(PerfArguments(**load, outputs_dir=str(tmp_path / "single"), workers=1))
         one = single_out["results"][key]["metrics"]
         for name in ("Total requests", "Succeed requests", "Failed requests", "Average input tokens per request",

@@ -103,7 +103,7 @@ def test_worker_specs_hold_no_per_request_list():
     import tracemalloc
 
     from evalscope.perf import PerfArguments
-    from evalscope.perf.runner import _specs
+    from evalscope.perf.runner import plan_shards as _specs
 
     args = PerfArguments(model="m", url="http://h", number=[10_000_000], parallel=[4], prompt="x")
     tracemalloc.start()

@@ -10,7 +10,11 @@ offsets under a rate), so the N shards together are the load of one run.  Per sw
 2. each shard sends its share, rebases its records to ``t0`` (monotonic clocks of different
    machines are not comparable; times relative to the common start are) and pushes them to Redis;
 3. the shard that finishes last merges every shard's records and computes the metrics once, with
-   the same code as a single-process run, then writes the usual output folder.
+   the same code as a single-process run, then writes the usual sweep points into the job's folder.
+
+Everything else is the perf engine's public API (``plan_shards``, ``run_shard``, ``dump_records`` /
+``load_records``, ``point_result``, ``write_point``); this module keeps only the barrier and the
+transport through Redis.
 
 Clock alignment across machines is as good as their wall clocks (NTP: about a millisecond).
 """
@@ -19,7 +23,6 @@ from __future__ import annotations
 
 import json
 import time
-from array import array
 from pathlib import Path
 from typing import Any
 
@@ -40,38 +43,6 @@ def _redis(url: str) -> Any:
 
 def _key(task: Task) -> str:
     return f"evalscope:dperf:{task.job_id}:{task.attempt}"
-
-
-# -- records over the wire (JSON, never pickle: nothing read from Redis can run code) -----------
-def dump_records(records: list[Any]) -> list[list[Any]]:
-    out = []
-    for r in records:
-        state = list(r.__getstate__())
-        state[r.__slots__.index("out_times")] = list(r.out_times)
-        out.append(state)
-    return out
-
-
-def load_records(rows: list[list[Any]]) -> list[Any]:
-    from evalscope.perf.records import Record
-
-    i_times = Record.__slots__.index("out_times")
-    records = []
-    for row in rows:
-        rec = Record.__new__(Record)
-        row[i_times] = array("d", row[i_times])
-        rec.__setstate__(tuple(row))
-        records.append(rec)
-    return records
-
-
-def rebase(records: list[Any], t0: float) -> None:
-    """Make every timestamp relative to the common start ``t0`` (in place)."""
-    for r in records:
-        r.intended -= t0
-        r.start -= t0
-        r.end -= t0
-        r.out_times = array("d", (t - t0 for t in r.out_times))
 
 
 def barrier(client: Any, key: str, n: int, timeout: float = BARRIER_TIMEOUT) -> float:
@@ -102,9 +73,10 @@ def perf_args(config: dict[str, Any]) -> Any:
 
 def shard_job(config: dict[str, Any], ctx: Any) -> dict[str, Any]:
     """Job function of one shard (runs in a warm worker process): send this shard's share of every point."""
-    from evalscope.perf.engine import run_async, run_worker
+    from evalscope.perf.loadgen import run_async, run_shard
     from evalscope.perf.prompts import Tokenizer, load_prompts
-    from evalscope.perf.runner import _specs, build_bodies
+    from evalscope.perf.records import dump_records, rebase
+    from evalscope.perf.runner import build_bodies, plan_shards
 
     k, n, key = int(config["_shard"]), int(config["_shards"]), config["_key"]
     client = _redis(config["_redis"])
@@ -117,9 +89,7 @@ def shard_job(config: dict[str, Any], ctx: Any) -> dict[str, Any]:
     for p, (parallel, number) in enumerate(args.pairs):
         if p and args.sleep_interval:
             time.sleep(args.sleep_interval)
-        spec = _specs(args, bodies, parallel, number, n)[k] if k < number else None
-        if spec is not None:
-            spec.worker_id = k
+        plan = plan_shards(args, bodies, parallel, number, n)[k] if k < number else None
         local_t0: list[float] = []
 
         async def start_at(point: int = p, box: list[float] = local_t0) -> float:
@@ -130,34 +100,37 @@ def shard_job(config: dict[str, Any], ctx: Any) -> dict[str, Any]:
         def on_progress(done: int, base: int = finished) -> None:
             ctx.progress(base + done, total)
 
-        if spec is None:  # fewer requests than shards: this shard only keeps the barrier
+        if plan is None:  # fewer requests than shards: this shard only keeps the barrier
             t0_wall = barrier(client, f"{key}:p{p}", n)
             records, stats = [], None
             local_t0.append(time.perf_counter() + (t0_wall - time.time()))
         else:
-            records, stats = run_async(run_worker(spec, start_at, on_progress))
+            records, stats = run_async(run_shard(plan, start_at, on_progress))
         rebase(records, local_t0[0])
         payload = {"shard": k, "records": dump_records(records),
                    "stats": None if stats is None else {"loop_lag": stats.loop_lag, "cpu_seconds": stats.cpu_seconds,
                                                         "wall_seconds": stats.wall_seconds}}
         client.rpush(f"{key}:p{p}:records", json.dumps(payload))
         client.expire(f"{key}:p{p}:records", KEY_TTL)
-        finished += len(spec.indices) if spec is not None else 0
+        finished += len(plan.indices) if plan is not None else 0
         ctx.progress(finished, total)
     return {"shard": k, "points": len(args.pairs)}
 
 
 def merge(config: dict[str, Any], key: str, client: Any, out_dir: Path, n: int) -> dict[str, Any]:
-    """Merge the shards' records of every point, compute the metrics, write the output folder."""
-    from evalscope.perf.engine import ClientStats
-    from evalscope.perf.metrics import compute_metrics
-    from evalscope.perf.output import make_run_dir, safe_name, write_json, write_records
+    """Merge the shards' records of every point, compute the metrics, write the run into ``out_dir``
+    (the job's folder, exactly: ``<job>/parallel_*``)."""
+    from evalscope.perf.loadgen import ClientStats
+    from evalscope.perf.output import point_name, write_point
     from evalscope.perf.prompts import Tokenizer
+    from evalscope.perf.records import load_records
+    from evalscope.perf.results import PerfRun
+    from evalscope.perf.runner import check_run, open_run_dir, point_args, point_result
 
     args = perf_args(config)
     tokenizer = Tokenizer(args.tokenizer_path) if args.tokenizer_path else None
-    run_dir = make_run_dir(str(out_dir), args.name or safe_name(args.model))
-    results: dict[str, Any] = {}
+    run_dir = open_run_dir(args, out_dir)
+    results = {}
     for p, (parallel, number) in enumerate(args.pairs):
         records, stats = [], ClientStats()
         for raw in client.lrange(f"{key}:p{p}:records", 0, -1):
@@ -165,25 +138,13 @@ def merge(config: dict[str, Any], key: str, client: Any, out_dir: Path, n: int) 
             records += load_records(part["records"])
             if part["stats"]:
                 stats.merge(ClientStats(**part["stats"]))
-        summary, percentiles, warnings = compute_metrics(
-            records, parallel, number, rate=args.rate, slo=args.slo, tokenizer=tokenizer, client=stats)
-        summary["Client processes"] = n
-        summary["Distributed shards"] = n
-        if warnings:
-            summary["Warnings"] = warnings
-        name = f"parallel_{parallel}_number_{number}"
-        point_dir = run_dir / name
-        point_dir.mkdir()
-        write_json(point_dir / "benchmark_args.json", args.public_dict() | {"parallel": parallel, "number": number,
-                                                                            "shards": n})
-        write_json(point_dir / "benchmark_summary.json", summary)
-        write_json(point_dir / "benchmark_percentile.json", percentiles)
-        write_records(point_dir / "benchmark_data.db", records)
-        results[name] = {"metrics": summary, "percentiles": percentiles}
-    from evalscope.perf.runner import perf_outcome
-
+        result = point_result(args, records, stats, parallel, number, tokenizer=tokenizer, processes=n,
+                              distributed_shards=n)
+        name = point_name(parallel, number)
+        write_point(run_dir.root / name, result, records, point_args(args, parallel, number, shards=n))
+        results[name] = result
     # the same rule as a local run: warnings + error counts; RunFailed when every request failed
-    return perf_outcome(args, str(run_dir), results)
+    return check_run(args, PerfRun.collect(str(run_dir), results)).as_json()
 
 
 def run_shard(runtime: Any, payload: dict[str, Any], shard: int, shards: int) -> dict[str, Any]:

@@ -1,6 +1,8 @@
-"""The load generator's hot loop: one aiohttp session, pre-built bodies, every timestamp recorded.
+"""The load generator's hot loop: one connection pool, pre-built bodies, every timestamp recorded.
 
-Per request the loop does the minimum: post pre-serialised bytes, read each network chunk, stamp it
+A :class:`ShardPlan` is one shard's share of a sweep point (its request indices, concurrency and
+arrival offsets); :func:`run_shard` sends it with a :class:`LoadClient` and returns its
+:class:`~evalscope.perf.records.RequestRecord` list.  Per request the loop does the minimum: post pre-serialised bytes, read each network chunk, stamp it
 with ``perf_counter()``, hand it to the shared stream accumulator, append one record. No logging,
 no retries (a failure is a measurement), no per-request allocation beyond the record.
 
@@ -14,7 +16,6 @@ measured from its intended send time, and the gap to the actual send time is kep
 from __future__ import annotations
 
 import asyncio
-import os
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -27,7 +28,7 @@ from evalscope.client.errors import StreamError, classify_exception, error_messa
 from evalscope.client.jsonfast import loads
 from evalscope.client.stream import StreamAccumulator
 from evalscope.perf.http import ConnectionPool, HttpTarget
-from evalscope.perf.records import Record
+from evalscope.perf.records import RequestRecord
 
 READ_BUFSIZE = 1 << 20  # aiohttp's default 64 KiB read buffer throttles long streamed answers
 SPIN_WINDOW = 0.0015  # below this, sleeping would overshoot by the 1 ms timer granularity
@@ -35,8 +36,9 @@ PROBE_INTERVAL = 0.005
 
 
 @dataclass
-class WorkerSpec:
-    """Everything one client (process) needs to send its share of a sweep point; picklable."""
+class ShardPlan:
+    """Everything one shard (a client process, or a distributed shard) needs to send its share of a
+    sweep point; picklable. Made by :func:`evalscope.perf.runner.plan_shards`."""
 
     api: str
     url: str
@@ -54,7 +56,7 @@ class WorkerSpec:
     connect_timeout: float = 600.0
     read_timeout: float = 600.0
     total_timeout: float = 21600.0
-    worker_id: int = 0
+    shard_id: int = 0
     keep_text: bool = True
     # each output event's text, only needed to count its tokens with --tokenizer-path; otherwise
     # dropping it saves a string per streamed token (hundreds of MB over a long run)
@@ -78,7 +80,9 @@ class ClientStats:
 
 def loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
     """uvloop's loop factory when installed (``evalscope[perf]``) and not disabled, else None."""
-    if os.environ.get("EVALSCOPE_NO_UVLOOP"):
+    from evalscope.settings import settings
+
+    if settings().no_uvloop:
         return None
     try:
         import uvloop
@@ -93,32 +97,32 @@ def run_async(coro: Any) -> Any:
         return runner.run(coro)
 
 
-class Client:
+class LoadClient:
     """One connection pool, one adapter, the request coroutine. Created inside the running loop."""
 
-    def __init__(self, spec: WorkerSpec) -> None:
-        self.spec = spec
-        self.adapter = make_adapter(spec.api, spec.url, spec.model, spec.api_key, spec.headers)
-        self.url = self.adapter.endpoint(spec.stream)
-        self.headers = self.adapter.headers(spec.stream)
-        self.bodies = spec.bodies
-        self.n_bodies = len(spec.bodies)
+    def __init__(self, plan: ShardPlan) -> None:
+        self.plan = plan
+        self.adapter = make_adapter(plan.api, plan.url, plan.model, plan.api_key, plan.headers)
+        self.url = self.adapter.endpoint(plan.stream)
+        self.headers = self.adapter.headers(plan.stream)
+        self.bodies = plan.bodies
+        self.n_bodies = len(plan.bodies)
         self.done = 0
         self.session: aiohttp.ClientSession | None = None
         self.pool: ConnectionPool | None = None
-        if spec.http == "aiohttp":
+        if plan.http == "aiohttp":
             connector = aiohttp.TCPConnector(limit=0, limit_per_host=0, ttl_dns_cache=None,
                                              enable_cleanup_closed=False)
             self.session = aiohttp.ClientSession(
                 connector=connector, read_bufsize=READ_BUFSIZE, cookie_jar=aiohttp.DummyCookieJar(),
                 auto_decompress=False, skip_auto_headers=("User-Agent",),
-                timeout=aiohttp.ClientTimeout(total=spec.total_timeout, sock_connect=spec.connect_timeout,
-                                              sock_read=spec.read_timeout))
+                timeout=aiohttp.ClientTimeout(total=plan.total_timeout, sock_connect=plan.connect_timeout,
+                                              sock_read=plan.read_timeout))
             self.send = self._send_aiohttp
         else:
             target = HttpTarget(self.url, self.headers)
-            self.requests = [target.request(b) for b in spec.bodies]
-            self.pool = ConnectionPool(target, spec.connect_timeout)
+            self.requests = [target.request(b) for b in plan.bodies]
+            self.pool = ConnectionPool(target, plan.connect_timeout)
             self.send = self._send_raw
 
     async def close(self) -> None:
@@ -127,13 +131,13 @@ class Client:
         if self.pool is not None:
             self.pool.close()
 
-    async def _send_raw(self, index: int, intended: float) -> Record:
+    async def _send_raw(self, index: int, intended: float) -> RequestRecord:
         """Send request ``index`` (due at ``intended``) and record what happened."""
         perf_counter = time.perf_counter
         pi = index % self.n_bodies
-        rec = Record(index, pi, intended, perf_counter())
-        spec = self.spec
-        acc = StreamAccumulator(self.adapter) if spec.stream else None
+        rec = RequestRecord(index, pi, intended, perf_counter())
+        plan = self.plan
+        acc = StreamAccumulator(self.adapter) if plan.stream else None
         pool = self.pool
         conn = None
         try:
@@ -142,7 +146,7 @@ class Client:
                 reused = conn.used > 0
                 try:
                     ex = await conn.exchange(self.requests[pi], acc.feed if acc is not None else None,
-                                             spec.total_timeout, spec.read_timeout)
+                                             plan.total_timeout, plan.read_timeout)
                     break
                 except ConnectionResetError:
                     # a kept-alive connection the server had closed: nothing was answered, so
@@ -174,17 +178,17 @@ class Client:
         self.done += 1
         return rec
 
-    def _take_stream(self, rec: Record, acc: StreamAccumulator) -> None:
+    def _take_stream(self, rec: RequestRecord, acc: StreamAccumulator) -> None:
         rec.out_times.extend(acc.out_times)
-        if self.spec.keep_parts:
+        if self.plan.keep_parts:
             rec.out_parts = acc.out_parts
         rec.prompt_tokens = acc.prompt_tokens
         rec.completion_tokens = acc.completion_tokens
         rec.finish_reason = acc.finish_reason
-        if self.spec.keep_text:
+        if self.plan.keep_text:
             rec.text = acc.text
 
-    def _take_body(self, rec: Record, raw: bytes) -> None:
+    def _take_body(self, rec: RequestRecord, raw: bytes) -> None:
         adapter = self.adapter
         try:
             body = loads(raw)
@@ -199,18 +203,18 @@ class Client:
         rec.prompt_tokens, rec.completion_tokens = d.prompt_tokens, d.completion_tokens
         rec.finish_reason = d.finish_reason
 
-    async def _send_aiohttp(self, index: int, intended: float) -> Record:
+    async def _send_aiohttp(self, index: int, intended: float) -> RequestRecord:
         """The same measurement through aiohttp (kept as the reference the fast client is tested against)."""
         perf_counter = time.perf_counter
         pi = index % self.n_bodies
-        rec = Record(index, pi, intended, perf_counter())
+        rec = RequestRecord(index, pi, intended, perf_counter())
         try:
             async with self.session.post(self.url, data=self.bodies[pi], headers=self.headers) as resp:
                 rec.status = status = resp.status
                 if status != 200:
                     rec.reason = f"http_{status}"
                     rec.error = error_message(await resp.read()) or (resp.reason or "")
-                elif self.spec.stream:
+                elif self.plan.stream:
                     acc = StreamAccumulator(self.adapter)
                     feed = acc.feed
                     readany = resp.content.readany
@@ -262,7 +266,7 @@ class LagProbe:
             self._handle.cancel()
 
 
-async def warm_up(client: Client, n: int, parallel: int) -> None:
+async def warm_up(client: LoadClient, n: int, parallel: int) -> None:
     """Send ``n`` unrecorded requests at ``parallel`` concurrency (fills the pool, warms the server)."""
     if n <= 0:
         return
@@ -285,13 +289,13 @@ def _floats(values: Sequence[float]) -> Iterator[float]:
         yield from values[start:start + 4096].tolist()
 
 
-async def run_schedule(client: Client, spec: WorkerSpec, t0: float, records: list[Record]) -> None:
-    """Send the spec's requests (closed or open loop) from ``t0``; append records as they end."""
+async def run_schedule(client: LoadClient, plan: ShardPlan, t0: float, records: list[RequestRecord]) -> None:
+    """Send the plan's requests (closed or open loop) from ``t0``; append records as they end."""
     append = records.append
     perf_counter = time.perf_counter
-    deadline = t0 + spec.duration if spec.duration else None
-    if spec.offsets is None:
-        it = iter(spec.indices)
+    deadline = t0 + plan.duration if plan.duration else None
+    if plan.offsets is None:
+        it = iter(plan.indices)
 
         async def closed() -> None:
             send = client.send
@@ -301,10 +305,10 @@ async def run_schedule(client: Client, spec: WorkerSpec, t0: float, records: lis
                     return
                 append(await send(i, now))
 
-        await asyncio.gather(*(closed() for _ in range(min(spec.parallel, len(spec.indices)))))
+        await asyncio.gather(*(closed() for _ in range(min(plan.parallel, len(plan.indices)))))
         return
 
-    sem = asyncio.Semaphore(spec.parallel)
+    sem = asyncio.Semaphore(plan.parallel)
     pending: set[asyncio.Task] = set()
 
     async def guarded(i: int, due: float) -> None:
@@ -312,7 +316,7 @@ async def run_schedule(client: Client, spec: WorkerSpec, t0: float, records: lis
             append(await client.send(i, due))
 
     sleep = asyncio.sleep
-    for i, off in zip(spec.indices, _floats(spec.offsets), strict=True):
+    for i, off in zip(plan.indices, _floats(plan.offsets), strict=True):
         due = t0 + off
         if deadline is not None and due >= deadline:
             break
@@ -328,18 +332,18 @@ async def run_schedule(client: Client, spec: WorkerSpec, t0: float, records: lis
         await asyncio.gather(*pending)
 
 
-async def run_worker(spec: WorkerSpec, start_at: Callable[[], Any] | None = None,
-                     on_progress: Callable[[int], None] | None = None) -> tuple[list[Record], ClientStats]:
-    """Run one client: warm up, wait for the start signal (multi-process), send, measure itself.
+async def run_shard(plan: ShardPlan, start_at: Callable[[], Any] | None = None,
+                    on_progress: Callable[[int], None] | None = None) -> tuple[list[RequestRecord], ClientStats]:
+    """Run one shard: warm up, wait for the start signal (multi-process), send, measure itself.
 
     ``start_at`` is an awaitable factory returning the common ``t0`` (perf_counter seconds); without
     it the client starts right after its warm-up. ``on_progress(done)`` is called every 100 ms.
     """
-    client = Client(spec)
-    records: list[Record] = []
+    client = LoadClient(plan)
+    records: list[RequestRecord] = []
     stats = ClientStats()
     try:
-        await warm_up(client, spec.warmup, spec.parallel)
+        await warm_up(client, plan.warmup, plan.parallel)
         t0 = await start_at() if start_at is not None else time.perf_counter() + 0.001
         now = time.perf_counter()
         if t0 > now:
@@ -355,7 +359,7 @@ async def run_worker(spec: WorkerSpec, start_at: Callable[[], Any] | None = None
             ticker = asyncio.create_task(tick())
         cpu0, wall0 = time.process_time(), time.perf_counter()
         try:
-            await run_schedule(client, spec, t0, records)
+            await run_schedule(client, plan, t0, records)
         finally:
             stats.cpu_seconds = time.process_time() - cpu0
             stats.wall_seconds = time.perf_counter() - wall0
@@ -368,5 +372,5 @@ async def run_worker(spec: WorkerSpec, start_at: Callable[[], Any] | None = None
     finally:
         await client.close()
     for r in records:
-        r.worker = spec.worker_id
+        r.worker = plan.shard_id
     return records, stats

@@ -1,6 +1,6 @@
-"""Spreading one sweep point over several client processes and merging their records.
+"""Spreading one sweep point over several client processes (shards) and merging their records.
 
-Each child runs the same hot loop (``engine.run_worker``) on its share of the requests. They warm
+Each child runs the same hot loop (``loadgen.run_shard``) on its share of the requests. They warm
 up, report ready, and start together at a common ``t0``: ``perf_counter`` is CLOCK_MONOTONIC on
 Linux, shared by every process of the machine, so their timestamps merge without translation.
 """
@@ -14,13 +14,13 @@ import traceback
 from collections.abc import Callable
 from multiprocessing.connection import Connection, wait
 
-from evalscope.perf.engine import ClientStats, WorkerSpec, run_async, run_worker
-from evalscope.perf.records import Record
+from evalscope.perf.loadgen import ClientStats, ShardPlan, run_async, run_shard
+from evalscope.perf.records import RequestRecord
 
 START_DELAY = 0.05  # seconds between "all ready" and t0, so every child sees t0 in the future
 
 
-def _child(spec: WorkerSpec, conn: Connection) -> None:
+def _child(plan: ShardPlan, conn: Connection) -> None:
     async def main() -> None:
         loop = asyncio.get_running_loop()
 
@@ -29,7 +29,7 @@ def _child(spec: WorkerSpec, conn: Connection) -> None:
             msg = await loop.run_in_executor(None, conn.recv)
             return float(msg[1])
 
-        records, stats = await run_worker(spec, start_at, lambda n: conn.send(("progress", n)))
+        records, stats = await run_shard(plan, start_at, lambda n: conn.send(("progress", n)))
         conn.send(("done", (records, stats)))
 
     try:
@@ -43,14 +43,14 @@ def _child(spec: WorkerSpec, conn: Connection) -> None:
         conn.close()
 
 
-def run_processes(specs: list[WorkerSpec], on_progress: Callable[[int], None] | None = None,
-                  ready_timeout: float = 120.0) -> tuple[list[Record], ClientStats]:
-    """Run each spec in its own process; returns all records and the merged client stats (blocking)."""
+def run_processes(plans: list[ShardPlan], on_progress: Callable[[int], None] | None = None,
+                  ready_timeout: float = 120.0) -> tuple[list[RequestRecord], ClientStats]:
+    """Run each shard plan in its own process; returns all records and the merged client stats (blocking)."""
     ctx = mp.get_context("spawn")
     procs, conns = [], []
-    for spec in specs:
+    for plan in plans:
         parent, child = ctx.Pipe()
-        p = ctx.Process(target=_child, args=(spec, child), name=f"evalscope-perf-{spec.worker_id}", daemon=True)
+        p = ctx.Process(target=_child, args=(plan, child), name=f"evalscope-perf-{plan.shard_id}", daemon=True)
         p.start()
         child.close()
         procs.append(p)
@@ -58,15 +58,15 @@ def run_processes(specs: list[WorkerSpec], on_progress: Callable[[int], None] | 
     try:
         for c in conns:
             if not c.poll(ready_timeout):
-                raise RuntimeError(f"a perf worker did not get ready within {ready_timeout:.0f} s")
+                raise RuntimeError(f"a perf shard did not get ready within {ready_timeout:.0f} s")
             kind, payload = c.recv()
             if kind == "error":
-                raise RuntimeError(f"perf worker failed:\n{payload}")
+                raise RuntimeError(f"perf shard failed:\n{payload}")
         t0 = time.perf_counter() + START_DELAY
         for c in conns:
             c.send(("go", t0))
         progress = [0] * len(conns)
-        records: list[Record] = []
+        records: list[RequestRecord] = []
         stats = ClientStats()
         remaining = dict(enumerate(conns))
         while remaining:
@@ -75,7 +75,7 @@ def run_processes(specs: list[WorkerSpec], on_progress: Callable[[int], None] | 
                 try:
                     kind, payload = c.recv()
                 except EOFError:
-                    raise RuntimeError(f"perf worker {w} exited without a result") from None
+                    raise RuntimeError(f"perf shard {w} exited without a result") from None
                 if kind == "progress":
                     progress[w] = payload
                     if on_progress is not None:
@@ -86,7 +86,7 @@ def run_processes(specs: list[WorkerSpec], on_progress: Callable[[int], None] | 
                     stats.merge(st)
                     del remaining[w]
                 elif kind == "error":
-                    raise RuntimeError(f"perf worker {w} failed:\n{payload}")
+                    raise RuntimeError(f"perf shard {w} failed:\n{payload}")
         return records, stats
     finally:
         for c in conns:

@@ -1,0 +1,158 @@
+"""The perf engine's typed results: one sweep point (:class:`PointResult`) and one run (:class:`PerfRun`).
+
+Field names are Python names; each field's alias is the JSON key users read (EvalScope's
+``benchmark_summary.json`` / ``benchmark_percentile.json`` keys, e.g. ``"Succeed requests"``).  A
+model dumps only the keys it was given (``model_fields_set``), in the order declared here, so the
+optional groups (rate, SLO, client health, shards, warnings) appear exactly when they did before and
+``read -> dump`` reproduces a file key for key.  Unknown keys (a folder written by a newer version or
+another tool) are kept as extras.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, SerializerFunctionWrapHandler, model_serializer
+
+from evalscope.errors import error_counts
+
+#: the percentile rows of every table, as the "Percentiles" column shows them
+PERCENTILES = (10, 25, 50, 66, 75, 80, 90, 95, 98, 99)
+
+
+class _Keyed(BaseModel):
+    """Display-string keys on the wire, Python names in code; only the keys that were set are dumped."""
+
+    model_config = ConfigDict(validate_by_name=True, validate_by_alias=True, serialize_by_alias=True,
+                              extra="allow")
+
+    @model_serializer(mode="wrap")
+    def _set_keys_only(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        data = handler(self)
+        for name, field in type(self).model_fields.items():
+            if name not in self.model_fields_set:
+                data.pop(field.alias or name, None)
+                data.pop(name, None)
+        return data
+
+    @classmethod
+    def key(cls, field: str) -> str:
+        """The JSON key of ``field`` (``PointMetrics.key("succeed_requests") == "Succeed requests"``)."""
+        return cls.model_fields[field].alias or field
+
+
+class PointMetrics(_Keyed):
+    """One sweep point's summary (``benchmark_summary.json``); definitions in :mod:`evalscope.perf.metrics`."""
+
+    # EvalScope's documented keys, always present
+    time_taken: float = Field(0.0, alias="Time taken for tests (s)")
+    concurrency: int = Field(0, alias="Number of concurrency")
+    total_requests: int = Field(0, alias="Total requests")
+    succeed_requests: int = Field(0, alias="Succeed requests")
+    failed_requests: int = Field(0, alias="Failed requests")
+    output_throughput: float | None = Field(None, alias="Output token throughput (tok/s)")
+    total_throughput: float | None = Field(None, alias="Total token throughput (tok/s)")
+    request_throughput: float | None = Field(None, alias="Request throughput (req/s)")
+    avg_latency: float | None = Field(None, alias="Average latency (s)")
+    avg_ttft: float | None = Field(None, alias="Average time to first token (s)")
+    avg_tpot: float | None = Field(None, alias="Average time per output token (s)")
+    avg_itl: float | None = Field(None, alias="Average inter-token latency (s)")
+    avg_input_tokens: float | None = Field(None, alias="Average input tokens per request")
+    avg_output_tokens: float | None = Field(None, alias="Average output tokens per request")
+    # extras, always present
+    requested_number: int = Field(0, alias="Requested number")
+    failures_by_reason: dict[str, int] = Field(default_factory=dict, alias="Failures by reason")
+    failure_examples: dict[str, str | None] = Field(default_factory=dict, alias="Failure examples")  # when failed
+    unknown_output_requests: int = Field(0, alias="Requests with unknown output tokens")
+    itl_basis: str = Field("per token", alias="ITL basis")
+    # under --rate
+    target_rate: float | None = Field(None, alias="Target request rate (req/s)")
+    achieved_send_rate: float | None = Field(None, alias="Achieved send rate (req/s)")
+    avg_dispatch_lag: float | None = Field(None, alias="Average dispatch lag (s)")
+    p99_dispatch_lag: float | None = Field(None, alias="P99 dispatch lag (s)")
+    max_dispatch_lag: float | None = Field(None, alias="Max dispatch lag (s)")
+    # under --slo
+    slo_ms: dict[str, float] = Field(default_factory=dict, alias="SLO (ms)")
+    goodput: float | None = Field(None, alias="Goodput (req/s)")
+    requests_meeting_slo: int = Field(0, alias="Requests meeting SLO")
+    # the client's own health (when measured)
+    client_loop_lag_p99_ms: float | None = Field(None, alias="Client event-loop lag p99 (ms)")
+    client_cpu: float | None = Field(None, alias="Client CPU (fraction of one core)")
+    client_distorted: bool = Field(False, alias="Client distorted")
+    client_distortion: str | None = Field(None, alias="Client distortion")
+    # how the load was sent
+    client_processes: int | None = Field(None, alias="Client processes")
+    distributed_shards: int | None = Field(None, alias="Distributed shards")
+    warnings: list[str] = Field(default_factory=list, alias="Warnings")
+
+
+class PointPercentiles(_Keyed):
+    """One sweep point's percentile table (``benchmark_percentile.json``): a column per metric, a row per
+    percentile in ``labels``; None where a metric had no values."""
+
+    labels: list[str] = Field(default_factory=lambda: [f"{p}%" for p in PERCENTILES], alias="Percentiles")
+    ttft: list[float | None] = Field(default_factory=list, alias="TTFT (s)")
+    itl: list[float | None] = Field(default_factory=list, alias="ITL (s)")
+    tpot: list[float | None] = Field(default_factory=list, alias="TPOT (s)")
+    latency: list[float | None] = Field(default_factory=list, alias="Latency (s)")
+    input_tokens: list[float | None] = Field(default_factory=list, alias="Input tokens")
+    output_tokens: list[float | None] = Field(default_factory=list, alias="Output tokens")
+    output_rate: list[float | None] = Field(default_factory=list, alias="Output (tok/s)")
+    total_rate: list[float | None] = Field(default_factory=list, alias="Total (tok/s)")
+
+    def at(self, column: str, label: str) -> float | None:
+        """The value of ``column`` (a field name, ``"latency"``) at percentile ``label`` (``"99%"``)."""
+        values = getattr(self, column)
+        if label not in self.labels:
+            return None
+        i = self.labels.index(label)
+        return values[i] if i < len(values) else None
+
+    def columns(self) -> dict[str, list[Any]]:
+        """The table as ``{JSON key: values}``, ``"Percentiles"`` first (as written to disk)."""
+        return self.model_dump(mode="json")
+
+
+class PointResult(BaseModel):
+    """One sweep point: ``{"metrics": ..., "percentiles": ...}`` in a run's ``results``."""
+
+    metrics: PointMetrics
+    percentiles: PointPercentiles
+
+
+class PerfRun(BaseModel):
+    """A whole sweep: what ``run_perf`` returns (as JSON) and what a job stores as its result."""
+
+    output_dir: str
+    results: dict[str, PointResult] = Field(default_factory=dict)  # keyed "parallel_<p>_number_<n>"
+    warnings: list[str] = Field(default_factory=list)
+    error_counts: dict[str, Any] = Field(default_factory=dict)  # evalscope.errors.error_counts' shape
+
+    @classmethod
+    def collect(cls, output_dir: str, results: dict[str, PointResult], warnings: list[str] | None = None) -> PerfRun:
+        """The run of these points: run-level ``warnings`` then each point's (prefixed by the point), and
+        ``error_counts`` over every request of every point."""
+        run_warnings = list(warnings or [])
+        total, reasons = 0, []
+        for key, point in results.items():
+            m = point.metrics
+            total += m.succeed_requests + m.failed_requests
+            for reason, n in m.failures_by_reason.items():
+                reasons += [reason] * n
+            run_warnings += [f"{key}: {w}" for w in m.warnings]
+        return cls(output_dir=output_dir, results=results, warnings=run_warnings,
+                   error_counts=error_counts(total, reasons))
+
+    @property
+    def all_failed(self) -> bool:
+        """True when there were requests and every one of them failed."""
+        total = self.error_counts.get("total", 0)
+        return bool(total) and self.error_counts.get("failed") == total
+
+    def failure_examples(self) -> list[str]:
+        """One error message per failure reason and point, in sweep order."""
+        return [e for point in self.results.values() for e in point.metrics.failure_examples.values() if e]
+
+    def as_json(self) -> dict[str, Any]:
+        """Today's JSON answer: ``{"output_dir", "results", "warnings", "error_counts"}``."""
+        return self.model_dump(mode="json", by_alias=True)
