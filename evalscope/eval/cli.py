@@ -100,8 +100,9 @@ def run_cli(args: argparse.Namespace) -> int:
     """Entry point of ``evalscope eval``."""
     from evalscope.datasets import DatasetNotFoundError
     from evalscope.errors import RunFailed
+    from evalscope.eval.api import run_task
     from evalscope.eval.loading import DatasetFormatError
-    from evalscope.eval.runner import EvalError, run_task
+    from evalscope.eval.runner import EvalError
 
     try:
         cfg = build_config(args)

@@ -18,12 +18,13 @@ from collections import Counter
 from collections.abc import Iterable
 from typing import Any
 
+from evalscope.eval.results import BenchmarkReport, SampleResult
 from evalscope.eval.scoring import STATES
 
 
-def _agg(records: list[dict[str, Any]]) -> dict[str, Any]:
-    counts = Counter(r["state"] for r in records)
-    answered = [float(r["score"]) for r in records if r["state"] != "error"]
+def _agg(records: list[SampleResult]) -> dict[str, Any]:
+    counts = Counter(r.state for r in records)
+    answered = [float(r.score) for r in records if r.state != "error"]
     n = len(answered)
     mean = sum(answered) / n if n else 0.0
     var = sum((x - mean) ** 2 for x in answered) / (n - 1) if n > 1 else 0.0
@@ -48,13 +49,14 @@ def fmt_score(value: float | None) -> str:
     return "n/a" if value is None else f"{value:.4f}"
 
 
-def build_report(*, benchmark: Any, model: str, subsets: list[str], records: Iterable[dict[str, Any]],
-                 duration_s: float | None = None, asked: int = 0, files: dict[str, str] | None = None) -> dict[str, Any]:
-    """The report of one benchmark from its finished sample records."""
+def build_report(*, benchmark: Any, model: str, subsets: list[str], records: Iterable[SampleResult],
+                 duration_s: float | None = None, asked: int = 0,
+                 files: dict[str, str] | None = None) -> BenchmarkReport:
+    """The report of one benchmark from its finished samples."""
     records = list(records)
-    by_subset: dict[str, list[dict[str, Any]]] = {s: [] for s in subsets}
+    by_subset: dict[str, list[SampleResult]] = {s: [] for s in subsets}
     for r in records:
-        by_subset.setdefault(r["subset"], []).append(r)
+        by_subset.setdefault(r.subset, []).append(r)
     subset_rows = []
     for name, rows in by_subset.items():
         a = _agg(rows)
@@ -77,11 +79,11 @@ def build_report(*, benchmark: Any, model: str, subsets: list[str], records: Ite
             "subsets": [{"name": r["name"], "num": r["num"], "score": r["score"]} for r in rows],
         })
 
-    prompt_tokens = sum((r.get("usage") or {}).get("prompt_tokens") or 0 for r in records)
-    completion_tokens = sum((r.get("usage") or {}).get("completion_tokens") or 0 for r in records)
+    prompt_tokens = sum(r.usage.get("prompt_tokens") or 0 for r in records)
+    completion_tokens = sum(r.usage.get("completion_tokens") or 0 for r in records)
     metric = {"name": benchmark.metric_name, "num": overall["num"], "score": overall["score"],
               "macro_score": macro, "categories": category_rows}
-    return {
+    return BenchmarkReport.model_validate({
         "name": f"{model}@{benchmark.name}",
         "dataset_name": benchmark.name,
         "dataset_pretty_name": benchmark.pretty_name,
@@ -99,13 +101,13 @@ def build_report(*, benchmark: Any, model: str, subsets: list[str], records: Ite
                    "requests_asked": asked,
                    "samples_per_s": round(asked / duration_s, 2) if duration_s and asked else None},
         "files": files or {},
-    }
+    })
 
 
-def summary_table(reports: dict[str, dict[str, Any]]):
+def summary_table(reports: dict[str, BenchmarkReport] | dict[str, dict[str, Any]]):
     """A rich Table: one row per benchmark subset (when few) and one OVERALL row per benchmark.
 
-    ``States`` reads correct/wrong/unparsed/truncated/error.
+    ``States`` reads correct/wrong/unparsed/truncated/error. Reports may be typed or their JSON.
     """
     from rich.table import Table
 
@@ -116,13 +118,14 @@ def summary_table(reports: dict[str, dict[str, Any]]):
     def states(counts: dict[str, int]) -> str:
         return "/".join(str(counts[s]) for s in STATES)
 
-    for name, rep in reports.items():
-        metric = rep["metrics"][0]["name"]
-        if 1 < len(rep["subsets"]) <= 12:
-            for sub in rep["subsets"]:
-                table.add_row(rep["model_name"], name, metric, sub["name"], str(sub["num"]), fmt_score(sub["score"]),
-                              fmt_score(sub["stderr"]), states(sub["counts"]), f"{sub['coverage']:.0%}")
-        table.add_row(rep["model_name"], name, metric, "OVERALL", str(sum(rep["counts"].values())),
-                      fmt_score(rep["score"]), fmt_score(rep["stderr"]), states(rep["counts"]),
-                      f"{rep['coverage']:.0%}", style="bold")
+    for name, raw in reports.items():
+        rep = BenchmarkReport.model_validate(raw)
+        metric = rep.metric_name
+        if 1 < len(rep.subsets) <= 12:
+            for sub in rep.subsets:
+                table.add_row(rep.model_name, name, metric, sub.name, str(sub.num), fmt_score(sub.score),
+                              fmt_score(sub.stderr), states(sub.counts), f"{sub.coverage:.0%}")
+        table.add_row(rep.model_name, name, metric, "OVERALL", str(sum(rep.counts.values())),
+                      fmt_score(rep.score), fmt_score(rep.stderr), states(rep.counts),
+                      f"{rep.coverage:.0%}", style="bold")
     return table

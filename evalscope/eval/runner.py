@@ -1,7 +1,9 @@
-"""The eval runner: load every benchmark, ask the model with bounded concurrency on one async client,
-score, append each finished sample to its predictions file, and write the reports.
+"""The eval engine's core: load every benchmark, ask the model with bounded concurrency on one async
+client, score, append each finished sample to its predictions file, and write the reports.
 
-``run_task(cfg, progress=cb)`` is what the CLI and the service call (docs/interfaces.md).
+:func:`evaluate` is the typed core (``-> EvalRun``); it writes exactly into the run folder it is given,
+or a fresh ``<work_dir>/<YYYYMMDD_HHMMSS>_<id>/``.  It never imports the report package: the public
+``run_task`` (``evalscope.eval.api``) calls it and then writes ``report.html``.
 """
 
 from __future__ import annotations
@@ -10,27 +12,33 @@ import asyncio
 import hashlib
 import json
 import logging
+import os
 import sys
 import time
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from evalscope.client import ApiError, GenerationRequest, ModelClient
-from evalscope.errors import RunFailed, error_counts
+from evalscope.errors import RunFailed
 from evalscope.eval.benchmarks import Sample, get_benchmark
 from evalscope.eval.config import TaskConfig
 from evalscope.eval.loading import LoadedBenchmark, load_benchmark
 from evalscope.eval.report import build_report, fmt_score
-from evalscope.eval.scoring import judge
-from evalscope.eval.storage import (
-    PredictionWriter,
-    RunLayout,
-    atomic_write_json,
-    new_run_dir,
-    read_predictions,
+from evalscope.eval.results import (
+    BenchmarkReport,
+    EvalRun,
+    SampleResult,
+    failure_warnings,
+    read_samples,
+    run_error_counts,
 )
+from evalscope.eval.scoring import judge
+from evalscope.eval.storage import PredictionWriter, RunLayout
+from evalscope.fsio import atomic_write_json
+from evalscope.rundir import RunDir
 from evalscope.secrets import ScrubFilter, config_secret_values
 
 log = logging.getLogger("evalscope.eval")
@@ -47,44 +55,64 @@ def prompt_hash(messages: list[dict[str, Any]]) -> str:
 
 
 @dataclass
-class _Job:
+class PendingSample:
+    """A sample still to ask: where its answer goes once it is scored."""
+
     bench: LoadedBenchmark
     sample: Sample
     writer: PredictionWriter
-    records: dict[str, dict[str, Any]]
+    results: dict[str, SampleResult]   # the benchmark's finished samples by id
 
 
-def _record(bench: LoadedBenchmark, sample: Sample, *, output: str | None, reasoning: str = "",
+@dataclass
+class _Plan:
+    """What a run has to do: the samples to ask, and per benchmark the finished ones and their file."""
+
+    pending: list[PendingSample]
+    finished: dict[str, dict[str, SampleResult]]
+    writers: dict[str, PredictionWriter]
+    total: int
+
+
+@dataclass
+class _Tracker:
+    """Counts finished samples for the ``progress`` callback and the terminal bar."""
+
+    done: int
+    total: int
+    callback: Progress | None
+    bar: Any = None
+    span: dict[str, list[float]] = field(default_factory=dict)  # benchmark -> [first send, last finish]
+
+    def report(self) -> None:
+        if self.bar is not None:
+            self.bar.update(self.bar.task_ids[0], completed=self.done)
+        if self.callback is not None:
+            self.callback(self.done, self.total)
+
+    def finish_one(self) -> None:
+        self.done += 1
+        self.report()
+
+
+def _result(bench: LoadedBenchmark, sample: Sample, *, output: str | None, reasoning: str = "",
             finish_reason: str | None = None, usage: dict[str, Any] | None = None, latency: float | None = None,
-            attempts: int = 1, error: str | None = None, error_reason: str | None = None) -> dict[str, Any]:
+            attempts: int = 1, error: str | None = None, error_reason: str | None = None) -> SampleResult:
     verdict = judge(bench.benchmark.scorer, sample, output, finish_reason, failed=error is not None)
-    return {
-        "id": sample.id,
-        "subset": sample.subset,
-        "prompt_hash": prompt_hash(sample.messages or []),
-        "messages": sample.messages,
-        "target": sample.target,
-        "output": output,
-        "reasoning": reasoning,
-        "finish_reason": finish_reason,
-        "extracted": verdict.extracted,
-        "state": verdict.state,
-        "score": verdict.score,
-        "metrics": verdict.metrics,
-        "usage": usage or {},
-        "latency": latency,
-        "attempts": attempts,
-        "error": error,
-        "error_reason": error_reason,  # ApiError.reason (http_500, connection, timeout, ...)
-        "metadata": sample.metadata,
-    }
+    return SampleResult(
+        id=sample.id, subset=sample.subset, prompt_hash=prompt_hash(sample.messages or []),
+        messages=sample.messages, target=sample.target, output=output, reasoning=reasoning,
+        finish_reason=finish_reason, extracted=verdict.extracted, state=verdict.state, score=verdict.score,
+        metrics=verdict.metrics, usage=usage or {}, latency=latency, attempts=attempts, error=error,
+        error_reason=error_reason, metadata=sample.metadata,
+    )
 
 
-def _rejudge(bench: LoadedBenchmark, sample: Sample, old: dict[str, Any]) -> dict[str, Any]:
+def _rejudge(bench: LoadedBenchmark, sample: Sample, old: SampleResult) -> SampleResult:
     """A cached answer scored again with the current extractor (fixes to extraction apply on resume)."""
-    return _record(bench, sample, output=old.get("output"), reasoning=old.get("reasoning") or "",
-                   finish_reason=old.get("finish_reason"), usage=old.get("usage"), latency=old.get("latency"),
-                   attempts=old.get("attempts") or 1)
+    return _result(bench, sample, output=old.output, reasoning=old.reasoning or "",
+                   finish_reason=old.finish_reason, usage=old.usage, latency=old.latency,
+                   attempts=old.attempts or 1)
 
 
 def _request(cfg: TaskConfig, sample: Sample) -> GenerationRequest:
@@ -94,28 +122,115 @@ def _request(cfg: TaskConfig, sample: Sample) -> GenerationRequest:
                              extra_body=g.extra_body())
 
 
-async def _ask(client: ModelClient, cfg: TaskConfig, job: _Job) -> dict[str, Any]:
+async def _ask(client: ModelClient, cfg: TaskConfig, item: PendingSample) -> SampleResult:
     try:
-        c = await client.generate(_request(cfg, job.sample))
+        c = await client.generate(_request(cfg, item.sample))
     except ApiError as exc:
-        log.warning("%s %s: request failed after retries: %s", job.bench.benchmark.name, job.sample.id, exc)
-        return _record(job.bench, job.sample, output=None, error=str(exc), error_reason=exc.reason)
+        log.warning("%s %s: request failed after retries: %s", item.bench.benchmark.name, item.sample.id, exc)
+        return _result(item.bench, item.sample, output=None, error=str(exc), error_reason=exc.reason)
     usage = {"prompt_tokens": c.usage.prompt_tokens, "completion_tokens": c.usage.completion_tokens}
-    return _record(job.bench, job.sample, output=c.text, reasoning=c.reasoning, finish_reason=c.finish_reason,
+    return _result(item.bench, item.sample, output=c.text, reasoning=c.reasoning, finish_reason=c.finish_reason,
                    usage=usage, latency=round(c.latency, 4), attempts=c.attempts)
 
 
-def _resolve_output_dir(cfg: TaskConfig) -> Path:
+def open_run_dir(cfg: TaskConfig, run_dir: Path | str | RunDir | None, resume: bool) -> tuple[RunDir, bool]:
+    """The folder this run writes into, and whether it resumes from the predictions there.
+
+    With ``run_dir``: exactly that folder (``cfg.work_dir`` and ``cfg.use_cache`` are the caller's
+    business).  Without: ``cfg.use_cache`` resumes in an earlier run's folder, else a fresh folder
+    under ``cfg.work_dir``.
+    """
+    if run_dir is not None:
+        return (run_dir if isinstance(run_dir, RunDir) else RunDir.at(run_dir)), resume
     if cfg.use_cache:
         root = Path(cfg.use_cache).expanduser().resolve()
         # config.json marks a run folder: resuming never writes into an arbitrary directory.
-        if not root.is_dir() or not (root / "config.json").is_file():
+        if not root.is_dir() or not RunDir(root).is_run():
             raise EvalError(f"use_cache: {root} is not the folder of a previous run (no config.json)")
-        return root
-    return new_run_dir(cfg.work_dir)
+        return RunDir(root), True
+    return RunDir.create(cfg.work_dir), False
 
 
-def _progress_bar(total: int, enabled: bool):
+def _root_handler_writes(path: Path) -> bool:
+    target = os.path.realpath(path)
+    return any(isinstance(h, logging.FileHandler) and os.path.realpath(h.baseFilename) == target
+               for h in logging.getLogger().handlers)
+
+
+@contextmanager
+def run_log(cfg: TaskConfig, path: Path) -> Iterator[None]:
+    """The engine's lines go to ``logs/run.log`` of the run folder, each line once.
+
+    The rule: when a handler of the root logger already writes that file (a job worker's), the engine
+    logger propagates to it and adds nothing; otherwise the engine attaches its own file handler (secrets
+    scrubbed) and propagates only in debug mode (the CLI's terminal shows the lines then).
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    shared = _root_handler_writes(path)
+    handler: logging.Handler | None = None
+    if not shared:
+        handler = logging.FileHandler(path, encoding="utf-8")
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
+        # run.log never holds the key or URL credentials, also when the engine runs alone (no job worker)
+        handler.addFilter(ScrubFilter(config_secret_values(cfg.model_dump(mode="json"))))
+        log.addHandler(handler)
+    old_level, old_propagate = log.level, log.propagate
+    log.setLevel(logging.DEBUG if cfg.debug else logging.INFO)
+    log.propagate = shared or cfg.debug
+    try:
+        yield
+    finally:
+        log.setLevel(old_level)
+        log.propagate = old_propagate
+        if handler is not None:
+            log.removeHandler(handler)
+            handler.close()
+
+
+async def evaluate(cfg: TaskConfig, progress: Progress | None = None, *,
+                   run_dir: Path | str | RunDir | None = None, resume: bool = False) -> EvalRun:
+    """Run an evaluation (the typed core of ``run_task``; no report.html).
+
+    ``run_dir``: write exactly there (a job's folder); ``resume``: continue from the predictions
+    already in it.  Raises :class:`RunFailed` (carrying the result's JSON) when the model cannot be
+    reached or not one sample could be scored, :class:`EvalError` when the run cannot start.
+    """
+    benches = [load_benchmark(get_benchmark(name), cfg) for name in cfg.datasets]
+    rd, resume = open_run_dir(cfg, run_dir, resume)
+    layout = RunLayout(rd, cfg.model)
+    atomic_write_json(layout.config, cfg.redacted())
+    with run_log(cfg, layout.log):
+        log.info("run %s: model=%s datasets=%s", layout.root, cfg.model, ",".join(cfg.datasets))
+        plan = _plan(benches, layout, resume)
+        span, warnings = await _ask_pending(cfg, plan, layout, progress)
+        reports = _write_reports(cfg, benches, plan, layout, span)
+        return _outcome(cfg, layout, reports, plan.finished, warnings)
+
+
+def _plan(benches: list[LoadedBenchmark], layout: RunLayout, resume: bool) -> _Plan:
+    """Split every benchmark's samples into finished ones (a cached answer to the same prompt,
+    scored again) and pending ones."""
+    plan = _Plan(pending=[], finished={}, writers={}, total=0)
+    for lb in benches:
+        name = lb.benchmark.name
+        path = layout.predictions(name)
+        cached = read_samples(path) if resume else {}
+        finished: dict[str, SampleResult] = {}
+        writer = PredictionWriter(path)
+        plan.writers[name] = writer
+        for s in lb.samples:
+            old = cached.get(s.id)
+            if old and old.state != "error" and old.prompt_hash == prompt_hash(s.messages or []):
+                finished[s.id] = _rejudge(lb, s, old)
+            else:
+                plan.pending.append(PendingSample(lb, s, writer, finished))
+        plan.finished[name] = finished
+        plan.total += len(lb.samples)
+        log.info("%s: %d samples, %d from cache, files: %s", name, len(lb.samples), len(finished), lb.files)
+    return plan
+
+
+def _progress_bar(total: int, enabled: bool) -> Any:
     if not enabled:
         return None
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
@@ -126,115 +241,69 @@ def _progress_bar(total: int, enabled: bool):
     return bar
 
 
-async def arun_task(cfg: TaskConfig, progress: Progress | None = None) -> dict[str, Any]:
-    """Coroutine form of ``run_task``."""
-    benches = [load_benchmark(get_benchmark(name), cfg) for name in cfg.datasets]
-    root = _resolve_output_dir(cfg)
-    layout = RunLayout(root, cfg.model)
-    atomic_write_json(layout.config, cfg.redacted())
-    layout.log.parent.mkdir(parents=True, exist_ok=True)
-    handler = logging.FileHandler(layout.log, encoding="utf-8")
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
-    # run.log never holds the key or URL credentials, also when the engine runs alone (no job worker)
-    handler.addFilter(ScrubFilter(config_secret_values(cfg.model_dump(mode="json"))))
-    log.addHandler(handler)
-    log.setLevel(logging.DEBUG if cfg.debug else logging.INFO)
-    log.propagate = cfg.debug
-    try:
-        return await _run(cfg, benches, layout, progress)
-    finally:
-        log.removeHandler(handler)
-        handler.close()
-
-
-async def _run(cfg: TaskConfig, benches: list[LoadedBenchmark], layout: RunLayout,
-               progress: Progress | None) -> dict[str, Any]:
-    log.info("run %s: model=%s datasets=%s", layout.root, cfg.model, ",".join(cfg.datasets))
-    jobs: list[_Job] = []
-    writers: dict[str, PredictionWriter] = {}
-    done_records: dict[str, dict[str, dict[str, Any]]] = {}
-    for lb in benches:
-        name = lb.benchmark.name
-        path = layout.predictions(name)
-        cached = read_predictions(path) if cfg.use_cache else {}
-        records: dict[str, dict[str, Any]] = {}
-        writer = PredictionWriter(path)
-        writers[name] = writer
-        for s in lb.samples:
-            old = cached.get(s.id)
-            if old and old.get("state") != "error" and old.get("prompt_hash") == prompt_hash(s.messages or []):
-                records[s.id] = _rejudge(lb, s, old)
-            else:
-                jobs.append(_Job(lb, s, writer, records))
-        done_records[name] = records
-        log.info("%s: %d samples, %d from cache, files: %s", name, len(lb.samples), len(records), lb.files)
-
-    total = sum(len(lb.samples) for lb in benches)
-    done = total - len(jobs)
-    bar = _progress_bar(total, progress is None and sys.stderr.isatty())
-    if bar is not None:
-        bar.update(bar.task_ids[0], completed=done)
-    if progress is not None:
-        progress(done, total)
-
+async def _ask_pending(cfg: TaskConfig, plan: _Plan, layout: RunLayout,
+                       progress: Progress | None) -> tuple[dict[str, list[float]], list[str]]:
+    """Ask every pending sample (after the connection test); returns the span of each benchmark's
+    requests and the warnings so far.  Cached samples count as done at once."""
+    tracker = _Tracker(done=plan.total - len(plan.pending), total=plan.total, callback=progress,
+                       bar=_progress_bar(plan.total, progress is None and sys.stderr.isatty()))
+    tracker.report()
     started = time.perf_counter()
-    span: dict[str, list[float]] = {}  # benchmark -> [first send, last finish]
     warnings: list[str] = []
-    if jobs:
-        try:
+    try:
+        if plan.pending:
             if not cfg.no_test_connection:
                 warnings.extend(await _test_connection(cfg, layout))
-            client = ModelClient(api=cfg.api, url=cfg.api_url, api_key=cfg.api_key, model=cfg.model,
-                                 timeout=cfg.timeout, max_retries=cfg.max_retries,
-                                 concurrency=cfg.eval_batch_size)
-            queue = iter(jobs)
+            await _send_all(cfg, plan.pending, tracker)
+    finally:
+        if tracker.bar is not None:
+            tracker.bar.stop()
+        for w in plan.writers.values():
+            w.close()
+    log.info("asked %d samples in %.2f s", len(plan.pending), time.perf_counter() - started)
+    return tracker.span, warnings
 
-            async def worker() -> None:
-                nonlocal done
-                for job in queue:
-                    name = job.bench.benchmark.name
-                    span.setdefault(name, [time.perf_counter(), 0.0])
-                    rec = await _ask(client, cfg, job)
-                    span[name][1] = time.perf_counter()
-                    job.writer.write(rec)
-                    job.records[job.sample.id] = rec
-                    done += 1
-                    if bar is not None:
-                        bar.update(bar.task_ids[0], completed=done)
-                    if progress is not None:
-                        progress(done, total)
 
-            async with client:
-                await asyncio.gather(*(worker() for _ in range(min(cfg.eval_batch_size, len(jobs)))))
-        finally:
-            if bar is not None:
-                bar.stop()
-            for w in writers.values():
-                w.close()
-    elif bar is not None:
-        bar.stop()
-    log.info("asked %d samples in %.2f s", len(jobs), time.perf_counter() - started)
+async def _send_all(cfg: TaskConfig, pending: list[PendingSample], tracker: _Tracker) -> None:
+    """``eval_batch_size`` senders share one client and one queue of pending samples."""
+    client = ModelClient(api=cfg.api, url=cfg.api_url, api_key=cfg.api_key, model=cfg.model,
+                         timeout=cfg.timeout, max_retries=cfg.max_retries, concurrency=cfg.eval_batch_size)
+    queue = iter(pending)
 
-    asked_by_bench: dict[str, int] = {}
-    for job in jobs:
-        asked_by_bench[job.bench.benchmark.name] = asked_by_bench.get(job.bench.benchmark.name, 0) + 1
-    results: dict[str, Any] = {}
+    async def sender() -> None:
+        for item in queue:
+            name = item.bench.benchmark.name
+            tracker.span.setdefault(name, [time.perf_counter(), 0.0])
+            result = await _ask(client, cfg, item)
+            tracker.span[name][1] = time.perf_counter()
+            item.writer.write(result)  # on disk at once: a crash loses only the samples in flight
+            item.results[item.sample.id] = result
+            tracker.finish_one()
+
+    async with client:
+        await asyncio.gather(*(sender() for _ in range(min(cfg.eval_batch_size, len(pending)))))
+
+
+def _write_reports(cfg: TaskConfig, benches: list[LoadedBenchmark], plan: _Plan, layout: RunLayout,
+                   span: dict[str, list[float]]) -> dict[str, BenchmarkReport]:
+    """Compact each predictions file to one line per sample, and write each benchmark's report."""
+    asked: dict[str, int] = {}
+    for item in plan.pending:
+        asked[item.bench.benchmark.name] = asked.get(item.bench.benchmark.name, 0) + 1
+    reports: dict[str, BenchmarkReport] = {}
     for lb in benches:
         name = lb.benchmark.name
-        records = done_records[name]
-        ordered = [records[s.id] for s in lb.samples if s.id in records]
-        writers[name].compact(ordered)
+        finished = plan.finished[name]
+        ordered = [finished[s.id] for s in lb.samples if s.id in finished]
+        plan.writers[name].compact(ordered)
         report = build_report(benchmark=lb.benchmark, model=cfg.model, subsets=lb.subsets, records=ordered,
                               duration_s=(span[name][1] - span[name][0]) if name in span else None,
-                              asked=asked_by_bench.get(name, 0), files=lb.files)
-        atomic_write_json(layout.report(name), report)
-        results[name] = report
+                              asked=asked.get(name, 0), files=lb.files)
+        atomic_write_json(layout.report(name), report.model_dump(mode="json", by_alias=True))
+        reports[name] = report
         log.info("%s: score=%s counts=%s coverage=%.3f", name,
-                 fmt_score(report["score"]), report["counts"], report["coverage"])
-    from evalscope.report import try_write_report
-
-    try_write_report(layout.root)  # report.html in the run folder; logs (never raises) on failure
-    return _outcome(cfg, layout, results, done_records, warnings)
+                 fmt_score(report.score), report.counts, report.coverage)
+    return reports
 
 
 async def _test_connection(cfg: TaskConfig, layout: RunLayout) -> list[str]:
@@ -253,44 +322,24 @@ async def _test_connection(cfg: TaskConfig, layout: RunLayout) -> list[str]:
     return [warning] if warning else []
 
 
-def _outcome(cfg: TaskConfig, layout: RunLayout, results: dict[str, Any],
-             records: dict[str, dict[str, dict[str, Any]]], warnings: list[str]) -> dict[str, Any]:
-    """The run's result with its ``warnings`` and ``error_counts``; raises RunFailed (carrying that
-    result) when samples were due and not one of them could be scored."""
-    failed = [r for recs in records.values() for r in recs.values() if r.get("state") == "error"]
-    total = sum(len(recs) for recs in records.values())
-    for name, rep in results.items():
-        bad, num = rep["counts"].get("error", 0), sum(rep["counts"].values())
-        if num and not rep["num_scored"]:
-            warnings.append(f"{name}: no sample could be scored (all {num} requests failed); its score is n/a")
-        elif bad:
-            warnings.append(f"{name}: {bad} of {num} samples failed (no answer after {cfg.max_retries} "
-                            f"retries); the score covers the other {num - bad}")
-    counts = error_counts(total, [r.get("error_reason") or "error" for r in failed])
+def _outcome(cfg: TaskConfig, layout: RunLayout, reports: dict[str, BenchmarkReport],
+             finished: dict[str, dict[str, SampleResult]], warnings: list[str]) -> EvalRun:
+    """The run with its ``warnings`` and ``error_counts``; raises RunFailed (carrying that result)
+    when samples were due and not one of them could be scored."""
+    samples = [s for by_id in finished.values() for s in by_id.values()]
+    warnings = warnings + failure_warnings(reports, cfg.max_retries)
+    counts = run_error_counts(samples)
     for w in warnings:
         log.warning("%s", w)
-    result = {"output_dir": str(layout.root), "result": results, "warnings": warnings, "error_counts": counts}
-    if total and len(failed) == total:
+    run = EvalRun(output_dir=str(layout.root), result=reports, warnings=warnings, error_counts=counts)
+    failed = [s for s in samples if s.state == "error"]
+    if samples and len(failed) == len(samples):
         from evalscope.client.adapters import make_adapter
 
         endpoint = make_adapter(cfg.api, cfg.api_url, cfg.model).endpoint(cfg.stream)
         reasons = ", ".join(f"{k} x{v}" for k, v in counts["by_reason"].items())
-        message = (f"no sample could be scored: all {total} requests to the model at {endpoint} failed "
-                   f"({reasons}); first error: {failed[0].get('error')}")
+        message = (f"no sample could be scored: all {len(samples)} requests to the model at {endpoint} failed "
+                   f"({reasons}); first error: {failed[0].error}")
         log.error("%s", message)
-        raise RunFailed(message, output_dir=str(layout.root), result=result)
-    return result
-
-
-def run_task(cfg: TaskConfig | dict[str, Any], progress: Progress | None = None) -> dict[str, Any]:
-    """Run an evaluation and block until it finishes.
-
-    Returns ``{"output_dir": "/abs/...", "result": {"<benchmark>": <report json>, ...},
-    "warnings": [...], "error_counts": {"total": n, "failed": k, "by_reason": {...}}}``.
-    ``progress(done, total)`` is called as samples finish (cached ones count as done at once).
-    Raises :class:`evalscope.errors.RunFailed` (with ``output_dir`` and that result) when the model
-    cannot be reached or not one sample could be scored.
-    """
-    if not isinstance(cfg, TaskConfig):
-        cfg = TaskConfig.model_validate(cfg)
-    return asyncio.run(arun_task(cfg, progress))
+        raise RunFailed(message, output_dir=str(layout.root), result=run.to_json())
+    return run

@@ -6,18 +6,21 @@
 - ``unparsed``: an answer came back but no answer could be extracted from it; scored 0.
 - ``correct`` / ``wrong``: the extracted answer compared with the gold one.
 
-Each scorer here is used by name from a benchmark declaration.
+A scorer is a typed callable ``(sample, answer text) -> Score`` (:class:`Scorer`); a benchmark
+declaration holds the scorer itself (``scorer=score_choice``). :func:`judge` turns its ``Score`` into
+the sample's state. A new scorer is a function with that signature (docs/architecture.md).
 """
 
 from __future__ import annotations
 
 import re
 import threading
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
+from typing import TYPE_CHECKING, Protocol
 
-from evalscope.eval.benchmarks.base import Sample, letters_for
+from pydantic import BaseModel, ConfigDict, Field
+
 from evalscope.eval.extractors import (
     extract_choice,
     extract_math,
@@ -26,7 +29,27 @@ from evalscope.eval.extractors import (
     strip_think,
 )
 
+if TYPE_CHECKING:
+    from evalscope.eval.benchmarks.base import Sample
+
 STATES = ("correct", "wrong", "unparsed", "truncated", "error")
+
+
+class Score(BaseModel):
+    """What a scorer finds in one answer: the extracted answer (None: nothing could be extracted),
+    its score in [0, 1] (1.0 counts as correct), and any extra per-sample metrics (ROUGE-L parts)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    extracted: str | None
+    value: float
+    metrics: dict[str, float] = Field(default_factory=dict)
+
+
+class Scorer(Protocol):
+    """A scorer: the gold answer is ``sample.target``; ``text`` is the model's answer (never None)."""
+
+    def __call__(self, sample: Sample, text: str, /) -> Score: ...
 
 
 @dataclass
@@ -46,17 +69,22 @@ def _numbers_equal(a: str, b: str) -> bool:
         return a == b
 
 
-def _numeric(sample: Sample, text: str) -> tuple[str | None, float]:
+def score_numeric(sample: Sample, text: str, /) -> Score:
+    """The last number of the answer (``\\boxed{}`` first) equal to the gold number (GSM8K)."""
     pred = extract_number(text)
     if pred is None:
-        return None, 0.0
+        return Score(extracted=None, value=0.0)
     gold = normalize_number(sample.target) or sample.target.strip()
-    return pred, float(_numbers_equal(pred, gold))
+    return Score(extracted=pred, value=float(_numbers_equal(pred, gold)))
 
 
-def _choice(sample: Sample, text: str) -> tuple[str | None, float]:
+def score_choice(sample: Sample, text: str, /) -> Score:
+    """The chosen option letter equal to the gold letter (multiple choice)."""
+    # imported here: the benchmark files import this module, and base's package imports them
+    from evalscope.eval.benchmarks.base import letters_for
+
     pred = extract_choice(text, letters_for(sample.choices or []))
-    return pred, float(pred is not None and pred == sample.target.strip().upper())
+    return Score(extracted=pred, value=float(pred is not None and pred == sample.target.strip().upper()))
 
 
 def _math_equal(gold: str, pred: str) -> bool:
@@ -79,11 +107,12 @@ def _strip_latex(s: str) -> str:
     return re.sub(r"\s+", "", s).rstrip(".")
 
 
-def _math(sample: Sample, text: str) -> tuple[str | None, float]:
+def score_math(sample: Sample, text: str, /) -> Score:
+    """The final expression of the answer equivalent to the gold one (math-verify; MATH-500)."""
     pred = extract_math(text)
     if pred is None:
-        return None, 0.0
-    return pred, float(_math_equal(sample.target, pred))
+        return Score(extracted=None, value=0.0)
+    return Score(extracted=pred, value=float(_math_equal(sample.target, pred)))
 
 
 _CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
@@ -117,30 +146,22 @@ def rouge_l(reference: str, prediction: str) -> dict[str, float]:
     return {"Rouge-L-R": r, "Rouge-L-P": p, "Rouge-L-F": f}
 
 
-def _qa(sample: Sample, text: str) -> tuple[str | None, float, dict[str, float]]:
+def score_qa(sample: Sample, text: str, /) -> Score:
+    """An open answer (reasoning removed) against the reference: ROUGE-L recall is the score."""
     visible = strip_think(text)
     if not visible:
-        return None, 0.0, {}
+        return Score(extracted=None, value=0.0)
     m = rouge_l(sample.target, visible)
-    return visible, m["Rouge-L-R"], m
+    return Score(extracted=visible, value=m["Rouge-L-R"], metrics=m)
 
 
-SCORERS: dict[str, Callable[[Sample, str], tuple]] = {
-    "numeric": _numeric,
-    "choice": _choice,
-    "math": _math,
-    "qa": _qa,
-}
-
-
-def judge(scorer: str, sample: Sample, text: str | None, finish_reason: str | None,
+def judge(scorer: Scorer, sample: Sample, text: str | None, finish_reason: str | None,
           failed: bool = False) -> Judgement:
     """The state and score of one answer (``failed``: the request itself failed)."""
     if failed or text is None:
         return Judgement("error", None, 0.0)
-    result = SCORERS[scorer](sample, text)
-    extracted, score = result[0], result[1]
-    metrics = result[2] if len(result) > 2 else {}
+    result = scorer(sample, text)
+    extracted, score, metrics = result.extracted, result.value, dict(result.metrics)
     if finish_reason == "length":
         return Judgement("truncated", extracted, 0.0, metrics)
     if extracted is None:

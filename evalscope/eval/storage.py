@@ -1,56 +1,47 @@
-"""The output folder of an eval run: layout, atomic writes, the append-only predictions files.
+"""The eval engine's files in a run folder (:class:`evalscope.rundir.RunDir`): the append-only
+predictions files and where each file lives.
 
 ```
-<work_dir>/<YYYYMMDD_HHMMSS>_<shortid>/
+<run folder>/                             # CLI: <work_dir>/<YYYYMMDD_HHMMSS>_<shortid>/; a job: its folder
   config.json                             # the effective config, API key redacted
   logs/run.log
   predictions/<model>/<benchmark>.jsonl   # one line per finished sample (scores inside)
   reports/<model>/<benchmark>.json
+  report.html                             # written by the entry module (evalscope.eval.api)
 ```
 """
 
 from __future__ import annotations
 
 import json
-import secrets
-import time
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from evalscope.fsio import LineAppender, atomic_write_json, atomic_write_text, safe_name
+from evalscope.fsio import LineAppender, atomic_write_text, safe_name
+from evalscope.rundir import RunDir
 
-__all__ = ["PredictionWriter", "RunLayout", "atomic_write_json", "new_run_dir", "read_predictions", "safe_name"]
+if TYPE_CHECKING:
+    from evalscope.eval.results import SampleResult
 
-
-def new_run_dir(work_dir: str | Path) -> Path:
-    """Create ``<work_dir>/<YYYYMMDD_HHMMSS>_<shortid>``; the random id makes collisions impossible
-    in practice and ``exist_ok=False`` makes them an error instead of a shared folder."""
-    base = Path(work_dir).expanduser().resolve()
-    base.mkdir(parents=True, exist_ok=True)
-    for _ in range(20):
-        path = base / f"{time.strftime('%Y%m%d_%H%M%S')}_{secrets.token_hex(3)}"
-        try:
-            path.mkdir()
-            return path
-        except FileExistsError:
-            continue
-    raise FileExistsError(f"could not create a fresh run folder under {base}")
+__all__ = ["PredictionWriter", "RunLayout", "read_predictions"]
 
 
 class RunLayout:
-    """Paths inside one run folder."""
+    """Paths inside one run folder for one model."""
 
-    def __init__(self, root: Path, model: str) -> None:
-        self.root = root
+    def __init__(self, run_dir: RunDir, model: str) -> None:
+        self.run_dir = run_dir
+        self.root = run_dir.root
         self.model_dir = safe_name(model)
 
     @property
     def config(self) -> Path:
-        return self.root / "config.json"
+        return self.run_dir.config
 
     @property
     def log(self) -> Path:
-        return self.root / "logs" / "run.log"
+        return self.run_dir.log
 
     def predictions(self, benchmark: str) -> Path:
         return self.root / "predictions" / self.model_dir / f"{safe_name(benchmark)}.jsonl"
@@ -60,8 +51,8 @@ class RunLayout:
 
 
 def read_predictions(path: Path) -> dict[str, dict[str, Any]]:
-    """Records by sample id, the last line for an id winning; a torn last line (crash mid-write) is
-    skipped."""
+    """Lines (raw JSON objects) by sample id, the last line for an id winning; a torn last line
+    (crash mid-write) is skipped. :func:`evalscope.eval.results.read_samples` types them."""
     out: dict[str, dict[str, Any]] = {}
     if not path.is_file():
         return out
@@ -87,13 +78,20 @@ class PredictionWriter:
         self.path = path
         self._fh = LineAppender(path)
 
-    def write(self, record: dict[str, Any]) -> None:
-        self._fh.write_line(json.dumps(record, ensure_ascii=False))
+    def write(self, sample: SampleResult | Mapping[str, Any]) -> None:
+        """Append one sample (a :class:`SampleResult`, or a JSON object as it is)."""
+        self._fh.write_line(_line(sample))
 
     def close(self) -> None:
         self._fh.close()
 
-    def compact(self, records: list[dict[str, Any]]) -> None:
-        """Replace the file with exactly ``records`` (one line per sample, in order), atomically."""
+    def compact(self, samples: list[SampleResult]) -> None:
+        """Replace the file with exactly ``samples`` (one line per sample, in order), atomically."""
         self.close()
-        atomic_write_text(self.path, "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records))
+        atomic_write_text(self.path, "".join(_line(s) + "\n" for s in samples))
+
+
+def _line(sample: SampleResult | Mapping[str, Any]) -> str:
+    if isinstance(sample, Mapping):
+        return json.dumps(dict(sample), ensure_ascii=False)
+    return sample.to_json()

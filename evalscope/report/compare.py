@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 
 from evalscope.perf.results import PointMetrics, PointPercentiles, PointResult
-from evalscope.report.evaluation import load_eval_run, score_rows, scores_figure, states_figure
+from evalscope.report.evaluation import load_eval_run, sample_rows, score_rows, scores_figure, states_figure
 from evalscope.report.perf import (
     DIST_METRICS,
     PerfPoint,
@@ -127,9 +127,9 @@ def eval_compare_context(a: Path, b: Path) -> dict[str, Any]:
         se = ((ra or {}).get("stderr") or 0) ** 2 + ((rb or {}).get("stderr") or 0) ** 2
         rows.append({"benchmark": k[0], "subset": k[1], "overall": k[1] == "OVERALL", "a": ra, "b": rb,
                      "diff": diff, "significant": diff is not None and se > 0 and abs(diff) > 2 * se ** 0.5})
-    by_a = {(s["benchmark"], s["id"]): s for s in ea.samples}
+    by_a = {(s["benchmark"], s["id"]): s for s in sample_rows(ea)}
     changed = []
-    for s in eb.samples:
+    for s in sample_rows(eb):
         old = by_a.get((s["benchmark"], s["id"]))
         if old is not None and old["state"] != s["state"]:
             changed.append({"benchmark": s["benchmark"], "subset": s["subset"], "id": s["id"], "gold": s["gold"],

@@ -9,30 +9,16 @@ JSON island (``<`` ``>`` ``&`` escaped) and the page's script puts it in the DOM
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from evalscope.eval.results import BenchmarkReport, EvalRun, RunReadError, SampleResult, read_run
+from evalscope.eval.scoring import STATES
 from evalscope.report.page import PALETTE, STATE_COLORS, ReportError, figure
 from evalscope.secrets import redact_config
 
-STATES = ("correct", "wrong", "unparsed", "truncated", "error")
 #: longest text kept per field of a sample in the page (the predictions file keeps it whole)
 TEXT_LIMIT = 12000
-
-
-@dataclass
-class EvalRun:
-    """The reports and predictions of one eval run folder."""
-
-    folder: Path
-    reports: list[dict[str, Any]]                      # engine report json, one per (model, benchmark)
-    samples: list[dict[str, Any]] = field(default_factory=list)
-    config: dict[str, Any] = field(default_factory=dict)
-
-    @property
-    def models(self) -> list[str]:
-        return sorted({r.get("model_name", "") for r in self.reports})
 
 
 def is_eval_run(folder: Path) -> bool:
@@ -48,80 +34,56 @@ def _clip(text: Any) -> Any:
         text[-TEXT_LIMIT:]
 
 
-def _prompt_text(rec: dict[str, Any]) -> str:
-    messages = rec.get("messages")
-    if isinstance(messages, list):
+def _prompt_text(rec: SampleResult) -> str:
+    if isinstance(rec.messages, list):
         parts = []
-        for m in messages:
+        for m in rec.messages:
             if isinstance(m, dict):
                 content = m.get("content")
                 if not isinstance(content, str):
                     content = json.dumps(content, ensure_ascii=False)
                 parts.append(f"[{m.get('role', '?')}]\n{content}")
         return "\n\n".join(parts)
-    return str(rec.get("prompt") or "")
+    return str((rec.model_extra or {}).get("prompt") or "")  # a line written by another tool
 
 
-def _sample(model: str, benchmark: str, rec: dict[str, Any]) -> dict[str, Any]:
+def _sample(model: str, benchmark: str, rec: SampleResult) -> dict[str, Any]:
     return {
-        "model": model, "benchmark": benchmark, "id": str(rec.get("id")), "subset": rec.get("subset"),
-        "state": rec.get("state"), "score": rec.get("score"), "extracted": rec.get("extracted"),
-        "gold": rec.get("target"), "prompt": _clip(_prompt_text(rec)), "output": _clip(rec.get("output")),
-        "reasoning": _clip(rec.get("reasoning") or None), "error": _clip(rec.get("error")),
-        "finish_reason": rec.get("finish_reason"), "latency": rec.get("latency"),
+        "model": model, "benchmark": benchmark, "id": str(rec.id), "subset": rec.subset,
+        "state": rec.state, "score": rec.score, "extracted": rec.extracted,
+        "gold": rec.target, "prompt": _clip(_prompt_text(rec)), "output": _clip(rec.output),
+        "reasoning": _clip(rec.reasoning or None), "error": _clip(rec.error),
+        "finish_reason": rec.finish_reason, "latency": rec.latency,
     }
 
 
 def load_eval_run(folder: Path) -> EvalRun:
-    """The run's reports (sorted by model, benchmark) and every sample of its predictions files."""
-    reports = []
-    samples: list[dict[str, Any]] = []
-    for path in sorted((folder / "reports").glob("*/*.json")):
-        try:
-            rep = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, json.JSONDecodeError) as exc:
-            raise ReportError(f"{path}: cannot read ({exc})") from None
-        if not isinstance(rep, dict) or "score" not in rep:
-            continue
-        reports.append(rep)
-        model = rep.get("model_name") or path.parent.name
-        bench = rep.get("dataset_name") or path.stem
-        pred = folder / "predictions" / path.parent.name / f"{path.stem}.jsonl"
-        if pred.is_file():
-            with pred.open(encoding="utf-8") as fh:
-                for line in fh:
-                    try:
-                        rec = json.loads(line)
-                    except json.JSONDecodeError:
-                        continue  # a torn last line of a crashed run
-                    if isinstance(rec, dict):
-                        samples.append(_sample(model, bench, rec))
-    if not reports:
-        raise ReportError(f"{folder}: no reports/<model>/<benchmark>.json inside (not an eval run)")
-    config = {}
-    if (folder / "config.json").is_file():
-        try:
-            config = json.loads((folder / "config.json").read_text(encoding="utf-8"))
-        except (OSError, json.JSONDecodeError):
-            config = {}
-    return EvalRun(folder=folder, reports=reports, samples=samples, config=config)
+    """The run (``evalscope.eval.read_run``): reports sorted by model and benchmark, with their samples."""
+    try:
+        return read_run(folder)
+    except RunReadError as exc:
+        raise ReportError(str(exc)) from None
+
+
+def sample_rows(run: EvalRun) -> list[dict[str, Any]]:
+    """Every sample of the run as the page's sample browser shows it (long texts clipped)."""
+    return [_sample(rep.model_name, rep.dataset_name, rec)
+            for key, rep in run.result.items() for rec in run.samples(key)]
 
 
 def score_rows(run: EvalRun) -> list[dict[str, Any]]:
     """One row per benchmark (OVERALL) followed by its subsets when it has more than one."""
     rows = []
-    for rep in run.reports:
-        metric = (rep.get("metrics") or [{}])[0].get("name", "score")
-        subsets = rep.get("subsets") or []
-        base = {"model": rep.get("model_name"), "benchmark": rep.get("dataset_name"), "metric": metric}
-        rows.append({**base, "subset": "OVERALL", "num": sum((rep.get("counts") or {}).values()),
-                     "score": rep.get("score"), "stderr": rep.get("stderr"), "coverage": rep.get("coverage"),
-                     "counts": rep.get("counts") or {}, "overall": True})
-        if len(subsets) > 1:
-            for sub in subsets:
-                rows.append({**base, "subset": sub.get("name"), "num": sub.get("num"), "score": sub.get("score"),
-                             "stderr": sub.get("stderr"), "coverage": sub.get("coverage"),
-                             "counts": sub.get("counts") or {}, "overall": False})
+    for rep in run.result.values():
+        base = {"model": rep.model_name, "benchmark": rep.dataset_name, "metric": rep.metric_name}
+        rows.append({**base, "subset": "OVERALL", "num": sum(rep.counts.values()),
+                     "score": rep.score, "stderr": rep.stderr, "coverage": rep.coverage,
+                     "counts": rep.counts, "overall": True})
+        if len(rep.subsets) > 1:
+            for sub in rep.subsets:
+                rows.append({**base, "subset": sub.name, "num": sub.num, "score": sub.score,
+                             "stderr": sub.stderr, "coverage": sub.coverage,
+                             "counts": sub.counts, "overall": False})
     return rows
 
 
@@ -176,8 +138,13 @@ def eval_context(folder: Path) -> dict[str, Any]:
         "state_colors": STATE_COLORS,
         "scores_fig": scores_figure([("", rows)]),
         "states_fig": states_figure([("", rows)]),
-        "samples": run.samples,
+        "samples": sample_rows(run),
         "report_data": {"kind": "eval", "run": str(folder), "rows": rows,
-                        "reports": [{k: r.get(k) for k in ("model_name", "dataset_name", "score", "stderr",
-                                                            "coverage", "counts", "subsets")} for r in run.reports]},
+                        "reports": [_report_json(r) for r in run.result.values()]},
     }
+
+
+def _report_json(rep: BenchmarkReport) -> dict[str, Any]:
+    """The report fields the page's JSON island carries for scripts (today's keys, in this order)."""
+    data = rep.model_dump(mode="json", by_alias=True)
+    return {k: data.get(k) for k in ("model_name", "dataset_name", "score", "stderr", "coverage", "counts", "subsets")}

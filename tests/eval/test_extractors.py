@@ -13,7 +13,7 @@ from evalscope.eval.extractors import (
     normalize_number,
     strip_think,
 )
-from evalscope.eval.scoring import judge, rouge_l
+from evalscope.eval.scoring import judge, rouge_l, score_choice, score_math, score_numeric, score_qa
 
 
 @pytest.mark.parametrize("text,expected", [
@@ -73,18 +73,18 @@ def _s(target, choices=None):
 
 
 @pytest.mark.parametrize("scorer,sample,text,finish,state", [
-    ("numeric", _s("1,200"), "\\boxed{1200}", "stop", "correct"),
-    ("numeric", _s("18"), "\\boxed{19}", "stop", "wrong"),
-    ("numeric", _s("18"), "I don't know", "stop", "unparsed"),
-    ("numeric", _s("18"), "\\boxed{18}", "length", "truncated"),  # truncated even if it got there
-    ("numeric", _s("18"), None, None, "error"),
-    ("choice", _s("B", ["x", "y", "z"]), "答案：B", "stop", "correct"),
-    ("math", _s("\\frac{\\sqrt{2}}{2}"), "\\boxed{\\frac{1}{\\sqrt{2}}}", "stop", "correct"),
-    ("math", _s("\\left( 3, \\frac{\\pi}{2} \\right)"), "\\boxed{(3,\\pi/2)}", "stop", "correct"),
-    ("math", _s("10"), "\\boxed{11}", "stop", "wrong"),
-    ("qa", _s("the sky is blue"), "The sky is blue today.", "stop", "correct"),
-    ("qa", _s("the sky is blue"), "It is grey.", "stop", "wrong"),
-    ("qa", _s("the sky is blue"), "", "stop", "unparsed"),
+    (score_numeric, _s("1,200"), "\\boxed{1200}", "stop", "correct"),
+    (score_numeric, _s("18"), "\\boxed{19}", "stop", "wrong"),
+    (score_numeric, _s("18"), "I don't know", "stop", "unparsed"),
+    (score_numeric, _s("18"), "\\boxed{18}", "length", "truncated"),  # truncated even if it got there
+    (score_numeric, _s("18"), None, None, "error"),
+    (score_choice, _s("B", ["x", "y", "z"]), "答案：B", "stop", "correct"),
+    (score_math, _s("\\frac{\\sqrt{2}}{2}"), "\\boxed{\\frac{1}{\\sqrt{2}}}", "stop", "correct"),
+    (score_math, _s("\\left( 3, \\frac{\\pi}{2} \\right)"), "\\boxed{(3,\\pi/2)}", "stop", "correct"),
+    (score_math, _s("10"), "\\boxed{11}", "stop", "wrong"),
+    (score_qa, _s("the sky is blue"), "The sky is blue today.", "stop", "correct"),
+    (score_qa, _s("the sky is blue"), "It is grey.", "stop", "wrong"),
+    (score_qa, _s("the sky is blue"), "", "stop", "unparsed"),
 ])
 def test_judge_states(scorer, sample, text, finish, state):
     assert judge(scorer, sample, text, finish, failed=text is None).state == state

@@ -11,6 +11,7 @@ from typing import Any
 
 from evalscope.eval.benchmarks.base import Benchmark, Sample, letter_target, register
 from evalscope.eval.benchmarks.templates import MCQ_EN_COT, MCQ_EN_FEWSHOT_HEADER, mcq_prompt
+from evalscope.eval.scoring import score_choice
 
 
 def record_to_sample(row: dict[str, Any], subset: str) -> Sample:
@@ -48,7 +49,7 @@ ARC = register(Benchmark(
     few_shot_num=0,
     record_to_sample=record_to_sample,
     build_prompt=mcq_prompt(MCQ_EN_COT, MCQ_EN_FEWSHOT_HEADER),
-    scorer="choice",
+    scorer=score_choice,
     local_files=("{subset}/{subset}-{Split}.jsonl", "{subset}-{Split}.jsonl", "{subset}/{split}-*.parquet",
                  "{subset}_{split}.jsonl", "{subset_snake}_{split}.jsonl", "{subset_snake}.jsonl"),
     hub_file="{subset}/{split}-00000-of-00001.parquet",

@@ -9,9 +9,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, Field
+
+if TYPE_CHECKING:
+    from evalscope.eval.scoring import Scorer
 
 
 class Sample(BaseModel):
@@ -43,7 +46,7 @@ class Benchmark:
     eval_split: str
     record_to_sample: RowToSample
     build_prompt: PromptBuilder
-    scorer: str                                   # key in evalscope.eval.scoring.SCORERS
+    scorer: Scorer                                # e.g. evalscope.eval.scoring.score_choice
     hf_dataset_id: str | None = None
     train_split: str | None = None                # where few-shot examples come from
     few_shot_num: int = 0

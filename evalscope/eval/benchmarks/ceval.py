@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from evalscope.eval.benchmarks.base import Benchmark, Message, Sample, letter_target, register, user
+from evalscope.eval.scoring import score_choice
 
 # subject -> (Chinese name used in the prompt, category used to group the report)
 SUBJECTS: dict[str, tuple[str, str]] = {
@@ -86,7 +87,7 @@ CEVAL = register(Benchmark(
     few_shot_num=5,
     record_to_sample=record_to_sample,
     build_prompt=build_prompt,
-    scorer="choice",
+    scorer=score_choice,
     local_files=("{split}/{subset}_{split}.csv", "{subset}_{split}.csv", "{subset}/{split}-*.parquet",
                  "{subset}_{split}.jsonl"),
     hub_file="{split}/{subset}_{split}.csv",

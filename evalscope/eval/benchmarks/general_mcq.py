@@ -11,6 +11,7 @@ from typing import Any
 
 from evalscope.eval.benchmarks.base import LETTERS, Benchmark, Sample, letter_target, register
 from evalscope.eval.benchmarks.templates import MCQ_ZH, MCQ_ZH_FEWSHOT_HEADER, mcq_prompt
+from evalscope.eval.scoring import score_choice
 
 
 def record_to_sample(row: dict[str, Any], subset: str) -> Sample:
@@ -38,7 +39,7 @@ GENERAL_MCQ = register(Benchmark(
     few_shot_num=0,
     record_to_sample=record_to_sample,
     build_prompt=mcq_prompt(MCQ_ZH, MCQ_ZH_FEWSHOT_HEADER),
-    scorer="choice",
+    scorer=score_choice,
     local_files=("{subset}_{split}.jsonl", "{subset}_{split}.csv", "{subset}_{split}.tsv"),
     hub_file="{subset}_{split}.jsonl",
     discover_subsets=True,

@@ -12,6 +12,7 @@ from typing import Any
 
 from evalscope.eval.benchmarks.base import Benchmark, Message, Sample, register, user
 from evalscope.eval.benchmarks.templates import messages_or
+from evalscope.eval.scoring import score_qa
 
 PROMPT = "请回答问题\n{question}"
 
@@ -41,7 +42,7 @@ GENERAL_QA = register(Benchmark(
     eval_split="test",
     record_to_sample=record_to_sample,
     build_prompt=build_prompt,
-    scorer="qa",
+    scorer=score_qa,
     metric_name="Rouge-L-R",
     local_files=("{subset}_{split}.jsonl", "{subset}.jsonl", "{subset}_{split}.csv", "{subset}.csv"),
     hub_file="{subset}.jsonl",

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from evalscope.eval.benchmarks.base import Benchmark, Message, Sample, register, user
+from evalscope.eval.scoring import score_numeric
 
 PROMPT = "{question}\nPlease reason step by step, and put your final answer within \\boxed{{}}."
 FEWSHOT = "Here are some examples of how to solve similar problems:\n\n{fewshot}\n\n" + PROMPT
@@ -40,7 +41,7 @@ GSM8K = register(Benchmark(
     few_shot_num=4,
     record_to_sample=record_to_sample,
     build_prompt=build_prompt,
-    scorer="numeric",
+    scorer=score_numeric,
     local_files=("{split}.jsonl", "{subset}/{split}-*.jsonl", "{subset}_{split}.jsonl",
                  "{subset}/{split}-*.parquet", "grade_school_math/data/{split}.jsonl"),
     hub_file="{subset}/{split}-00000-of-00001.parquet",

@@ -6,6 +6,7 @@ from typing import Any
 
 from evalscope.eval.benchmarks.base import Benchmark, Sample, letter_target, register
 from evalscope.eval.benchmarks.templates import MCQ_ZH_COT, MCQ_ZH_FEWSHOT_HEADER, mcq_prompt
+from evalscope.eval.scoring import score_choice
 
 
 def record_to_sample(row: dict[str, Any], subset: str) -> Sample:
@@ -24,7 +25,7 @@ IQUIZ = register(Benchmark(
     eval_split="test",
     record_to_sample=record_to_sample,
     build_prompt=mcq_prompt(MCQ_ZH_COT, MCQ_ZH_FEWSHOT_HEADER),
-    scorer="choice",
+    scorer=score_choice,
     # Local copies: the hub layout (<subset>/test*.jsonl), EvalScope's local layout
     # (<subset>_test.jsonl, <subset>.jsonl), and the sample files in shared/datasets (IQ_sample.jsonl).
     local_files=("{subset}/{split}.jsonl", "{subset}/{split}-*.jsonl", "{subset}/{split}-*.parquet",

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from evalscope.eval.benchmarks.base import Benchmark, Message, Sample, register, user
+from evalscope.eval.scoring import score_math
 
 PROMPT = "{question}\nPlease reason step by step, and put your final answer within \\boxed{{}}."
 
@@ -30,7 +31,7 @@ MATH_500 = register(Benchmark(
     eval_split="test",
     record_to_sample=record_to_sample,
     build_prompt=build_prompt,
-    scorer="math",
+    scorer=score_math,
     local_files=("{split}.jsonl", "default_{split}.jsonl"),
     hub_file="{split}.jsonl",
     dir_names=("math500", "math_500", "MATH-500", "AI-ModelScope/MATH-500"),

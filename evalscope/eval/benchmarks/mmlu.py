@@ -6,6 +6,7 @@ from typing import Any
 
 from evalscope.eval.benchmarks.base import Benchmark, Sample, letter_target, register
 from evalscope.eval.benchmarks.templates import MCQ_EN_COT, MCQ_EN_FEWSHOT_HEADER, mcq_prompt
+from evalscope.eval.scoring import score_choice
 
 _STEM, _HUM, _SOC, _OTH = "STEM", "Humanities", "Social Science", "Other"
 # subject -> category (Hendrycks et al.'s grouping), used to group the report.
@@ -53,7 +54,7 @@ MMLU = register(Benchmark(
     few_shot_num=5,
     record_to_sample=record_to_sample,
     build_prompt=mcq_prompt(MCQ_EN_COT, MCQ_EN_FEWSHOT_HEADER),
-    scorer="choice",
+    scorer=score_choice,
     local_files=("{split}/{subset}_{split}.csv", "data/{split}/{subset}_{split}.csv", "{subset}_{split}.csv",
                  "{subset}/{split}-*.parquet", "{subset}_{split}.jsonl"),
     hub_file="{subset}/{split}-00000-of-00001.parquet",

@@ -1,0 +1,243 @@
+"""The eval engine's typed results: what crosses the seam to ``report/``, ``jobs/`` and ``service/``.
+
+- :class:`SampleResult`: one finished sample, one line of ``predictions/<model>/<benchmark>.jsonl``.
+- :class:`BenchmarkReport`: one benchmark's report, ``reports/<model>/<benchmark>.json``.
+- :class:`EvalRun`: a whole run (``output_dir``, ``result`` per benchmark, ``warnings``, ``error_counts``);
+  ``run_task`` returns its ``model_dump(mode="json", by_alias=True)``.
+- :func:`read_run`: an :class:`EvalRun` back from a run folder (the report and the service read this).
+
+Field order is the JSON key order users see on disk and in answers: keep it when adding a field.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError
+
+from evalscope.errors import error_counts
+from evalscope.eval.storage import read_predictions
+from evalscope.rundir import RunDir
+
+__all__ = ["BenchmarkReport", "CategoryReport", "CategorySubset", "EvalRun", "MetricReport", "RunReadError",
+           "SampleResult", "SubsetReport", "TimingReport", "UsageReport", "failure_warnings", "read_run",
+           "read_samples", "run_error_counts"]
+
+
+class RunReadError(ValueError):
+    """A run folder that cannot be read as an eval run; the message names the file and why."""
+
+
+class _Model(BaseModel):
+    # extra keys (a newer or older writer) are kept, so reading and writing back loses nothing
+    model_config = ConfigDict(extra="allow", populate_by_name=True)
+
+
+class SampleResult(_Model):
+    """One finished sample: the prompt, the model's answer, and its verdict."""
+
+    id: str
+    subset: str = "default"
+    prompt_hash: str | None = None          # identifies the exact prompt (a changed one is asked again)
+    messages: list[dict[str, Any]] | None = None
+    target: str = ""                        # the gold answer (a letter, a number, a text)
+    output: str | None = None               # None: the request failed
+    reasoning: str = ""
+    finish_reason: str | None = None
+    extracted: str | None = None
+    state: str = "error"                    # one of scoring.STATES
+    score: float = 0.0
+    metrics: dict[str, float] = Field(default_factory=dict)
+    usage: dict[str, Any] = Field(default_factory=dict)
+    latency: float | None = None
+    attempts: int = 1
+    error: str | None = None
+    error_reason: str | None = None         # ApiError.reason (http_500, connection, timeout, ...)
+    metadata: dict[str, Any] = Field(default_factory=dict)
+
+    def to_json(self) -> str:
+        """The predictions line (without the newline)."""
+        return json.dumps(self.model_dump(mode="json", by_alias=True), ensure_ascii=False)
+
+
+class SubsetReport(_Model):
+    """One subset's row of a report."""
+
+    name: str
+    num: int
+    score: float | None
+    stderr: float | None
+    coverage: float
+    counts: dict[str, int]
+
+
+class CategorySubset(_Model):
+    name: str
+    num: int
+    score: float | None
+
+
+class CategoryReport(_Model):
+    """Subsets grouped by the benchmark's category (``default`` when it declares none)."""
+
+    name: list[str]
+    num: int
+    score: float | None
+    macro_score: float | None
+    subsets: list[CategorySubset]
+
+
+class MetricReport(_Model):
+    name: str
+    num: int
+    score: float | None
+    macro_score: float | None
+    categories: list[CategoryReport] = Field(default_factory=list)
+
+
+class UsageReport(_Model):
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    total_tokens: int = 0
+
+
+class TimingReport(_Model):
+    duration_s: float | None = None
+    requests_asked: int = 0
+    samples_per_s: float | None = None
+
+
+class BenchmarkReport(_Model):
+    """One benchmark's report (eval/report.py ``build_report`` says how each number is made)."""
+
+    name: str                               # "<model>@<benchmark>"
+    dataset_name: str
+    dataset_pretty_name: str = ""
+    model_name: str
+    score: float | None                     # None: nothing could be scored (n/a)
+    metrics: list[MetricReport] = Field(default_factory=list)
+    stderr: float | None = None
+    coverage: float = 0.0
+    num_scored: int = 0
+    counts: dict[str, int] = Field(default_factory=dict)
+    subsets: list[SubsetReport] = Field(default_factory=list)
+    usage: UsageReport = Field(default_factory=UsageReport)
+    timing: TimingReport = Field(default_factory=TimingReport)
+    files: dict[str, str] = Field(default_factory=dict)
+
+    @property
+    def metric_name(self) -> str:
+        return self.metrics[0].name if self.metrics else "score"
+
+
+class EvalRun(_Model):
+    """A run: its folder, the report of each benchmark, and what went wrong on the way.
+
+    ``error_counts`` is ``{"total": n, "failed": k, "by_reason": {...}}`` (evalscope.errors).
+    A run read back from its folder (:func:`read_run`) also holds the samples and the config.
+    """
+
+    output_dir: str
+    result: dict[str, BenchmarkReport]
+    warnings: list[str] = Field(default_factory=list)
+    error_counts: dict[str, Any] = Field(default_factory=lambda: error_counts(0, []))
+    _samples: dict[str, list[SampleResult]] = PrivateAttr(default_factory=dict)
+    _config: dict[str, Any] = PrivateAttr(default_factory=dict)
+
+    def samples(self, benchmark: str) -> list[SampleResult]:
+        """The samples of one benchmark (key of ``result``), in file order; read runs only."""
+        return self._samples.get(benchmark, [])
+
+    @property
+    def config(self) -> dict[str, Any]:
+        """The run's ``config.json`` as written (secrets already redacted by the engine); read runs only."""
+        return self._config
+
+    @property
+    def models(self) -> list[str]:
+        return sorted({r.model_name for r in self.result.values()})
+
+    def to_json(self) -> dict[str, Any]:
+        """What ``run_task`` returns and the service answers: today's JSON keys."""
+        return self.model_dump(mode="json", by_alias=True)
+
+
+def failure_warnings(reports: dict[str, BenchmarkReport], max_retries: int | None) -> list[str]:
+    """One warning per benchmark where samples failed: none scored (n/a), or some failed."""
+    out = []
+    for name, rep in reports.items():
+        bad, num = rep.counts.get("error", 0), sum(rep.counts.values())
+        if num and not rep.num_scored:
+            out.append(f"{name}: no sample could be scored (all {num} requests failed); its score is n/a")
+        elif bad:
+            out.append(f"{name}: {bad} of {num} samples failed (no answer after {max_retries} "
+                       f"retries); the score covers the other {num - bad}")
+    return out
+
+
+def run_error_counts(samples: Iterable[SampleResult]) -> dict[str, Any]:
+    """``error_counts`` of a run from its samples (a failed one counted under its error reason)."""
+    samples = list(samples)
+    return error_counts(len(samples), [s.error_reason or "error" for s in samples if s.state == "error"])
+
+
+def read_samples(path: Path) -> dict[str, SampleResult]:
+    """The samples of one predictions file by id, the last line for an id winning; a torn last line
+    (a crash mid-write) or a line that is not a sample is skipped."""
+    out: dict[str, SampleResult] = {}
+    for sid, rec in read_predictions(path).items():
+        try:
+            out[sid] = SampleResult.model_validate(rec)
+        except ValidationError:
+            continue
+    return out
+
+
+def read_run(path: str | Path | RunDir) -> EvalRun:
+    """The run in an eval run folder: every ``reports/<model>/<benchmark>.json`` (sorted), the
+    samples of its predictions file, ``config.json``, and the warnings and error counts that the
+    files tell (the connection test's warning lives only in the live result).
+
+    ``result`` is keyed by benchmark name (``<model>@<benchmark>`` when a folder holds two models).
+    Raises :class:`RunReadError` when no report is there or one cannot be read.
+    """
+    root = path.root if isinstance(path, RunDir) else Path(path).expanduser().resolve()
+    reports: dict[str, BenchmarkReport] = {}
+    samples: dict[str, list[SampleResult]] = {}
+    for file in sorted((root / "reports").glob("*/*.json")):
+        try:
+            raw = json.loads(file.read_text(encoding="utf-8"))
+        except (OSError, json.JSONDecodeError) as exc:
+            raise RunReadError(f"{file}: cannot read ({exc})") from None
+        if not isinstance(raw, dict) or "score" not in raw:
+            continue  # not a benchmark report (another tool's file)
+        raw.setdefault("model_name", file.parent.name)
+        raw.setdefault("dataset_name", file.stem)
+        raw.setdefault("name", f"{raw['model_name']}@{raw['dataset_name']}")
+        try:
+            rep = BenchmarkReport.model_validate(raw)
+        except ValidationError as exc:
+            err = exc.errors()[0]
+            where = ".".join(str(x) for x in err.get("loc", ()))
+            raise RunReadError(f"{file}: {where}: {err.get('msg')}") from None
+        key = rep.dataset_name if rep.dataset_name not in reports else rep.name
+        reports[key] = rep
+        pred = root / "predictions" / file.parent.name / f"{file.stem}.jsonl"
+        samples[key] = list(read_samples(pred).values())
+    if not reports:
+        raise RunReadError(f"{root}: no reports/<model>/<benchmark>.json inside (not an eval run)")
+    config: dict[str, Any] = {}
+    try:
+        loaded = json.loads((root / "config.json").read_text(encoding="utf-8"))
+        config = loaded if isinstance(loaded, dict) else {}
+    except (OSError, json.JSONDecodeError):
+        pass
+    run = EvalRun(output_dir=str(root), result=reports,
+                  warnings=failure_warnings(reports, config.get("max_retries")),
+                  error_counts=run_error_counts(s for rows in samples.values() for s in rows))
+    run._samples = samples
+    run._config = config
+    return run
