@@ -16,21 +16,33 @@ from evalscope.jobs.kinds import JobContext
 
 
 def run_eval_job(config: dict[str, Any], ctx: JobContext) -> dict[str, Any]:
-    """Run an evaluation that writes straight into the job folder.
+    """Run an evaluation that writes straight into the job folder, then its report.html.
 
-    The engine's ``use_cache`` always names the job folder: a first run finds no cache, a resumed
-    run continues from the samples already saved there.  A ``use_cache`` given by the user (a
-    previous run's folder) is copied in first, so the old run's folder is never written to.
+    The engine writes exactly into ``ctx.output_dir``; a resumed job continues from the samples
+    already saved there.  A ``use_cache`` given by the user (a previous run's folder) is copied in
+    first, so the old run's folder is never written to, and the run resumes from that copy.
+    Returns the run's JSON (``EvalRun``); RunFailed carries it when nothing could be scored.
     """
-    from evalscope.eval import TaskConfig, run_task
+    import asyncio
 
-    cfg = dict(config)
-    previous = cfg.get("use_cache")
+    from evalscope.errors import RunFailed
+    from evalscope.eval.config import TaskConfig
+    from evalscope.eval.runner import evaluate
+    from evalscope.report import try_write_report
+
+    cfg = TaskConfig.model_validate(config)
+    previous = cfg.use_cache
     if previous and not ctx.resume:
         shutil.copytree(previous, ctx.output_dir, dirs_exist_ok=True, ignore=_not_copied(Path(previous)))
-    cfg["work_dir"] = str(ctx.output_dir)
-    cfg["use_cache"] = str(ctx.output_dir)
-    return run_task(TaskConfig.model_validate(cfg), progress=ctx.progress)
+    try:
+        run = asyncio.run(evaluate(cfg, ctx.progress, run_dir=ctx.output_dir,
+                                   resume=ctx.resume or bool(previous)))
+    except RunFailed as exc:
+        if exc.result is not None:  # reports were written: the job keeps its report.html too
+            try_write_report(ctx.output_dir)
+        raise
+    try_write_report(run.output_dir)
+    return run.to_json()
 
 
 def _not_copied(root: Path) -> Callable[[str, list[str]], set[str]]:
