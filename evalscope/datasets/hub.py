@@ -9,7 +9,6 @@ or Hugging Face. Offline (``EVALSCOPE_OFFLINE=1``, ``HF_HUB_OFFLINE=1``) or when
 from __future__ import annotations
 
 import glob
-import os
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -17,10 +16,9 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from evalscope.fsio import atomic_open
+from evalscope.settings import settings
 
 SOURCES = ("modelscope", "huggingface")
-_DEFAULT_ENDPOINTS = {"modelscope": "https://www.modelscope.cn", "huggingface": "https://huggingface.co"}
-_ENDPOINT_ENV = {"modelscope": "EVALSCOPE_MODELSCOPE_ENDPOINT", "huggingface": "HF_ENDPOINT"}
 _DOWNLOAD_TIMEOUT_S = 60.0
 
 
@@ -30,20 +28,18 @@ class DatasetNotFoundError(FileNotFoundError):
 
 def cache_dir() -> Path:
     """The download cache: ``$EVALSCOPE_CACHE`` or ``~/.cache/evalscope/datasets``."""
-    env = os.environ.get("EVALSCOPE_CACHE")
-    return Path(env).expanduser() if env else Path.home() / ".cache" / "evalscope" / "datasets"
+    return settings().cache_dir
 
 
 def dataset_dir_from_env() -> Path | None:
     """``$EVALSCOPE_DATASET_DIR`` when set."""
-    env = os.environ.get("EVALSCOPE_DATASET_DIR")
-    return Path(env).expanduser() if env else None
+    env = settings().dataset_dir
+    return env.expanduser() if env else None
 
 
 def offline() -> bool:
     """True when the environment forbids hub downloads."""
-    return any(os.environ.get(k, "").lower() in ("1", "true", "yes") for k in
-               ("EVALSCOPE_OFFLINE", "HF_HUB_OFFLINE", "HF_DATASETS_OFFLINE"))
+    return settings().is_offline
 
 
 def find_local(roots: Iterable[Path | None], patterns: Sequence[str]) -> Path | None:
@@ -69,7 +65,8 @@ def find_local(roots: Iterable[Path | None], patterns: Sequence[str]) -> Path | 
 
 
 def _url(repo_id: str, filename: str, source: str) -> str:
-    endpoint = os.environ.get(_ENDPOINT_ENV[source], _DEFAULT_ENDPOINTS[source]).rstrip("/")
+    env = settings()
+    endpoint = (env.hf_endpoint if source == "huggingface" else env.modelscope_endpoint).rstrip("/")
     quoted = urllib.parse.quote(filename)
     if source == "huggingface":
         return f"{endpoint}/datasets/{repo_id}/resolve/main/{quoted}"

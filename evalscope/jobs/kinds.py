@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import importlib
 import logging
-import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -60,7 +59,10 @@ def register_kind(name: str, target: str, preload: tuple[str, ...] | list[str] =
 
 def kinds_from_env(value: str | None = None) -> dict[str, JobKind]:
     """Parse ``EVALSCOPE_JOB_KINDS`` (``name=module:function`` separated by commas)."""
-    value = os.environ.get(ENV_KINDS, "") if value is None else value
+    if value is None:
+        from evalscope.settings import settings
+
+        value = settings().job_kinds
     out: dict[str, JobKind] = {}
     for item in filter(None, (x.strip() for x in value.split(","))):
         name, sep, target = item.partition("=")

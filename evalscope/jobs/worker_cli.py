@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import logging
-import os
 import sys
 
 from pydantic import ValidationError
@@ -23,9 +22,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description="Take jobs from the broker (Redis), run them in warm worker processes, and write "
                     "their state, progress and results into the service's job store.",
     )
-    p.add_argument("--broker-url", default=os.environ.get(ENV_BROKER),
+    # The variables are read when the command runs (evalscope.settings), not here: --help stays light.
+    p.add_argument("--broker-url", default=None,
                    help=f"Celery broker, e.g. redis://127.0.0.1:6379/0 (or ${ENV_BROKER})")
-    p.add_argument("--database-url", default=os.environ.get(ENV_DATABASE),
+    p.add_argument("--database-url", default=None,
                    help=f"the service's job store, e.g. postgresql+psycopg://user:pw@host/db (or ${ENV_DATABASE})")
     p.add_argument("--concurrency", type=int, default=2, help="jobs (or perf shards) run at once (default 2)")
     p.add_argument("--heartbeat", type=float, default=5.0,
@@ -36,7 +36,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         "'upload' (written under --work-dir, then sent to --service-url)")
     p.add_argument("--work-dir", default=None, help="upload mode: local folder for running jobs")
     p.add_argument("--service-url", default=None, help="upload mode: the service's base URL")
-    p.add_argument("--service-token", default=os.environ.get(ENV_AUTH_TOKEN) or os.environ.get(ENV_TOKEN),
+    p.add_argument("--service-token", default=None,
                    help=f"upload mode: the service's bearer token (or ${ENV_AUTH_TOKEN} / ${ENV_TOKEN}: "
                         "a token on the command line shows in `ps`)")
     p.add_argument("--keep-files", action="store_true", help="upload mode: keep the local copy after upload")
@@ -49,17 +49,24 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def _settings(args: argparse.Namespace):  # -> WorkerSettings
     from evalscope.jobs.celery.files import FilesConfig
     from evalscope.jobs.celery.worker import WorkerSettings
+    from evalscope.settings import settings
 
-    if not args.broker_url:
+    try:
+        env = settings()
+    except ValueError as exc:  # an invalid EVALSCOPE_* variable, named
+        raise _Bad(str(exc)) from None
+    broker_url = args.broker_url or env.broker_url
+    database_url = args.database_url or env.database_url
+    if not broker_url:
         raise _Bad(f"--broker-url: required (or set {ENV_BROKER})")
-    if not args.database_url:
+    if not database_url:
         raise _Bad(f"--database-url: required (or set {ENV_DATABASE})")
     try:
         files = FilesConfig(mode=args.files, work_dir=args.work_dir, service_url=args.service_url,
-                            service_token=args.service_token, keep_local=args.keep_files)
+                            service_token=args.service_token or env.secret("auth_token"), keep_local=args.keep_files)
     except ValidationError as exc:
         raise _Bad(cli_message(field_errors(exc)[0])) from None
-    options = {"broker_url": args.broker_url, "database_url": args.database_url, "concurrency": args.concurrency,
+    options = {"broker_url": broker_url, "database_url": database_url, "concurrency": args.concurrency,
                "heartbeat": args.heartbeat, "files": files, "queue": args.queue}
     if args.hostname:
         options["hostname"] = args.hostname

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import signal
 import sys
 
@@ -114,7 +113,9 @@ def config_from_args(args: argparse.Namespace) -> MockConfig:
     """Build the MockConfig from parsed flags; raises ValueError('--flag: reason') on bad values."""
     values = {name: getattr(args, name) for name in MockConfig.model_fields if hasattr(args, name)}
     if values.get("api_key") is None:  # read here, not as the flag's default, so --help never shows it
-        values["api_key"] = os.environ.get("EVALSCOPE_MOCK_API_KEY") or None
+        from evalscope.settings import settings
+
+        values["api_key"] = settings().secret("mock_api_key")
     if values.get("answers") is None:
         values.pop("answers", None)
     headers = values.pop("required_headers", None) or []

@@ -22,9 +22,12 @@ def create_app(settings: ServiceSettings | None = None, **overrides: Any) -> Any
     return _create(settings, **overrides)
 
 
-def run_service(host: str = "0.0.0.0", port: int = 9000, debug: bool = False, **settings: Any) -> None:
+def run_service(host: str | None = None, port: int | None = None, debug: bool | None = None,
+                **settings: Any) -> None:
     """Serve the API until interrupted.  ``settings`` are :class:`ServiceSettings` fields
-    (``work_dir``, ``max_concurrent_jobs``, ``database_url``, ``auth_token``, ``cors_origins``, ...).
+    (``work_dir``, ``max_concurrent_jobs``, ``database_url``, ``auth_token``, ``cors_origins``, ...);
+    one not given (``host``, ``port`` and ``debug`` included) comes from ``$EVALSCOPE_<FIELD>``, else
+    its default (0.0.0.0, 9000, off).
 
     Safe at a script's top level without an ``if __name__ == "__main__":`` guard: the service's own
     workers never re-import the script, and any other multiprocessing child that re-imports it
@@ -36,14 +39,15 @@ def run_service(host: str = "0.0.0.0", port: int = 9000, debug: bool = False, **
         return
     import uvicorn
 
-    cfg = ServiceSettings(host=host, port=port, debug=debug, **settings)
+    given = {k: v for k, v in (("host", host), ("port", port), ("debug", debug)) if v is not None}
+    cfg = ServiceSettings(**given, **settings)
     if cfg.dataset_dir is not None:
         # The engines (in worker processes started later, which inherit it) look for local copies of
         # benchmark data in $EVALSCOPE_DATASET_DIR: the flag means exactly that for this process.
         os.environ["EVALSCOPE_DATASET_DIR"] = str(Path(cfg.dataset_dir).expanduser().resolve())
-    logging.basicConfig(level=logging.DEBUG if debug else logging.INFO, format=LOG_FORMAT)
+    logging.basicConfig(level=logging.DEBUG if cfg.debug else logging.INFO, format=LOG_FORMAT)
     app = create_app(cfg)
-    uvicorn.run(app, host=cfg.host, port=cfg.port, log_level="debug" if debug else "info",
+    uvicorn.run(app, host=cfg.host, port=cfg.port, log_level="debug" if cfg.debug else "info",
                 timeout_graceful_shutdown=5)
 
 

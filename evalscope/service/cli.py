@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import Any
 
 from pydantic import ValidationError
 
@@ -14,10 +15,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "service", help="run the HTTP service (eval and perf over HTTP, with a job API)",
         description="Serve /health, /api/v1/eval, /api/v1/perf and the job API /api/v1/jobs.",
     )
-    p.add_argument("--host", default="0.0.0.0", help="address to listen on (default 0.0.0.0)")
-    p.add_argument("--port", type=int, default=9000, help="port (default 9000)")
-    p.add_argument("--debug", action="store_true", help="debug logging; tracebacks in error answers")
-    p.add_argument("--work-dir", default="outputs", help="base output folder; one folder per job inside")
+    # A flag not given is left out (None): ServiceSettings reads $EVALSCOPE_<FIELD>, else its default.
+    p.add_argument("--host", default=None, help="address to listen on (default 0.0.0.0)")
+    p.add_argument("--port", type=int, default=None, help="port (default 9000)")
+    p.add_argument("--debug", action="store_true", default=None, help="debug logging; tracebacks in error answers")
+    p.add_argument("--work-dir", default=None, help="base output folder; one folder per job inside (default outputs)")
     p.add_argument("--max-concurrent-jobs", type=int, default=None,
                    help="jobs running at once (warm worker processes); the rest wait in order")
     p.add_argument("--database-url", default=None,
@@ -45,22 +47,34 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run_cli)
 
 
+#: the ServiceSettings fields that are flags (tests/test_cli_flags.py checks them against the model)
+FLAGS = ("host", "port", "debug", "work_dir", "max_concurrent_jobs", "database_url", "auth_token", "auth_token_file",
+         "cors_origins", "max_body_bytes", "data_dirs", "dataset_dir", "executor", "broker_url", "heartbeat_timeout")
+
+
 def run_cli(args: argparse.Namespace) -> int:
     from evalscope.service import run_service
     from evalscope.service.settings import ServiceSettings
 
-    options = {"work_dir": Path(args.work_dir)}
-    for name in ("max_concurrent_jobs", "database_url", "auth_token", "auth_token_file", "cors_origins", "max_body_bytes", "data_dirs",
-                 "dataset_dir", "executor", "broker_url", "heartbeat_timeout"):
+    options: dict[str, Any] = {}
+    for name in FLAGS:
         value = getattr(args, name)
         if value is not None:
-            options[name] = value
+            options[name] = Path(value) if name == "work_dir" else value
     try:
-        ServiceSettings(host=args.host, port=args.port, debug=args.debug, **options)
+        ServiceSettings(**options)
     except ValidationError as exc:
         from evalscope.fieldnames import cli_message, field_errors
 
-        print(f"error: {cli_message(field_errors(exc)[0])}", file=sys.stderr)
+        field, reason = field_errors(exc)[0]
+        head = field.partition(".")[0]
+        env = ServiceSettings.env_names().get(head)
+        # a value that came from the environment is named as its variable, not as the flag
+        line = f"{env[0]}: {reason}" if env and head not in options else cli_message((field, reason))
+        print(f"error: {line}", file=sys.stderr)
         return 2
-    run_service(host=args.host, port=args.port, debug=args.debug, **options)
+    except ValueError as exc:  # an invalid EVALSCOPE_* variable, named
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    run_service(**options)
     return 0

@@ -1,12 +1,15 @@
-"""Settings of one service instance (CLI flags, ``run_service`` keyword arguments, ``create_app``)."""
+"""Settings of one service instance: keyword arguments (CLI flags, ``run_service``, ``create_app``),
+else ``EVALSCOPE_<FIELD>`` environment variables, else the defaults (docs/deploy.md lists them)."""
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
+from pydantic import Field, ValidationInfo, field_validator, model_validator
+from pydantic_settings import NoDecode, SettingsConfigDict
+
+from evalscope.settings import EnvSettings, settings
 
 #: the environment variables the bearer token is read from (first set wins): nothing shows in ``ps``
 ENV_TOKEN = "EVALSCOPE_AUTH_TOKEN"
@@ -15,7 +18,7 @@ ENV_TOKEN_OLD = "EVALSCOPE_SERVICE_TOKEN"  # the earlier name, still read
 
 def token_from_env() -> str | None:
     """The bearer token from ``$EVALSCOPE_AUTH_TOKEN`` (or ``$EVALSCOPE_SERVICE_TOKEN``), else None."""
-    return (os.environ.get(ENV_TOKEN) or os.environ.get(ENV_TOKEN_OLD) or "").strip() or None
+    return settings().secret("auth_token")
 
 
 def read_token_file(path: Path) -> str:
@@ -38,23 +41,39 @@ def _default_workers() -> int:
     return max(2, min(4, usable_cpus()))
 
 
-class ServiceSettings(BaseModel):
-    """Everything the service needs; the defaults are the embedded, single-machine setup."""
+class ServiceSettings(EnvSettings):
+    """Everything the service needs; the defaults are the embedded, single-machine setup.
 
-    model_config = ConfigDict(extra="forbid")
+    A field not given is read from ``EVALSCOPE_<FIELD>`` (``EVALSCOPE_PORT``, ``EVALSCOPE_WORK_DIR``,
+    ...), except those in ``env_excluded``.
+    """
+
+    model_config = SettingsConfigDict(extra="forbid")
+
+    env_excluded: ClassVar[frozenset[str]] = frozenset({
+        "auth_token",    # after auth_token_file, from two names: evalscope.settings (the workers read it too)
+        "dataset_dir",   # $EVALSCOPE_DATASET_DIR is the engines' variable (evalscope.settings): data_roots adds it
+        "job_kinds",     # $EVALSCOPE_JOB_KINDS has its own format, read by evalscope.jobs.kinds in every process
+        "data_dirs",     # a list of folders: flags or keyword arguments only
+        "database_url",  # $EVALSCOPE_DATABASE_URL / $EVALSCOPE_BROKER_URL are shared with the workers:
+        "broker_url",    # evalscope.settings reads them (the defaults below)
+    })
 
     host: str = "0.0.0.0"
     port: int = Field(9000, ge=0, le=65535)
     debug: bool = False
     work_dir: Path = Field(Path("outputs"), description="base folder: every job gets its own folder inside")
     max_concurrent_jobs: int = Field(default_factory=_default_workers, ge=1, le=256)
-    database_url: str | None = Field(None, description="SQLAlchemy URL; default sqlite:///<work_dir>/service.db")
+    database_url: str | None = Field(default_factory=lambda: settings().database_url,
+                                     description="SQLAlchemy URL; default $EVALSCOPE_DATABASE_URL, else "
+                                                 "sqlite:///<work_dir>/service.db")
     auth_token: str | None = Field(
         None, repr=False, description="bearer token every route but /health needs; default: the file "
         "auth_token_file, else $EVALSCOPE_AUTH_TOKEN (or $EVALSCOPE_SERVICE_TOKEN)")
     auth_token_file: Path | None = Field(
         None, description="file holding the bearer token (keeps it out of the process list)")
-    cors_origins: list[str] = Field(default_factory=list)
+    cors_origins: Annotated[list[str], NoDecode] = Field(  # NoDecode: the variable is "a,b", not JSON
+        default_factory=list, description="origins allowed by CORS (comma-separated in the variable)")
     max_body_bytes: int = Field(1024 * 1024, ge=1024)
     data_dirs: list[Path] = Field(
         default_factory=list,
@@ -69,8 +88,9 @@ class ServiceSettings(BaseModel):
     start_method: str | None = Field(None, description="multiprocessing start method (default forkserver)")
     executor: Literal["local", "celery"] = Field(
         "local", description="local: warm worker processes here; celery: jobs go to `evalscope worker`s via a broker")
-    broker_url: str | None = Field(None, validate_default=True,
-                                   description="Celery broker URL (redis://host:6379/0); required with executor celery")
+    broker_url: str | None = Field(default_factory=lambda: settings().broker_url, validate_default=True,
+                                   description="Celery broker URL (redis://host:6379/0); required with executor "
+                                               "celery; default $EVALSCOPE_BROKER_URL")
     heartbeat_timeout: float = Field(30.0, gt=0, description="celery: a running job whose worker sent no "
                                      "heartbeat for this many seconds becomes interrupted")
     max_upload_bytes: int = Field(16 * 1024**3, ge=1024, description="celery: largest job folder a worker may upload")
@@ -123,9 +143,9 @@ class ServiceSettings(BaseModel):
         roots = [Path(p).expanduser().resolve() for p in self.data_dirs]
         if self.dataset_dir is not None:
             roots.append(Path(self.dataset_dir).expanduser().resolve())
-        env = os.environ.get("EVALSCOPE_DATASET_DIR")
+        env = settings().dataset_dir
         if env:
-            roots.append(Path(env).expanduser().resolve())
+            roots.append(env.expanduser().resolve())
         return roots
 
     @property

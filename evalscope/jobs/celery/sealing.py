@@ -13,7 +13,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
-import os
 from typing import Any
 
 from evalscope.secrets import merge_secrets, split_secrets
@@ -28,7 +27,9 @@ class SealError(RuntimeError):
 
 def secret_key_from_env() -> str | None:
     """The shared passphrase, or None when unset/empty."""
-    return os.environ.get(ENV) or None
+    from evalscope.settings import settings
+
+    return settings().secret("secret_key")
 
 
 def _fernet(passphrase: str) -> Any:
