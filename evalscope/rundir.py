@@ -94,5 +94,10 @@ class RunDir:
         """True when the folder holds a finished or interrupted run (an engine wrote its config)."""
         return self.config.is_file()
 
+    def is_job(self) -> bool:
+        """True when the folder is a job's (the job manager wrote its ``job.json``), also when the job's
+        run never started (it failed or was cancelled before the engine wrote ``config.json``)."""
+        return self.job.is_file()
+
     def __str__(self) -> str:
         return str(self.root)

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from evalscope.jobs.kinds import JobContext
+from evalscope.rundir import CONFIG_FILE, JOB_FILE, LOG_FILE, RunDir
 
 
 def run_eval_job(config: dict[str, Any], ctx: JobContext) -> dict[str, Any]:
@@ -46,15 +47,17 @@ def run_eval_job(config: dict[str, Any], ctx: JobContext) -> dict[str, Any]:
 
 
 def _not_copied(root: Path) -> Callable[[str, list[str]], set[str]]:
-    """What copying an earlier run leaves behind: its config and logs, the service's database and
-    temporary files, and any folder of another run inside it (the service checks use_cache names one
-    run, this keeps the copy to that run's own files even if the folder changed since)."""
+    """What copying an earlier run leaves behind: its config, job metadata and logs, the service's
+    database and temporary files, and any folder of another run or job inside it (the service checks
+    use_cache names one run, this keeps the copy to that run's own files even if the folder changed since)."""
+    own_files = {CONFIG_FILE, JOB_FILE, Path(LOG_FILE).parts[0]}
+
     def ignore(folder: str, names: list[str]) -> set[str]:
         here = Path(folder)
         skip = {n for n in names if n.startswith("service.db") or n.endswith(".tmp")}
         if here == root:
-            skip |= {"config.json", "logs"} & set(names)
-        skip |= {n for n in names if (here / n).is_dir() and (here / n / "config.json").is_file()}
+            skip |= own_files & set(names)
+        skip |= {n for n in names if (here / n).is_dir() and (RunDir(here / n).is_run() or RunDir(here / n).is_job())}
         return skip
     return ignore
 

@@ -11,12 +11,12 @@ from pathlib import Path
 from typing import Any
 
 from evalscope.fsio import atomic_write_json
-from evalscope.jobs.executor import ExecEvent, Executor
+from evalscope.jobs.executor import Dispatch, ExecEvent, Executor
 from evalscope.jobs.kinds import JobKind
-from evalscope.jobs.models import ACTIVE_STATES, RESUMABLE_STATES, Job, JobState
+from evalscope.jobs.models import ACTIVE_STATES, RESUMABLE_STATES, Job, JobFile, JobState
 from evalscope.jobs.paths import new_job_dir
 from evalscope.jobs.store import JobStore, utcnow
-from evalscope.jobs.worker import Task
+from evalscope.rundir import RunDir
 from evalscope.secrets import merge_secrets, secret_values, split_secrets
 
 log = logging.getLogger("evalscope.jobs")
@@ -33,15 +33,13 @@ class JobConflict(RuntimeError):
     """The job is not in a state that allows the operation (e.g. cancelling a finished job)."""
 
 
-def write_json_atomic(path: Path, data: Any) -> None:
-    """Write JSON atomically (:func:`evalscope.fsio.atomic_write_json`; values JSON lacks become strings)."""
-    atomic_write_json(path, data, default=str)
-
-
 class JobManager:
     """Submit, cancel, resume and observe jobs.
 
-    Secrets are split off every submitted config: the store and ``config.json`` get the
+    Each job gets its own folder, which is also its run's folder (:class:`evalscope.rundir.RunDir`):
+    the manager writes only ``job.json`` there (:class:`JobFile`); ``config.json`` is the engine's.
+
+    Secrets are split off every submitted config: the store and ``job.json`` get the
     redacted config, the worker gets the real one through the executor (in memory), and the
     manager forgets the secrets when the job ends.
     """
@@ -126,7 +124,8 @@ class JobManager:
         job = Job(id=job_id, kind=kind, state=JobState.queued, config=public, output_dir=str(out),
                   created_at=utcnow(), has_secret=bool(secrets))
         try:
-            write_json_atomic(out / "config.json", {"job_id": job_id, "kind": kind, "config": public})
+            job_file = JobFile(job_id=job_id, kind=kind, config=public, created_at=job.created_at)
+            atomic_write_json(RunDir(out).job, job_file.model_dump(mode="json"), default=str)
             self.store.create(job)
         except BaseException:
             # A full disk or a locked store: no job, so no folder of a job that does not exist.
@@ -187,10 +186,10 @@ class JobManager:
     def _enqueue(self, job: Job, secrets: dict[str, Any], resume: bool) -> None:
         with self._lock:
             self._secrets[job.id] = secrets
-        task = Task(job_id=job.id, kind=job.kind, target=self.kinds[job.kind].target,
-                    config=merge_secrets(job.config, secrets), output_dir=job.output_dir,
-                    resume=resume, attempt=job.attempts + 1, scrub_values=secret_values(secrets))
-        self.executor.submit(task)
+        self.executor.submit(Dispatch(
+            job_id=job.id, kind=job.kind, target=self.kinds[job.kind].target,
+            config=merge_secrets(job.config, secrets), output_dir=job.output_dir,
+            resume=resume, attempt=job.attempts + 1, scrub_values=secret_values(secrets)))
 
     def _overlay(self, job: Job | None) -> Job | None:
         if job is None or job.is_final:
@@ -277,41 +276,51 @@ class JobManager:
                 log.exception("job %s: listener failed", job.id)
 
     def _on_event(self, ev: ExecEvent) -> None:
-        job: Job | None = None
-        if ev.type == "started":
-            try:
-                job = self.store.mark_started(ev.job_id, ev.pid)
-            except Exception:
-                # Still queued in the store: its final state may then be written over "queued".
-                with self._lock:
-                    self._start_unsaved.add(ev.job_id)
-                raise
-            if job is not None:
-                log.info("job %s: running in worker %s", ev.job_id, ev.pid)
-        elif ev.type == "progress":
-            with self._lock:
-                store_failing = bool(self._unsaved)
-            # Progress is advisory: while the store refuses writes, don't hold the monitor thread
-            # for a busy timeout per progress event.
-            if not store_failing:
-                job = self.store.set_progress(ev.job_id, ev.done or 0, ev.total)
-        elif ev.type == "succeeded":
-            job = self._finish(ev.job_id, state=JobState.succeeded,
-                               result=ev.result, finished_at=utcnow(), error=None)
-            self._forget(ev.job_id)
-            if job is not None:
-                log.info("job %s: succeeded in %.3f s", ev.job_id, job.duration_s or 0.0)
-        elif ev.type == "stored":
-            job = self.store.get(ev.job_id)
-            if job is not None and job.is_final:
-                self._forget(ev.job_id)
-        elif ev.type == "failed":
-            # A failed run may still have written something (RunFailed's result): the record keeps it.
-            job = self._finish(ev.job_id, state=JobState.failed,
-                               error=ev.error, traceback=ev.traceback, finished_at=utcnow(),
-                               result=ev.result)
-            self._forget(ev.job_id)
-            if job is not None:
-                log.warning("job %s: failed: %s", ev.job_id, ev.error)
+        handler = {"started": self._on_started, "progress": self._on_progress, "succeeded": self._on_succeeded,
+                   "stored": self._on_stored, "failed": self._on_failed}[ev.type]
+        job = handler(ev)
         if job is not None:
             self._notify(job)
+
+    def _on_started(self, ev: ExecEvent) -> Job | None:
+        try:
+            job = self.store.mark_started(ev.job_id, ev.pid)
+        except Exception:
+            # Still queued in the store: its final state may then be written over "queued".
+            with self._lock:
+                self._start_unsaved.add(ev.job_id)
+            raise
+        if job is not None:
+            log.info("job %s: running in worker %s", ev.job_id, ev.pid)
+        return job
+
+    def _on_progress(self, ev: ExecEvent) -> Job | None:
+        with self._lock:
+            store_failing = bool(self._unsaved)
+        # Progress is advisory: while the store refuses writes, don't hold the monitor thread
+        # for a busy timeout per progress event.
+        if store_failing:
+            return None
+        return self.store.set_progress(ev.job_id, ev.done or 0, ev.total)
+
+    def _on_succeeded(self, ev: ExecEvent) -> Job | None:
+        job = self._finish(ev.job_id, state=JobState.succeeded, result=ev.result, finished_at=utcnow(), error=None)
+        self._forget(ev.job_id)
+        if job is not None:
+            log.info("job %s: succeeded in %.3f s", ev.job_id, job.duration_s or 0.0)
+        return job
+
+    def _on_stored(self, ev: ExecEvent) -> Job | None:
+        job = self.store.get(ev.job_id)
+        if job is not None and job.is_final:
+            self._forget(ev.job_id)
+        return job
+
+    def _on_failed(self, ev: ExecEvent) -> Job | None:
+        # A failed run may still have written something (RunFailed's result): the record keeps it.
+        job = self._finish(ev.job_id, state=JobState.failed, error=ev.error, traceback=ev.traceback,
+                           finished_at=utcnow(), result=ev.result)
+        self._forget(ev.job_id)
+        if job is not None:
+            log.warning("job %s: failed: %s", ev.job_id, ev.error)
+        return job

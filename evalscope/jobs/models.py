@@ -64,3 +64,14 @@ class Job(BaseModel):
         if end is None:
             return None
         return max(0.0, (end - self.started_at).total_seconds())
+
+
+class JobFile(BaseModel):
+    """``job.json`` in a job's folder: the job's own metadata, written by the job manager when the job
+    is submitted (the folder then counts as a job's even if its run never started).  ``config`` is the
+    submitted config with secrets redacted; the engine's effective config is ``config.json``."""
+
+    job_id: str
+    kind: str
+    config: dict[str, Any] = Field(default_factory=dict)
+    created_at: datetime

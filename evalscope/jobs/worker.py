@@ -1,10 +1,15 @@
-"""The worker process: started once (warm), then runs one job after another.
+"""A worker process of the local pool (:mod:`evalscope.jobs.pool`): started once (warm), then runs
+one job after another.
 
-Protocol on its pipe: the parent sends a ``Task`` (or None to stop); the worker answers
-``("ready", pid)`` once after start-up, then per job ``("progress", id, done, total)`` (throttled)
-and finally ``("succeeded", id, result)`` or ``("failed", id, message, traceback, result)``, where
+Protocol on its pipe: the parent sends a :class:`~evalscope.jobs.executor.Dispatch` (or None to
+stop); the worker answers ``("ready", pid)`` once after start-up, then per job
+``("progress", id, done, total)`` (throttled, see :class:`ProgressReporter`) and finally ``("succeeded", id, result)`` or ``("failed", id, message, traceback, result)``, where
 ``result`` is None unless the engine raised :class:`evalscope.errors.RunFailed` carrying one (what a
 failed run wrote: reports, warnings, error counts).
+
+While a job runs, every log line of the process (the job function's, the engine's) goes to the run
+folder's one log file, ``logs/run.log`` (:attr:`evalscope.rundir.RunDir.log`), tagged with the job id
+and scrubbed of the job's secrets.
 """
 
 from __future__ import annotations
@@ -18,30 +23,19 @@ import sys
 import threading
 import time
 import traceback
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from evalscope.errors import RunFailed
+from evalscope.jobs.executor import Dispatch
 from evalscope.jobs.kinds import JobContext, resolve_target
+from evalscope.rundir import RunDir
 from evalscope.secrets import ScrubFilter, scrub
 
 PROGRESS_INTERVAL_S = 0.2
 LOG_FORMAT = "%(asctime)s %(levelname)s [job %(job_id)s] %(name)s: %(message)s"
-
-
-@dataclass
-class Task:
-    """One job handed to a worker.  ``config`` holds the secrets (in memory only)."""
-
-    job_id: str
-    kind: str
-    target: str
-    config: dict[str, Any]
-    output_dir: str
-    resume: bool = False
-    attempt: int = 1
-    scrub_values: list[str] = field(default_factory=list)
 
 
 class _JobIdFilter(logging.Filter):
@@ -99,12 +93,12 @@ def worker_main(conn: Any, preload: list[str], service_pid: int) -> None:
     send(("ready", os.getpid()))
     while True:
         try:
-            task = conn.recv()
+            dispatch = conn.recv()
         except (EOFError, OSError):
             break
-        if task is None:
+        if dispatch is None:
             break
-        _run(task, send)
+        _run(dispatch, send)
 
 
 def _clean_result(result: Any, scrub_values: list[str]) -> str:
@@ -112,57 +106,117 @@ def _clean_result(result: Any, scrub_values: list[str]) -> str:
     return scrub(json.dumps(result if result is not None else {}, default=str), scrub_values)
 
 
-def _run(task: Task, send: Any) -> None:
-    out = Path(task.output_dir)
-    (out / "logs").mkdir(parents=True, exist_ok=True)
-    handler = logging.FileHandler(out / "logs" / "job.log", encoding="utf-8")
+class ProgressReporter:
+    """A job's ``ctx.progress``: sends ``("progress", job_id, done, total)`` at most once per
+    ``interval`` seconds (a run may report thousands of steps).  An update held back by that limit is
+    sent by a timer when the interval has passed, so a job whose next step stalls still shows its
+    latest count; a final count (``done >= total``) is sent at once.  Thread-safe; messages leave in
+    order (sending happens under one lock, taken before the pipe's)."""
+
+    def __init__(self, job_id: str, send: Callable[[tuple[Any, ...]], None],
+                 interval: float = PROGRESS_INTERVAL_S) -> None:
+        self.job_id = job_id
+        self.interval = interval
+        self._send = send
+        self._lock = threading.Lock()
+        self._last_sent = float("-inf")
+        self._held: tuple[int, int | None] | None = None
+        self._timer: threading.Timer | None = None
+        self._closed = False
+
+    def __call__(self, done: int, total: int | None = None) -> None:
+        update = (int(done), None if total is None else int(total))
+        with self._lock:
+            if self._closed:
+                return
+            wait = self._last_sent + self.interval - time.monotonic()
+            if (total is not None and done >= total) or wait <= 0:
+                self._send_now(update)
+                return
+            self._held = update
+            if self._timer is None:
+                self._timer = threading.Timer(wait, self._flush)
+                self._timer.daemon = True
+                self._timer.start()
+
+    def close(self) -> None:
+        """Send what is held back, stop the timer, and ignore later calls (the job has ended)."""
+        with self._lock:
+            self._closed = True
+            if self._timer is not None:
+                self._timer.cancel()
+                self._timer = None
+            if self._held is not None:
+                self._send_now(self._held)
+
+    def _flush(self) -> None:
+        with self._lock:
+            self._timer = None
+            if self._held is not None and not self._closed:
+                self._send_now(self._held)
+
+    def _send_now(self, update: tuple[int, int | None]) -> None:
+        # Called with the lock held.
+        self._held = None
+        self._last_sent = time.monotonic()
+        try:
+            self._send(("progress", self.job_id, *update))
+        except (OSError, EOFError):
+            pass  # the pool is gone (the service stopped): the job's end is not reported either
+
+
+@contextmanager
+def _job_log(dispatch: Dispatch) -> Iterator[logging.Logger]:
+    """While the job runs, the process's log lines (at INFO and above) go to the run's
+    ``logs/run.log``, tagged with the job id and scrubbed of its secrets; yields the job's logger."""
+    path = RunDir.at(dispatch.output_dir).log
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handler = logging.FileHandler(path, encoding="utf-8")
     handler.setFormatter(logging.Formatter(LOG_FORMAT))
     # Filters on the handler see records from every logger, including the engines'.
-    handler.addFilter(_JobIdFilter(task.job_id))
-    handler.addFilter(ScrubFilter(task.scrub_values))
+    handler.addFilter(_JobIdFilter(dispatch.job_id))
+    handler.addFilter(ScrubFilter(dispatch.scrub_values))
     root = logging.getLogger()
     old_level = root.level
     root.setLevel(logging.INFO)
     root.addHandler(handler)
-    logger = logging.getLogger("evalscope.job")
-
-    last = [0.0, None]
-
-    def progress(done: int, total: int | None = None) -> None:
-        now = time.monotonic()
-        final = total is not None and done >= total
-        if final or now - last[0] >= PROGRESS_INTERVAL_S:
-            last[0] = now
-            last[1] = None
-            send(("progress", task.job_id, int(done), None if total is None else int(total)))
-        else:
-            last[1] = (int(done), None if total is None else int(total))
-
-    ctx = JobContext(job_id=task.job_id, output_dir=out, resume=task.resume, attempt=task.attempt,
-                     progress=progress, logger=logger)
-    logger.info("job %s (%s) started in worker %d, attempt %d", task.job_id, task.kind, os.getpid(), task.attempt)
     try:
-        fn = resolve_target(task.target)
-        result = fn(task.config, ctx)
-        text = _clean_result(result, task.scrub_values)
-        if last[1] is not None:
-            send(("progress", task.job_id, *last[1]))
-        logger.info("job %s succeeded", task.job_id)
-        send(("succeeded", task.job_id, json.loads(text)))
-    except BaseException as exc:  # noqa: BLE001 - every failure is reported, including SystemExit
-        partial = None
-        if isinstance(exc, RunFailed):
-            # An expected outcome (model unreachable, every request failed): its message is the whole
-            # story, and what the run wrote travels with it so the job record keeps it.
-            message = scrub(exc.message, task.scrub_values)
-            if exc.result is not None:
-                partial = json.loads(_clean_result(exc.result, task.scrub_values))
-        else:
-            message = scrub(f"{type(exc).__name__}: {exc}", task.scrub_values)
-        tb = scrub(traceback.format_exc(), task.scrub_values)
-        logger.error("job %s failed: %s", task.job_id, message)
-        send(("failed", task.job_id, message, tb, partial))
+        yield logging.getLogger("evalscope.job")
     finally:
         root.removeHandler(handler)
         root.setLevel(old_level)
         handler.close()
+
+
+def _failure(exc: BaseException, scrub_values: list[str]) -> tuple[str, dict[str, Any] | None]:
+    """The message a failed job reports, and what the run wrote when it failed (RunFailed's result)."""
+    if isinstance(exc, RunFailed):
+        # An expected outcome (model unreachable, every request failed): its message is the whole
+        # story, and what the run wrote travels with it so the job record keeps it.
+        partial = json.loads(_clean_result(exc.result, scrub_values)) if exc.result is not None else None
+        return scrub(exc.message, scrub_values), partial
+    return scrub(f"{type(exc).__name__}: {exc}", scrub_values), None
+
+
+def _run(dispatch: Dispatch, send: Callable[[tuple[Any, ...]], None]) -> None:
+    """Run one job to its end and report it: progress while it runs, then succeeded or failed."""
+    job_id = dispatch.job_id
+    progress = ProgressReporter(job_id, send)
+    with _job_log(dispatch) as logger:
+        ctx = JobContext(job_id=job_id, output_dir=Path(dispatch.output_dir), resume=dispatch.resume,
+                         attempt=dispatch.attempt, progress=progress, logger=logger)
+        logger.info("job %s (%s) started in worker %d, attempt %d", job_id, dispatch.kind, os.getpid(),
+                    dispatch.attempt)
+        try:
+            result = resolve_target(dispatch.target)(dispatch.config, ctx)
+            text = _clean_result(result, dispatch.scrub_values)
+        except BaseException as exc:  # noqa: BLE001 - every failure is reported, including SystemExit
+            message, partial = _failure(exc, dispatch.scrub_values)
+            tb = scrub(traceback.format_exc(), dispatch.scrub_values)
+            progress.close()
+            logger.error("job %s failed: %s", job_id, message)
+            send(("failed", job_id, message, tb, partial))
+            return
+        progress.close()
+        logger.info("job %s succeeded", job_id)
+        send(("succeeded", job_id, json.loads(text)))

@@ -65,7 +65,26 @@ def test_job_runs_reports_progress_and_result(make_manager, tmp_path):
     out = Path(done.output_dir)
     assert out.parent == tmp_path.resolve() and out.name.endswith(job.id[:8])
     assert sorted(p.name for p in out.glob("step_*.txt")) == [f"step_{i}.txt" for i in range(4)]
-    assert "job " + job.id in (out / "logs" / "job.log").read_text()
+    assert "job " + job.id in (out / "logs" / "run.log").read_text()
+
+
+def test_progress_held_back_by_the_throttle_is_sent_while_the_job_stalls(make_manager, tmp_path):
+    # Five steps report in quick succession (all but the first inside the throttle interval), then the
+    # job blocks until the test releases it: the record must show 5 of 6 while it is still blocked.
+    gate = tmp_path / "release"
+    mgr = make_manager(workers=1)
+    job = mgr.submit("test", {"steps": 5, "total": 6, "wait_for": str(gate)}, tmp_path)
+    deadline = time.monotonic() + 30
+    current = mgr.get(job.id)
+    while (current.progress_done, current.progress_total) != (5, 6):
+        assert current.state in (JobState.queued, JobState.running), current.error
+        assert time.monotonic() < deadline, f"progress stuck at {current.progress_done} of {current.progress_total}"
+        time.sleep(0.02)
+        current = mgr.get(job.id)
+    assert current.state == JobState.running and not gate.exists()
+    gate.touch()
+    done = wait_state(mgr, job.id)
+    assert done.state == JobState.succeeded and (done.progress_done, done.progress_total) == (5, 6)
 
 
 def test_workers_are_reused_and_warm(make_manager, tmp_path):

@@ -4,7 +4,8 @@
 Config: ``steps`` (int), ``sleep`` (seconds per step), ``fail`` (raise at the end),
 ``crash`` (the worker kills itself mid-way, like an OOM kill), ``log`` (a line to log),
 ``api_key`` (echoed into the log and the result so tests can check it is scrubbed),
-``wait_for`` (a file path: the job ends only once it exists, so a test decides when, not a timer).
+``wait_for`` (a file path: the job ends only once it exists, so a test decides when, not a timer),
+``total`` (the total it reports progress against; default ``steps``).
 It writes one file per step into its output folder, so resume can be checked: on resume it
 skips the steps whose file exists.
 """
@@ -23,6 +24,7 @@ TARGET = "testing_kind:run"
 
 def run(config: dict[str, Any], ctx: Any) -> dict[str, Any]:
     steps = int(config.get("steps", 3))
+    total = int(config.get("total", steps))
     sleep = float(config.get("sleep", 0.0))
     log = logging.getLogger("testing_kind")
     if config.get("api_key"):
@@ -33,12 +35,12 @@ def run(config: dict[str, Any], ctx: Any) -> dict[str, Any]:
     for i in range(steps):
         marker = ctx.output_dir / f"step_{i}.txt"
         if marker.exists():
-            ctx.progress(i + 1, steps)
+            ctx.progress(i + 1, total)
             continue
         time.sleep(sleep)
         marker.write_text(str(os.getpid()))
         ran += 1
-        ctx.progress(i + 1, steps)
+        ctx.progress(i + 1, total)
         if config.get("crash") and i == steps // 2:
             os.kill(os.getpid(), signal.SIGKILL)
     if config.get("wait_for"):

@@ -185,9 +185,9 @@ def test_upload_mode_sends_the_job_folder_to_the_service(tmp_path, pg_database, 
         assert done["result"]["output_dir"] == str(out)
         assert not (worker_dir / out.name).exists()  # the worker's copy is gone after the upload
         listed = {f["path"] for f in c.get(f"/api/v1/jobs/{job['id']}/files").json()["files"]}
-        assert {"config.json", "logs/job.log", "step_0.txt", "step_1.txt", "step_2.txt"} <= listed
+        assert {"job.json", "logs/run.log", "step_0.txt", "step_1.txt", "step_2.txt"} <= listed
         assert c.get(f"/api/v1/jobs/{job['id']}/files/step_2.txt").text == str(done["result"]["pid"])
-        log = c.get(f"/api/v1/jobs/{job['id']}/files/logs/job.log").content
+        log = c.get(f"/api/v1/jobs/{job['id']}/files/logs/run.log").content
         assert noise.encode() in log
         with tempfile.TemporaryFile() as tmp:
             assert pack_folder(out, tmp) > 1024
@@ -195,7 +195,7 @@ def test_upload_mode_sends_the_job_folder_to_the_service(tmp_path, pg_database, 
         bad = c.post("/api/v1/jobs/test", json={"steps": 1, "fail": True}).json()
         failed = wait_job(c, bad["id"])
         assert failed["state"] == "failed" and "asked to fail" in failed["error"]
-        assert "asked to fail" in c.get(f"/api/v1/jobs/{bad['id']}/files/logs/job.log").text
+        assert "asked to fail" in c.get(f"/api/v1/jobs/{bad['id']}/files/logs/run.log").text
         # Uploads need the token and a running job.
         anon = httpx.put(f"{svc.url}/api/v1/jobs/{job['id']}/archive", content=b"x")
         assert anon.status_code == 401

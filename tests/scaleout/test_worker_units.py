@@ -62,7 +62,7 @@ def test_service_needs_a_broker_with_the_celery_executor():
 def test_archives_round_trip_and_cannot_escape_the_job_folder(tmp_path):
     src = tmp_path / "src"
     (src / "logs").mkdir(parents=True)
-    (src / "logs" / "job.log").write_text("hello")
+    (src / "logs" / "run.log").write_text("hello")
     (src / "a.json").write_text("{}")
     buf = io.BytesIO()
     pack_folder(src, buf, prefix="shards/s1")
@@ -70,7 +70,7 @@ def test_archives_round_trip_and_cannot_escape_the_job_folder(tmp_path):
     archive.write_bytes(buf.getvalue())
     dest = tmp_path / "dest"
     assert unpack_archive(archive, dest) == 2
-    assert (dest / "shards" / "s1" / "logs" / "job.log").read_text() == "hello"
+    assert (dest / "shards" / "s1" / "logs" / "run.log").read_text() == "hello"
 
     evil = io.BytesIO()
     with tarfile.open(fileobj=evil, mode="w:gz") as tar:

@@ -75,8 +75,8 @@ def test_submit_get_list_events_files(thread_service):
         # files
         files = c.get(f"/api/v1/jobs/{job['id']}/files").json()
         names = {f["path"] for f in files["files"]}
-        assert {"config.json", "logs/job.log", "step_0.txt", "step_4.txt"} <= names
-        assert c.get(f"/api/v1/jobs/{job['id']}/files/config.json").json()["config"] == {"steps": 5, "sleep": 0.1}
+        assert {"job.json", "logs/run.log", "step_0.txt", "step_4.txt"} <= names
+        assert c.get(f"/api/v1/jobs/{job['id']}/files/job.json").json()["config"] == {"steps": 5, "sleep": 0.1}
         for bad in ["../service.db", "..%2Fservice.db", "%2E%2E/service.db", "/etc/passwd", "logs/../../service.db"]:
             r = c.get(f"/api/v1/jobs/{job['id']}/files/{bad}")
             assert r.status_code == 404, bad

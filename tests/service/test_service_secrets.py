@@ -71,7 +71,7 @@ def test_api_key_used_but_never_stored_logged_or_returned(seed_service, keyed_mo
         assert KEY not in text
     files = [p for p in Path(svc.work_dir).rglob("*") if p.is_file()]
     names = {p.name for p in files}
-    assert {"service.db", "config.json", "job.log", "run.log"} <= names
+    assert {"service.db", "config.json", "job.json", "run.log"} <= names
     for path in files:  # the database (and its WAL), configs, logs, predictions, perf records
         assert KEY.encode() not in path.read_bytes(), path
     log = svc.log_text()
@@ -172,7 +172,7 @@ def test_every_secret_kind_reaches_the_model_and_nothing_else(process_service, s
     assert not leaks
     files = [p for p in Path(svc.work_dir).rglob("*") if p.is_file()]
     names = {p.name for p in files}
-    assert {"service.db", "config.json", "job.log", "benchmark_args.json", "report.html"} <= names, names
+    assert {"service.db", "config.json", "job.json", "run.log", "benchmark_args.json", "report.html"} <= names, names
     for path in files:  # the database (and its WAL), configs, logs, predictions, perf records, reports
         data = path.read_bytes()
         for secret in ALL:

@@ -26,7 +26,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from evalscope.jobs.worker import Task
+from evalscope.jobs.executor import Dispatch
 
 #: seconds between the last shard reaching the barrier and the common start
 START_DELAY = 0.3
@@ -41,7 +41,7 @@ def _redis(url: str) -> Any:
     return redis.Redis.from_url(url)
 
 
-def _key(task: Task) -> str:
+def _key(task: Dispatch) -> str:
     return f"evalscope:dperf:{task.job_id}:{task.attempt}"
 
 
@@ -151,7 +151,7 @@ def run_shard(runtime: Any, payload: dict[str, Any], shard: int, shards: int) ->
     """Celery task body of shard ``shard`` of ``shards``."""
     from evalscope.jobs.models import JobState
 
-    task = Task(**payload)
+    task = Dispatch(**payload)
     key = _key(task)
     url = runtime.settings.broker_url
     client = _redis(url)
@@ -180,5 +180,5 @@ def run_shard(runtime: Any, payload: dict[str, Any], shard: int, shards: int) ->
 
     shard_task = {**payload, "target": f"{__name__}:shard_job",
                   "config": {**task.config, "_shard": shard, "_shards": shards, "_redis": url, "_key": key}}
-    return runtime.run_task(shard_task, start=start, finish=finish, key=f"{task.job_id}.s{shard}",
-                            progress=progress, local_dir=local / "shards" / f"s{shard}", job_dir=local)
+    return runtime.run_dispatch(shard_task, start=start, finish=finish, key=f"{task.job_id}.s{shard}",
+                                progress=progress, local_dir=local / "shards" / f"s{shard}", job_dir=local)

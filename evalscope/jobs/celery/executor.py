@@ -19,10 +19,9 @@ from evalscope.jobs.celery import leases
 from evalscope.jobs.celery.app import DEFAULT_QUEUE, TASK_RUN, TASK_SHARD, make_celery
 from evalscope.jobs.celery.sealing import ENV as SECRET_KEY_ENV
 from evalscope.jobs.celery.sealing import seal, secret_key_from_env
-from evalscope.jobs.executor import ExecEvent, Executor
+from evalscope.jobs.executor import Dispatch, ExecEvent, Executor
 from evalscope.jobs.models import ACTIVE_STATES, JobState
 from evalscope.jobs.store import JobStore
-from evalscope.jobs.worker import Task
 
 log = logging.getLogger("evalscope.jobs.celery")
 
@@ -30,9 +29,9 @@ log = logging.getLogger("evalscope.jobs.celery")
 DISTRIBUTED_PERF_KIND = "perf_distributed"
 
 
-def task_payload(task: Task) -> dict[str, Any]:
-    """A task as a JSON-serialisable message body."""
-    return dataclasses.asdict(task)
+def dispatch_payload(dispatch: Dispatch) -> dict[str, Any]:
+    """A dispatch as a JSON-serialisable message body (the Celery task's argument)."""
+    return dataclasses.asdict(dispatch)
 
 
 class CeleryExecutor(Executor):
@@ -75,20 +74,20 @@ class CeleryExecutor(Executor):
         self._thread = threading.Thread(target=self._loop, name="evalscope-celery-monitor", daemon=True)
         self._thread.start()
 
-    def submit(self, task: Task) -> None:
-        payload = seal(task_payload(task), self._secret_key)
-        if task.kind == DISTRIBUTED_PERF_KIND:
-            shards = int(task.config.get("shards") or 2)
-            ids = [f"{task.job_id}-{task.attempt}-s{k}" for k in range(shards)]
-            leases.record_task(self.store, task.job_id, ids)
+    def submit(self, dispatch: Dispatch) -> None:
+        payload = seal(dispatch_payload(dispatch), self._secret_key)
+        if dispatch.kind == DISTRIBUTED_PERF_KIND:
+            shards = int(dispatch.config.get("shards") or 2)
+            ids = [f"{dispatch.job_id}-{dispatch.attempt}-s{k}" for k in range(shards)]
+            leases.record_task(self.store, dispatch.job_id, ids)
             for k, tid in enumerate(ids):
                 self.app.send_task(TASK_SHARD, args=[payload, k, shards], task_id=tid, queue=self.queue)
         else:
-            tid = f"{task.job_id}-{task.attempt}"
-            leases.record_task(self.store, task.job_id, [tid])
+            tid = f"{dispatch.job_id}-{dispatch.attempt}"
+            leases.record_task(self.store, dispatch.job_id, [tid])
             self.app.send_task(TASK_RUN, args=[payload], task_id=tid, queue=self.queue)
         with self._lock:
-            self._seen.setdefault(task.job_id, ())
+            self._seen.setdefault(dispatch.job_id, ())
 
     def cancel(self, job_id: str) -> bool:
         ids = leases.task_ids(self.store, job_id)

@@ -1,7 +1,8 @@
 """The worker side: a Celery worker whose tasks run jobs in warm local worker processes.
 
 ``evalscope worker`` starts Celery with a thread pool of ``--concurrency`` threads and a
-``LocalProcessExecutor`` with as many warm processes.  A task thread hands its job to a process
+``LocalProcessExecutor`` (the local pool) with as many warm processes.  A Celery task's thread
+hands its job (a :class:`~evalscope.jobs.executor.Dispatch`) to a process
 (so a crash or a cancel kills only that process, exactly as with the local executor), then waits,
 writing a heartbeat to the store every ``heartbeat`` seconds and checking whether the job was
 cancelled.  Progress, the result or the error go straight into the shared store.
@@ -24,11 +25,11 @@ from evalscope.errors import RunFailed
 from evalscope.jobs.celery import leases
 from evalscope.jobs.celery.files import FilesConfig
 from evalscope.jobs.celery.sealing import SealError, secret_key_from_env, unseal
-from evalscope.jobs.executor import ExecEvent, LocalProcessExecutor
+from evalscope.jobs.executor import Dispatch, ExecEvent
 from evalscope.jobs.kinds import all_kinds
 from evalscope.jobs.models import JobState
+from evalscope.jobs.pool import LocalProcessExecutor
 from evalscope.jobs.store import JobStore, utcnow
-from evalscope.jobs.worker import Task
 
 log = logging.getLogger("evalscope.worker")
 
@@ -117,7 +118,7 @@ class WorkerRuntime:
                                   error=str(exc), finished_at=utcnow())
             return None
 
-    def run_task(self, payload: dict[str, Any], *, start: Callable[[], bool] | None = None,
+    def run_dispatch(self, payload: dict[str, Any], *, start: Callable[[], bool] | None = None,
                  finish: Callable[[dict[str, Any] | None], dict[str, Any] | None] | None = None,
                  key: str | None = None, progress: Callable[[int, int | None], None] | None = None,
                  local_dir: Path | None = None, job_dir: Path | None = None) -> dict[str, Any]:
@@ -129,10 +130,10 @@ class WorkerRuntime:
         ``local_dir`` inside the job's local folder ``job_dir`` (both default to the job's folder
         as this worker's files mode places it).
         """
-        task = Task(**payload)
-        job_id = task.job_id
+        dispatch = Dispatch(**payload)
+        job_id = dispatch.job_id
         key = key or job_id
-        job_local = job_dir or self.settings.files.local_dir(task.output_dir)
+        job_local = job_dir or self.settings.files.local_dir(dispatch.output_dir)
         local = local_dir or job_local
         run = _Run(job_id, progress)
         with self._lock:
@@ -148,9 +149,9 @@ class WorkerRuntime:
                 return {"job_id": job_id, "skipped": str(state)}
             local.mkdir(parents=True, exist_ok=True)
             leases.heartbeat(self.store, job_id, self.settings.hostname, os.getpid())
-            self.executor.submit(Task(**{**payload, "job_id": key, "output_dir": str(local)}))
+            self.executor.submit(Dispatch(**{**payload, "job_id": key, "output_dir": str(local)}))
             outcome = self._wait(job_id, run)
-            return self._finish(task, local, job_local, outcome, finish)
+            return self._finish(dispatch, local, job_local, outcome, finish)
         finally:
             with self._lock:
                 if self._runs.get(key) is run:
@@ -181,44 +182,42 @@ class WorkerRuntime:
                 self.cancel(job_id)
                 return None
 
-    def _finish(self, task: Task, local: Path, job_local: Path, outcome: ExecEvent | None,
+    def _finish(self, dispatch: Dispatch, local: Path, job_local: Path, outcome: ExecEvent | None,
                 finish: Callable[[dict[str, Any] | None], dict[str, Any] | None] | None) -> dict[str, Any]:
-        job_id = task.job_id
+        """Deliver the files and store how the run ended; the Celery task's answer."""
+        job_id, output_dir = dispatch.job_id, dispatch.output_dir
         if outcome is None:
             # Cancelled: the job is final in the store already; upload mode keeps the files here.
             return {"job_id": job_id, "state": "cancelled"}
         if outcome.type == "failed":
-            self._deliver(job_id, local, job_local, task.output_dir, None)
-            self.store.transition(job_id, [JobState.running], state=JobState.failed, error=outcome.error,
-                                  traceback=outcome.traceback, finished_at=utcnow(), result=outcome.result)
-            return {"job_id": job_id, "state": "failed"}
+            self._deliver(job_id, local, job_local, output_dir, None)
+            return self._fail(job_id, outcome.error, traceback=outcome.traceback, result=outcome.result)
         result = outcome.result
-        folder = job_local
         if finish is not None:
             try:
                 result = finish(result)
             except RunFailed as exc:  # e.g. every request of a distributed perf run failed
-                self._deliver(job_id, folder, job_local, task.output_dir, None)
-                self.store.transition(job_id, [JobState.running], state=JobState.failed, finished_at=utcnow(),
-                                      error=exc.message, result=exc.result)
-                return {"job_id": job_id, "state": "failed"}
+                self._deliver(job_id, job_local, job_local, output_dir, None)
+                return self._fail(job_id, exc.message, result=exc.result)
             except Exception as exc:  # noqa: BLE001 - e.g. merging shards failed
                 log.exception("job %s: finishing failed", job_id)
-                self.store.transition(job_id, [JobState.running], state=JobState.failed, finished_at=utcnow(),
-                                      error=f"{type(exc).__name__}: {exc}")
-                return {"job_id": job_id, "state": "failed"}
+                return self._fail(job_id, f"{type(exc).__name__}: {exc}")
             if result is None:  # another shard ends the job; deliver this shard's own files
-                self._deliver(job_id, local, job_local, task.output_dir, None)
+                self._deliver(job_id, local, job_local, output_dir, None)
                 return {"job_id": job_id, "state": "shard done"}
         try:
-            result = self._deliver(job_id, folder, job_local, task.output_dir, result)
+            result = self._deliver(job_id, job_local, job_local, output_dir, result)
         except Exception as exc:  # noqa: BLE001 - the job's files did not arrive: the job failed
-            self.store.transition(job_id, [JobState.running], state=JobState.failed, finished_at=utcnow(),
-                                  error=f"{type(exc).__name__}: {exc}")
-            return {"job_id": job_id, "state": "failed"}
+            return self._fail(job_id, f"{type(exc).__name__}: {exc}")
         self.store.transition(job_id, [JobState.running], state=JobState.succeeded, result=result,
                               finished_at=utcnow(), error=None)
         return {"job_id": job_id, "state": "succeeded"}
+
+    def _fail(self, job_id: str, error: str | None, **fields: Any) -> dict[str, Any]:
+        """Store the running job as failed with ``error`` (and ``traceback`` / ``result`` when given)."""
+        self.store.transition(job_id, [JobState.running], state=JobState.failed, error=error,
+                              finished_at=utcnow(), **fields)
+        return {"job_id": job_id, "state": "failed"}
 
     def _deliver(self, job_id: str, folder: Path, root: Path, output_dir: str, result: Any) -> Any:
         try:
@@ -245,7 +244,7 @@ def register_tasks(app: Any, runtime: WorkerRuntime) -> None:
     @app.task(name=TASK_RUN, bind=False)
     def run_job(payload: dict[str, Any]) -> dict[str, Any]:
         opened = runtime.open_payload(payload)
-        return runtime.run_task(opened) if opened is not None else {"job_id": payload.get("job_id"), "state": "failed"}
+        return runtime.run_dispatch(opened) if opened is not None else {"job_id": payload.get("job_id"), "state": "failed"}
 
     @app.task(name=TASK_SHARD, bind=False)
     def perf_shard(payload: dict[str, Any], shard: int, shards: int) -> dict[str, Any]:
