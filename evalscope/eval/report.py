@@ -70,13 +70,13 @@ def build_report(*, benchmark: Any, model: str, subsets: list[str], records: Ite
     for row in subset_rows:
         categories.setdefault(category_of.get(row["name"], "default"), []).append(row)
     category_rows = []
-    for cat, rows in categories.items():
-        cat_records = [r for row in rows for r in by_subset[row["name"]]]
+    for cat, cat_rows in categories.items():
+        cat_records = [r for row in cat_rows for r in by_subset[row["name"]]]
         a = _agg(cat_records)
         category_rows.append({
             "name": [cat], "num": a["num"], "score": a["score"],
-            "macro_score": _mean([r["score"] for r in rows]),
-            "subsets": [{"name": r["name"], "num": r["num"], "score": r["score"]} for r in rows],
+            "macro_score": _mean([r["score"] for r in cat_rows]),
+            "subsets": [{"name": r["name"], "num": r["num"], "score": r["score"]} for r in cat_rows],
         })
 
     prompt_tokens = sum(r.usage.get("prompt_tokens") or 0 for r in records)
