@@ -149,25 +149,18 @@ def _eval_table(result: dict[str, Any]) -> str:
     return _md_table(["模型", "数据集", "指标", "子集", "数量", "得分"], rows) if rows else ""
 
 
-def _p99(percentiles: dict[str, Any], column: str) -> Any:
-    labels = percentiles.get("Percentiles") or []
-    values = percentiles.get(column) or []
-    return values[labels.index("99%")] if "99%" in labels and labels.index("99%") < len(values) else None
-
-
 def _perf_table(results: dict[str, Any], rate: Any) -> str:
     """1.14's perf table (its Chinese column names): one row per sweep point."""
+    from evalscope.perf.results import PointResult
+
     rows = []
     for point in (results or {}).values():
-        m, p = point.get("metrics") or {}, point.get("percentiles") or {}
-        total = m.get("Total requests") or 0
-        ok = m.get("Succeed requests") or 0
-        rows.append([m.get("Number of concurrency"), rate, total,
-                     m.get("Request throughput (req/s)"), m.get("Average latency (s)"), _p99(p, "Latency (s)"),
-                     m.get("Average time to first token (s)"), _p99(p, "TTFT (s)"),
-                     m.get("Average time per output token (s)"), _p99(p, "TPOT (s)"),
-                     m.get("Output token throughput (tok/s)"),
-                     f"{100.0 * ok / total:.1f}%" if total else None])
+        typed = PointResult.model_validate(point)
+        m, p = typed.metrics, typed.percentiles
+        total = m.total_requests
+        rows.append([m.concurrency, rate, total, m.request_throughput, m.avg_latency, p.at("latency", "99%"),
+                     m.avg_ttft, p.at("ttft", "99%"), m.avg_tpot, p.at("tpot", "99%"), m.output_throughput,
+                     f"{100.0 * m.succeed_requests / total:.1f}%" if total else None])
     headers = ["并发数", "请求速率", "请求数", "每秒请求数", "平均延迟(s)", "P99延迟(s)", "平均首字延迟(s)", "P99首字延迟(s)",
                "平均每Token延迟(s)", "P99每Token延迟(s)", "生成速度(toks/s)", "成功率"]
     return _md_table(headers, rows) if rows else ""
