@@ -117,6 +117,44 @@ def test_use_cache_must_name_one_earlier_run(svc_mock):
         assert c.get(f"/api/v1/jobs/{job}/files/service.db").status_code == 404
 
 
+def test_a_job_whose_run_never_started_is_a_job_folder_but_no_earlier_run(svc_mock):
+    """A job folder holding only the manager's job.json (its run failed or was cancelled before the engine
+    wrote config.json) cannot be reused, and a folder holding one is a folder of several jobs."""
+    svc, mock, data = svc_mock
+    body = {"model": "m", "api_url": mock.url + "/v1", "datasets": ["general_qa"],
+            "dataset_args": {"general_qa": {"local_path": str(data / "qa")}}}
+    with httpx.Client(base_url=svc.url, timeout=60) as c:
+        first = c.post("/api/v1/eval", json={**body, "work_dir": "team"})
+        assert first.status_code == 200, first.text
+        run = Path(first.json()["output_dir"])
+        assert json.loads((run / "job.json").read_text())["kind"] == "eval"
+        never_ran = run.parent / "never-ran"
+        never_ran.mkdir()
+        shutil.copy(run / "job.json", never_ran / "job.json")
+        r = c.post("/api/v1/jobs/eval", json={**body, "use_cache": str(never_ran)})
+        assert _fields(r) == {"use_cache"} and "holds no config.json" in r.text
+        nested = run / "never-ran"
+        shutil.copytree(never_ran, nested)
+        r = c.post("/api/v1/jobs/eval", json={**body, "use_cache": str(run)})
+        assert _fields(r) == {"use_cache"} and "holds the folders of other runs" in r.text
+
+
+def test_copy_of_an_earlier_run_leaves_job_folders_that_never_ran(tmp_path):
+    from evalscope.jobs.engines import _not_copied
+
+    run = tmp_path / "run"
+    (run / "predictions").mkdir(parents=True)
+    (run / "predictions" / "b.jsonl").write_text("{}\n")
+    for name in ("config.json", "job.json", "report.html"):
+        (run / name).write_text("{}")
+    (run / "failed-early").mkdir()
+    (run / "failed-early" / "job.json").write_text("{}")
+    dest = tmp_path / "dest"
+    shutil.copytree(run, dest, ignore=_not_copied(run))
+    copied = sorted(p.relative_to(dest).as_posix() for p in dest.rglob("*") if p.is_file())
+    assert copied == ["predictions/b.jsonl", "report.html"]
+
+
 def test_copy_of_an_earlier_run_leaves_other_runs_and_the_database(tmp_path):
     """The copy itself skips service.db and nested run folders even if the folder changed after the check."""
     from evalscope.jobs.engines import _not_copied
