@@ -17,7 +17,7 @@ from evalscope import __version__
 COMMAND_MODULES: list[str] = [
     "evalscope.mock.cli",
     "evalscope.service.cli",
-    "evalscope.jobs.worker_cli",
+    "evalscope.jobs.cli",
     "evalscope.eval.cli",
     "evalscope.perf.cli",
     "evalscope.report.cli",
