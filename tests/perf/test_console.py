@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 
-from evalscope.perf.console import _fmt, print_result
 from evalscope.perf.api import run_perf
+from evalscope.perf.console import _fmt, print_result
 
 ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]|\x1b\][^\x07]*\x07|\r")
 
