@@ -98,33 +98,33 @@ class Settings(EnvSettings):
     """The variables of the engines and of every process (service, workers, CLIs)."""
 
     # datasets (evalscope.datasets.hub)
-    dataset_dir: Path | None = Field(None, description="shared dataset folder: `DIR/<benchmark>/...`, "
+    dataset_dir: Path | None = Field(default=None, description="shared dataset folder: `DIR/<benchmark>/...`, "
                                      "`DIR/<repo id>/...`; the service's --dataset-dir sets it for its workers")
-    cache: Path | None = Field(None, description="download cache (default ~/.cache/evalscope/datasets)")
-    offline: Switch = Field(False, description="never download datasets (HF_HUB_OFFLINE / "
+    cache: Path | None = Field(default=None, description="download cache (default ~/.cache/evalscope/datasets)")
+    offline: Switch = Field(default=False, description="never download datasets (HF_HUB_OFFLINE / "
                             "HF_DATASETS_OFFLINE count too)")
-    hf_hub_offline: Switch = Field(False, validation_alias="HF_HUB_OFFLINE")
-    hf_datasets_offline: Switch = Field(False, validation_alias="HF_DATASETS_OFFLINE")
-    modelscope_endpoint: str = Field("https://www.modelscope.cn", description="ModelScope hub URL")
-    hf_endpoint: str = Field("https://huggingface.co", validation_alias="HF_ENDPOINT",
+    hf_hub_offline: Switch = Field(default=False, validation_alias="HF_HUB_OFFLINE")
+    hf_datasets_offline: Switch = Field(default=False, validation_alias="HF_DATASETS_OFFLINE")
+    modelscope_endpoint: str = Field(default="https://www.modelscope.cn", description="ModelScope hub URL")
+    hf_endpoint: str = Field(default="https://huggingface.co", validation_alias="HF_ENDPOINT",
                              description="Hugging Face hub URL")
     # perf
     perf_http: Literal["raw", "aiohttp"] = Field(
-        "raw", description="perf's HTTP client: raw (the measured one) or aiohttp (the reference path)")
-    no_uvloop: Switch = Field(False, description="perf runs on asyncio's loop even with uvloop installed")
+        default="raw", description="perf's HTTP client: raw (the measured one) or aiohttp (the reference path)")
+    no_uvloop: Switch = Field(default=False, description="perf runs on asyncio's loop even with uvloop installed")
     # jobs, service and workers
-    job_kinds: str = Field("", description="extra job kinds: name=module:function,... (every process)")
-    secret_key: SecretStr | None = Field(None, description="passphrase sealing API keys in Celery messages "
+    job_kinds: str = Field(default="", description="extra job kinds: name=module:function,... (every process)")
+    secret_key: SecretStr | None = Field(default=None, description="passphrase sealing API keys in Celery messages "
                                          "(the same on the service and its workers)")
     auth_token: SecretStr | None = Field(
-        None, validation_alias=AliasChoices("EVALSCOPE_AUTH_TOKEN", "EVALSCOPE_SERVICE_TOKEN"),
+        default=None, validation_alias=AliasChoices("EVALSCOPE_AUTH_TOKEN", "EVALSCOPE_SERVICE_TOKEN"),
         description="the service's bearer token (after --auth-token / --auth-token-file); the workers' "
                     "upload mode sends it. EVALSCOPE_SERVICE_TOKEN is the earlier name, still read")
-    broker_url: str | None = Field(None, description="Celery broker of `evalscope worker` (and the service's "
+    broker_url: str | None = Field(default=None, description="Celery broker of `evalscope worker` (and the service's "
                                    "--executor celery)")
-    database_url: str | None = Field(None, description="job store of `evalscope worker` (and the service)")
+    database_url: str | None = Field(default=None, description="job store of `evalscope worker` (and the service)")
     # the mock server
-    mock_api_key: SecretStr | None = Field(None, description="key `evalscope mock-server` requires (as --api-key)")
+    mock_api_key: SecretStr | None = Field(default=None, description="key `evalscope mock-server` requires (as --api-key)")
 
     @property
     def cache_dir(self) -> Path:

@@ -39,7 +39,7 @@ def run_service(host: str | None = None, port: int | None = None, debug: bool | 
         return
     import uvicorn
 
-    given = {k: v for k, v in (("host", host), ("port", port), ("debug", debug)) if v is not None}
+    given: dict[str, Any] = {k: v for k, v in (("host", host), ("port", port), ("debug", debug)) if v is not None}
     cfg = ServiceSettings(**given, **settings)
     if cfg.dataset_dir is not None:
         # The engines (in worker processes started later, which inherit it) look for local copies of
