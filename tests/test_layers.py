@@ -34,8 +34,22 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 
-BASE_MODULES = {f"evalscope.{m}" for m in ("_lazy", "_cpus", "errors", "fsio", "limits", "paths", "fieldnames",
-                                           "secrets", "upstream_fields", "rundir", "settings")} | {"evalscope"}
+BASE_MODULES = {
+    f"evalscope.{m}"
+    for m in (
+        "_lazy",
+        "_cpus",
+        "errors",
+        "fsio",
+        "limits",
+        "paths",
+        "fieldnames",
+        "secrets",
+        "upstream_fields",
+        "rundir",
+        "settings",
+    )
+} | {"evalscope"}
 PACKAGE_LAYERS = {"client": 1, "datasets": 1, "eval": 2, "perf": 2, "report": 3, "jobs": 4, "service": 5}
 ENTRY_MODULES = {"evalscope.cli", "evalscope.__main__", "evalscope.eval.api", "evalscope.perf.api"}
 ENTRY = 6
@@ -89,16 +103,24 @@ def lazy_table(tree: ast.Module) -> dict[str, str]:
     """``name -> module`` from a ``lazy_exports(__name__, {...})`` call (``**dict.fromkeys(...)`` included)."""
     table: dict[str, str] = {}
     for node in ast.walk(tree):
-        if not (isinstance(node, ast.Call) and getattr(node.func, "id", None) == "lazy_exports"
-                and len(node.args) == 2 and isinstance(node.args[1], ast.Dict)):
+        if not (
+            isinstance(node, ast.Call)
+            and getattr(node.func, "id", None) == "lazy_exports"
+            and len(node.args) == 2
+            and isinstance(node.args[1], ast.Dict)
+        ):
             continue
         for key, value in zip(node.args[1].keys, node.args[1].values, strict=True):
-            if key is None and isinstance(value, ast.Call) and len(value.args) == 2:  # **dict.fromkeys(names, mod)
+            if (
+                key is None and isinstance(value, ast.Call) and len(value.args) == 2
+            ):  # **dict.fromkeys(names, mod)
                 names, mod = value.args
                 if isinstance(names, ast.Tuple | ast.List) and isinstance(mod, ast.Constant):
-                    table.update({n.value: mod.value for n in names.elts if isinstance(n, ast.Constant)})
+                    table.update(
+                        {str(n.value): str(mod.value) for n in names.elts if isinstance(n, ast.Constant)}
+                    )
             elif isinstance(key, ast.Constant) and isinstance(value, ast.Constant):
-                table[key.value] = value.value
+                table[str(key.value)] = str(value.value)
     return table
 
 
@@ -135,10 +157,17 @@ def collect(mods: dict[str, Path]) -> list[Import]:
             elif isinstance(node, ast.ImportFrom):
                 package = _absolute(source, is_package, node.level, node.module)
                 for alias in node.names:
-                    add(resolve(package, alias.name) if package.startswith("evalscope") else package,
-                        node.lineno, "import")
-            elif isinstance(node, ast.Call) and node.args and isinstance(node.args[0], ast.Constant) \
-                    and isinstance(node.args[0].value, str):
+                    add(
+                        resolve(package, alias.name) if package.startswith("evalscope") else package,
+                        node.lineno,
+                        "import",
+                    )
+            elif (
+                isinstance(node, ast.Call)
+                and node.args
+                and isinstance(node.args[0], ast.Constant)
+                and isinstance(node.args[0].value, str)
+            ):
                 func = node.func
                 fname = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
                 if fname in ("import_module", "__import__"):
@@ -178,7 +207,9 @@ def violation(imp: Import, mods: dict[str, Path]) -> str | None:
 
 def test_every_module_has_a_layer():
     unlisted = [name for name in modules() if group(name) == "unlisted"]
-    assert not unlisted, f"top-level modules in no layer (add them to BASE_MODULES or ENTRY_MODULES): {unlisted}"
+    assert not unlisted, (
+        f"top-level modules in no layer (add them to BASE_MODULES or ENTRY_MODULES): {unlisted}"
+    )
 
 
 def test_no_import_goes_up_a_layer():
@@ -193,26 +224,33 @@ def test_no_import_goes_up_a_layer():
 
 
 # The checker itself, on small made-up packages: each rule catches what it should.
-@pytest.mark.parametrize("source, target, bad", [
-    ("evalscope.eval.runner", "evalscope.report.page", True),        # engine -> report
-    ("evalscope.eval.runner", "evalscope.perf.metrics", True),       # engine -> other engine
-    ("evalscope.jobs.engines", "evalscope.report.page", False),      # jobs -> report
-    ("evalscope.jobs.celery.routes", "evalscope.service.errors", True),
-    ("evalscope.jobs.celery.routes", "fastapi", True),               # no FastAPI in jobs/
-    ("evalscope.service.app", "fastapi", False),
-    ("evalscope.service.app", "evalscope.jobs.manager", False),
-    ("evalscope.service.app", "evalscope.eval.api", True),           # service -> entry
-    ("evalscope.eval.api", "evalscope.report.page", False),          # entry -> anything
-    ("evalscope.perf.cli", "evalscope.report.perf", False),
-    ("evalscope.paths", "evalscope.client.urls", True),              # base -> client
-    ("evalscope.client.urls", "evalscope.datasets.hub", False),      # same layer
-    ("evalscope.mock.server", "evalscope.client.sse", False),
-    ("evalscope.mock.server", "evalscope.perf.http", True),
-    ("evalscope.perf.runner", "evalscope.mock.server", True),
-    ("evalscope.cli", "evalscope.mock.cli", False),
-])
+@pytest.mark.parametrize(
+    "source, target, bad",
+    [
+        ("evalscope.eval.runner", "evalscope.report.page", True),  # engine -> report
+        ("evalscope.eval.runner", "evalscope.perf.metrics", True),  # engine -> other engine
+        ("evalscope.jobs.engines", "evalscope.report.page", False),  # jobs -> report
+        ("evalscope.jobs.celery.routes", "evalscope.service.errors", True),
+        ("evalscope.jobs.celery.routes", "fastapi", True),  # no FastAPI in jobs/
+        ("evalscope.service.app", "fastapi", False),
+        ("evalscope.service.app", "evalscope.jobs.manager", False),
+        ("evalscope.service.app", "evalscope.eval.api", True),  # service -> entry
+        ("evalscope.eval.api", "evalscope.report.page", False),  # entry -> anything
+        ("evalscope.perf.cli", "evalscope.report.perf", False),
+        ("evalscope.paths", "evalscope.client.urls", True),  # base -> client
+        ("evalscope.client.urls", "evalscope.datasets.hub", False),  # same layer
+        ("evalscope.mock.server", "evalscope.client.sse", False),
+        ("evalscope.mock.server", "evalscope.perf.http", True),
+        ("evalscope.perf.runner", "evalscope.mock.server", True),
+        ("evalscope.cli", "evalscope.mock.cli", False),
+    ],
+)
 def test_rules(source, target, bad):
-    mods = {name: Path(name.replace(".", "/") + ".py") for name in (source, target) if name.startswith("evalscope")}
+    mods = {
+        name: Path(name.replace(".", "/") + ".py")
+        for name in (source, target)
+        if name.startswith("evalscope")
+    }
     assert (violation(Import(source, target, 1, "import"), mods) is not None) is bad
 
 
@@ -227,16 +265,20 @@ def test_collect_sees_every_kind_of_import(tmp_path):
     (pkg / "eval" / "__init__.py").write_text(
         "from evalscope._lazy import lazy_exports\n"
         "__getattr__ = lazy_exports(__name__, {**dict.fromkeys(('run_task',), 'evalscope.eval.api'),\n"
-        "                                      'x': 'evalscope.report.page'})\n")
+        "                                      'x': 'evalscope.report.page'})\n"
+    )
     (pkg / "eval" / "runner.py").write_text(
         "import importlib\n"
         "def f():\n"
         "    from ..report import page\n"
         "    importlib.import_module('evalscope.report.page')\n"
-        "    return 'evalscope.report.page:render'\n")
+        "    return 'evalscope.report.page:render'\n"
+    )
     mods = modules(tmp_path)
     bad = sorted((i.source, i.target, i.how) for i in collect(mods) if violation(i, mods))
-    assert bad == [("evalscope.eval", "evalscope.report.page", "lazy export x"),
-                   ("evalscope.eval.runner", "evalscope.report.page", '"module:function"'),
-                   ("evalscope.eval.runner", "evalscope.report.page", "import"),
-                   ("evalscope.eval.runner", "evalscope.report.page", "import_module")]
+    assert bad == [
+        ("evalscope.eval", "evalscope.report.page", "lazy export x"),
+        ("evalscope.eval.runner", "evalscope.report.page", '"module:function"'),
+        ("evalscope.eval.runner", "evalscope.report.page", "import"),
+        ("evalscope.eval.runner", "evalscope.report.page", "import_module"),
+    ]

@@ -16,7 +16,7 @@ from fastapi.responses import FileResponse
 from fastapi_offline import FastAPIOffline
 
 from evalscope import __version__
-from evalscope.jobs import JobManager, JobStore, LocalProcessExecutor, all_kinds
+from evalscope.jobs import Executor, JobManager, JobStore, LocalProcessExecutor, all_kinds
 from evalscope.service import errors
 from evalscope.service.context import ServiceContext
 from evalscope.service.middleware import BearerAuthMiddleware, BodyLimitMiddleware
@@ -65,9 +65,11 @@ def create_app(settings: ServiceSettings | None = None, **overrides: Any) -> Fas
         base.mkdir(parents=True, exist_ok=True)
         store = JobStore(settings.db_url)
         preload = sorted({m for k in kinds.values() for m in k.preload})
+        executor: Executor
         if settings.executor == "celery":
             from evalscope.jobs.celery import CeleryExecutor
 
+            assert settings.broker_url  # ServiceSettings requires it with the celery executor
             executor = CeleryExecutor(settings.broker_url, store, heartbeat_timeout=settings.heartbeat_timeout)
         else:
             executor = LocalProcessExecutor(settings.max_concurrent_jobs, preload=preload,

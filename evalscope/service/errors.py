@@ -5,6 +5,7 @@ from __future__ import annotations
 import errno
 import logging
 import traceback
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -42,7 +43,7 @@ def error_body(message: str, errors: list[dict[str, str]] | None = None, **extra
     return body
 
 
-def validation_errors(errors: list[dict[str, Any]]) -> list[dict[str, str]]:
+def validation_errors(errors: Iterable[Mapping[str, Any]]) -> list[dict[str, str]]:
     """Pydantic's error list as ``[{"field": "a.b", "reason": "..."}]`` (wording: evalscope.fieldnames)."""
     return [http_error(e) for e in field_errors(errors, request=True)]
 

@@ -2,7 +2,8 @@
 
 ``health`` (/health), ``seed`` (the seed's blocking /api/v1/eval and /api/v1/perf), ``jobs`` (the job
 API), ``files`` (a job's files), ``metrics`` (/metrics), ``compat`` (EvalScope 1.14's routes) and
-``workers`` (Celery executor only: a worker's upload, distributed perf). The app includes them in
-:data:`evalscope.service.app` order: a fixed path (``/api/v1/jobs/perf_distributed``) before the
-job API's ``/api/v1/jobs/{kind}``, which would match it too.
+``workers`` (Celery executor only: a worker's upload, distributed perf). Routes get the running
+service through ``evalscope.service.context`` (``ctx: Context``, ``job: ExistingJob``). Order matters
+once: ``create_app`` includes ``workers`` first, because the job API's ``POST /api/v1/jobs/{kind}``
+would also match ``/api/v1/jobs/perf_distributed``.
 """

@@ -217,7 +217,7 @@ async def invoke(ctx: ServiceContext, kind: str, body: Any, task_id: str | None,
             raise _error(404, f"Output directory not found for task_id: {task_id}", TASK_HEADER)
         # 1.14 resumes in the task's folder from its cache; we start a new job from a copy of it.
         data["use_cache"] = previous.output_dir
-        alias = alias or row.get("alias")
+        alias = alias or (row or {}).get("alias")
     try:
         model = route.model.model_validate(data)
     except ValidationError as exc:

@@ -15,7 +15,9 @@ from evalscope.service.schemas import FileListOut, FileOut
 router = APIRouter(tags=["jobs"])
 
 
-@router.get("/api/v1/jobs/{job_id}/files", response_model=FileListOut, responses=error_responses(401, 404, 503))
+@router.get(
+    "/api/v1/jobs/{job_id}/files", response_model=FileListOut, responses=error_responses(401, 404, 503)
+)
 def list_files(job: ExistingJob) -> FileListOut:
     """Every file in the job's folder (paths relative to it)."""
     root = Path(job.output_dir)
@@ -27,8 +29,10 @@ def list_files(job: ExistingJob) -> FileListOut:
     return FileListOut(job_id=job.id, output_dir=job.output_dir, files=files)
 
 
-@router.get("/api/v1/jobs/{job_id}/files/{path:path}",
-            responses={200: {"content": {"application/octet-stream": {}}}, **error_responses(401, 404, 503)})
+@router.get(
+    "/api/v1/jobs/{job_id}/files/{path:path}",
+    responses={200: {"content": {"application/octet-stream": {}}}, **error_responses(401, 404, 503)},
+)
 def get_file(job_id: str, path: str, job: ExistingJob) -> FileResponse:
     """Download one file of the job's folder; paths outside it answer 404."""
     target = confined_file(Path(job.output_dir), path)

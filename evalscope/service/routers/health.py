@@ -13,14 +13,21 @@ from evalscope.service.schemas import HealthOut
 router = APIRouter(tags=["service"])
 
 
-@router.get("/health", response_model=HealthOut, response_model_exclude_none=True,
-            responses={503: {"model": HealthOut, "description": "degraded: no job can run now"}})
+@router.get(
+    "/health",
+    response_model=HealthOut,
+    response_model_exclude_none=True,
+    responses={503: {"model": HealthOut, "description": "degraded: no job can run now"}},
+)
 async def health(ctx: MaybeContext) -> Any:
     """``ok``, or ``degraded`` with a ``reason`` (workers cannot be started, finished jobs not yet
     saved): 200 while jobs can still run, 503 when none can.  Reads in-memory state only,
     never the store or the workers."""
-    body: dict[str, Any] = {"status": "ok", "service": "evalscope",
-                            "timestamp": datetime.now().isoformat(timespec="seconds")}
+    body: dict[str, Any] = {
+        "status": "ok",
+        "service": "evalscope",
+        "timestamp": datetime.now().isoformat(timespec="seconds"),
+    }
     problem = ctx.manager.health() if ctx is not None else None
     if problem is None:
         return body

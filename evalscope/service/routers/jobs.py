@@ -35,8 +35,12 @@ async def submit_perf(ctx: Context, body: Annotated[PerfArguments, Body()]) -> J
     return job_created(ctx, await submit(ctx, PERF, body))
 
 
-@router.post("/api/v1/jobs/{kind}", status_code=202, response_model=JobOut,
-             responses=error_responses(400, 401, 404, 413, 503, 507))
+@router.post(
+    "/api/v1/jobs/{kind}",
+    status_code=202,
+    response_model=JobOut,
+    responses=error_responses(400, 401, 404, 413, 503, 507),
+)
 def submit_other(ctx: Context, kind: str, body: Annotated[dict[str, Any], Body()]) -> JSONResponse:
     """Queue a job of an extra registered kind (its function validates the body)."""
     if kind in ENGINE_ROUTES or kind not in ctx.manager.kinds:
@@ -44,7 +48,9 @@ def submit_other(ctx: Context, kind: str, body: Annotated[dict[str, Any], Body()
     try:
         parent = resolve_under(ctx.settings.base_dir, body.get("work_dir"))
     except PathOutsideBase as exc:
-        raise ApiError(400, f"Invalid request: work_dir: {exc}", [{"field": "work_dir", "reason": str(exc)}]) from None
+        raise ApiError(
+            400, f"Invalid request: work_dir: {exc}", [{"field": "work_dir", "reason": str(exc)}]
+        ) from None
     return job_created(ctx, ctx.manager.submit(kind, body, parent))
 
 
@@ -58,8 +64,12 @@ def list_jobs(
 ) -> dict[str, Any]:
     """Jobs, newest first, filtered by state and kind."""
     items, total = ctx.manager.list(state=state, kind=kind, limit=limit, offset=offset)
-    return {"items": [JobOut.of(j, ctx.settings.debug) for j in items], "total": total,
-            "limit": limit, "offset": offset}
+    return {
+        "items": [JobOut.of(j, ctx.settings.debug) for j in items],
+        "total": total,
+        "limit": limit,
+        "offset": offset,
+    }
 
 
 @router.get("/api/v1/jobs/{job_id}", response_model=JobOut, responses=error_responses(401, 404, 503))
@@ -68,7 +78,9 @@ def get_job(ctx: Context, job: ExistingJob) -> JobOut:
     return JobOut.of(job, ctx.settings.debug)
 
 
-@router.post("/api/v1/jobs/{job_id}/cancel", response_model=JobOut, responses=error_responses(401, 404, 409, 503))
+@router.post(
+    "/api/v1/jobs/{job_id}/cancel", response_model=JobOut, responses=error_responses(401, 404, 409, 503)
+)
 def cancel_job(ctx: Context, job_id: str) -> JobOut:
     """Cancel a queued or running job (its worker process is killed); 409 if already over."""
     try:
@@ -80,8 +92,12 @@ def cancel_job(ctx: Context, job_id: str) -> JobOut:
     return JobOut.of(job, ctx.settings.debug)
 
 
-@router.post("/api/v1/jobs/{job_id}/resume", status_code=202, response_model=JobOut,
-             responses=error_responses(400, 401, 404, 409, 413, 503))
+@router.post(
+    "/api/v1/jobs/{job_id}/resume",
+    status_code=202,
+    response_model=JobOut,
+    responses=error_responses(400, 401, 404, 409, 413, 503),
+)
 def resume_job(ctx: Context, job_id: str, body: Annotated[ResumeIn | None, Body()] = None) -> JSONResponse:
     """Queue an interrupted, failed or cancelled job again in its own folder (evals continue
     from their cache).  API keys are never stored: give ``api_key`` again if the model needs one."""
@@ -94,9 +110,13 @@ def resume_job(ctx: Context, job_id: str, body: Annotated[ResumeIn | None, Body(
     return job_created(ctx, job)
 
 
-@router.get("/api/v1/jobs/{job_id}/events",
-            responses={200: {"content": {"text/event-stream": {}}, "description": "server-sent events"},
-                       **error_responses(401, 404, 503)})
+@router.get(
+    "/api/v1/jobs/{job_id}/events",
+    responses={
+        200: {"content": {"text/event-stream": {}}, "description": "server-sent events"},
+        **error_responses(401, 404, 503),
+    },
+)
 async def job_events(request: Request, ctx: Context, job_id: str) -> StreamingResponse:
     """Server-sent events: ``event: job`` with the job at each change, then ``event: end``."""
     if await asyncio.to_thread(ctx.manager.get, job_id) is None:
@@ -116,5 +136,8 @@ async def job_events(request: Request, ctx: Context, job_id: str) -> StreamingRe
         if last is not None:
             yield f"event: end\ndata: {json.dumps({'id': job_id, 'state': last.state.value})}\n\n"
 
-    return StreamingResponse(stream(), media_type="text/event-stream",
-                             headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+    return StreamingResponse(
+        stream(),
+        media_type="text/event-stream",
+        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+    )

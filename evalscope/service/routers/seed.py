@@ -35,8 +35,13 @@ def failure(ctx: ServiceContext, job: Job) -> JSONResponse:
     written = {k: v for k, v in (job.result or {}).items() if k != "output_dir"}
     output_dir = (job.result or {}).get("output_dir") or job.output_dir
     return JSONResponse(
-        error_body(message, job_id=job.id, output_dir=output_dir,
-                   traceback=job.traceback if ctx.settings.debug else None, **written),
+        error_body(
+            message,
+            job_id=job.id,
+            output_dir=output_dir,
+            traceback=job.traceback if ctx.settings.debug else None,
+            **written,
+        ),
         status_code=500,
     )
 
