@@ -11,6 +11,7 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
+from evalscope.rundir import JOB_FILE
 from evalscope.service.schemas import ErrorOut
 
 _DESCRIPTIONS = {
@@ -20,7 +21,7 @@ _DESCRIPTIONS = {
     409: "the job's state does not allow this (e.g. cancelling a finished job)",
     413: "request body too large",
     500: "the job failed, was cancelled or interrupted (traceback only in debug mode)",
-    503: "the job store is busy or unavailable, or the engine is not installed; retry later",
+    503: "the job store is busy or unavailable, or the service is still starting; retry later",
     507: "the service cannot write to its work dir (disk full or read-only)",
 }
 
@@ -72,7 +73,7 @@ def _add_links(schema: dict[str, Any]) -> None:
             continue
         params = {"job_id": "$response.body#/id"}
         if "{path}" in path:
-            params["path"] = "config.json"  # every job folder has one
+            params["path"] = JOB_FILE  # every job folder has one (config.json only once its engine ran)
         ref = "#/paths/" + path.replace("~", "~0").replace("/", "~1") + "/" + method
         links[name] = {"operationRef": ref, "parameters": params}
     for path, method, status in (("/api/v1/jobs/eval", "post", "202"), ("/api/v1/jobs/perf", "post", "202"),
