@@ -19,7 +19,7 @@ import asyncio
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import aiohttp
 
@@ -29,6 +29,9 @@ from evalscope.client.jsonfast import loads
 from evalscope.client.stream import StreamAccumulator
 from evalscope.perf.http import ConnectionPool, HttpTarget
 from evalscope.perf.records import RequestRecord
+
+if TYPE_CHECKING:
+    import numpy as np
 
 READ_BUFSIZE = 1 << 20  # aiohttp's default 64 KiB read buffer throttles long streamed answers
 SPIN_WINDOW = 0.0015  # below this, sleeping would overshoot by the 1 ms timer granularity
@@ -50,7 +53,7 @@ class ShardPlan:
     parallel: int
     indices: Sequence[int]  # global request indices this client sends, in order (a range)
     # seconds after t0 each index is due (open loop; a float64 array or a list), else None
-    offsets: Sequence[float] | None = None
+    offsets: Sequence[float] | np.ndarray | None = None
     warmup: int = 0
     duration: float | None = None
     connect_timeout: float = 600.0
@@ -280,9 +283,9 @@ async def warm_up(client: LoadClient, n: int, parallel: int) -> None:
     client.done = 0
 
 
-def _floats(values: Sequence[float]) -> Iterator[float]:
+def _floats(values: Sequence[float] | np.ndarray) -> Iterator[float]:
     """Plain floats from a list or a numpy array, converted a block at a time (not all up front)."""
-    if not hasattr(values, "tolist"):
+    if isinstance(values, Sequence):
         yield from values
         return
     for start in range(0, len(values), 4096):

@@ -21,6 +21,7 @@ it too); :func:`compute_metrics` turns one sweep point's records into a :class:`
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -36,7 +37,7 @@ LAG_LIMIT = 0.001  # event-loop lag above this (p99) means the client skewed its
 CPU_LIMIT = 0.95
 
 
-def _mean(values: list[float] | np.ndarray) -> float | None:
+def _mean(values: Sequence[float] | np.ndarray) -> float | None:
     return float(np.mean(values)) if len(values) else None
 
 
@@ -44,7 +45,7 @@ def _round(v: float | None, nd: int = 4) -> float | None:
     return None if v is None else round(v, nd)
 
 
-def _pct(values: list[float] | np.ndarray) -> list[float | None]:
+def _pct(values: Sequence[float] | np.ndarray) -> list[float | None]:
     if not len(values):
         return [None] * len(PERCENTILES)
     return [round(float(x), 6) for x in np.percentile(np.asarray(values, dtype=float), PERCENTILES)]
@@ -150,17 +151,26 @@ def _core_metrics(records: list[RequestRecord], v: RequestValues, parallel: int,
     n_ok = len(records) - len(failed)
     sum_in, sum_out = sum(v.input_tokens), sum(v.output_tokens)
     has_out = bool(v.output_tokens)
-    reasons = dict(Counter(r.reason for r in failed))
-    m = PointMetrics(
-        time_taken=round(seconds, 4), concurrency=parallel, total_requests=len(records), succeed_requests=n_ok,
-        failed_requests=len(failed),
-        output_throughput=_round(sum_out / seconds if seconds and has_out else None),
-        total_throughput=_round((sum_in + sum_out) / seconds if seconds and has_out else None),
-        request_throughput=_round(n_ok / seconds if seconds else None),
-        avg_latency=_round(_mean(v.latency), 6), avg_ttft=_round(_mean(v.ttft), 6),
-        avg_tpot=_round(_mean(v.tpot), 6), avg_itl=_round(_mean(v.itl), 6),
-        avg_input_tokens=_round(_mean(v.input_tokens)), avg_output_tokens=_round(_mean(v.output_tokens)),
-        requested_number=number, failures_by_reason=reasons)
+    reasons = dict(Counter(str(r.reason) for r in failed))
+    # assigned one by one (not passed to the constructor): each assignment marks the key present, in
+    # the declared order whatever the order here, and is checked by the type checker by field name
+    m = PointMetrics()
+    m.time_taken = round(seconds, 4)
+    m.concurrency = parallel
+    m.total_requests = len(records)
+    m.succeed_requests = n_ok
+    m.failed_requests = len(failed)
+    m.output_throughput = _round(sum_out / seconds if seconds and has_out else None)
+    m.total_throughput = _round((sum_in + sum_out) / seconds if seconds and has_out else None)
+    m.request_throughput = _round(n_ok / seconds if seconds else None)
+    m.avg_latency = _round(_mean(v.latency), 6)
+    m.avg_ttft = _round(_mean(v.ttft), 6)
+    m.avg_tpot = _round(_mean(v.tpot), 6)
+    m.avg_itl = _round(_mean(v.itl), 6)
+    m.avg_input_tokens = _round(_mean(v.input_tokens))
+    m.avg_output_tokens = _round(_mean(v.output_tokens))
+    m.requested_number = number
+    m.failures_by_reason = reasons
     if failed:
         m.failure_examples = {reason: next(r.error for r in failed if r.reason == reason) for reason in reasons}
     m.unknown_output_requests = v.unknown_output
@@ -208,10 +218,12 @@ def _client_metrics(m: PointMetrics, client: ClientStats, rate: float) -> str | 
 
 def percentile_table(v: RequestValues) -> PointPercentiles:
     """The percentile table of one point's values."""
-    return PointPercentiles(
-        labels=[f"{p}%" for p in PERCENTILES], ttft=_pct(v.ttft), itl=_pct(v.itl), tpot=_pct(v.tpot),
-        latency=_pct(v.latency), input_tokens=_pct(v.input_tokens), output_tokens=_pct(v.output_tokens),
-        output_rate=_pct(v.output_rate), total_rate=_pct(v.total_rate))
+    p = PointPercentiles()
+    p.labels = [f"{q}%" for q in PERCENTILES]
+    p.ttft, p.itl, p.tpot, p.latency = _pct(v.ttft), _pct(v.itl), _pct(v.tpot), _pct(v.latency)
+    p.input_tokens, p.output_tokens = _pct(v.input_tokens), _pct(v.output_tokens)
+    p.output_rate, p.total_rate = _pct(v.output_rate), _pct(v.total_rate)
+    return p
 
 
 def compute_metrics(records: list[RequestRecord], parallel: int, number: int, *, rate: float = -1,

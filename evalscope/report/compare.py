@@ -75,7 +75,7 @@ def perf_compare_context(a: Path, b: Path) -> dict[str, Any]:
     keys = list(ra) + [k for k in rb if k not in ra]
     rows = []
     for key in keys:
-        row = {"key": key, "label": (ra.get(key) or rb.get(key))["label"], "cells": []}
+        row = {"key": key, "label": (ra.get(key) or rb[key])["label"], "cells": []}
         for metric, _, higher_better in PERF_COMPARE:
             va = (ra.get(key) or {}).get(metric)
             vb = (rb.get(key) or {}).get(metric)

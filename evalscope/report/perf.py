@@ -147,7 +147,7 @@ def summary_rows(points: list[PerfPoint]) -> list[dict[str, Any]]:
     """One table row per sweep point with the engine's summary numbers (and p50/p99 from its files)."""
     rows = []
     for p in points:
-        row = {"key": p.key, "label": point_label(p)}
+        row: dict[str, Any] = {"key": p.key, "label": point_label(p)}
         for (key, _), (name, _) in zip(SUMMARY_COLUMNS, SUMMARY_FIELDS, strict=True):
             row[key] = getattr(p.metrics, name)
         row["P50 latency (s)"] = _pct(p, "latency", "50%")
@@ -164,8 +164,7 @@ def histogram_figure(points: list[PerfPoint], metric: str, unit_label: str, titl
     Bins end at the largest 99.5th percentile so one outlier does not flatten the chart; values
     beyond it are counted in the trace's legend entry.
     """
-    series = [(p, p.values.get(metric)) for p in points]
-    series = [(p, v) for p, v in series if v is not None and len(v)]
+    series = [(p, v) for p in points if (v := p.values.get(metric)) is not None and len(v)]
     if not series:
         return None
     lo = min(float(v.min()) for _, v in series)
@@ -235,9 +234,9 @@ def timeline_figure(points: list[PerfPoint]) -> dict[str, Any] | None:
     t0 = min((p.t0 for p in points if p.t0 is not None), default=None)
     if t0 is None:
         return None
-    wait = {"x": [], "y": [], "text": []}
-    gen = {"x": [], "y": [], "text": []}
-    bad = {"x": [], "y": [], "text": []}
+    wait: dict[str, list[Any]] = {"x": [], "y": [], "text": []}
+    gen: dict[str, list[Any]] = {"x": [], "y": [], "text": []}
+    bad: dict[str, list[Any]] = {"x": [], "y": [], "text": []}
     y = 0
     sampled = False
     for p in points:
@@ -311,13 +310,13 @@ def run_title(folder: Path) -> str:
 def perf_context(folder: Path) -> dict[str, Any]:
     """Everything the perf template shows, plus the ``report_data`` JSON island for scripts."""
     points = load_perf_run(folder)
-    figures = []
+    figures: list[tuple[str, dict[str, Any]]] = []
     for fig in sweep_figures(points):
         figures.append(("sweep", fig))
     for metric, unit, title in DIST_METRICS:
-        fig = histogram_figure(points, metric, unit, title)
-        if fig is not None:
-            figures.append(("dist", fig))
+        dist = histogram_figure(points, metric, unit, title)
+        if dist is not None:
+            figures.append(("dist", dist))
     timeline = timeline_figure(points)
     errors = errors_figure(points)
     first = redact_config(points[0].args)  # a folder written by another tool may hold a key in clear
