@@ -20,6 +20,7 @@ from pydantic import BaseModel, Field
 
 from evalscope.eval import TaskConfig
 from evalscope.eval.loading import check_sources
+from evalscope.fieldnames import http_error, summary
 from evalscope.jobs import Job, PathOutsideBase, resolve_under
 from evalscope.jobs.paths import UnusablePath
 from evalscope.paths import PathMarker, marked_values
@@ -77,9 +78,8 @@ class EngineRoute:
         if not problems:
             problems = self._check(body, config)
         if problems:
-            summary = "; ".join(str(p) for p in problems[:5])
-            raise ApiError(400, f"Invalid request: {summary}", [{"field": p.field, "reason": p.reason}
-                                                                for p in problems])
+            pairs = [(p.field, p.reason) for p in problems]
+            raise ApiError(400, f"Invalid request: {summary(pairs)}", [http_error(p) for p in pairs])
         return config, parent
 
     def _check(self, body: BaseModel, config: dict[str, Any]) -> list[FieldProblem]:

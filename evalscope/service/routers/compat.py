@@ -22,6 +22,7 @@ from pydantic import ValidationError
 
 from evalscope import __version__
 from evalscope.eval.benchmarks import list_benchmarks
+from evalscope.fieldnames import summary
 from evalscope.jobs import Job, JobConflict, JobState
 from evalscope.jobs import task_ids as tasks
 from evalscope.rundir import RunDir
@@ -222,8 +223,8 @@ async def invoke(ctx: ServiceContext, kind: str, body: Any, task_id: str | None,
         model = route.model.model_validate(data)
     except ValidationError as exc:
         errs = validation_errors(list(exc.errors()))
-        summary = "; ".join(f"{e['field']}: {e['reason']}" for e in errs[:5])
-        raise ApiError(400, f"Invalid request: {summary}", errs, error=summary) from None
+        text = summary((e["field"], e["reason"]) for e in errs)
+        raise ApiError(400, f"Invalid request: {text}", errs, error=text) from None
     job = await submit(ctx, route, model)  # the job API's own submission path
     await asyncio.to_thread(tasks.bind, store, task_id, job.id, kind, alias)
     final = await ctx.notifier.wait_final(job.id, ctx.manager.get)
