@@ -146,7 +146,9 @@ class JobManager:
         updated = self.store.transition(job_id, ACTIVE_STATES, state=JobState.cancelled,
                                         finished_at=utcnow(), error="cancelled by request")
         if updated is None:
-            raise JobConflict(f"job {job_id} is {self.store.get(job_id).state}; only queued or running jobs can be cancelled")
+            now = self.store.get(job_id)
+            state = now.state if now is not None else "deleted"
+            raise JobConflict(f"job {job_id} is {state}; only queued or running jobs can be cancelled")
         self.executor.cancel(job_id)
         self._forget(job_id)
         log.info("job %s: cancelled", job_id)
@@ -176,7 +178,8 @@ class JobManager:
 
     def get(self, job_id: str) -> Job | None:
         """The job as stored, or as it ended when its final state is not stored yet."""
-        return self._overlay(self.store.get(job_id))
+        job = self.store.get(job_id)
+        return None if job is None else self._overlay(job)
 
     def list(self, **filters: Any) -> tuple[list[Job], int]:
         jobs, total = self.store.list(**filters)
@@ -191,8 +194,9 @@ class JobManager:
             config=merge_secrets(job.config, secrets), output_dir=job.output_dir,
             resume=resume, attempt=job.attempts + 1, scrub_values=secret_values(secrets)))
 
-    def _overlay(self, job: Job | None) -> Job | None:
-        if job is None or job.is_final:
+    def _overlay(self, job: Job) -> Job:
+        """``job`` with the final state the store has not taken yet, if any."""
+        if job.is_final:
             return job
         with self._lock:
             fields = self._unsaved.get(job.id)

@@ -104,7 +104,7 @@ class LocalProcessExecutor(Executor):
         if start_method is None:
             start_method = "forkserver" if "forkserver" in mp.get_all_start_methods() else "spawn"
         self.start_method = start_method
-        self._ctx = mp.get_context(start_method)
+        self._ctx: Any = mp.get_context(start_method)  # typeshed's BaseContext lacks Process
         if start_method == "forkserver":
             self._ctx.set_forkserver_preload(["evalscope.jobs.worker", *self.preload])
         self._lock = threading.RLock()

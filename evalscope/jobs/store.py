@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import builtins
 import functools
 import threading
 from collections.abc import Iterable
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import (
     JSON,
@@ -21,7 +22,7 @@ from sqlalchemy import (
     select,
     update,
 )
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import CursorResult, make_url
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, sessionmaker
 
 from evalscope.jobs.models import Job, JobState
@@ -88,7 +89,8 @@ class JobStore:
         kwargs: dict[str, Any] = {"future": True}
         if is_sqlite:
             # pysqlite's own URL parameter (sqlite:///jobs.db?timeout=0.5) sets the busy timeout too.
-            busy_timeout = float(make_url(url).query.get("timeout") or busy_timeout)
+            given = make_url(url).query.get("timeout")
+            busy_timeout = float((given[-1] if isinstance(given, tuple) else given) or busy_timeout)
             kwargs["connect_args"] = {"check_same_thread": False, "timeout": busy_timeout}
         else:
             kwargs["pool_pre_ping"] = True
@@ -122,27 +124,31 @@ class JobStore:
         states = [JobState(s).value for s in from_states]
         values = {k: (v.value if isinstance(v, JobState) else v) for k, v in fields.items()}
         with self._write_lock, self._session.begin() as s:
-            res = s.execute(
+            res = cast("CursorResult[Any]", s.execute(
                 update(JobRow).where(JobRow.id == job_id, JobRow.state.in_(states)).values(**values)
-            )
+            ))
             if res.rowcount == 0:
                 return None
             row = s.get(JobRow, job_id)
+            if row is None:
+                return None
             s.refresh(row)
             return _to_model(row)
 
     def mark_started(self, job_id: str, pid: int | None) -> Job | None:
         """queued -> running; counts the attempt."""
         with self._write_lock, self._session.begin() as s:
-            res = s.execute(
+            res = cast("CursorResult[Any]", s.execute(
                 update(JobRow)
                 .where(JobRow.id == job_id, JobRow.state == JobState.queued.value)
                 .values(state=JobState.running.value, started_at=utcnow(), finished_at=None,
                         worker_pid=pid, attempts=JobRow.attempts + 1)
-            )
+            ))
             if res.rowcount == 0:
                 return None
             row = s.get(JobRow, job_id)
+            if row is None:
+                return None
             s.refresh(row)
             return _to_model(row)
 
@@ -203,7 +209,7 @@ class JobStore:
             rows = s.execute(select(JobRow.kind, JobRow.state, func.count()).group_by(JobRow.kind, JobRow.state))
             return {(k, st): int(n) for k, st, n in rows}
 
-    def durations(self) -> list[tuple[str, str, float]]:
+    def durations(self) -> builtins.list[tuple[str, str, float]]:
         """(kind, state, seconds) of every finished attempt that started."""
         with self._session() as s:
             rows = s.execute(
@@ -212,7 +218,8 @@ class JobStore:
                 )
             )
             return [
-                (k, st, max(0.0, (_aware(f) - _aware(b)).total_seconds())) for k, st, b, f in rows
+                (k, st, max(0.0, (cast(datetime, _aware(f)) - cast(datetime, _aware(b))).total_seconds()))
+                for k, st, b, f in rows  # both are set (the query's condition)
             ]
 
 

@@ -103,7 +103,7 @@ def worker_main(conn: Any, preload: list[str], service_pid: int) -> None:
 
 def _clean_result(result: Any, scrub_values: list[str]) -> str:
     # Results go to JSON columns and HTTP answers: make sure they serialise, and hold no secret.
-    return scrub(json.dumps(result if result is not None else {}, default=str), scrub_values)
+    return scrub(json.dumps(result if result is not None else {}, default=str), scrub_values) or "{}"
 
 
 class ProgressReporter:
@@ -194,8 +194,8 @@ def _failure(exc: BaseException, scrub_values: list[str]) -> tuple[str, dict[str
         # An expected outcome (model unreachable, every request failed): its message is the whole
         # story, and what the run wrote travels with it so the job record keeps it.
         partial = json.loads(_clean_result(exc.result, scrub_values)) if exc.result is not None else None
-        return scrub(exc.message, scrub_values), partial
-    return scrub(f"{type(exc).__name__}: {exc}", scrub_values), None
+        return scrub(exc.message, scrub_values) or "", partial
+    return scrub(f"{type(exc).__name__}: {exc}", scrub_values) or "", None
 
 
 def _run(dispatch: Dispatch, send: Callable[[tuple[Any, ...]], None]) -> None:

@@ -36,9 +36,10 @@ class FilesConfig(BaseModel):
     """A worker's output-files mode."""
 
     mode: FilesMode = "shared"
-    work_dir: Path | None = Field(None, description="upload mode: where the worker writes jobs locally")
-    service_url: str | None = Field(None, description="upload mode: the service's base URL")
-    service_token: str | None = Field(None, repr=False, description="upload mode: the service's bearer token")
+    work_dir: Path | None = Field(default=None, description="upload mode: where the worker writes jobs locally")
+    service_url: str | None = Field(default=None, description="upload mode: the service's base URL")
+    service_token: str | None = Field(default=None, repr=False,
+                                      description="upload mode: the service's bearer token")
     keep_local: bool = False
 
     @model_validator(mode="after")

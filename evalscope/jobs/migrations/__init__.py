@@ -87,7 +87,10 @@ def head_revision() -> str:
     """The newest revision shipped with this version."""
     from alembic.script import ScriptDirectory
 
-    return ScriptDirectory.from_config(_config(None)).get_current_head()
+    head = ScriptDirectory.from_config(_config(None)).get_current_head()
+    if head is None:
+        raise RuntimeError("no migration revisions shipped with this version")
+    return head
 
 
 def upgrade_if_available(engine: Engine) -> bool:
