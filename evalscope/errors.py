@@ -17,8 +17,9 @@ class RunFailed(RuntimeError):
     it, a job ends ``failed`` keeping ``result``, and the service's blocking routes answer 500.
     """
 
-    def __init__(self, message: str, output_dir: str | None = None,
-                 result: dict[str, Any] | None = None) -> None:
+    def __init__(
+        self, message: str, output_dir: str | None = None, result: dict[str, Any] | None = None
+    ) -> None:
         super().__init__(message)
         self.message = message
         self.output_dir = output_dir

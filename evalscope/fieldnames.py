@@ -56,7 +56,9 @@ _REQUEST_PARTS = ("body", "query", "path", "header", "cookie")
 _NAMED = re.compile(r"([a-z_][a-z0-9_]*(?:\.[a-z0-9_]+)*): (.+)", re.DOTALL)
 
 
-def field_errors(errors: ValidationError | Iterable[Mapping[str, Any]], *, request: bool = False) -> list[FieldError]:
+def field_errors(
+    errors: ValidationError | Iterable[Mapping[str, Any]], *, request: bool = False
+) -> list[FieldError]:
     """Pydantic's errors (a ``ValidationError`` or its ``errors()`` list) as :class:`FieldError` s.
 
     The one reading of pydantic's error shape: ``Value error, `` is dropped; a message that names its

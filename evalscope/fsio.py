@@ -33,7 +33,7 @@ def safe_name(name: str, fallback: str = "model") -> str:
     cleaned = re.sub(r"[^A-Za-z0-9._-]+", "_", str(name)).strip("._") or fallback
     if len(cleaned) > MAX_NAME:
         digest = hashlib.sha256(str(name).encode("utf-8", "surrogatepass")).hexdigest()[:10]
-        cleaned = f"{cleaned[:MAX_NAME - 11]}_{digest}"
+        cleaned = f"{cleaned[: MAX_NAME - 11]}_{digest}"
     return cleaned
 
 
@@ -86,7 +86,9 @@ def atomic_path(path: str | os.PathLike[str], mode: int | None = None) -> Iterat
 
 
 @contextlib.contextmanager
-def atomic_open(path: str | os.PathLike[str], binary: bool = False, mode: int | None = None) -> Iterator[IO[Any]]:
+def atomic_open(
+    path: str | os.PathLike[str], binary: bool = False, mode: int | None = None
+) -> Iterator[IO[Any]]:
     """An open file whose content replaces ``path`` atomically when the block ends without error."""
     with atomic_path(path, mode) as tmp:
         fh = open(tmp, "wb") if binary else open(tmp, "w", encoding="utf-8", newline="")
@@ -105,8 +107,14 @@ def atomic_write_text(path: str | os.PathLike[str], text: str, mode: int | None 
     atomic_write_bytes(path, text.encode("utf-8"), mode)
 
 
-def atomic_write_json(path: str | os.PathLike[str], data: Any, *, indent: int | None = 2,
-                      default: Any = None, mode: int | None = None) -> None:
+def atomic_write_json(
+    path: str | os.PathLike[str],
+    data: Any,
+    *,
+    indent: int | None = 2,
+    default: Any = None,
+    mode: int | None = None,
+) -> None:
     """Write ``data`` as JSON (UTF-8, non-ASCII kept, trailing newline) to ``path`` atomically."""
     atomic_write_text(path, json.dumps(data, ensure_ascii=False, indent=indent, default=default) + "\n", mode)
 

@@ -36,7 +36,9 @@ def check_path_text(value: str) -> str:
         raise ValueError(f"path too long ({len(raw)} bytes, at most {MAX_PATH_BYTES})")
     longest = max((len(p.encode("utf-8", "surrogateescape")) for p in re.split(r"[/\\]", value)), default=0)
     if longest > MAX_NAME_BYTES:
-        raise ValueError(f"a file or folder name in the path is too long ({longest} bytes, at most {MAX_NAME_BYTES})")
+        raise ValueError(
+            f"a file or folder name in the path is too long ({longest} bytes, at most {MAX_NAME_BYTES})"
+        )
     return value
 
 
@@ -114,7 +116,9 @@ def _markers_of(annotation: Any, metadata: list[Any] | tuple[Any, ...] = ()) -> 
     return found
 
 
-def _walk(loc: str, annotation: Any, metadata: list[Any], value: Any) -> Iterator[tuple[str, PathMarker, str]]:
+def _walk(
+    loc: str, annotation: Any, metadata: list[Any], value: Any
+) -> Iterator[tuple[str, PathMarker, str]]:
     if value is None:
         return
     if isinstance(value, BaseModel):
@@ -129,8 +133,11 @@ def _walk(loc: str, annotation: Any, metadata: list[Any], value: Any) -> Iterato
     inner = annotation
     while typing.get_origin(inner) in (Annotated, Union, types.UnionType):
         args = [a for a in typing.get_args(inner) if a is not type(None)]
-        inner = args[0] if typing.get_origin(inner) is Annotated or len(args) == 1 else next(
-            (a for a in args if typing.get_origin(a) in (dict, list, tuple)), args[0])
+        inner = (
+            args[0]
+            if typing.get_origin(inner) is Annotated or len(args) == 1
+            else next((a for a in args if typing.get_origin(a) in (dict, list, tuple)), args[0])
+        )
     args = typing.get_args(inner)
     if isinstance(value, dict) and args:
         for key, item in value.items():

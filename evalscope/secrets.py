@@ -39,8 +39,23 @@ MIN_SCRUB_LENGTH = 4
 # A name is split into lower-case words ("X-Api-Key" -> x, api, key; "apiKey" -> api, key).
 _WORD_SPLIT = re.compile(r"[^A-Za-z0-9]+|(?<=[a-z0-9])(?=[A-Z])")
 # A word that starts with one of these is a credential word ("Authorization", "passwd", "cookies").
-_SECRET_PREFIXES = ("auth", "secret", "passw", "passphrase", "credential", "cookie", "signature",
-                    "session", "bearer", "apikey", "accesskey", "privatekey", "jwt", "csrf", "xsrf")
+_SECRET_PREFIXES = (
+    "auth",
+    "secret",
+    "passw",
+    "passphrase",
+    "credential",
+    "cookie",
+    "signature",
+    "session",
+    "bearer",
+    "apikey",
+    "accesskey",
+    "privatekey",
+    "jwt",
+    "csrf",
+    "xsrf",
+)
 # Whole words that are credential words ("key", "token"; not "tokens" or "tokenizer").
 _SECRET_WORDS = {"key", "token", "pwd", "pass", "sig", "otp", "sid", "pat"}
 # Compound words ending like this are too ("accesstoken", "secretkey", "xapikey").
@@ -63,7 +78,11 @@ def is_secret_name(name: object) -> bool:
         w = word.lower()
         if not w:
             continue
-        if w in _SECRET_WORDS or w.startswith(_SECRET_PREFIXES) or (len(w) > 3 and w.endswith(_SECRET_SUFFIXES)):
+        if (
+            w in _SECRET_WORDS
+            or w.startswith(_SECRET_PREFIXES)
+            or (len(w) > 3 and w.endswith(_SECRET_SUFFIXES))
+        ):
             return True
     return False
 
@@ -110,9 +129,11 @@ def _redact_query_item(item: str) -> str:
 def _redact_url_loose(url: str) -> str:
     # A URL urlsplit rejects (a bad port...) may still carry credentials: cut them out by pattern.
     url = re.sub(r"(://[^/@\s:]*):[^/@\s]*@", rf"\1:{REDACTED}@", url)
-    return re.sub(r"([?&#][^=&#\s]+)=([^&#\s]*)",
-                  lambda m: f"{m.group(1)}={REDACTED}" if is_secret_name(unquote(m.group(1)[1:])) else m.group(0),
-                  url)
+    return re.sub(
+        r"([?&#][^=&#\s]+)=([^&#\s]*)",
+        lambda m: f"{m.group(1)}={REDACTED}" if is_secret_name(unquote(m.group(1)[1:])) else m.group(0),
+        url,
+    )
 
 
 def _url_credentials(url: str) -> list[str]:
@@ -186,7 +207,12 @@ def _restores(public: Any, real: Any) -> bool:
     # A secret only fills the place it was taken from: "***", or the same URL with credentials redacted.
     if public == REDACTED:
         return True
-    return isinstance(public, str) and isinstance(real, str) and "://" in real and _redact_urls_in(real) == public
+    return (
+        isinstance(public, str)
+        and isinstance(real, str)
+        and "://" in real
+        and _redact_urls_in(real) == public
+    )
 
 
 def _merge(public: Any, secrets: Any) -> Any:
@@ -203,7 +229,11 @@ def _merge(public: Any, secrets: Any) -> Any:
         return out
     if isinstance(public, list):
         given = secrets if isinstance(secrets, dict) else {}
-        return [_merge(v, given.get(str(i))) for i, v in enumerate(public) if not (v == REDACTED and str(i) not in given)]
+        return [
+            _merge(v, given.get(str(i)))
+            for i, v in enumerate(public)
+            if not (v == REDACTED and str(i) not in given)
+        ]
     if secrets is not None and not isinstance(secrets, dict) and _restores(public, secrets):
         return secrets
     return public

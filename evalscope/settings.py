@@ -53,16 +53,20 @@ class EnvSettings(BaseSettings):
     Empty variables count as unset. No ``.env`` file is read (a deployment sets the environment).
     """
 
-    model_config = SettingsConfigDict(env_prefix=PREFIX, env_ignore_empty=True, validate_by_name=True,
-                                      validate_by_alias=True)
+    model_config = SettingsConfigDict(
+        env_prefix=PREFIX, env_ignore_empty=True, validate_by_name=True, validate_by_alias=True
+    )
 
     #: fields never read from the environment (each subclass says why next to its list)
     env_excluded: ClassVar[frozenset[str]] = frozenset()
 
     @classmethod
     def settings_customise_sources(
-        cls, settings_cls: type[BaseSettings], init_settings: PydanticBaseSettingsSource,
-        env_settings: PydanticBaseSettingsSource, dotenv_settings: PydanticBaseSettingsSource,
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         return init_settings, _EnvSource(settings_cls, cls.env_excluded)
@@ -98,33 +102,56 @@ class Settings(EnvSettings):
     """The variables of the engines and of every process (service, workers, CLIs)."""
 
     # datasets (evalscope.datasets.hub)
-    dataset_dir: Path | None = Field(default=None, description="shared dataset folder: `DIR/<benchmark>/...`, "
-                                     "`DIR/<repo id>/...`; the service's --dataset-dir sets it for its workers")
-    cache: Path | None = Field(default=None, description="download cache (default ~/.cache/evalscope/datasets)")
-    offline: Switch = Field(default=False, description="never download datasets (HF_HUB_OFFLINE / "
-                            "HF_DATASETS_OFFLINE count too)")
+    dataset_dir: Path | None = Field(
+        default=None,
+        description="shared dataset folder: `DIR/<benchmark>/...`, "
+        "`DIR/<repo id>/...`; the service's --dataset-dir sets it for its workers",
+    )
+    cache: Path | None = Field(
+        default=None, description="download cache (default ~/.cache/evalscope/datasets)"
+    )
+    offline: Switch = Field(
+        default=False, description="never download datasets (HF_HUB_OFFLINE / HF_DATASETS_OFFLINE count too)"
+    )
     hf_hub_offline: Switch = Field(default=False, validation_alias="HF_HUB_OFFLINE")
     hf_datasets_offline: Switch = Field(default=False, validation_alias="HF_DATASETS_OFFLINE")
     modelscope_endpoint: str = Field(default="https://www.modelscope.cn", description="ModelScope hub URL")
-    hf_endpoint: str = Field(default="https://huggingface.co", validation_alias="HF_ENDPOINT",
-                             description="Hugging Face hub URL")
+    hf_endpoint: str = Field(
+        default="https://huggingface.co", validation_alias="HF_ENDPOINT", description="Hugging Face hub URL"
+    )
     # perf
     perf_http: Literal["raw", "aiohttp"] = Field(
-        default="raw", description="perf's HTTP client: raw (the measured one) or aiohttp (the reference path)")
-    no_uvloop: Switch = Field(default=False, description="perf runs on asyncio's loop even with uvloop installed")
+        default="raw",
+        description="perf's HTTP client: raw (the measured one) or aiohttp (the reference path)",
+    )
+    no_uvloop: Switch = Field(
+        default=False, description="perf runs on asyncio's loop even with uvloop installed"
+    )
     # jobs, service and workers
-    job_kinds: str = Field(default="", description="extra job kinds: name=module:function,... (every process)")
-    secret_key: SecretStr | None = Field(default=None, description="passphrase sealing API keys in Celery messages "
-                                         "(the same on the service and its workers)")
+    job_kinds: str = Field(
+        default="", description="extra job kinds: name=module:function,... (every process)"
+    )
+    secret_key: SecretStr | None = Field(
+        default=None,
+        description="passphrase sealing API keys in Celery messages "
+        "(the same on the service and its workers)",
+    )
     auth_token: SecretStr | None = Field(
-        default=None, validation_alias=AliasChoices("EVALSCOPE_AUTH_TOKEN", "EVALSCOPE_SERVICE_TOKEN"),
+        default=None,
+        validation_alias=AliasChoices("EVALSCOPE_AUTH_TOKEN", "EVALSCOPE_SERVICE_TOKEN"),
         description="the service's bearer token (after --auth-token / --auth-token-file); the workers' "
-                    "upload mode sends it. EVALSCOPE_SERVICE_TOKEN is the earlier name, still read")
-    broker_url: str | None = Field(default=None, description="Celery broker of `evalscope worker` (and the service's "
-                                   "--executor celery)")
-    database_url: str | None = Field(default=None, description="job store of `evalscope worker` (and the service)")
+        "upload mode sends it. EVALSCOPE_SERVICE_TOKEN is the earlier name, still read",
+    )
+    broker_url: str | None = Field(
+        default=None, description="Celery broker of `evalscope worker` (and the service's --executor celery)"
+    )
+    database_url: str | None = Field(
+        default=None, description="job store of `evalscope worker` (and the service)"
+    )
     # the mock server
-    mock_api_key: SecretStr | None = Field(default=None, description="key `evalscope mock-server` requires (as --api-key)")
+    mock_api_key: SecretStr | None = Field(
+        default=None, description="key `evalscope mock-server` requires (as --api-key)"
+    )
 
     @property
     def cache_dir(self) -> Path:

@@ -70,8 +70,10 @@ EVAL_FIELDS: dict[str, Rule] = {
     "rerun_review": Rule(defaults=(False,)),
     "no_timestamp": Rule(ignore="every job gets its own new folder, named by the service"),
     "enable_progress_tracker": Rule(ignore="progress is always tracked (job API, /api/v1/eval/progress)"),
-    "ignore_errors": Rule(ignore="a failed request is always recorded as that sample's error and the run "
-                                 "goes on; a run in which nothing could be scored fails"),
+    "ignore_errors": Rule(
+        ignore="a failed request is always recorded as that sample's error and the run "
+        "goes on; a run in which nothing could be scored fails"
+    ),
     "dry_run": Rule(defaults=(False,)),
     "judge": Rule(defaults=({},)),
     "judge_strategy": Rule(defaults=("auto", "rule")),  # the benchmarks served here are all rule-scored
@@ -117,10 +119,27 @@ PERF_FIELDS: dict[str, Rule] = {
     "enable_pd_metrics": Rule(defaults=(False,)),
     "open_loop": Rule(defaults=(False,)),
     "sla_auto_tune": Rule(defaults=(False,)),
-    **{name: Rule(ignore=_SLA) for name in ("sla_variable", "sla_params", "sla_num_runs", "sla_upper_bound",
-                                             "sla_lower_bound", "sla_fixed_parallel", "sla_number_multiplier")},
-    **{name: Rule(ignore="a tuning knob of EvalScope's own client; this engine has no equivalent")
-       for name in ("db_commit_interval", "queue_size_multiplier", "in_flight_task_multiplier", "num_workers")},
+    **{
+        name: Rule(ignore=_SLA)
+        for name in (
+            "sla_variable",
+            "sla_params",
+            "sla_num_runs",
+            "sla_upper_bound",
+            "sla_lower_bound",
+            "sla_fixed_parallel",
+            "sla_number_multiplier",
+        )
+    },
+    **{
+        name: Rule(ignore="a tuning knob of EvalScope's own client; this engine has no equivalent")
+        for name in (
+            "db_commit_interval",
+            "queue_size_multiplier",
+            "in_flight_task_multiplier",
+            "num_workers",
+        )
+    },
     "log_every_n_query": Rule(ignore="the run log reports progress on its own schedule"),
     "enable_progress_tracker": Rule(ignore="progress is always tracked (job API, /api/v1/perf/progress)"),
     "visualizer": Rule(),
@@ -131,8 +150,10 @@ PERF_FIELDS: dict[str, Rule] = {
     "no_timestamp": Rule(ignore="every job gets its own new folder, named by the service"),
     "prefix_count": Rule(defaults=(1,)),
     "apply_chat_template": Rule(),
-    **{name: Rule(ignore="only used by the image datasets (random_vl), which are not supported yet")
-       for name in ("image_width", "image_height", "image_format", "image_num", "image_patch_size")},
+    **{
+        name: Rule(ignore="only used by the image datasets (random_vl), which are not supported yet")
+        for name in ("image_width", "image_height", "image_format", "image_num", "image_patch_size")
+    },
     "data_source": Rule(),
     "dataset_offset": Rule(defaults=(0,)),
     "dataset_args": Rule(defaults=({},)),
@@ -150,8 +171,11 @@ PERF_FIELDS: dict[str, Rule] = {
 
 
 def _accepts_none(annotation: Any) -> bool:
-    return annotation is None or type(None) in typing.get_args(annotation) or (
-        isinstance(annotation, types.UnionType) and type(None) in annotation.__args__)
+    return (
+        annotation is None
+        or type(None) in typing.get_args(annotation)
+        or (isinstance(annotation, types.UnionType) and type(None) in annotation.__args__)
+    )
 
 
 def check_fields(data: Any, rules: Mapping[str, Rule], model_fields: Mapping[str, Any], what: str) -> Any:

@@ -25,7 +25,9 @@ def shared_datasets() -> Path:
     """The real benchmark data in ../shared/datasets (or $EVALSCOPE_TEST_DATA), else skip."""
     path = _shared_datasets_dir()
     if path is None:
-        pytest.skip("real benchmark data not found: set EVALSCOPE_TEST_DATA or place it at ../shared/datasets")
+        pytest.skip(
+            "real benchmark data not found: set EVALSCOPE_TEST_DATA or place it at ../shared/datasets"
+        )
     return path
 
 

@@ -43,8 +43,14 @@ def _literal_values(annotation: Any) -> set[Any] | None:
     return None
 
 
-def flag_problems(parser: argparse.ArgumentParser, model: type[BaseModel], *, renamed: dict[str, str] | None = None,
-                  cli_only: set[str] = frozenset(), model_only: set[str] = frozenset()) -> list[str]:
+def flag_problems(
+    parser: argparse.ArgumentParser,
+    model: type[BaseModel],
+    *,
+    renamed: dict[str, str] | None = None,
+    cli_only: set[str] = frozenset(),
+    model_only: set[str] = frozenset(),
+) -> list[str]:
     """What disagrees between ``parser`` and ``model``. ``renamed``: flag dest -> field path where the
     two differ (a nested model's field, a plural dest); ``cli_only`` / ``model_only``: the exclusions."""
     renamed = renamed or {}
@@ -67,11 +73,15 @@ def flag_problems(parser: argparse.ArgumentParser, model: type[BaseModel], *, re
         if action.default not in NOT_GIVEN:
             default = info.get_default(call_default_factory=True)
             if action.default != default:
-                problems.append(f"{action.option_strings[0]}: default {action.default!r}, "
-                                f"{model.__name__}.{path} {default!r}")
+                problems.append(
+                    f"{action.option_strings[0]}: default {action.default!r}, "
+                    f"{model.__name__}.{path} {default!r}"
+                )
         values = _literal_values(info.annotation)
         if action.choices is not None and values is not None and set(action.choices) != values:
-            problems.append(f"{action.option_strings[0]}: choices {sorted(action.choices)}, field {sorted(values)}")
+            problems.append(
+                f"{action.option_strings[0]}: choices {sorted(action.choices)}, field {sorted(values)}"
+            )
     for name in model.model_fields:
         if name not in mapped and name not in model_only:
             problems.append(f"{model.__name__}.{name}: no flag (--{name.replace('_', '-')})")
@@ -81,18 +91,28 @@ def flag_problems(parser: argparse.ArgumentParser, model: type[BaseModel], *, re
 def test_eval_flags_match_task_config():
     from evalscope.eval.config import TaskConfig
 
-    assert flag_problems(_subparser("eval"), TaskConfig,
-                         cli_only={"json"},          # output format of the command, not a setting of the run
-                         model_only={"eval_type"},   # EvalScope 1.14's field: only "openai_api"/"service" exist here
-                         ) == []
+    assert (
+        flag_problems(
+            _subparser("eval"),
+            TaskConfig,
+            cli_only={"json"},  # output format of the command, not a setting of the run
+            model_only={"eval_type"},  # EvalScope 1.14's field: only "openai_api"/"service" exist here
+        )
+        == []
+    )
 
 
 def test_perf_flags_match_perf_arguments():
     from evalscope.perf.arguments import PerfArguments
 
-    assert flag_problems(_subparser("perf"), PerfArguments,
-                         cli_only={"no_progress"},   # the terminal's progress bar, not a setting of the run
-                         ) == []
+    assert (
+        flag_problems(
+            _subparser("perf"),
+            PerfArguments,
+            cli_only={"no_progress"},  # the terminal's progress bar, not a setting of the run
+        )
+        == []
+    )
 
 
 def test_service_flags_match_service_settings():
@@ -100,13 +120,19 @@ def test_service_flags_match_service_settings():
     from evalscope.service.settings import ServiceSettings
 
     parser = _subparser("service")
-    assert flag_problems(parser, ServiceSettings,
-                         renamed={"data_dirs": "data_dirs"},  # repeatable: one --data-dir per folder
-                         model_only={
-                             "job_kinds",         # tests and extensions: run_service(job_kinds=...) or $EVALSCOPE_JOB_KINDS
-                             "start_method",      # multiprocessing detail for embedding (and $EVALSCOPE_START_METHOD)
-                             "max_upload_bytes",  # celery upload cap: keyword or $EVALSCOPE_MAX_UPLOAD_BYTES
-                         }) == []
+    assert (
+        flag_problems(
+            parser,
+            ServiceSettings,
+            renamed={"data_dirs": "data_dirs"},  # repeatable: one --data-dir per folder
+            model_only={
+                "job_kinds",  # tests and extensions: run_service(job_kinds=...) or $EVALSCOPE_JOB_KINDS
+                "start_method",  # multiprocessing detail for embedding (and $EVALSCOPE_START_METHOD)
+                "max_upload_bytes",  # celery upload cap: keyword or $EVALSCOPE_MAX_UPLOAD_BYTES
+            },
+        )
+        == []
+    )
     # run_cli passes exactly the flags it has
     assert set(FLAGS) == {a.dest for a in parser._actions if a.option_strings and a.dest != "help"}
 
@@ -114,23 +140,41 @@ def test_service_flags_match_service_settings():
 def test_mock_flags_match_mock_config():
     from evalscope.mock.config import MockConfig
 
-    assert flag_problems(_subparser("mock-server"), MockConfig,
-                         renamed={"required_headers": "required_headers"},  # repeatable --require-header N=V
-                         cli_only={"host", "port",   # where the server listens, not how it answers
-                                   "loop", "debug"},  # the process's event loop and tracebacks
-                         ) == []
+    assert (
+        flag_problems(
+            _subparser("mock-server"),
+            MockConfig,
+            renamed={"required_headers": "required_headers"},  # repeatable --require-header N=V
+            cli_only={
+                "host",
+                "port",  # where the server listens, not how it answers
+                "loop",
+                "debug",
+            },  # the process's event loop and tracebacks
+        )
+        == []
+    )
 
 
 def test_worker_flags_match_worker_settings():
     pytest.importorskip("celery")
     from evalscope.jobs.celery.worker import WorkerSettings
 
-    assert flag_problems(_subparser("worker"), WorkerSettings,
-                         renamed={"files": "files.mode", "work_dir": "files.work_dir",
-                                  "service_url": "files.service_url", "service_token": "files.service_token",
-                                  "keep_files": "files.keep_local"},
-                         cli_only={"debug"},  # log level of the worker process
-                         ) == []
+    assert (
+        flag_problems(
+            _subparser("worker"),
+            WorkerSettings,
+            renamed={
+                "files": "files.mode",
+                "work_dir": "files.work_dir",
+                "service_url": "files.service_url",
+                "service_token": "files.service_token",
+                "keep_files": "files.keep_local",
+            },
+            cli_only={"debug"},  # log level of the worker process
+        )
+        == []
+    )
 
 
 def test_the_check_finds_each_kind_of_mismatch():
@@ -140,17 +184,24 @@ def test_the_check_finds_each_kind_of_mismatch():
         hidden: str = "x"
 
     parser = argparse.ArgumentParser()
-    parser.add_argument("--size", type=int, default=4)          # default disagrees
-    parser.add_argument("--mode", choices=["a", "c"])           # choices disagree
-    parser.add_argument("--extra")                              # no field
+    parser.add_argument("--size", type=int, default=4)  # default disagrees
+    parser.add_argument("--mode", choices=["a", "c"])  # choices disagree
+    parser.add_argument("--extra")  # no field
     parser.add_argument("--sz", dest="size_alias", default=None)  # not a field either
     problems = flag_problems(parser, Model)
     assert any("--size: default 4" in p for p in problems)
     assert any("--mode: choices" in p for p in problems)
     assert any("--extra: no field" in p for p in problems)
     assert any("Model.hidden: no flag" in p for p in problems)
-    assert flag_problems(parser, Model, cli_only={"extra", "size_alias", "size", "mode"},
-                         model_only={"size", "mode", "hidden"}) == []
+    assert (
+        flag_problems(
+            parser,
+            Model,
+            cli_only={"extra", "size_alias", "size", "mode"},
+            model_only={"size", "mode", "hidden"},
+        )
+        == []
+    )
 
     class Kebab(BaseModel):
         max_len: int = Field(1)

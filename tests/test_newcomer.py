@@ -31,7 +31,7 @@ def free_port() -> int:
 def readme_block(heading: str) -> str:
     """The first ```bash block after ``heading`` in README.md."""
     text = (REPO / "README.md").read_text(encoding="utf-8")
-    after = text[text.index(heading):]
+    after = text[text.index(heading) :]
     return re.search(r"```bash\n(.*?)```", after, re.S).group(1)
 
 
@@ -44,8 +44,15 @@ def test_readme_try_it_block_works_pasted_whole(tmp_path):
     assert str(mock_port) in block and str(service_port) in block
     env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
     env.pop("EVALSCOPE_DATASET_DIR", None)
-    proc = subprocess.Popen(["bash", "-c", block + "\nkill %1 %2; wait\n"], cwd=tmp_path, env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
+    proc = subprocess.Popen(
+        ["bash", "-c", block + "\nkill %1 %2; wait\n"],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
     try:
         out, _ = proc.communicate(timeout=180)
     finally:
@@ -54,8 +61,11 @@ def test_readme_try_it_block_works_pasted_whole(tmp_path):
             proc.wait()
     assert proc.returncode == 0, out
     assert '"status":"ok"' in out, out  # /health answered
-    answer = next(json.loads(line[line.index('{"status"'):]) for line in out.splitlines()
-                  if '{"status":"success"' in line)
+    answer = next(
+        json.loads(line[line.index('{"status"') :])
+        for line in out.splitlines()
+        if '{"status":"success"' in line
+    )
     metrics = answer["results"]["parallel_5_number_50"]["metrics"]
     assert metrics["Succeed requests"] == 50 and metrics["Failed requests"] == 0
     assert (Path(answer["output_dir"]) / "report.html").is_file()
@@ -104,11 +114,34 @@ def test_perf_without_jinja2_says_report_skipped_and_why(mock_server, tmp_path):
     prompts = tmp_path / "p.txt"
     prompts.write_text("one\ntwo\n")
     proc = subprocess.run(
-        [sys.executable, "-c", HIDE_JINJA2, "perf", "--model", "m", "--url", srv.url + "/v1/chat/completions",
-         "--number", "4", "--parallel", "2", "--dataset", "line_by_line", "--dataset-path", str(prompts),
-         "--outputs-dir", str(tmp_path / "out")], capture_output=True, text=True, timeout=120)
+        [
+            sys.executable,
+            "-c",
+            HIDE_JINJA2,
+            "perf",
+            "--model",
+            "m",
+            "--url",
+            srv.url + "/v1/chat/completions",
+            "--number",
+            "4",
+            "--parallel",
+            "2",
+            "--dataset",
+            "line_by_line",
+            "--dataset-path",
+            str(prompts),
+            "--outputs-dir",
+            str(tmp_path / "out"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert proc.returncode == 0, proc.stderr
-    assert "report.html skipped: it needs jinja2, not installed (pip install 'evalscope[report]')" in proc.stderr
+    assert (
+        "report.html skipped: it needs jinja2, not installed (pip install 'evalscope[report]')" in proc.stderr
+    )
     last = proc.stdout.strip().splitlines()[-1]
     assert last == "report: skipped, report.html needs jinja2 (pip install 'evalscope[report]')"
     assert not list((tmp_path / "out").rglob("report.html"))
@@ -120,9 +153,30 @@ def test_perf_cli_ends_with_the_report_path(mock_server, tmp_path):
     prompts = tmp_path / "p.txt"
     prompts.write_text("one\ntwo\n")
     proc = subprocess.run(
-        [sys.executable, "-m", "evalscope", "perf", "--model", "m", "--url", srv.url + "/v1/chat/completions",
-         "--number", "4", "--parallel", "2", "--dataset", "line_by_line", "--dataset-path", str(prompts),
-         "--outputs-dir", str(tmp_path / "out")], capture_output=True, text=True, timeout=120)
+        [
+            sys.executable,
+            "-m",
+            "evalscope",
+            "perf",
+            "--model",
+            "m",
+            "--url",
+            srv.url + "/v1/chat/completions",
+            "--number",
+            "4",
+            "--parallel",
+            "2",
+            "--dataset",
+            "line_by_line",
+            "--dataset-path",
+            str(prompts),
+            "--outputs-dir",
+            str(tmp_path / "out"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert proc.returncode == 0, proc.stderr
     last = proc.stdout.strip().splitlines()[-1]
     assert last.startswith("report: ")
@@ -134,9 +188,23 @@ def test_eval_cli_ends_with_the_report_path(mock_server, tmp_path, capsys):
     from evalscope.mock import ScriptedAnswer
 
     srv = mock_server(answers=[ScriptedAnswer(match="", reply="The answer is \\boxed{7}")])
-    rc = main(["eval", "--model", "mock-model", "--api-url", srv.url + "/v1/chat/completions",
-               "--datasets", "gsm8k", "--dataset-dir", str(FIXTURES), "--limit", "2",
-               "--work-dir", str(tmp_path)])
+    rc = main(
+        [
+            "eval",
+            "--model",
+            "mock-model",
+            "--api-url",
+            srv.url + "/v1/chat/completions",
+            "--datasets",
+            "gsm8k",
+            "--dataset-dir",
+            str(FIXTURES),
+            "--limit",
+            "2",
+            "--work-dir",
+            str(tmp_path),
+        ]
+    )
     out = capsys.readouterr().out
     assert rc == 0, out
     last = out.strip().splitlines()[-1]
@@ -160,8 +228,11 @@ print(json.dumps({"cpu_count": os.cpu_count(), "usable": usable_cpus(),
 
 @pytest.mark.skipif(not hasattr(os, "sched_setaffinity"), reason="no CPU affinity on this platform")
 def test_auto_workers_follow_cpu_affinity_not_the_machine():
-    out = json.loads(subprocess.run([sys.executable, "-c", PIN_AND_COUNT], capture_output=True, text=True,
-                                    check=True, timeout=60).stdout)
+    out = json.loads(
+        subprocess.run(
+            [sys.executable, "-c", PIN_AND_COUNT], capture_output=True, text=True, check=True, timeout=60
+        ).stdout
+    )
     assert out["usable"] == 1
     # 100,000 concurrent requests want many client processes; one CPU allowed gives one
     assert out["workers"] == 1
@@ -182,11 +253,19 @@ def _cgroup_v2(tmp_path: Path, quotas: dict[str, str]) -> tuple[Path, Path]:
 
 
 def test_cgroup_v2_quota_the_tightest_level_wins(tmp_path):
-    root, proc = _cgroup_v2(tmp_path, {"": "max 100000", "kubepods": "max 100000",
-                                       "kubepods/pod1": "300000 100000", "kubepods/pod1/app": "250000 100000"})
+    root, proc = _cgroup_v2(
+        tmp_path,
+        {
+            "": "max 100000",
+            "kubepods": "max 100000",
+            "kubepods/pod1": "300000 100000",
+            "kubepods/pod1/app": "250000 100000",
+        },
+    )
     assert cgroup_cpu_quota(root, proc) == 2  # 2.5 CPUs of quota: two busy processes, not three
-    assert usable_cpus(root, proc) == min(2, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity")
-                                          else os.cpu_count())
+    assert usable_cpus(root, proc) == min(
+        2, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    )
     root, proc = _cgroup_v2(tmp_path / "half", {"kubepods/pod1/app": "50000 100000"})
     assert cgroup_cpu_quota(root, proc) == 1 and usable_cpus(root, proc) == 1
     root, proc = _cgroup_v2(tmp_path / "none", {"": "max 100000", "kubepods/pod1/app": "max 100000"})

@@ -42,11 +42,18 @@ def test_engine_variables_reach_their_readers(clean_env, tmp_path):
     assert settings().perf_http == "aiohttp"
 
 
-@pytest.mark.parametrize("name,value,on", [
-    ("EVALSCOPE_OFFLINE", "1", True), ("EVALSCOPE_OFFLINE", "TRUE", True), ("EVALSCOPE_OFFLINE", "0", False),
-    ("EVALSCOPE_OFFLINE", "maybe", False), ("HF_HUB_OFFLINE", "yes", True), ("HF_DATASETS_OFFLINE", "1", True),
-    ("EVALSCOPE_OFFLINE", "", False),
-])
+@pytest.mark.parametrize(
+    "name,value,on",
+    [
+        ("EVALSCOPE_OFFLINE", "1", True),
+        ("EVALSCOPE_OFFLINE", "TRUE", True),
+        ("EVALSCOPE_OFFLINE", "0", False),
+        ("EVALSCOPE_OFFLINE", "maybe", False),
+        ("HF_HUB_OFFLINE", "yes", True),
+        ("HF_DATASETS_OFFLINE", "1", True),
+        ("EVALSCOPE_OFFLINE", "", False),
+    ],
+)
 def test_offline_switches(clean_env, name, value, on):
     clean_env.setenv(name, value)
     assert hub.offline() is on
@@ -61,7 +68,9 @@ def test_token_names_and_order(clean_env, tmp_path):
     assert ServiceSettings().auth_token == "new-name"
     token_file = tmp_path / "token"
     token_file.write_text("from-file\n")
-    assert ServiceSettings(auth_token_file=token_file).auth_token == "from-file"  # the file beats the variable
+    assert (
+        ServiceSettings(auth_token_file=token_file).auth_token == "from-file"
+    )  # the file beats the variable
     assert ServiceSettings(auth_token="given").auth_token == "given"
     assert "new-name" not in repr(settings()) and "new-name" not in repr(ServiceSettings(auth_token="x"))
 
@@ -74,26 +83,40 @@ def test_service_fields_from_the_environment(clean_env, tmp_path):
     env.setenv("EVALSCOPE_DATABASE_URL", "sqlite:///" + str(tmp_path / "x.db"))
     env.setenv("EVALSCOPE_HEARTBEAT_TIMEOUT", "12.5")
     cfg = ServiceSettings()
-    assert (cfg.port, cfg.base_dir, cfg.cors_origins) == (9123, tmp_path.resolve(), ["http://a.test", "http://b.test"])
+    assert (cfg.port, cfg.base_dir, cfg.cors_origins) == (
+        9123,
+        tmp_path.resolve(),
+        ["http://a.test", "http://b.test"],
+    )
     assert cfg.db_url.endswith("x.db") and cfg.heartbeat_timeout == 12.5
     assert ServiceSettings(port=1, database_url=None).port == 1  # keywords (flags) beat the environment
     assert ServiceSettings(port=1, database_url=None).database_url is None
     # fields kept out of the environment: their variables mean something else
     env.setenv("EVALSCOPE_JOB_KINDS", "test=mod:fn")  # not JSON: would break a dict field
-    env.setenv("EVALSCOPE_DATASET_DIR", str(tmp_path / "missing"))  # the engines' variable, not a checked flag
+    env.setenv(
+        "EVALSCOPE_DATASET_DIR", str(tmp_path / "missing")
+    )  # the engines' variable, not a checked flag
     cfg = ServiceSettings()
     assert cfg.job_kinds == {} and cfg.dataset_dir is None
     assert (tmp_path / "missing").resolve() in cfg.data_roots
 
 
-@pytest.mark.parametrize("env,line", [
-    ({"EVALSCOPE_PORT": "abc"}, "error: EVALSCOPE_PORT: Input should be a valid integer"),
-    ({"EVALSCOPE_PERF_HTTP": "curl"}, "error: EVALSCOPE_PERF_HTTP: Input should be 'raw' or 'aiohttp'"),
-])
+@pytest.mark.parametrize(
+    "env,line",
+    [
+        ({"EVALSCOPE_PORT": "abc"}, "error: EVALSCOPE_PORT: Input should be a valid integer"),
+        ({"EVALSCOPE_PERF_HTTP": "curl"}, "error: EVALSCOPE_PERF_HTTP: Input should be 'raw' or 'aiohttp'"),
+    ],
+)
 def test_a_bad_variable_is_named_at_start(env, line):
     clean = {k: v for k, v in os.environ.items() if not k.startswith("EVALSCOPE_")}
-    out = subprocess.run([sys.executable, "-m", "evalscope", "service"], capture_output=True, text=True,
-                         env={**clean, **env}, timeout=60)
+    out = subprocess.run(
+        [sys.executable, "-m", "evalscope", "service"],
+        capture_output=True,
+        text=True,
+        env={**clean, **env},
+        timeout=60,
+    )
     assert out.returncode == 2 and out.stderr.startswith(line) and "Traceback" not in out.stderr, out.stderr
 
 

@@ -18,13 +18,29 @@ if TYPE_CHECKING:
     from evalscope.client.stream import StreamAccumulator
     from evalscope.client.types import Completion, Delta, GenerationRequest, Usage
 
-__all__ = ["API_NAMES", "Adapter", "ApiError", "Completion", "Delta", "GenerationRequest", "ModelClient",
-           "SSEDecoder", "StreamAccumulator", "StreamError", "Usage", "classify_exception", "make_adapter"]
-__getattr__ = lazy_exports(__name__, {
-    **dict.fromkeys(("API_NAMES", "Adapter", "make_adapter"), "evalscope.client.adapters"),
-    **dict.fromkeys(("ApiError", "StreamError", "classify_exception"), "evalscope.client.errors"),
-    **dict.fromkeys(("ModelClient",), "evalscope.client.model_client"),
-    **dict.fromkeys(("SSEDecoder",), "evalscope.client.sse"),
-    **dict.fromkeys(("StreamAccumulator",), "evalscope.client.stream"),
-    **dict.fromkeys(("Completion", "Delta", "GenerationRequest", "Usage"), "evalscope.client.types"),
-})
+__all__ = [
+    "API_NAMES",
+    "Adapter",
+    "ApiError",
+    "Completion",
+    "Delta",
+    "GenerationRequest",
+    "ModelClient",
+    "SSEDecoder",
+    "StreamAccumulator",
+    "StreamError",
+    "Usage",
+    "classify_exception",
+    "make_adapter",
+]
+__getattr__ = lazy_exports(
+    __name__,
+    {
+        **dict.fromkeys(("API_NAMES", "Adapter", "make_adapter"), "evalscope.client.adapters"),
+        **dict.fromkeys(("ApiError", "StreamError", "classify_exception"), "evalscope.client.errors"),
+        **dict.fromkeys(("ModelClient",), "evalscope.client.model_client"),
+        **dict.fromkeys(("SSEDecoder",), "evalscope.client.sse"),
+        **dict.fromkeys(("StreamAccumulator",), "evalscope.client.stream"),
+        **dict.fromkeys(("Completion", "Delta", "GenerationRequest", "Usage"), "evalscope.client.types"),
+    },
+)

@@ -40,10 +40,19 @@ class ModelClient:
     requests in flight from this client.
     """
 
-    def __init__(self, api: str = "openai", url: str = "", api_key: str | None = "EMPTY", model: str = "",
-                 timeout: float = 60.0, max_retries: int = 3, concurrency: int = 32,
-                 headers: dict[str, str] | None = None, backoff_base: float = 0.5,
-                 backoff_max: float = 30.0) -> None:
+    def __init__(
+        self,
+        api: str = "openai",
+        url: str = "",
+        api_key: str | None = "EMPTY",
+        model: str = "",
+        timeout: float = 60.0,
+        max_retries: int = 3,
+        concurrency: int = 32,
+        headers: dict[str, str] | None = None,
+        backoff_base: float = 0.5,
+        backoff_max: float = 30.0,
+    ) -> None:
         if not url:
             raise ValueError("url: required")
         self.api = api
@@ -59,8 +68,10 @@ class ModelClient:
         self._sem: asyncio.Semaphore | None = None
 
     def __repr__(self) -> str:
-        return (f"ModelClient(api={self.api!r}, url={self.url!r}, model={self.model!r}, api_key='***', "
-                f"timeout={self.timeout}, max_retries={self.max_retries}, concurrency={self.concurrency})")
+        return (
+            f"ModelClient(api={self.api!r}, url={self.url!r}, model={self.model!r}, api_key='***', "
+            f"timeout={self.timeout}, max_retries={self.max_retries}, concurrency={self.concurrency})"
+        )
 
     async def __aenter__(self) -> ModelClient:
         self._open()
@@ -73,8 +84,10 @@ class ModelClient:
         if self._session is None:
             connector = aiohttp.TCPConnector(limit=self.concurrency, limit_per_host=0, force_close=False)
             self._session = aiohttp.ClientSession(
-                connector=connector, read_bufsize=READ_BUFSIZE,
-                timeout=aiohttp.ClientTimeout(total=self.timeout))
+                connector=connector,
+                read_bufsize=READ_BUFSIZE,
+                timeout=aiohttp.ClientTimeout(total=self.timeout),
+            )
             self._sem = asyncio.Semaphore(self.concurrency)
 
     async def close(self) -> None:
@@ -108,7 +121,7 @@ class ModelClient:
     def _backoff(self, attempt: int, retry_after: float | None) -> float:
         if retry_after is not None:
             return min(retry_after, self.backoff_max)
-        ceiling = min(self.backoff_max, self.backoff_base * (2 ** attempt))
+        ceiling = min(self.backoff_max, self.backoff_base * (2**attempt))
         # "equal jitter": never less than half the step, so retries do stay spaced out
         return ceiling / 2 + random.uniform(0, ceiling / 2)
 
@@ -126,7 +139,9 @@ class ModelClient:
                     message = error_message(body) or resp.reason or ""
                     reason = f"http_{resp.status}"
                     if is_retryable_status(resp.status):
-                        raise _Retry(resp.status, reason, message, parse_retry_after(resp.headers.get("Retry-After")))
+                        raise _Retry(
+                            resp.status, reason, message, parse_retry_after(resp.headers.get("Retry-After"))
+                        )
                     raise ApiError(resp.status, reason, message)
                 if not req.stream:
                     raw = await resp.read()
@@ -139,9 +154,14 @@ class ModelClient:
                         d = adapter.parse_body(data)
                     except (ValueError, AttributeError, TypeError, KeyError, IndexError) as exc:
                         raise _Retry(resp.status, "bad_body", f"undecodable response body: {exc}") from None
-                    return Completion(text=d.text or "", reasoning=d.reasoning or "", finish_reason=d.finish_reason,
-                                      usage=Usage(prompt_tokens=d.prompt_tokens, completion_tokens=d.completion_tokens),
-                                      latency=latency, ttft=latency)
+                    return Completion(
+                        text=d.text or "",
+                        reasoning=d.reasoning or "",
+                        finish_reason=d.finish_reason,
+                        usage=Usage(prompt_tokens=d.prompt_tokens, completion_tokens=d.completion_tokens),
+                        latency=latency,
+                        ttft=latency,
+                    )
                 acc = StreamAccumulator(adapter)
                 async for chunk in resp.content.iter_any():
                     acc.feed(chunk, time.perf_counter())
@@ -153,6 +173,11 @@ class ModelClient:
             reason, message = classify_exception(exc)
             raise _Retry(None, reason, message) from None
         ttft = acc.out_times[0] - start if acc.out_times else None
-        return Completion(text=acc.text, reasoning=acc.reasoning, finish_reason=acc.finish_reason,
-                          usage=Usage(prompt_tokens=acc.prompt_tokens, completion_tokens=acc.completion_tokens),
-                          latency=latency, ttft=ttft)
+        return Completion(
+            text=acc.text,
+            reasoning=acc.reasoning,
+            finish_reason=acc.finish_reason,
+            usage=Usage(prompt_tokens=acc.prompt_tokens, completion_tokens=acc.completion_tokens),
+            latency=latency,
+            ttft=ttft,
+        )

@@ -29,8 +29,12 @@ CONNECT_TIMEOUT_S = 10.0
 #: seconds for the whole probe (a model may be slow to produce even one token; then we only warn)
 PROBE_TIMEOUT_S = 60.0
 #: answers that mean the URL, the path, the model name or the key is wrong
-FATAL_STATUSES = {401: "check api_key", 403: "check api_key", 404: "check the URL's path and the model name",
-                  405: "check the URL's path"}
+FATAL_STATUSES = {
+    401: "check api_key",
+    403: "check api_key",
+    404: "check the URL's path and the model name",
+    405: "check the URL's path",
+}
 
 
 def _connect_cause(exc: BaseException) -> str:
@@ -46,10 +50,17 @@ def _connect_cause(exc: BaseException) -> str:
     return str(exc) or type(exc).__name__
 
 
-async def check_connection(api: str, url: str, model: str, api_key: str | None = None,
-                           headers: dict[str, str] | None = None, *, stream: bool = False,
-                           timeout: float | None = PROBE_TIMEOUT_S,
-                           connect_timeout: float | None = CONNECT_TIMEOUT_S) -> str | None:
+async def check_connection(
+    api: str,
+    url: str,
+    model: str,
+    api_key: str | None = None,
+    headers: dict[str, str] | None = None,
+    *,
+    stream: bool = False,
+    timeout: float | None = PROBE_TIMEOUT_S,
+    connect_timeout: float | None = CONNECT_TIMEOUT_S,
+) -> str | None:
     """Send the probe; raise ``RunFailed`` naming the endpoint and the cause when the model cannot
     serve this run at all, return a warning text when it answered oddly, None when it answered 200."""
     import aiohttp
@@ -61,8 +72,9 @@ async def check_connection(api: str, url: str, model: str, api_key: str | None =
 
     adapter = make_adapter(api, url, model, api_key, headers)
     endpoint = adapter.endpoint(stream)
-    req = GenerationRequest(messages=[{"role": "user", "content": PROBE_PROMPT}], max_tokens=1,
-                            temperature=0.0, stream=stream)
+    req = GenerationRequest(
+        messages=[{"role": "user", "content": PROBE_PROMPT}], max_tokens=1, temperature=0.0, stream=stream
+    )
     total = min(PROBE_TIMEOUT_S, timeout) if timeout else PROBE_TIMEOUT_S
     connect = min(CONNECT_TIMEOUT_S, connect_timeout or CONNECT_TIMEOUT_S, total)
     client_timeout = aiohttp.ClientTimeout(total=total, sock_connect=connect)
@@ -75,8 +87,9 @@ async def check_connection(api: str, url: str, model: str, api_key: str | None =
     except aiohttp.InvalidURL:
         raise RunFailed(f"cannot reach the model at {endpoint}: not a valid URL") from None
     except aiohttp.ConnectionTimeoutError:
-        raise RunFailed(f"cannot reach the model at {endpoint}: no answer to the connection "
-                        f"within {connect:g} s") from None
+        raise RunFailed(
+            f"cannot reach the model at {endpoint}: no answer to the connection within {connect:g} s"
+        ) from None
     except aiohttp.ClientConnectorError as exc:  # refused, unknown host, TLS handshake
         raise RunFailed(f"cannot reach the model at {endpoint}: {_connect_cause(exc)}") from None
     except (TimeoutError, aiohttp.ClientError, OSError) as exc:

@@ -18,8 +18,20 @@ class StreamAccumulator:
     never a role-only or empty delta) and ``out_parts[i]`` that event's output text.
     """
 
-    __slots__ = ("adapter", "decoder", "sentinel", "fast", "out_times", "out_parts", "text_parts", "reasoning_parts",
-                 "finish_reason", "prompt_tokens", "completion_tokens", "done")
+    __slots__ = (
+        "adapter",
+        "decoder",
+        "sentinel",
+        "fast",
+        "out_times",
+        "out_parts",
+        "text_parts",
+        "reasoning_parts",
+        "finish_reason",
+        "prompt_tokens",
+        "completion_tokens",
+        "done",
+    )
 
     def __init__(self, adapter: Adapter) -> None:
         self.adapter = adapter
@@ -80,7 +92,9 @@ class StreamAccumulator:
             try:
                 delta = parse(event)
             except (AttributeError, TypeError, KeyError, IndexError) as exc:
-                raise StreamError("bad_chunk", f"unexpected stream event shape ({exc}): {data[:200]!r}") from None
+                raise StreamError(
+                    "bad_chunk", f"unexpected stream event shape ({exc}): {data[:200]!r}"
+                ) from None
             if delta is None or not any(delta):
                 err = self.adapter.error_in_event(event)
                 if err:

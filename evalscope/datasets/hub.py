@@ -73,8 +73,9 @@ def _url(repo_id: str, filename: str, source: str) -> str:
     return f"{endpoint}/api/v1/datasets/{repo_id}/repo?Revision=master&FilePath={quoted}"
 
 
-def _missing(repo_id: str, filename: str, local_dir: Path | None, reason: str,
-             source: str = "modelscope") -> DatasetNotFoundError:
+def _missing(
+    repo_id: str, filename: str, local_dir: Path | None, reason: str, source: str = "modelscope"
+) -> DatasetNotFoundError:
     places = []
     if local_dir is not None:
         places.append(str(Path(local_dir) / filename))
@@ -89,13 +90,21 @@ def _missing(repo_id: str, filename: str, local_dir: Path | None, reason: str,
 
 def _download(url: str, dest: Path) -> None:
     req = urllib.request.Request(url, headers={"User-Agent": "evalscope"})
-    with urllib.request.urlopen(req, timeout=_DOWNLOAD_TIMEOUT_S) as resp, atomic_open(dest, binary=True) as out:
+    with (
+        urllib.request.urlopen(req, timeout=_DOWNLOAD_TIMEOUT_S) as resp,
+        atomic_open(dest, binary=True) as out,
+    ):
         while chunk := resp.read(1 << 20):
             out.write(chunk)
 
 
-def fetch(repo_id: str, filename: str, local_dir: str | Path | None = None, source: str = "modelscope",
-          dir_names: Sequence[str] = ()) -> Path:
+def fetch(
+    repo_id: str,
+    filename: str,
+    local_dir: str | Path | None = None,
+    source: str = "modelscope",
+    dir_names: Sequence[str] = (),
+) -> Path:
     """Path to ``filename`` of hub dataset ``repo_id``, downloading it into the cache if needed.
 
     Looks in ``local_dir``, then ``$EVALSCOPE_DATASET_DIR/<name>/`` for each of ``dir_names`` (short
@@ -123,6 +132,11 @@ def fetch(repo_id: str, filename: str, local_dir: str | Path | None = None, sour
     try:
         _download(_url(repo_id, filename, source), cached)
     except (urllib.error.URLError, OSError, TimeoutError) as exc:
-        raise _missing(repo_id, filename, Path(local_dir) if local_dir else None,
-                       f"download from {source} failed: {exc}", source) from None
+        raise _missing(
+            repo_id,
+            filename,
+            Path(local_dir) if local_dir else None,
+            f"download from {source} failed: {exc}",
+            source,
+        ) from None
     return cached

@@ -42,7 +42,7 @@ def _read_json(path: Path) -> list[dict[str, Any]]:
                 data = data[key]
                 break
     if not isinstance(data, list) or not all(isinstance(r, dict) for r in data):
-        raise RowReadError(f"{path}: expected a list of objects (or {{\"data\": [...]}})")
+        raise RowReadError(f'{path}: expected a list of objects (or {{"data": [...]}})')
     return data
 
 
@@ -61,8 +61,9 @@ def _read_parquet(path: Path) -> list[dict[str, Any]]:
     try:
         import pyarrow.parquet as pq
     except ImportError:
-        raise RowReadError(f"{path}: reading Parquet needs pyarrow (pip install pyarrow), "
-                           "or convert the file to JSON Lines") from None
+        raise RowReadError(
+            f"{path}: reading Parquet needs pyarrow (pip install pyarrow), or convert the file to JSON Lines"
+        ) from None
     return pq.read_table(path).to_pylist()
 
 
@@ -80,4 +81,6 @@ def read_rows(path: str | Path, fieldnames: Sequence[str] | None = None) -> list
         return _read_csv(path, "\t", fieldnames)
     if suffix == ".parquet":
         return _read_parquet(path)
-    raise RowReadError(f"{path}: unsupported file type {suffix!r} (use .jsonl, .json, .csv, .tsv or .parquet)")
+    raise RowReadError(
+        f"{path}: unsupported file type {suffix!r} (use .jsonl, .json, .csv, .tsv or .parquet)"
+    )

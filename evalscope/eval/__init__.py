@@ -13,13 +13,29 @@ if TYPE_CHECKING:  # (not the entry module evalscope.eval.api: an engine imports
     from evalscope.eval.runner import EvalError, evaluate
     from evalscope.eval.scoring import Score, Scorer
 
-__all__ = ["BenchmarkReport", "DatasetArgs", "EvalError", "EvalRun", "GenerationConfig", "SampleResult", "Score",
-           "Scorer", "TaskConfig", "arun_task", "evaluate", "read_run", "run_task"]
-__getattr__ = lazy_exports(__name__, {
-    **dict.fromkeys(("DatasetArgs", "GenerationConfig", "TaskConfig"), "evalscope.eval.config"),
-    **dict.fromkeys(("EvalError", "evaluate"), "evalscope.eval.runner"),
-    **dict.fromkeys(("BenchmarkReport", "EvalRun", "SampleResult", "read_run"), "evalscope.eval.results"),
-    **dict.fromkeys(("Score", "Scorer"), "evalscope.eval.scoring"),
-    # the entry module (core run + report.html): resolved when a user asks for it
-    **dict.fromkeys(("arun_task", "run_task"), "evalscope.eval.api"),
-})
+__all__ = [
+    "BenchmarkReport",
+    "DatasetArgs",
+    "EvalError",
+    "EvalRun",
+    "GenerationConfig",
+    "SampleResult",
+    "Score",
+    "Scorer",
+    "TaskConfig",
+    "arun_task",
+    "evaluate",
+    "read_run",
+    "run_task",
+]
+__getattr__ = lazy_exports(
+    __name__,
+    {
+        **dict.fromkeys(("DatasetArgs", "GenerationConfig", "TaskConfig"), "evalscope.eval.config"),
+        **dict.fromkeys(("EvalError", "evaluate"), "evalscope.eval.runner"),
+        **dict.fromkeys(("BenchmarkReport", "EvalRun", "SampleResult", "read_run"), "evalscope.eval.results"),
+        **dict.fromkeys(("Score", "Scorer"), "evalscope.eval.scoring"),
+        # the entry module (core run + report.html): resolved when a user asks for it
+        **dict.fromkeys(("arun_task", "run_task"), "evalscope.eval.api"),
+    },
+)

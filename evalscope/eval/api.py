@@ -24,8 +24,13 @@ def _write_html(folder: str | Path) -> None:
     try_write_report(folder)  # report.html in the run folder; logs (never raises) on failure
 
 
-async def arun_task(cfg: TaskConfig, progress: Progress | None = None, *,
-                    run_dir: Path | str | RunDir | None = None, resume: bool = False) -> dict[str, Any]:
+async def arun_task(
+    cfg: TaskConfig,
+    progress: Progress | None = None,
+    *,
+    run_dir: Path | str | RunDir | None = None,
+    resume: bool = False,
+) -> dict[str, Any]:
     """Coroutine form of :func:`run_task`."""
     try:
         run: EvalRun = await evaluate(cfg, progress, run_dir=run_dir, resume=resume)
@@ -37,8 +42,13 @@ async def arun_task(cfg: TaskConfig, progress: Progress | None = None, *,
     return run.to_json()
 
 
-def run_task(cfg: TaskConfig | dict[str, Any], progress: Progress | None = None, *,
-             run_dir: Path | str | RunDir | None = None, resume: bool = False) -> dict[str, Any]:
+def run_task(
+    cfg: TaskConfig | dict[str, Any],
+    progress: Progress | None = None,
+    *,
+    run_dir: Path | str | RunDir | None = None,
+    resume: bool = False,
+) -> dict[str, Any]:
     """Run an evaluation and block until it finishes.
 
     Returns ``{"output_dir": "/abs/...", "result": {"<benchmark>": <report json>, ...},

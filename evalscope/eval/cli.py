@@ -32,26 +32,41 @@ def _json_or_kv(text: str) -> dict[str, Any]:
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add the ``eval`` and ``benchmarks`` subcommands."""
-    p = subparsers.add_parser("eval", help="evaluate a model served behind an OpenAI-compatible API on benchmarks")
+    p = subparsers.add_parser(
+        "eval", help="evaluate a model served behind an OpenAI-compatible API on benchmarks"
+    )
     p.add_argument("--model", required=True, help="model name sent in each request")
     p.add_argument("--api-url", required=True, help="base URL (.../v1) or full .../chat/completions URL")
     p.add_argument("--api-key", default="EMPTY", help="API key (never written to disk)")
     p.add_argument("--api", default="openai", help="wire protocol: openai, dashscope, anthropic, gemini")
-    p.add_argument("--datasets", nargs="+", required=True, help="benchmark names (see `evalscope benchmarks`)")
-    p.add_argument("--dataset-args", default=None, help="JSON: {name: {subset_list, few_shot_num, local_path, ...}}")
+    p.add_argument(
+        "--datasets", nargs="+", required=True, help="benchmark names (see `evalscope benchmarks`)"
+    )
+    p.add_argument(
+        "--dataset-args", default=None, help="JSON: {name: {subset_list, few_shot_num, local_path, ...}}"
+    )
     p.add_argument("--dataset-dir", default=None, help="folder holding local copies of the datasets")
-    p.add_argument("--dataset-hub", default="modelscope", help="hub to download from: modelscope, huggingface")
+    p.add_argument(
+        "--dataset-hub", default="modelscope", help="hub to download from: modelscope, huggingface"
+    )
     p.add_argument("--limit", default=None, help="samples per subset: a count, or a fraction such as 0.1")
     p.add_argument("--eval-batch-size", type=int, default=1, help="concurrent requests (default 1)")
-    p.add_argument("--generation-config", default=None, help="JSON or k=v,k=v: temperature, max_tokens, top_p, ...")
+    p.add_argument(
+        "--generation-config", default=None, help="JSON or k=v,k=v: temperature, max_tokens, top_p, ..."
+    )
     p.add_argument("--timeout", type=float, default=300.0, help="per-request timeout in seconds")
     p.add_argument("--max-retries", type=int, default=3, help="retries on 429/5xx/connection errors/timeouts")
     p.add_argument("--stream", action="store_true", help="stream responses")
     p.add_argument("--work-dir", default="./outputs", help="where run folders are created")
-    p.add_argument("--use-cache", default=None, help="a previous run folder to resume (finished samples are kept)")
+    p.add_argument(
+        "--use-cache", default=None, help="a previous run folder to resume (finished samples are kept)"
+    )
     p.add_argument("--seed", type=int, default=42)
-    p.add_argument("--no-test-connection", action="store_true",
-                   help="skip the one-request connection test before the run")
+    p.add_argument(
+        "--no-test-connection",
+        action="store_true",
+        help="skip the one-request connection test before the run",
+    )
     p.add_argument("--debug", action="store_true", help="tracebacks and debug logging")
     p.add_argument("--json", action="store_true", help="print the result as JSON instead of a table")
     p.set_defaults(func=run_cli)
@@ -72,11 +87,22 @@ def build_config(args: argparse.Namespace):
     from evalscope.eval.config import TaskConfig
 
     data: dict[str, Any] = {
-        "model": args.model, "api_url": args.api_url, "api_key": args.api_key, "api": args.api,
-        "datasets": args.datasets, "dataset_dir": args.dataset_dir, "dataset_hub": args.dataset_hub,
-        "eval_batch_size": args.eval_batch_size, "timeout": args.timeout, "max_retries": args.max_retries,
-        "stream": args.stream, "work_dir": args.work_dir, "use_cache": args.use_cache, "seed": args.seed,
-        "debug": args.debug, "no_test_connection": args.no_test_connection,
+        "model": args.model,
+        "api_url": args.api_url,
+        "api_key": args.api_key,
+        "api": args.api,
+        "datasets": args.datasets,
+        "dataset_dir": args.dataset_dir,
+        "dataset_hub": args.dataset_hub,
+        "eval_batch_size": args.eval_batch_size,
+        "timeout": args.timeout,
+        "max_retries": args.max_retries,
+        "stream": args.stream,
+        "work_dir": args.work_dir,
+        "use_cache": args.use_cache,
+        "seed": args.seed,
+        "debug": args.debug,
+        "no_test_connection": args.no_test_connection,
     }
     if args.limit is not None:
         data["limit"] = args.limit
@@ -87,7 +113,9 @@ def build_config(args: argparse.Namespace):
         try:
             data[key] = json.loads(raw) if key == "dataset_args" else _json_or_kv(raw)
         except (ValueError, json.JSONDecodeError) as exc:
-            raise ValueError(f"{flag}: not valid {'JSON' if key == 'dataset_args' else 'JSON or k=v,k=v'}: {exc}") from None
+            raise ValueError(
+                f"{flag}: not valid {'JSON' if key == 'dataset_args' else 'JSON or k=v,k=v'}: {exc}"
+            ) from None
     try:
         return TaskConfig.model_validate(data)
     except ValidationError as exc:
@@ -148,8 +176,10 @@ def _print_result(result: dict[str, Any], as_json: bool) -> None:
     counts = result.get("error_counts") or {}
     if counts.get("failed"):
         reasons = ", ".join(f"{k} x{v}" for k, v in counts["by_reason"].items())
-        console.print(f"[yellow]failed samples:[/] {counts['failed']} of {counts['total']} ({escape(reasons)})",
-                      soft_wrap=True)
+        console.print(
+            f"[yellow]failed samples:[/] {counts['failed']} of {counts['total']} ({escape(reasons)})",
+            soft_wrap=True,
+        )
     console.print(f"output: {result['output_dir']}", soft_wrap=True)
     from evalscope.report import report_line
 

@@ -48,8 +48,9 @@ class DatasetArgs(BaseModel):
     @model_validator(mode="before")
     @classmethod
     def _evalscope_fields(cls, data: Any) -> Any:
-        return upstream_fields.check_fields(data, upstream_fields.DATASET_ARGS_FIELDS, cls.model_fields,
-                                            "dataset_args")
+        return upstream_fields.check_fields(
+            data, upstream_fields.DATASET_ARGS_FIELDS, cls.model_fields, "dataset_args"
+        )
 
 
 class TaskConfig(BaseModel):
@@ -113,7 +114,9 @@ class TaskConfig(BaseModel):
         known = {b.name for b in list_benchmarks()}
         unknown = [d for d in v if d not in known]
         if unknown:
-            raise ValueError(f"unknown benchmark {', '.join(map(repr, unknown))}; available: {', '.join(sorted(known))}")
+            raise ValueError(
+                f"unknown benchmark {', '.join(map(repr, unknown))}; available: {', '.join(sorted(known))}"
+            )
         if len(set(v)) != len(v):
             raise ValueError("a benchmark is listed twice")
         return v
@@ -150,10 +153,14 @@ class TaskConfig(BaseModel):
                 if not bench.discover_subsets:
                     bad = [s for s in args.subset_list if s not in bench.subsets]
                     if bad:
-                        raise ValueError(f"dataset_args.{name}.subset_list: unknown subset "
-                                         f"{', '.join(map(repr, bad))} of {name}")
+                        raise ValueError(
+                            f"dataset_args.{name}.subset_list: unknown subset "
+                            f"{', '.join(map(repr, bad))} of {name}"
+                        )
             if args.few_shot_num and not bench.train_split:
-                raise ValueError(f"dataset_args.{name}.few_shot_num: {name} has no split to take examples from")
+                raise ValueError(
+                    f"dataset_args.{name}.few_shot_num: {name} has no split to take examples from"
+                )
         return self
 
     def args_for(self, name: str) -> DatasetArgs:

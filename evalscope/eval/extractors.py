@@ -21,7 +21,7 @@ def strip_think(text: str) -> str:
     text = _THINK_BLOCK.sub("", text or "")
     closes = list(_THINK_CLOSE.finditer(text))
     if closes:
-        text = text[closes[-1].end():]
+        text = text[closes[-1].end() :]
     opened = _THINK_OPEN.search(text)
     if opened:
         text = text[: opened.start()]
@@ -40,7 +40,7 @@ def last_boxed(text: str) -> str | None:
                 depth -= 1
             i += 1
         if depth == 0:
-            best = text[m.end(): i - 1].strip()
+            best = text[m.end() : i - 1].strip()
     if best is None:
         bare = re.findall(r"\\boxed\s+([^\s$]+)", text)  # "\boxed 5"
         if bare:
@@ -58,7 +58,7 @@ _MARKERS = re.compile(
 def after_last_marker(text: str) -> str | None:
     """The text after the last answer marker that is followed by something, up to the line end."""
     for m in reversed(list(_MARKERS.finditer(text))):
-        tail = text[m.end():].split("\n", 1)[0].strip()
+        tail = text[m.end() :].split("\n", 1)[0].strip()
         if tail:
             return tail
     return None
@@ -127,7 +127,7 @@ def extract_choice(text: str, letters: Sequence[str]) -> str | None:
         if m:
             return m.group(1)
     for m in reversed(list(_MARKERS.finditer(visible))):
-        hit = label.match(visible[m.end():])
+        hit = label.match(visible[m.end() :])
         if hit:
             return hit.group(1)
     loose = re.findall(rf"(?<![A-Za-z])([{allowed}])(?![A-Za-z])", visible)

@@ -59,11 +59,13 @@ def _resolve(bench: Benchmark, args: DatasetArgs, cfg: TaskConfig, subset: str, 
         if not args.local_path and not args.dataset_id:
             raise DatasetNotFoundError(
                 f"{local}: {bench.name} runs on your own data and none was given; set {local} to a file or "
-                f"a folder of {' or '.join(patterns)} files")
+                f"a folder of {' or '.join(patterns)} files"
+            )
         where = args.local_path or args.dataset_id
         raise DatasetNotFoundError(
             f"{local}: {bench.name}: no file for subset {subset!r}, split {split!r} in {where}; "
-            f"expected one of: {', '.join(patterns)}")
+            f"expected one of: {', '.join(patterns)}"
+        )
     repo = args.dataset_id or (bench.hf_dataset_id if cfg.dataset_hub == "huggingface" else bench.dataset_id)
     try:
         return fetch(repo or bench.dataset_id, bench.hub_file_for(subset, split), source=cfg.dataset_hub)
@@ -73,7 +75,8 @@ def _resolve(bench: Benchmark, args: DatasetArgs, cfg: TaskConfig, subset: str, 
         raise DatasetNotFoundError(
             f"{local}: {bench.name} subset {subset!r}, split {split!r}: no local copy (looked for {patterns[0]} "
             f"and {len(patterns) - 1} other layouts under {tried}) and {exc}. Set {local} to a folder holding "
-            f"{patterns[0]}, or put the file in the dataset folder as {layout}.") from None
+            f"{patterns[0]}, or put the file in the dataset folder as {layout}."
+        ) from None
 
 
 def _read(bench: Benchmark, path: Path, subset: str, start_index: int = 0) -> list[Sample]:
@@ -115,7 +118,9 @@ def _discover(bench: Benchmark, args: DatasetArgs) -> list[str]:
     if path.is_file():
         return [path.stem]
     if not path.is_dir():
-        raise DatasetNotFoundError(f"{field_name(f'dataset_args.{bench.name}.local_path')}: {path} does not exist")
+        raise DatasetNotFoundError(
+            f"{field_name(f'dataset_args.{bench.name}.local_path')}: {path} does not exist"
+        )
     names: set[str] = set()
     for f in path.iterdir():
         if f.suffix.lower() not in (".jsonl", ".json", ".csv", ".tsv") or not f.is_file():
@@ -127,16 +132,21 @@ def _discover(bench: Benchmark, args: DatasetArgs) -> list[str]:
             if "{subset}.jsonl" in bench.local_files or "{subset}.csv" in bench.local_files:
                 names.add(stem)
     if not names:
-        raise DatasetNotFoundError(f"{field_name(f'dataset_args.{bench.name}.local_path')}: no "
-                                   f"*_{bench.eval_split}.jsonl/.csv files in {path}")
+        raise DatasetNotFoundError(
+            f"{field_name(f'dataset_args.{bench.name}.local_path')}: no "
+            f"*_{bench.eval_split}.jsonl/.csv files in {path}"
+        )
     return sorted(names)
 
 
 def load_benchmark(bench: Benchmark, cfg: TaskConfig) -> LoadedBenchmark:
     """Read the benchmark's files, apply subset_list/limit/few-shot, and build every prompt."""
     args = cfg.args_for(bench.name)
-    subsets = list(args.subset_list) if args.subset_list else (
-        _discover(bench, args) if bench.discover_subsets else list(bench.subsets))
+    subsets = (
+        list(args.subset_list)
+        if args.subset_list
+        else (_discover(bench, args) if bench.discover_subsets else list(bench.subsets))
+    )
     few_shot = bench.few_shot_num if args.few_shot_num is None else args.few_shot_num
     if few_shot and not bench.train_split:
         few_shot = 0
@@ -151,8 +161,11 @@ def load_benchmark(bench: Benchmark, cfg: TaskConfig) -> LoadedBenchmark:
             by_subset.setdefault(s.subset, []).append(s)
     else:
         for subset in subsets:
-            path = Path(args.local_path).expanduser() if single_file else _resolve(
-                bench, args, cfg, subset, bench.eval_split)
+            path = (
+                Path(args.local_path).expanduser()
+                if single_file
+                else _resolve(bench, args, cfg, subset, bench.eval_split)
+            )
             files[f"{subset}/{bench.eval_split}"] = str(path)
             by_subset[subset] = _read(bench, path, subset)
 
@@ -171,23 +184,34 @@ def load_benchmark(bench: Benchmark, cfg: TaskConfig) -> LoadedBenchmark:
     return LoadedBenchmark(benchmark=bench, subsets=subsets, samples=samples, files=files)
 
 
-def _few_shot(bench: Benchmark, args: DatasetArgs, cfg: TaskConfig, subset: str, n: int,
-              rng: random.Random, files: dict[str, str]) -> list[Sample]:
+def _few_shot(
+    bench: Benchmark,
+    args: DatasetArgs,
+    cfg: TaskConfig,
+    subset: str,
+    n: int,
+    rng: random.Random,
+    files: dict[str, str],
+) -> list[Sample]:
     assert bench.train_split is not None
     try:
         path = _resolve(bench, args, cfg, subset, bench.train_split)
     except DatasetNotFoundError as exc:
-        raise DatasetNotFoundError(f"{exc} (few-shot examples; set dataset_args.{bench.name}.few_shot_num "
-                                   "to 0 to run without them)") from None
+        raise DatasetNotFoundError(
+            f"{exc} (few-shot examples; set dataset_args.{bench.name}.few_shot_num to 0 to run without them)"
+        ) from None
     if str(path) == files.get(f"{subset}/{bench.eval_split}"):
         raise DatasetNotFoundError(
             f"{bench.name}: no {bench.train_split!r} split for subset {subset!r} (only the scored file "
-            f"{path}); set dataset_args.{bench.name}.few_shot_num to 0 or add the {bench.train_split} file")
+            f"{path}); set dataset_args.{bench.name}.few_shot_num to 0 or add the {bench.train_split} file"
+        )
     files[f"{subset}/{bench.train_split}"] = str(path)
     pool = _read(bench, path, subset)
     if len(pool) < n:
-        raise DatasetFormatError(f"dataset_args.{bench.name}.few_shot_num: {n} examples asked for subset "
-                                 f"{subset!r} but {path} has {len(pool)}")
+        raise DatasetFormatError(
+            f"dataset_args.{bench.name}.few_shot_num: {n} examples asked for subset "
+            f"{subset!r} but {path} has {len(pool)}"
+        )
     return rng.sample(pool, n) if args.few_shot_random else pool[:n]
 
 
@@ -204,8 +228,11 @@ def check_sources(cfg: TaskConfig) -> list[tuple[str, str]]:
         if not bench.discover_subsets and not offline():
             continue  # a download may still bring the files: the run reports it if not
         try:
-            subsets = list(args.subset_list) if args.subset_list else (
-                _discover(bench, args) if bench.discover_subsets else list(bench.subsets))
+            subsets = (
+                list(args.subset_list)
+                if args.subset_list
+                else (_discover(bench, args) if bench.discover_subsets else list(bench.subsets))
+            )
             if args.local_path and Path(args.local_path).expanduser().is_file():
                 continue
             for subset in ["default"] if bench.subsets_in_one_file else subsets:

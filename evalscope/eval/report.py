@@ -49,9 +49,16 @@ def fmt_score(value: float | None) -> str:
     return "n/a" if value is None else f"{value:.4f}"
 
 
-def build_report(*, benchmark: Any, model: str, subsets: list[str], records: Iterable[SampleResult],
-                 duration_s: float | None = None, asked: int = 0,
-                 files: dict[str, str] | None = None) -> BenchmarkReport:
+def build_report(
+    *,
+    benchmark: Any,
+    model: str,
+    subsets: list[str],
+    records: Iterable[SampleResult],
+    duration_s: float | None = None,
+    asked: int = 0,
+    files: dict[str, str] | None = None,
+) -> BenchmarkReport:
     """The report of one benchmark from its finished samples."""
     records = list(records)
     by_subset: dict[str, list[SampleResult]] = {s: [] for s in subsets}
@@ -60,8 +67,16 @@ def build_report(*, benchmark: Any, model: str, subsets: list[str], records: Ite
     subset_rows = []
     for name, rows in by_subset.items():
         a = _agg(rows)
-        subset_rows.append({"name": name, "num": a["num"], "score": a["score"], "stderr": a["stderr"],
-                            "coverage": a["coverage"], "counts": a["counts"]})
+        subset_rows.append(
+            {
+                "name": name,
+                "num": a["num"],
+                "score": a["score"],
+                "stderr": a["stderr"],
+                "coverage": a["coverage"],
+                "counts": a["counts"],
+            }
+        )
     overall = _agg(records)
     macro = _mean([s["score"] for s in subset_rows])
 
@@ -73,35 +88,51 @@ def build_report(*, benchmark: Any, model: str, subsets: list[str], records: Ite
     for cat, cat_rows in categories.items():
         cat_records = [r for row in cat_rows for r in by_subset[row["name"]]]
         a = _agg(cat_records)
-        category_rows.append({
-            "name": [cat], "num": a["num"], "score": a["score"],
-            "macro_score": _mean([r["score"] for r in cat_rows]),
-            "subsets": [{"name": r["name"], "num": r["num"], "score": r["score"]} for r in cat_rows],
-        })
+        category_rows.append(
+            {
+                "name": [cat],
+                "num": a["num"],
+                "score": a["score"],
+                "macro_score": _mean([r["score"] for r in cat_rows]),
+                "subsets": [{"name": r["name"], "num": r["num"], "score": r["score"]} for r in cat_rows],
+            }
+        )
 
     prompt_tokens = sum(r.usage.get("prompt_tokens") or 0 for r in records)
     completion_tokens = sum(r.usage.get("completion_tokens") or 0 for r in records)
-    metric = {"name": benchmark.metric_name, "num": overall["num"], "score": overall["score"],
-              "macro_score": macro, "categories": category_rows}
-    return BenchmarkReport.model_validate({
-        "name": f"{model}@{benchmark.name}",
-        "dataset_name": benchmark.name,
-        "dataset_pretty_name": benchmark.pretty_name,
-        "model_name": model,
+    metric = {
+        "name": benchmark.metric_name,
+        "num": overall["num"],
         "score": overall["score"],
-        "metrics": [metric],
-        "stderr": overall["stderr"],
-        "coverage": overall["coverage"],
-        "num_scored": overall["num_scored"],
-        "counts": overall["counts"],
-        "subsets": subset_rows,
-        "usage": {"prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens,
-                  "total_tokens": prompt_tokens + completion_tokens},
-        "timing": {"duration_s": round(duration_s, 3) if duration_s is not None else None,
-                   "requests_asked": asked,
-                   "samples_per_s": round(asked / duration_s, 2) if duration_s and asked else None},
-        "files": files or {},
-    })
+        "macro_score": macro,
+        "categories": category_rows,
+    }
+    return BenchmarkReport.model_validate(
+        {
+            "name": f"{model}@{benchmark.name}",
+            "dataset_name": benchmark.name,
+            "dataset_pretty_name": benchmark.pretty_name,
+            "model_name": model,
+            "score": overall["score"],
+            "metrics": [metric],
+            "stderr": overall["stderr"],
+            "coverage": overall["coverage"],
+            "num_scored": overall["num_scored"],
+            "counts": overall["counts"],
+            "subsets": subset_rows,
+            "usage": {
+                "prompt_tokens": prompt_tokens,
+                "completion_tokens": completion_tokens,
+                "total_tokens": prompt_tokens + completion_tokens,
+            },
+            "timing": {
+                "duration_s": round(duration_s, 3) if duration_s is not None else None,
+                "requests_asked": asked,
+                "samples_per_s": round(asked / duration_s, 2) if duration_s and asked else None,
+            },
+            "files": files or {},
+        }
+    )
 
 
 def summary_table(reports: dict[str, BenchmarkReport] | dict[str, dict[str, Any]]):
@@ -112,7 +143,17 @@ def summary_table(reports: dict[str, BenchmarkReport] | dict[str, dict[str, Any]
     from rich.table import Table
 
     table = Table(title="Evaluation summary")
-    for col in ("Model", "Dataset", "Metric", "Subset", "Num", "Score", "± SE", "States c/w/u/t/e", "Coverage"):
+    for col in (
+        "Model",
+        "Dataset",
+        "Metric",
+        "Subset",
+        "Num",
+        "Score",
+        "± SE",
+        "States c/w/u/t/e",
+        "Coverage",
+    ):
         table.add_column(col, justify="right" if col in ("Num", "Score", "± SE", "Coverage") else "left")
 
     def states(counts: dict[str, int]) -> str:
@@ -123,9 +164,27 @@ def summary_table(reports: dict[str, BenchmarkReport] | dict[str, dict[str, Any]
         metric = rep.metric_name
         if 1 < len(rep.subsets) <= 12:
             for sub in rep.subsets:
-                table.add_row(rep.model_name, name, metric, sub.name, str(sub.num), fmt_score(sub.score),
-                              fmt_score(sub.stderr), states(sub.counts), f"{sub.coverage:.0%}")
-        table.add_row(rep.model_name, name, metric, "OVERALL", str(sum(rep.counts.values())),
-                      fmt_score(rep.score), fmt_score(rep.stderr), states(rep.counts),
-                      f"{rep.coverage:.0%}", style="bold")
+                table.add_row(
+                    rep.model_name,
+                    name,
+                    metric,
+                    sub.name,
+                    str(sub.num),
+                    fmt_score(sub.score),
+                    fmt_score(sub.stderr),
+                    states(sub.counts),
+                    f"{sub.coverage:.0%}",
+                )
+        table.add_row(
+            rep.model_name,
+            name,
+            metric,
+            "OVERALL",
+            str(sum(rep.counts.values())),
+            fmt_score(rep.score),
+            fmt_score(rep.stderr),
+            states(rep.counts),
+            f"{rep.coverage:.0%}",
+            style="bold",
+        )
     return table

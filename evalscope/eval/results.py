@@ -22,9 +22,22 @@ from evalscope.errors import error_counts
 from evalscope.eval.storage import read_predictions
 from evalscope.rundir import RunDir
 
-__all__ = ["BenchmarkReport", "CategoryReport", "CategorySubset", "EvalRun", "MetricReport", "RunReadError",
-           "SampleResult", "SubsetReport", "TimingReport", "UsageReport", "failure_warnings", "read_run",
-           "read_samples", "run_error_counts"]
+__all__ = [
+    "BenchmarkReport",
+    "CategoryReport",
+    "CategorySubset",
+    "EvalRun",
+    "MetricReport",
+    "RunReadError",
+    "SampleResult",
+    "SubsetReport",
+    "TimingReport",
+    "UsageReport",
+    "failure_warnings",
+    "read_run",
+    "read_samples",
+    "run_error_counts",
+]
 
 
 class RunReadError(ValueError):
@@ -41,21 +54,21 @@ class SampleResult(_Model):
 
     id: str
     subset: str = "default"
-    prompt_hash: str | None = None          # identifies the exact prompt (a changed one is asked again)
+    prompt_hash: str | None = None  # identifies the exact prompt (a changed one is asked again)
     messages: list[dict[str, Any]] | None = None
-    target: str = ""                        # the gold answer (a letter, a number, a text)
-    output: str | None = None               # None: the request failed
+    target: str = ""  # the gold answer (a letter, a number, a text)
+    output: str | None = None  # None: the request failed
     reasoning: str = ""
     finish_reason: str | None = None
     extracted: str | None = None
-    state: str = "error"                    # one of scoring.STATES
+    state: str = "error"  # one of scoring.STATES
     score: float = 0.0
     metrics: dict[str, float] = Field(default_factory=dict)
     usage: dict[str, Any] = Field(default_factory=dict)
     latency: float | None = None
     attempts: int = 1
     error: str | None = None
-    error_reason: str | None = None         # ApiError.reason (http_500, connection, timeout, ...)
+    error_reason: str | None = None  # ApiError.reason (http_500, connection, timeout, ...)
     metadata: dict[str, Any] = Field(default_factory=dict)
 
     def to_json(self) -> str:
@@ -113,11 +126,11 @@ class TimingReport(_Model):
 class BenchmarkReport(_Model):
     """One benchmark's report (eval/report.py ``build_report`` says how each number is made)."""
 
-    name: str                               # "<model>@<benchmark>"
+    name: str  # "<model>@<benchmark>"
     dataset_name: str
     dataset_pretty_name: str = ""
     model_name: str
-    score: float | None                     # None: nothing could be scored (n/a)
+    score: float | None  # None: nothing could be scored (n/a)
     metrics: list[MetricReport] = Field(default_factory=list)
     stderr: float | None = None
     coverage: float = 0.0
@@ -173,8 +186,10 @@ def failure_warnings(reports: dict[str, BenchmarkReport], max_retries: int | Non
         if num and not rep.num_scored:
             out.append(f"{name}: no sample could be scored (all {num} requests failed); its score is n/a")
         elif bad:
-            out.append(f"{name}: {bad} of {num} samples failed (no answer after {max_retries} "
-                       f"retries); the score covers the other {num - bad}")
+            out.append(
+                f"{name}: {bad} of {num} samples failed (no answer after {max_retries} "
+                f"retries); the score covers the other {num - bad}"
+            )
     return out
 
 
@@ -235,9 +250,12 @@ def read_run(path: str | Path | RunDir) -> EvalRun:
         config = loaded if isinstance(loaded, dict) else {}
     except (OSError, json.JSONDecodeError):
         pass
-    run = EvalRun(output_dir=str(root), result=reports,
-                  warnings=failure_warnings(reports, config.get("max_retries")),
-                  error_counts=run_error_counts(s for rows in samples.values() for s in rows))
+    run = EvalRun(
+        output_dir=str(root),
+        result=reports,
+        warnings=failure_warnings(reports, config.get("max_retries")),
+        error_counts=run_error_counts(s for rows in samples.values() for s in rows),
+    )
     run._samples = samples
     run._config = config
     return run

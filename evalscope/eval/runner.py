@@ -61,7 +61,7 @@ class PendingSample:
     bench: LoadedBenchmark
     sample: Sample
     writer: PredictionWriter
-    results: dict[str, SampleResult]   # the benchmark's finished samples by id
+    results: dict[str, SampleResult]  # the benchmark's finished samples by id
 
 
 @dataclass
@@ -95,31 +95,69 @@ class _Tracker:
         self.report()
 
 
-def _result(bench: LoadedBenchmark, sample: Sample, *, output: str | None, reasoning: str = "",
-            finish_reason: str | None = None, usage: dict[str, Any] | None = None, latency: float | None = None,
-            attempts: int = 1, error: str | None = None, error_reason: str | None = None) -> SampleResult:
+def _result(
+    bench: LoadedBenchmark,
+    sample: Sample,
+    *,
+    output: str | None,
+    reasoning: str = "",
+    finish_reason: str | None = None,
+    usage: dict[str, Any] | None = None,
+    latency: float | None = None,
+    attempts: int = 1,
+    error: str | None = None,
+    error_reason: str | None = None,
+) -> SampleResult:
     verdict = judge(bench.benchmark.scorer, sample, output, finish_reason, failed=error is not None)
     return SampleResult(
-        id=sample.id, subset=sample.subset, prompt_hash=prompt_hash(sample.messages or []),
-        messages=sample.messages, target=sample.target, output=output, reasoning=reasoning,
-        finish_reason=finish_reason, extracted=verdict.extracted, state=verdict.state, score=verdict.score,
-        metrics=verdict.metrics, usage=usage or {}, latency=latency, attempts=attempts, error=error,
-        error_reason=error_reason, metadata=sample.metadata,
+        id=sample.id,
+        subset=sample.subset,
+        prompt_hash=prompt_hash(sample.messages or []),
+        messages=sample.messages,
+        target=sample.target,
+        output=output,
+        reasoning=reasoning,
+        finish_reason=finish_reason,
+        extracted=verdict.extracted,
+        state=verdict.state,
+        score=verdict.score,
+        metrics=verdict.metrics,
+        usage=usage or {},
+        latency=latency,
+        attempts=attempts,
+        error=error,
+        error_reason=error_reason,
+        metadata=sample.metadata,
     )
 
 
 def _rejudge(bench: LoadedBenchmark, sample: Sample, old: SampleResult) -> SampleResult:
     """A cached answer scored again with the current extractor (fixes to extraction apply on resume)."""
-    return _result(bench, sample, output=old.output, reasoning=old.reasoning or "",
-                   finish_reason=old.finish_reason, usage=old.usage, latency=old.latency,
-                   attempts=old.attempts or 1)
+    return _result(
+        bench,
+        sample,
+        output=old.output,
+        reasoning=old.reasoning or "",
+        finish_reason=old.finish_reason,
+        usage=old.usage,
+        latency=old.latency,
+        attempts=old.attempts or 1,
+    )
 
 
 def _request(cfg: TaskConfig, sample: Sample) -> GenerationRequest:
     g = cfg.generation_config
-    return GenerationRequest(messages=sample.messages, max_tokens=g.max_tokens, temperature=g.temperature,
-                             top_p=g.top_p, top_k=g.top_k, stop=g.stop, seed=g.seed, stream=cfg.stream,
-                             extra_body=g.extra_body())
+    return GenerationRequest(
+        messages=sample.messages,
+        max_tokens=g.max_tokens,
+        temperature=g.temperature,
+        top_p=g.top_p,
+        top_k=g.top_k,
+        stop=g.stop,
+        seed=g.seed,
+        stream=cfg.stream,
+        extra_body=g.extra_body(),
+    )
 
 
 async def _ask(client: ModelClient, cfg: TaskConfig, item: PendingSample) -> SampleResult:
@@ -129,8 +167,16 @@ async def _ask(client: ModelClient, cfg: TaskConfig, item: PendingSample) -> Sam
         log.warning("%s %s: request failed after retries: %s", item.bench.benchmark.name, item.sample.id, exc)
         return _result(item.bench, item.sample, output=None, error=str(exc), error_reason=exc.reason)
     usage = {"prompt_tokens": c.usage.prompt_tokens, "completion_tokens": c.usage.completion_tokens}
-    return _result(item.bench, item.sample, output=c.text, reasoning=c.reasoning, finish_reason=c.finish_reason,
-                   usage=usage, latency=round(c.latency, 4), attempts=c.attempts)
+    return _result(
+        item.bench,
+        item.sample,
+        output=c.text,
+        reasoning=c.reasoning,
+        finish_reason=c.finish_reason,
+        usage=usage,
+        latency=round(c.latency, 4),
+        attempts=c.attempts,
+    )
 
 
 def open_run_dir(cfg: TaskConfig, run_dir: Path | str | RunDir | None, resume: bool) -> tuple[RunDir, bool]:
@@ -153,8 +199,10 @@ def open_run_dir(cfg: TaskConfig, run_dir: Path | str | RunDir | None, resume: b
 
 def _root_handler_writes(path: Path) -> bool:
     target = os.path.realpath(path)
-    return any(isinstance(h, logging.FileHandler) and os.path.realpath(h.baseFilename) == target
-               for h in logging.getLogger().handlers)
+    return any(
+        isinstance(h, logging.FileHandler) and os.path.realpath(h.baseFilename) == target
+        for h in logging.getLogger().handlers
+    )
 
 
 @contextmanager
@@ -187,8 +235,13 @@ def run_log(cfg: TaskConfig, path: Path) -> Iterator[None]:
             handler.close()
 
 
-async def evaluate(cfg: TaskConfig, progress: Progress | None = None, *,
-                   run_dir: Path | str | RunDir | None = None, resume: bool = False) -> EvalRun:
+async def evaluate(
+    cfg: TaskConfig,
+    progress: Progress | None = None,
+    *,
+    run_dir: Path | str | RunDir | None = None,
+    resume: bool = False,
+) -> EvalRun:
     """Run an evaluation (the typed core of ``run_task``; no report.html).
 
     ``run_dir``: write exactly there (a job's folder); ``resume``: continue from the predictions
@@ -235,18 +288,25 @@ def _progress_bar(total: int, enabled: bool) -> Any:
         return None
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-    bar = Progress(TextColumn("eval"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(), transient=True)
+    bar = Progress(
+        TextColumn("eval"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(), transient=True
+    )
     bar.start()
     bar.add_task("eval", total=total)
     return bar
 
 
-async def _ask_pending(cfg: TaskConfig, plan: _Plan, layout: RunLayout,
-                       progress: Progress | None) -> tuple[dict[str, list[float]], list[str]]:
+async def _ask_pending(
+    cfg: TaskConfig, plan: _Plan, layout: RunLayout, progress: Progress | None
+) -> tuple[dict[str, list[float]], list[str]]:
     """Ask every pending sample (after the connection test); returns the span of each benchmark's
     requests and the warnings so far.  Cached samples count as done at once."""
-    tracker = _Tracker(done=plan.total - len(plan.pending), total=plan.total, callback=progress,
-                       bar=_progress_bar(plan.total, progress is None and sys.stderr.isatty()))
+    tracker = _Tracker(
+        done=plan.total - len(plan.pending),
+        total=plan.total,
+        callback=progress,
+        bar=_progress_bar(plan.total, progress is None and sys.stderr.isatty()),
+    )
     tracker.report()
     started = time.perf_counter()
     warnings: list[str] = []
@@ -266,8 +326,15 @@ async def _ask_pending(cfg: TaskConfig, plan: _Plan, layout: RunLayout,
 
 async def _send_all(cfg: TaskConfig, pending: list[PendingSample], tracker: _Tracker) -> None:
     """``eval_batch_size`` senders share one client and one queue of pending samples."""
-    client = ModelClient(api=cfg.api, url=cfg.api_url, api_key=cfg.api_key, model=cfg.model,
-                         timeout=cfg.timeout, max_retries=cfg.max_retries, concurrency=cfg.eval_batch_size)
+    client = ModelClient(
+        api=cfg.api,
+        url=cfg.api_url,
+        api_key=cfg.api_key,
+        model=cfg.model,
+        timeout=cfg.timeout,
+        max_retries=cfg.max_retries,
+        concurrency=cfg.eval_batch_size,
+    )
     queue = iter(pending)
 
     async def sender() -> None:
@@ -284,8 +351,13 @@ async def _send_all(cfg: TaskConfig, pending: list[PendingSample], tracker: _Tra
         await asyncio.gather(*(sender() for _ in range(min(cfg.eval_batch_size, len(pending)))))
 
 
-def _write_reports(cfg: TaskConfig, benches: list[LoadedBenchmark], plan: _Plan, layout: RunLayout,
-                   span: dict[str, list[float]]) -> dict[str, BenchmarkReport]:
+def _write_reports(
+    cfg: TaskConfig,
+    benches: list[LoadedBenchmark],
+    plan: _Plan,
+    layout: RunLayout,
+    span: dict[str, list[float]],
+) -> dict[str, BenchmarkReport]:
     """Compact each predictions file to one line per sample, and write each benchmark's report."""
     asked: dict[str, int] = {}
     for item in plan.pending:
@@ -296,13 +368,24 @@ def _write_reports(cfg: TaskConfig, benches: list[LoadedBenchmark], plan: _Plan,
         finished = plan.finished[name]
         ordered = [finished[s.id] for s in lb.samples if s.id in finished]
         plan.writers[name].compact(ordered)
-        report = build_report(benchmark=lb.benchmark, model=cfg.model, subsets=lb.subsets, records=ordered,
-                              duration_s=(span[name][1] - span[name][0]) if name in span else None,
-                              asked=asked.get(name, 0), files=lb.files)
+        report = build_report(
+            benchmark=lb.benchmark,
+            model=cfg.model,
+            subsets=lb.subsets,
+            records=ordered,
+            duration_s=(span[name][1] - span[name][0]) if name in span else None,
+            asked=asked.get(name, 0),
+            files=lb.files,
+        )
         atomic_write_json(layout.report(name), report.model_dump(mode="json", by_alias=True))
         reports[name] = report
-        log.info("%s: score=%s counts=%s coverage=%.3f", name,
-                 fmt_score(report.score), report.counts, report.coverage)
+        log.info(
+            "%s: score=%s counts=%s coverage=%.3f",
+            name,
+            fmt_score(report.score),
+            report.counts,
+            report.coverage,
+        )
     return reports
 
 
@@ -312,8 +395,9 @@ async def _test_connection(cfg: TaskConfig, layout: RunLayout) -> list[str]:
     from evalscope.client.probe import check_connection
 
     try:
-        warning = await check_connection(cfg.api, cfg.api_url, cfg.model, cfg.api_key, stream=cfg.stream,
-                                         timeout=cfg.timeout)
+        warning = await check_connection(
+            cfg.api, cfg.api_url, cfg.model, cfg.api_key, stream=cfg.stream, timeout=cfg.timeout
+        )
     except RunFailed as exc:
         log.error("connection test failed: %s", exc.message)
         raise RunFailed(exc.message, output_dir=str(layout.root)) from None
@@ -322,8 +406,13 @@ async def _test_connection(cfg: TaskConfig, layout: RunLayout) -> list[str]:
     return [warning] if warning else []
 
 
-def _outcome(cfg: TaskConfig, layout: RunLayout, reports: dict[str, BenchmarkReport],
-             finished: dict[str, dict[str, SampleResult]], warnings: list[str]) -> EvalRun:
+def _outcome(
+    cfg: TaskConfig,
+    layout: RunLayout,
+    reports: dict[str, BenchmarkReport],
+    finished: dict[str, dict[str, SampleResult]],
+    warnings: list[str],
+) -> EvalRun:
     """The run with its ``warnings`` and ``error_counts``; raises RunFailed (carrying that result)
     when samples were due and not one of them could be scored."""
     samples = [s for by_id in finished.values() for s in by_id.values()]
@@ -338,8 +427,10 @@ def _outcome(cfg: TaskConfig, layout: RunLayout, reports: dict[str, BenchmarkRep
 
         endpoint = make_adapter(cfg.api, cfg.api_url, cfg.model).endpoint(cfg.stream)
         reasons = ", ".join(f"{k} x{v}" for k, v in counts["by_reason"].items())
-        message = (f"no sample could be scored: all {len(samples)} requests to the model at {endpoint} failed "
-                   f"({reasons}); first error: {failed[0].error}")
+        message = (
+            f"no sample could be scored: all {len(samples)} requests to the model at {endpoint} failed "
+            f"({reasons}); first error: {failed[0].error}"
+        )
         log.error("%s", message)
         raise RunFailed(message, output_dir=str(layout.root), result=run.to_json())
     return run

@@ -155,8 +155,9 @@ def score_qa(sample: Sample, text: str, /) -> Score:
     return Score(extracted=visible, value=m["Rouge-L-R"], metrics=m)
 
 
-def judge(scorer: Scorer, sample: Sample, text: str | None, finish_reason: str | None,
-          failed: bool = False) -> Judgement:
+def judge(
+    scorer: Scorer, sample: Sample, text: str | None, finish_reason: str | None, failed: bool = False
+) -> Judgement:
     """The state and score of one answer (``failed``: the request itself failed)."""
     if failed or text is None:
         return Judgement("error", None, 0.0)

@@ -18,27 +18,43 @@ ENV_AUTH_TOKEN = "EVALSCOPE_AUTH_TOKEN"  # the service's own variable: one env f
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser(
-        "worker", help="run a Celery worker for a service started with --executor celery",
+        "worker",
+        help="run a Celery worker for a service started with --executor celery",
         description="Take jobs from the broker (Redis), run them in warm worker processes, and write "
-                    "their state, progress and results into the service's job store.",
+        "their state, progress and results into the service's job store.",
     )
     # The variables are read when the command runs (evalscope.settings), not here: --help stays light.
-    p.add_argument("--broker-url", default=None,
-                   help=f"Celery broker, e.g. redis://127.0.0.1:6379/0 (or ${ENV_BROKER})")
-    p.add_argument("--database-url", default=None,
-                   help=f"the service's job store, e.g. postgresql+psycopg://user:pw@host/db (or ${ENV_DATABASE})")
+    p.add_argument(
+        "--broker-url", default=None, help=f"Celery broker, e.g. redis://127.0.0.1:6379/0 (or ${ENV_BROKER})"
+    )
+    p.add_argument(
+        "--database-url",
+        default=None,
+        help=f"the service's job store, e.g. postgresql+psycopg://user:pw@host/db (or ${ENV_DATABASE})",
+    )
     p.add_argument("--concurrency", type=int, default=2, help="jobs (or perf shards) run at once (default 2)")
-    p.add_argument("--heartbeat", type=float, default=5.0,
-                   help="seconds between heartbeats and cancel checks (default 5; the service's "
-                        "--heartbeat-timeout must be several times larger)")
-    p.add_argument("--files", choices=["shared", "upload"], default="shared",
-                   help="how job folders reach the service: 'shared' (same path mounted here) or "
-                        "'upload' (written under --work-dir, then sent to --service-url)")
+    p.add_argument(
+        "--heartbeat",
+        type=float,
+        default=5.0,
+        help="seconds between heartbeats and cancel checks (default 5; the service's "
+        "--heartbeat-timeout must be several times larger)",
+    )
+    p.add_argument(
+        "--files",
+        choices=["shared", "upload"],
+        default="shared",
+        help="how job folders reach the service: 'shared' (same path mounted here) or "
+        "'upload' (written under --work-dir, then sent to --service-url)",
+    )
     p.add_argument("--work-dir", default=None, help="upload mode: local folder for running jobs")
     p.add_argument("--service-url", default=None, help="upload mode: the service's base URL")
-    p.add_argument("--service-token", default=None,
-                   help=f"upload mode: the service's bearer token (or ${ENV_AUTH_TOKEN} / ${ENV_TOKEN}: "
-                        "a token on the command line shows in `ps`)")
+    p.add_argument(
+        "--service-token",
+        default=None,
+        help=f"upload mode: the service's bearer token (or ${ENV_AUTH_TOKEN} / ${ENV_TOKEN}: "
+        "a token on the command line shows in `ps`)",
+    )
     p.add_argument("--keep-files", action="store_true", help="upload mode: keep the local copy after upload")
     p.add_argument("--queue", default="evalscope", help="queue to consume (default evalscope)")
     p.add_argument("--hostname", default=None, help="worker name (default evalscope@<host>)")
@@ -62,12 +78,23 @@ def _settings(args: argparse.Namespace):  # -> WorkerSettings
     if not database_url:
         raise _Bad(f"--database-url: required (or set {ENV_DATABASE})")
     try:
-        files = FilesConfig(mode=args.files, work_dir=args.work_dir, service_url=args.service_url,
-                            service_token=args.service_token or env.secret("auth_token"), keep_local=args.keep_files)
+        files = FilesConfig(
+            mode=args.files,
+            work_dir=args.work_dir,
+            service_url=args.service_url,
+            service_token=args.service_token or env.secret("auth_token"),
+            keep_local=args.keep_files,
+        )
     except ValidationError as exc:
         raise _Bad(cli_message(field_errors(exc)[0])) from None
-    options = {"broker_url": broker_url, "database_url": database_url, "concurrency": args.concurrency,
-               "heartbeat": args.heartbeat, "files": files, "queue": args.queue}
+    options = {
+        "broker_url": broker_url,
+        "database_url": database_url,
+        "concurrency": args.concurrency,
+        "heartbeat": args.heartbeat,
+        "files": files,
+        "queue": args.queue,
+    }
     if args.hostname:
         options["hostname"] = args.hostname
     try:
@@ -84,15 +111,19 @@ def run_cli(args: argparse.Namespace) -> int:
     try:
         import celery  # noqa: F401
     except ImportError:
-        print("error: evalscope worker needs the celery extra: pip install 'evalscope[celery]'", file=sys.stderr)
+        print(
+            "error: evalscope worker needs the celery extra: pip install 'evalscope[celery]'", file=sys.stderr
+        )
         return 2
     try:
         settings = _settings(args)
     except _Bad as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    logging.basicConfig(level=logging.DEBUG if args.debug else logging.INFO,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.DEBUG if args.debug else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
     from evalscope.jobs.celery.app import make_celery
     from evalscope.jobs.celery.worker import WorkerRuntime, register_tasks
 
@@ -101,17 +132,27 @@ def run_cli(args: argparse.Namespace) -> int:
     except Exception as exc:  # noqa: BLE001 - e.g. the database is unreachable
         if args.debug:
             raise
-        print(f"error: --database-url: cannot open the job store ({type(exc).__name__}: {exc})", file=sys.stderr)
+        print(
+            f"error: --database-url: cannot open the job store ({type(exc).__name__}: {exc})", file=sys.stderr
+        )
         return 2
     app = make_celery(settings.broker_url, queue=settings.queue)
     register_tasks(app, runtime)
     runtime.start()
     try:
-        app.worker_main([
-            "worker", "--pool=threads", f"--concurrency={settings.concurrency}", f"--hostname={settings.hostname}",
-            "-Q", settings.queue, f"--loglevel={'DEBUG' if args.debug else 'INFO'}",
-            "--without-gossip", "--without-mingle",
-        ])
+        app.worker_main(
+            [
+                "worker",
+                "--pool=threads",
+                f"--concurrency={settings.concurrency}",
+                f"--hostname={settings.hostname}",
+                "-Q",
+                settings.queue,
+                f"--loglevel={'DEBUG' if args.debug else 'INFO'}",
+                "--without-gossip",
+                "--without-mingle",
+            ]
+        )
     finally:
         runtime.shutdown()
     return 0

@@ -36,8 +36,9 @@ def run_eval_job(config: dict[str, Any], ctx: JobContext) -> dict[str, Any]:
     if previous and not ctx.resume:
         shutil.copytree(previous, ctx.output_dir, dirs_exist_ok=True, ignore=_not_copied(Path(previous)))
     try:
-        run = asyncio.run(evaluate(cfg, ctx.progress, run_dir=ctx.output_dir,
-                                   resume=ctx.resume or bool(previous)))
+        run = asyncio.run(
+            evaluate(cfg, ctx.progress, run_dir=ctx.output_dir, resume=ctx.resume or bool(previous))
+        )
     except RunFailed as exc:
         if exc.result is not None:  # reports were written: the job keeps its report.html too
             try_write_report(ctx.output_dir)
@@ -57,8 +58,13 @@ def _not_copied(root: Path) -> Callable[[str, list[str]], set[str]]:
         skip = {n for n in names if n.startswith("service.db") or n.endswith(".tmp")}
         if here == root:
             skip |= own_files & set(names)
-        skip |= {n for n in names if (here / n).is_dir() and (RunDir(here / n).is_run() or RunDir(here / n).is_job())}
+        skip |= {
+            n
+            for n in names
+            if (here / n).is_dir() and (RunDir(here / n).is_run() or RunDir(here / n).is_job())
+        }
         return skip
+
     return ignore
 
 

@@ -121,8 +121,15 @@ class JobManager:
         public, secrets = split_secrets(config)
         job_id = uuid.uuid4().hex
         out = new_job_dir(parent_dir, job_id)
-        job = Job(id=job_id, kind=kind, state=JobState.queued, config=public, output_dir=str(out),
-                  created_at=utcnow(), has_secret=bool(secrets))
+        job = Job(
+            id=job_id,
+            kind=kind,
+            state=JobState.queued,
+            config=public,
+            output_dir=str(out),
+            created_at=utcnow(),
+            has_secret=bool(secrets),
+        )
         try:
             job_file = JobFile(job_id=job_id, kind=kind, config=public, created_at=job.created_at)
             atomic_write_json(RunDir(out).job, job_file.model_dump(mode="json"), default=str)
@@ -143,8 +150,13 @@ class JobManager:
             return None
         if job.is_final:  # e.g. ended, with its final state not stored yet
             raise JobConflict(f"job {job_id} is {job.state}; only queued or running jobs can be cancelled")
-        updated = self.store.transition(job_id, ACTIVE_STATES, state=JobState.cancelled,
-                                        finished_at=utcnow(), error="cancelled by request")
+        updated = self.store.transition(
+            job_id,
+            ACTIVE_STATES,
+            state=JobState.cancelled,
+            finished_at=utcnow(),
+            error="cancelled by request",
+        )
         if updated is None:
             now = self.store.get(job_id)
             state = now.state if now is not None else "deleted"
@@ -167,10 +179,19 @@ class JobManager:
         if spec is None:
             raise UnknownKind(job.kind)
         _, secrets = split_secrets(secrets_config or {})
-        updated = self.store.transition(job_id, RESUMABLE_STATES, state=JobState.queued, error=None,
-                                        traceback=None, finished_at=None, has_secret=bool(secrets))
+        updated = self.store.transition(
+            job_id,
+            RESUMABLE_STATES,
+            state=JobState.queued,
+            error=None,
+            traceback=None,
+            finished_at=None,
+            has_secret=bool(secrets),
+        )
         if updated is None:
-            raise JobConflict(f"job {job_id} is {job.state}; only interrupted, failed or cancelled jobs can be resumed")
+            raise JobConflict(
+                f"job {job_id} is {job.state}; only interrupted, failed or cancelled jobs can be resumed"
+            )
         log.info("job %s: resumed", job_id)
         self._enqueue(updated, secrets, resume=True)
         self._notify(updated)
@@ -189,10 +210,18 @@ class JobManager:
     def _enqueue(self, job: Job, secrets: dict[str, Any], resume: bool) -> None:
         with self._lock:
             self._secrets[job.id] = secrets
-        self.executor.submit(Dispatch(
-            job_id=job.id, kind=job.kind, target=self.kinds[job.kind].target,
-            config=merge_secrets(job.config, secrets), output_dir=job.output_dir,
-            resume=resume, attempt=job.attempts + 1, scrub_values=secret_values(secrets)))
+        self.executor.submit(
+            Dispatch(
+                job_id=job.id,
+                kind=job.kind,
+                target=self.kinds[job.kind].target,
+                config=merge_secrets(job.config, secrets),
+                output_dir=job.output_dir,
+                resume=resume,
+                attempt=job.attempts + 1,
+                scrub_values=secret_values(secrets),
+            )
+        )
 
     def _overlay(self, job: Job) -> Job:
         """``job`` with the final state the store has not taken yet, if any."""
@@ -209,14 +238,20 @@ class JobManager:
         try:
             return self._store_final(job_id, fields)
         except Exception as exc:  # noqa: BLE001 - any store failure: keep the state, retry later
-            log.error("job %s: cannot store its final state %s yet (%s: %s); retrying",
-                      job_id, fields["state"].value, type(exc).__name__, exc)
+            log.error(
+                "job %s: cannot store its final state %s yet (%s: %s); retrying",
+                job_id,
+                fields["state"].value,
+                type(exc).__name__,
+                exc,
+            )
             with self._lock:
                 self._unsaved[job_id] = fields
                 self._store_error = f"{type(exc).__name__}: {str(exc).splitlines()[0][:200]}"
                 if self._retrier is None or not self._retrier.is_alive():
-                    self._retrier = threading.Thread(target=self._retry_loop, name="evalscope-store-retry",
-                                                     daemon=True)
+                    self._retrier = threading.Thread(
+                        target=self._retry_loop, name="evalscope-store-retry", daemon=True
+                    )
                     self._retrier.start()
             try:
                 return self.get(job_id)
@@ -280,8 +315,13 @@ class JobManager:
                 log.exception("job %s: listener failed", job.id)
 
     def _on_event(self, ev: ExecEvent) -> None:
-        handler = {"started": self._on_started, "progress": self._on_progress, "succeeded": self._on_succeeded,
-                   "stored": self._on_stored, "failed": self._on_failed}[ev.type]
+        handler = {
+            "started": self._on_started,
+            "progress": self._on_progress,
+            "succeeded": self._on_succeeded,
+            "stored": self._on_stored,
+            "failed": self._on_failed,
+        }[ev.type]
         job = handler(ev)
         if job is not None:
             self._notify(job)
@@ -308,7 +348,9 @@ class JobManager:
         return self.store.set_progress(ev.job_id, ev.done or 0, ev.total)
 
     def _on_succeeded(self, ev: ExecEvent) -> Job | None:
-        job = self._finish(ev.job_id, state=JobState.succeeded, result=ev.result, finished_at=utcnow(), error=None)
+        job = self._finish(
+            ev.job_id, state=JobState.succeeded, result=ev.result, finished_at=utcnow(), error=None
+        )
         self._forget(ev.job_id)
         if job is not None:
             log.info("job %s: succeeded in %.3f s", ev.job_id, job.duration_s or 0.0)
@@ -322,8 +364,14 @@ class JobManager:
 
     def _on_failed(self, ev: ExecEvent) -> Job | None:
         # A failed run may still have written something (RunFailed's result): the record keeps it.
-        job = self._finish(ev.job_id, state=JobState.failed, error=ev.error, traceback=ev.traceback,
-                           finished_at=utcnow(), result=ev.result)
+        job = self._finish(
+            ev.job_id,
+            state=JobState.failed,
+            error=ev.error,
+            traceback=ev.traceback,
+            finished_at=utcnow(),
+            result=ev.result,
+        )
         self._forget(ev.job_id)
         if job is not None:
             log.warning("job %s: failed: %s", ev.job_id, ev.error)

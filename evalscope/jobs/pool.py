@@ -46,7 +46,9 @@ def _preparation_data(name: str) -> dict[str, Any]:
     return data
 
 
-_stdlib_preparation_data = getattr(mp_spawn.get_preparation_data, "__wrapped__", mp_spawn.get_preparation_data)
+_stdlib_preparation_data = getattr(
+    mp_spawn.get_preparation_data, "__wrapped__", mp_spawn.get_preparation_data
+)
 _preparation_data.__wrapped__ = _stdlib_preparation_data  # type: ignore[attr-defined]
 mp_spawn.get_preparation_data = _preparation_data
 
@@ -77,7 +79,10 @@ def _describe_exit(code: int | None) -> str:
 
 def _never_ran(dispatch: Dispatch, reason: str) -> list[ExecEvent]:
     """Events that end a dispatch no worker took: an attempt (without a worker) that failed."""
-    return [ExecEvent(dispatch.job_id, "started", pid=None), ExecEvent(dispatch.job_id, "failed", error=reason)]
+    return [
+        ExecEvent(dispatch.job_id, "started", pid=None),
+        ExecEvent(dispatch.job_id, "failed", error=reason),
+    ]
 
 
 class LocalProcessExecutor(Executor):
@@ -93,8 +98,9 @@ class LocalProcessExecutor(Executor):
     queued job fails with the reason at each failed attempt instead of waiting forever.
     """
 
-    def __init__(self, max_workers: int = 2, preload: list[str] | tuple[str, ...] = (),
-                 start_method: str | None = None) -> None:
+    def __init__(
+        self, max_workers: int = 2, preload: list[str] | tuple[str, ...] = (), start_method: str | None = None
+    ) -> None:
         if max_workers < 1:
             raise ValueError("max_workers must be >= 1")
         self.max_workers = max_workers
@@ -186,9 +192,11 @@ class LocalProcessExecutor(Executor):
             if self._spawn_error is None:
                 return None
             alive = len(self._workers)
-            return {"reason": f"{alive} of {self.max_workers} worker processes running; the last attempt to "
-                              f"start one failed ({self._spawn_error}); retrying",
-                    "can_run_jobs": alive > 0}
+            return {
+                "reason": f"{alive} of {self.max_workers} worker processes running; the last attempt to "
+                f"start one failed ({self._spawn_error}); retrying",
+                "can_run_jobs": alive > 0,
+            }
 
     def worker_pids(self) -> list[int]:
         with self._lock:
@@ -200,8 +208,10 @@ class LocalProcessExecutor(Executor):
         parent_conn, child_conn = self._ctx.Pipe()
         try:
             proc = self._ctx.Process(
-                target=worker_main, args=(child_conn, self.preload, os.getpid()),
-                name="evalscope-worker", daemon=False,
+                target=worker_main,
+                args=(child_conn, self.preload, os.getpid()),
+                name="evalscope-worker",
+                daemon=False,
             )
             _spawning.no_main = True
             try:
@@ -228,16 +238,22 @@ class LocalProcessExecutor(Executor):
         if self._workers or not self._pending:
             return []
         dispatch = self._pending.popleft()
-        return _never_ran(dispatch, f"no worker process could be started to run this job ({reason}); "
-                                "the service keeps retrying: resume the job later")
+        return _never_ran(
+            dispatch,
+            f"no worker process could be started to run this job ({reason}); "
+            "the service keeps retrying: resume the job later",
+        )
 
     def _fill_pool(self) -> list[ExecEvent]:
         """Start workers up to ``max_workers`` (outside the lock: a start may take a while)."""
         events: list[ExecEvent] = []
         while True:
             with self._lock:
-                if (self._stopping or len(self._workers) >= self.max_workers
-                        or time.monotonic() < self._spawn_retry_at):
+                if (
+                    self._stopping
+                    or len(self._workers) >= self.max_workers
+                    or time.monotonic() < self._spawn_retry_at
+                ):
                     return events
             try:
                 worker = self._spawn()
@@ -325,8 +341,15 @@ class LocalProcessExecutor(Executor):
                     events.append(ExecEvent(msg[1], "succeeded", result=msg[2]))
                 elif kind == "failed":
                     w.dispatch = None
-                    events.append(ExecEvent(msg[1], "failed", error=msg[2], traceback=msg[3],
-                                            result=msg[4] if len(msg) > 4 else None))
+                    events.append(
+                        ExecEvent(
+                            msg[1],
+                            "failed",
+                            error=msg[2],
+                            traceback=msg[3],
+                            result=msg[4] if len(msg) > 4 else None,
+                        )
+                    )
         except (EOFError, OSError):
             pass  # the sentinel reports the death
         return events
@@ -364,7 +387,9 @@ class LocalProcessExecutor(Executor):
                 self._pending.appendleft(dispatch)  # the pipe is broken: the sentinel reaps this worker
                 continue
             except Exception as exc:  # noqa: BLE001 - e.g. a config that cannot be pickled
-                events += _never_ran(dispatch, f"cannot hand the job to a worker: {type(exc).__name__}: {exc}")
+                events += _never_ran(
+                    dispatch, f"cannot hand the job to a worker: {type(exc).__name__}: {exc}"
+                )
                 continue
             w.dispatch = dispatch
             events.append(ExecEvent(dispatch.job_id, "started", pid=w.proc.pid))

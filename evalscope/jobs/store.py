@@ -96,7 +96,9 @@ class JobStore:
             kwargs["pool_pre_ping"] = True
         self.engine = create_engine(url, **kwargs)
         if is_sqlite:
-            event.listen(self.engine, "connect", functools.partial(_sqlite_pragmas, busy_ms=int(busy_timeout * 1000)))
+            event.listen(
+                self.engine, "connect", functools.partial(_sqlite_pragmas, busy_ms=int(busy_timeout * 1000))
+            )
         # SQLite allows one writer at a time; serialising writes here avoids "database is locked".
         self._write_lock = threading.Lock() if is_sqlite else _NullLock()
         # Migrations first (they keep every row of an older schema); create_all then only fills in
@@ -124,9 +126,12 @@ class JobStore:
         states = [JobState(s).value for s in from_states]
         values = {k: (v.value if isinstance(v, JobState) else v) for k, v in fields.items()}
         with self._write_lock, self._session.begin() as s:
-            res = cast("CursorResult[Any]", s.execute(
-                update(JobRow).where(JobRow.id == job_id, JobRow.state.in_(states)).values(**values)
-            ))
+            res = cast(
+                "CursorResult[Any]",
+                s.execute(
+                    update(JobRow).where(JobRow.id == job_id, JobRow.state.in_(states)).values(**values)
+                ),
+            )
             if res.rowcount == 0:
                 return None
             row = s.get(JobRow, job_id)
@@ -138,12 +143,20 @@ class JobStore:
     def mark_started(self, job_id: str, pid: int | None) -> Job | None:
         """queued -> running; counts the attempt."""
         with self._write_lock, self._session.begin() as s:
-            res = cast("CursorResult[Any]", s.execute(
-                update(JobRow)
-                .where(JobRow.id == job_id, JobRow.state == JobState.queued.value)
-                .values(state=JobState.running.value, started_at=utcnow(), finished_at=None,
-                        worker_pid=pid, attempts=JobRow.attempts + 1)
-            ))
+            res = cast(
+                "CursorResult[Any]",
+                s.execute(
+                    update(JobRow)
+                    .where(JobRow.id == job_id, JobRow.state == JobState.queued.value)
+                    .values(
+                        state=JobState.running.value,
+                        started_at=utcnow(),
+                        finished_at=None,
+                        worker_pid=pid,
+                        attempts=JobRow.attempts + 1,
+                    )
+                ),
+            )
             if res.rowcount == 0:
                 return None
             row = s.get(JobRow, job_id)
@@ -163,15 +176,21 @@ class JobStore:
             s.execute(
                 update(JobRow)
                 .where(JobRow.state == JobState.running.value)
-                .values(state=JobState.interrupted.value, finished_at=now,
-                        error="the service stopped while this job was running; resume it to continue")
+                .values(
+                    state=JobState.interrupted.value,
+                    finished_at=now,
+                    error="the service stopped while this job was running; resume it to continue",
+                )
             )
             s.execute(
                 update(JobRow)
                 .where(JobRow.state == JobState.queued.value, JobRow.has_secret.is_(True))
-                .values(state=JobState.interrupted.value, finished_at=now,
-                        error="the service restarted before this job ran and API keys are never stored; "
-                              "resume it with its api_key")
+                .values(
+                    state=JobState.interrupted.value,
+                    finished_at=now,
+                    error="the service restarted before this job ran and API keys are never stored; "
+                    "resume it with its api_key",
+                )
             )
         return self.list(state=JobState.queued, limit=None, oldest_first=True)[0]
 
@@ -206,7 +225,9 @@ class JobStore:
     def counts(self) -> dict[tuple[str, str], int]:
         """Number of jobs by (kind, state)."""
         with self._session() as s:
-            rows = s.execute(select(JobRow.kind, JobRow.state, func.count()).group_by(JobRow.kind, JobRow.state))
+            rows = s.execute(
+                select(JobRow.kind, JobRow.state, func.count()).group_by(JobRow.kind, JobRow.state)
+            )
             return {(k, st): int(n) for k, st, n in rows}
 
     def durations(self) -> builtins.list[tuple[str, str, float]]:

@@ -19,7 +19,8 @@ MAX_TASK_ID = 128
 
 metadata = MetaData()
 task_ids = Table(
-    "evalscope_task_ids", metadata,
+    "evalscope_task_ids",
+    metadata,
     Column("task_id", String(MAX_TASK_ID), primary_key=True),
     Column("job_id", String(32), nullable=False, index=True),
     Column("kind", String(64), nullable=False),
@@ -32,8 +33,15 @@ def bind(store: JobStore, task_id: str, job_id: str, kind: str, alias: str | Non
     """Point ``task_id`` at ``job_id`` (replacing an earlier job of that id)."""
     with store.engine.begin() as conn:
         conn.execute(delete(task_ids).where(task_ids.c.task_id == task_id))
-        conn.execute(insert(task_ids).values(task_id=task_id, job_id=job_id, kind=kind,
-                                             alias=alias[:255] if alias else None, created_at=utcnow()))
+        conn.execute(
+            insert(task_ids).values(
+                task_id=task_id,
+                job_id=job_id,
+                kind=kind,
+                alias=alias[:255] if alias else None,
+                created_at=utcnow(),
+            )
+        )
 
 
 def lookup(store: JobStore, task_id: str) -> dict[str, Any] | None:
@@ -47,9 +55,14 @@ def active(store: JobStore) -> list[dict[str, Any]]:
     """The task ids whose job is queued or running, newest first."""
     j = JobRow.__table__
     with store.engine.connect() as conn:
-        rows = conn.execute(
-            select(task_ids).select_from(task_ids.join(j, j.c.id == task_ids.c.job_id))
-            .where(j.c.state.in_([s.value for s in ACTIVE_STATES]))
-            .order_by(task_ids.c.created_at.desc())
-        ).mappings().all()
+        rows = (
+            conn.execute(
+                select(task_ids)
+                .select_from(task_ids.join(j, j.c.id == task_ids.c.job_id))
+                .where(j.c.state.in_([s.value for s in ACTIVE_STATES]))
+                .order_by(task_ids.c.created_at.desc())
+            )
+            .mappings()
+            .all()
+        )
     return [dict(r) for r in rows]

@@ -113,8 +113,9 @@ class ProgressReporter:
     latest count; a final count (``done >= total``) is sent at once.  Thread-safe; messages leave in
     order (sending happens under one lock, taken before the pipe's)."""
 
-    def __init__(self, job_id: str, send: Callable[[tuple[Any, ...]], None],
-                 interval: float = PROGRESS_INTERVAL_S) -> None:
+    def __init__(
+        self, job_id: str, send: Callable[[tuple[Any, ...]], None], interval: float = PROGRESS_INTERVAL_S
+    ) -> None:
         self.job_id = job_id
         self.interval = interval
         self._send = send
@@ -203,10 +204,21 @@ def _run(dispatch: Dispatch, send: Callable[[tuple[Any, ...]], None]) -> None:
     job_id = dispatch.job_id
     progress = ProgressReporter(job_id, send)
     with _job_log(dispatch) as logger:
-        ctx = JobContext(job_id=job_id, output_dir=Path(dispatch.output_dir), resume=dispatch.resume,
-                         attempt=dispatch.attempt, progress=progress, logger=logger)
-        logger.info("job %s (%s) started in worker %d, attempt %d", job_id, dispatch.kind, os.getpid(),
-                    dispatch.attempt)
+        ctx = JobContext(
+            job_id=job_id,
+            output_dir=Path(dispatch.output_dir),
+            resume=dispatch.resume,
+            attempt=dispatch.attempt,
+            progress=progress,
+            logger=logger,
+        )
+        logger.info(
+            "job %s (%s) started in worker %d, attempt %d",
+            job_id,
+            dispatch.kind,
+            os.getpid(),
+            dispatch.attempt,
+        )
         try:
             result = resolve_target(dispatch.target)(dispatch.config, ctx)
             text = _clean_result(result, dispatch.scrub_values)

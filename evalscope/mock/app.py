@@ -246,8 +246,9 @@ async def _probe(request: web.Request, fmt: WireFormat, st: MockState) -> web.St
         parts.append(fmt.tail(plan, req, ss))
         await resp.write_eof(b"".join(parts))
         return resp
-    return web.Response(body=json.dumps(fmt.body(plan, req), ensure_ascii=False).encode(),
-                        content_type="application/json")
+    return web.Response(
+        body=json.dumps(fmt.body(plan, req), ensure_ascii=False).encode(), content_type="application/json"
+    )
 
 
 async def _generate(

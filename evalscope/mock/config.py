@@ -146,10 +146,14 @@ class MockConfig(BaseModel):
     # observability and access
     record_timings: bool = Field(False, description="keep per-request server timestamps at /mock/timings")
     api_key: SecretStr | None = Field(
-        None, description="if set, requests must carry this key (Bearer, x-api-key, x-goog-api-key, ?key= "
-        "or the password of user:password@ in the URL)")
+        None,
+        description="if set, requests must carry this key (Bearer, x-api-key, x-goog-api-key, ?key= "
+        "or the password of user:password@ in the URL)",
+    )
     required_headers: dict[str, SecretStr] = Field(
-        default_factory=dict, description="headers every request must carry with exactly these values (else 401)")
+        default_factory=dict,
+        description="headers every request must carry with exactly these values (else 401)",
+    )
 
     @field_validator("answers", mode="before")
     @classmethod

@@ -16,15 +16,21 @@ from evalscope.perf.runner import ProgressFn, abenchmark, run_blocking
 from evalscope.rundir import RunDir
 
 
-async def arun_perf(args: PerfArguments | dict[str, Any], progress: ProgressFn | None = None, *,
-                    run_dir: str | Path | RunDir | None = None, show_progress: bool | None = None,
-                    show_summary: bool | None = None) -> dict[str, Any]:
+async def arun_perf(
+    args: PerfArguments | dict[str, Any],
+    progress: ProgressFn | None = None,
+    *,
+    run_dir: str | Path | RunDir | None = None,
+    show_progress: bool | None = None,
+    show_summary: bool | None = None,
+) -> dict[str, Any]:
     """Run the sweep in the running event loop; see :func:`run_perf`."""
     from evalscope.report import try_write_report
 
     try:
-        run = await abenchmark(args, progress, run_dir=run_dir, show_progress=show_progress,
-                               show_summary=show_summary)
+        run = await abenchmark(
+            args, progress, run_dir=run_dir, show_progress=show_progress, show_summary=show_summary
+        )
     except RunFailed as exc:
         if exc.output_dir:  # every request failed: the report shows how
             try_write_report(exc.output_dir)
@@ -33,9 +39,14 @@ async def arun_perf(args: PerfArguments | dict[str, Any], progress: ProgressFn |
     return run.as_json()
 
 
-def run_perf(args: PerfArguments | dict[str, Any], progress: ProgressFn | None = None, *,
-             run_dir: str | Path | RunDir | None = None, show_progress: bool | None = None,
-             show_summary: bool | None = None) -> dict[str, Any]:
+def run_perf(
+    args: PerfArguments | dict[str, Any],
+    progress: ProgressFn | None = None,
+    *,
+    run_dir: str | Path | RunDir | None = None,
+    show_progress: bool | None = None,
+    show_summary: bool | None = None,
+) -> dict[str, Any]:
     """Run a perf sweep, write its report.html, and block until it ends.
 
     ``args`` is a :class:`PerfArguments` (or a dict validated into one). ``run_dir``: write exactly
@@ -47,5 +58,8 @@ def run_perf(args: PerfArguments | dict[str, Any], progress: ProgressFn | None =
     (carrying that result when there is one) when the model cannot be reached or every request failed.
     Uses uvloop when installed; safe to call from a thread that already runs an event loop.
     """
-    return run_blocking(lambda: arun_perf(args, progress, run_dir=run_dir, show_progress=show_progress,
-                                          show_summary=show_summary))
+    return run_blocking(
+        lambda: arun_perf(
+            args, progress, run_dir=run_dir, show_progress=show_progress, show_summary=show_summary
+        )
+    )

@@ -53,15 +53,22 @@ class PerfArguments(BaseModel):
     # load
     number: list[int] = Field(default_factory=lambda: [1000], description="requests per sweep point")
     parallel: list[int] = Field(default_factory=lambda: [1], description="concurrency per sweep point")
-    rate: float = Field(default=-1, le=limits.MAX_RATE,
-                        description="requests per second (-1: as fast as parallel allows)")
+    rate: float = Field(
+        default=-1, le=limits.MAX_RATE, description="requests per second (-1: as fast as parallel allows)"
+    )
     burstiness: float = Field(default=1.0, gt=0, le=1000, description="gamma shape of arrivals (1 = Poisson)")
-    warmup_num: int = Field(default=0, ge=0, le=limits.MAX_WARMUP, description="requests sent before measuring")
-    sleep_interval: float = Field(default=5.0, ge=0, le=limits.MAX_SECONDS, description="seconds between sweep points")
-    duration: float | None = Field(default=None, gt=0, le=limits.MAX_SECONDS,
-                                   description="stop sending after this many seconds")
-    workers: int | None = Field(default=None, ge=1, le=limits.MAX_WORKERS,
-                                description="client processes (None: automatic)")
+    warmup_num: int = Field(
+        default=0, ge=0, le=limits.MAX_WARMUP, description="requests sent before measuring"
+    )
+    sleep_interval: float = Field(
+        default=5.0, ge=0, le=limits.MAX_SECONDS, description="seconds between sweep points"
+    )
+    duration: float | None = Field(
+        default=None, gt=0, le=limits.MAX_SECONDS, description="stop sending after this many seconds"
+    )
+    workers: int | None = Field(
+        default=None, ge=1, le=limits.MAX_WORKERS, description="client processes (None: automatic)"
+    )
     connect_timeout: float = Field(default=600.0, gt=0, le=limits.MAX_SECONDS)
     read_timeout: float = Field(default=600.0, gt=0, le=limits.MAX_SECONDS)
     total_timeout: float = Field(default=6 * 60 * 60.0, gt=0, le=limits.MAX_SECONDS)
@@ -85,12 +92,15 @@ class PerfArguments(BaseModel):
     stream: bool = True
     extra_args: dict[str, Any] = Field(default_factory=dict, description="merged into every request body")
     # reporting
-    slo: dict[str, float] = Field(default_factory=dict, description="goodput SLOs in ms: ttft, tpot, e2el, itl")
+    slo: dict[str, float] = Field(
+        default_factory=dict, description="goodput SLOs in ms: ttft, tpot, e2el, itl"
+    )
     outputs_dir: OutputDir = "outputs"
     name: str | None = None
     debug: bool = False
     no_test_connection: bool = Field(
-        default=False, description="skip the one-request connection test before the run")
+        default=False, description="skip the one-request connection test before the run"
+    )
 
     def __repr__(self) -> str:
         return f"PerfArguments({self.public_dict()!r}, api_key='***')"
@@ -121,7 +131,9 @@ class PerfArguments(BaseModel):
     @classmethod
     def _evalscope_fields(cls, data: Any) -> Any:
         # EvalScope 1.14 fields we lack: accepted, folded, or "not supported yet" (evalscope.upstream_fields)
-        return upstream_fields.check_fields(data, upstream_fields.PERF_FIELDS, cls.model_fields, "the perf arguments")
+        return upstream_fields.check_fields(
+            data, upstream_fields.PERF_FIELDS, cls.model_fields, "the perf arguments"
+        )
 
     @field_validator("rate", mode="before")
     @classmethod
@@ -203,8 +215,10 @@ class PerfArguments(BaseModel):
                     if not 0 < float(val) <= limits.MAX_SLO_MS:  # NaN fails this too
                         raise ValueError
                 except (TypeError, ValueError, OverflowError):
-                    raise ValueError(f"{key}: {val!r} is not a positive number of milliseconds "
-                                     f"(at most {limits.MAX_SLO_MS:.0f})") from None
+                    raise ValueError(
+                        f"{key}: {val!r} is not a positive number of milliseconds "
+                        f"(at most {limits.MAX_SLO_MS:.0f})"
+                    ) from None
         return value
 
     @field_validator("dataset")
@@ -230,13 +244,17 @@ class PerfArguments(BaseModel):
             elif len(self.parallel) == 1:
                 self.parallel = self.parallel * len(self.number)
             else:
-                raise ValueError(f"number: number and parallel are paired element-wise: got {len(self.number)} "
-                                 f"numbers and {len(self.parallel)} parallels")
+                raise ValueError(
+                    f"number: number and parallel are paired element-wise: got {len(self.number)} "
+                    f"numbers and {len(self.parallel)} parallels"
+                )
         seen: set[tuple[int, int]] = set()
         for pair in zip(self.parallel, self.number, strict=True):
             if pair in seen:  # each point has its own folder parallel_<p>_number_<n>: a repeat would clash
-                raise ValueError(f"number: the sweep point parallel={pair[0]}, number={pair[1]} is listed twice; "
-                                 "each (parallel, number) pair may appear once")
+                raise ValueError(
+                    f"number: the sweep point parallel={pair[0]}, number={pair[1]} is listed twice; "
+                    "each (parallel, number) pair may appear once"
+                )
             seen.add(pair)
         if self.min_prompt_length > self.max_prompt_length:
             raise ValueError("min_prompt_length: larger than max_prompt_length")

@@ -19,13 +19,17 @@ S = argparse.SUPPRESS  # a flag not given is left out, so PerfArguments' default
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add the ``perf`` subcommand."""
     p = subparsers.add_parser(
-        "perf", help="load-test a model endpoint (latency, throughput, TTFT, TPOT, ITL)",
+        "perf",
+        help="load-test a model endpoint (latency, throughput, TTFT, TPOT, ITL)",
         description="Load-test an OpenAI/Anthropic/Gemini/DashScope endpoint and report EvalScope's metrics.",
-        argument_default=S)
+        argument_default=S,
+    )
     g = p.add_argument_group("target")
     g.add_argument("--model", required=True, help="model name sent in each request")
     g.add_argument("--url", required=True, help="endpoint URL; a bare base URL gets the API's path appended")
-    g.add_argument("--api", choices=["openai", "dashscope", "anthropic", "gemini"], help="wire protocol (openai)")
+    g.add_argument(
+        "--api", choices=["openai", "dashscope", "anthropic", "gemini"], help="wire protocol (openai)"
+    )
     g.add_argument("--api-key", help="API key (sent in a header only, never written to disk)")
     g.add_argument("--headers", nargs="+", metavar="KEY=VALUE", help="extra request headers")
     g = p.add_argument_group("load")
@@ -44,11 +48,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     g.add_argument("--dataset", help=f"one of {', '.join(DATASETS)} (openqa)")
     g.add_argument("--dataset-path", help="local file of the dataset")
     g.add_argument("--tokenizer-path", help="local Hugging Face tokenizer (dir or tokenizer.json)")
-    g.add_argument("--min-prompt-length", type=int, help="shortest prompt kept (chars, or tokens with a tokenizer)")
+    g.add_argument(
+        "--min-prompt-length", type=int, help="shortest prompt kept (chars, or tokens with a tokenizer)"
+    )
     g.add_argument("--max-prompt-length", type=int, help="longest prompt kept")
     g.add_argument("--prefix-length", type=int, help="shared prefix tokens of random prompts")
     g.add_argument("--prompt", help="one fixed prompt for every request (@file reads a file)")
-    g.add_argument("--query-template", help="'{prompt}' text template, or a JSON body with %%p/%%m (@file ok)")
+    g.add_argument(
+        "--query-template", help="'{prompt}' text template, or a JSON body with %%p/%%m (@file ok)"
+    )
     g = p.add_argument_group("generation")
     g.add_argument("--max-tokens", type=int, help="(2048)")
     g.add_argument("--min-tokens", type=int)
@@ -60,12 +68,17 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     g.add_argument("--stream", action=argparse.BooleanOptionalAction, help="stream responses (default: on)")
     g.add_argument("--extra-args", help="JSON object merged into every request body")
     g = p.add_argument_group("output")
-    g.add_argument("--slo", nargs="+", metavar="NAME:MS", help="goodput SLOs, e.g. ttft:500 tpot:50 e2el:5000")
+    g.add_argument(
+        "--slo", nargs="+", metavar="NAME:MS", help="goodput SLOs, e.g. ttft:500 tpot:50 e2el:5000"
+    )
     g.add_argument("--outputs-dir", help="base output folder (outputs)")
     g.add_argument("--name", help="run name (default: the model name)")
     g.add_argument("--no-progress", action="store_true", help="no progress bar")
-    g.add_argument("--no-test-connection", action="store_true",
-                   help="skip the one-request connection test before the run")
+    g.add_argument(
+        "--no-test-connection",
+        action="store_true",
+        help="skip the one-request connection test before the run",
+    )
     g.add_argument("--debug", action="store_true", help="tracebacks on errors")
     p.set_defaults(func=run_cli)
 
@@ -80,7 +93,9 @@ def format_validation_error(exc: ValidationError) -> str:
 def run_cli(ns: argparse.Namespace) -> int:
     """Validate the flags, run the sweep, print the tables; 2 on bad input, 1 when the model could not
     be reached or every request failed."""
-    values: dict[str, Any] = {k: v for k, v in vars(ns).items() if k not in ("func", "command", "no_progress")}
+    values: dict[str, Any] = {
+        k: v for k, v in vars(ns).items() if k not in ("func", "command", "no_progress")
+    }
     debug = bool(values.get("debug"))
     logging.basicConfig(level=logging.DEBUG if debug else logging.WARNING, format="%(levelname)s %(message)s")
     try:
@@ -93,8 +108,11 @@ def run_cli(ns: argparse.Namespace) -> int:
 
     try:
         with cli_style():  # errors name the flags (--dataset-path), not the fields
-            result = run_perf(args, show_progress=sys.stdout.isatty() and not getattr(ns, "no_progress", False),
-                              show_summary=True)
+            result = run_perf(
+                args,
+                show_progress=sys.stdout.isatty() and not getattr(ns, "no_progress", False),
+                show_summary=True,
+            )
     except (PromptSourceError, ValueError) as exc:
         if debug:
             raise

@@ -28,9 +28,15 @@ class ConsoleReporter:
         self._base = 0
         if enabled:
             self._progress = Progress(
-                TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
-                TextColumn("{task.fields[rps]} req/s"), TimeElapsedColumn(),
-                console=self.console, transient=False, refresh_per_second=5)
+                TextColumn("[bold]{task.description}"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TextColumn("{task.fields[rps]} req/s"),
+                TimeElapsedColumn(),
+                console=self.console,
+                transient=False,
+                refresh_per_second=5,
+            )
             self._progress.start()
             self._task = self._progress.add_task("perf", total=total, rps="-")
 
@@ -63,8 +69,12 @@ class ConsoleReporter:
 
     def print_result(self, key: str, result: PointResult) -> None:
         """The summary and percentile tables of one sweep point."""
-        print_result(self.console, key, result.metrics.model_dump(mode="json"),
-                     result.percentiles.model_dump(mode="json"))
+        print_result(
+            self.console,
+            key,
+            result.metrics.model_dump(mode="json"),
+            result.percentiles.model_dump(mode="json"),
+        )
 
 
 def _fmt(v: Any) -> str:
@@ -102,7 +112,9 @@ def print_result(console: Console, key: str, summary: dict[str, Any], percentile
         console.print(f"[yellow]warning:[/yellow] {w}")
 
 
-def _column_groups(width: int, headers: list[str], rows: list[list[str]]) -> list[list[tuple[int, int | None]]]:
+def _column_groups(
+    width: int, headers: list[str], rows: list[list[str]]
+) -> list[list[tuple[int, int | None]]]:
     """Split a table's columns into tables that fit ``width`` without cutting a number or a word.
 
     Returns groups of ``(column index, width or None)``; the first column (the row labels) starts
@@ -110,6 +122,7 @@ def _column_groups(width: int, headers: list[str], rows: list[list[str]]) -> lis
     spaces of padding and one border.  When a group's natural width does not fit, its widths are set
     here: rich would otherwise shrink the widest columns below their longest word and cut it.
     """
+
     def least(c: int) -> int:
         return max(*(len(w) for w in headers[c].split()), *(len(r[c]) for r in rows), 1)
 
@@ -128,7 +141,7 @@ def _column_groups(width: int, headers: list[str], rows: list[list[str]]) -> lis
     groups.append(current)
     # Same number of tables, columns shared out evenly when that fits too (5 + 4, not 7 + 2).
     rest, k = list(range(1, len(headers))), len(groups)
-    even = [[0, *rest[i * len(rest) // k:(i + 1) * len(rest) // k]] for i in range(k)]
+    even = [[0, *rest[i * len(rest) // k : (i + 1) * len(rest) // k]] for i in range(k)]
     if all(1 + sum(least(c) + 3 for c in g) <= width for g in even):
         groups = even
 

@@ -114,13 +114,19 @@ class LoadClient:
         self.session: aiohttp.ClientSession | None = None
         self.pool: ConnectionPool | None = None
         if plan.http == "aiohttp":
-            connector = aiohttp.TCPConnector(limit=0, limit_per_host=0, ttl_dns_cache=None,
-                                             enable_cleanup_closed=False)
+            connector = aiohttp.TCPConnector(
+                limit=0, limit_per_host=0, ttl_dns_cache=None, enable_cleanup_closed=False
+            )
             self.session = aiohttp.ClientSession(
-                connector=connector, read_bufsize=READ_BUFSIZE, cookie_jar=aiohttp.DummyCookieJar(),
-                auto_decompress=False, skip_auto_headers=("User-Agent",),
-                timeout=aiohttp.ClientTimeout(total=plan.total_timeout, sock_connect=plan.connect_timeout,
-                                              sock_read=plan.read_timeout))
+                connector=connector,
+                read_bufsize=READ_BUFSIZE,
+                cookie_jar=aiohttp.DummyCookieJar(),
+                auto_decompress=False,
+                skip_auto_headers=("User-Agent",),
+                timeout=aiohttp.ClientTimeout(
+                    total=plan.total_timeout, sock_connect=plan.connect_timeout, sock_read=plan.read_timeout
+                ),
+            )
             self.send = self._send_aiohttp
         else:
             target = HttpTarget(self.url, self.headers)
@@ -148,8 +154,12 @@ class LoadClient:
                 conn = await pool.acquire()
                 reused = conn.used > 0
                 try:
-                    ex = await conn.exchange(self.requests[pi], acc.feed if acc is not None else None,
-                                             plan.total_timeout, plan.read_timeout)
+                    ex = await conn.exchange(
+                        self.requests[pi],
+                        acc.feed if acc is not None else None,
+                        plan.total_timeout,
+                        plan.read_timeout,
+                    )
                     break
                 except ConnectionResetError:
                     # a kept-alive connection the server had closed: nothing was answered, so
@@ -289,7 +299,7 @@ def _floats(values: Sequence[float] | np.ndarray) -> Iterator[float]:
         yield from values
         return
     for start in range(0, len(values), 4096):
-        yield from values[start:start + 4096].tolist()
+        yield from values[start : start + 4096].tolist()
 
 
 async def run_schedule(client: LoadClient, plan: ShardPlan, t0: float, records: list[RequestRecord]) -> None:
@@ -335,8 +345,11 @@ async def run_schedule(client: LoadClient, plan: ShardPlan, t0: float, records: 
         await asyncio.gather(*pending)
 
 
-async def run_shard(plan: ShardPlan, start_at: Callable[[], Any] | None = None,
-                    on_progress: Callable[[int], None] | None = None) -> tuple[list[RequestRecord], ClientStats]:
+async def run_shard(
+    plan: ShardPlan,
+    start_at: Callable[[], Any] | None = None,
+    on_progress: Callable[[int], None] | None = None,
+) -> tuple[list[RequestRecord], ClientStats]:
     """Run one shard: warm up, wait for the start signal (multi-process), send, measure itself.
 
     ``start_at`` is an awaitable factory returning the common ``t0`` (perf_counter seconds); without
@@ -355,10 +368,12 @@ async def run_shard(plan: ShardPlan, start_at: Callable[[], Any] | None = None,
         probe.start()
         ticker = None
         if on_progress is not None:
+
             async def tick() -> None:
                 while True:
                     await asyncio.sleep(0.1)
                     on_progress(client.done)
+
             ticker = asyncio.create_task(tick())
         cpu0, wall0 = time.process_time(), time.perf_counter()
         try:

@@ -76,7 +76,9 @@ def output_tokens(r: RequestRecord, tokenizer: Any = None) -> int | None:
     return n
 
 
-def inter_token_latencies(r: RequestRecord, n_out: int | None, tokenizer: Any = None) -> tuple[list[float], bool]:
+def inter_token_latencies(
+    r: RequestRecord, n_out: int | None, tokenizer: Any = None
+) -> tuple[list[float], bool]:
     """(ITL values of one request, True when they are per chunk because its token counts are unknown)."""
     times = r.out_times
     if len(times) < 2:
@@ -91,7 +93,9 @@ def inter_token_latencies(r: RequestRecord, n_out: int | None, tokenizer: Any = 
     return (gaps / k).tolist(), False
 
 
-def meets_slo(slo: dict[str, float], ttft: float | None, tpot: float | None, lat: float, itl: list[float]) -> bool:
+def meets_slo(
+    slo: dict[str, float], ttft: float | None, tpot: float | None, lat: float, itl: list[float]
+) -> bool:
     """True when one request meets every SLO (milliseconds; ttft, tpot, e2el, itl)."""
     if "ttft" in slo and (ttft is None or ttft * 1e3 > slo["ttft"]):
         return False
@@ -102,8 +106,9 @@ def meets_slo(slo: dict[str, float], ttft: float | None, tpot: float | None, lat
     return not ("itl" in slo and itl and max(itl) * 1e3 > slo["itl"])
 
 
-def request_values(records: list[RequestRecord], tokenizer: Any = None,
-                   slo: dict[str, float] | None = None) -> RequestValues:
+def request_values(
+    records: list[RequestRecord], tokenizer: Any = None, slo: dict[str, float] | None = None
+) -> RequestValues:
     """Apply the per-request definitions to the successful ``records``."""
     v = RequestValues()
     for r in records:
@@ -144,8 +149,9 @@ def duration(records: list[RequestRecord]) -> float:
     return max(max(r.end for r in records) - min(r.intended for r in records), 1e-9)
 
 
-def _core_metrics(records: list[RequestRecord], v: RequestValues, parallel: int, number: int,
-                  seconds: float) -> PointMetrics:
+def _core_metrics(
+    records: list[RequestRecord], v: RequestValues, parallel: int, number: int, seconds: float
+) -> PointMetrics:
     """EvalScope's documented summary, then the counts that are always present."""
     failed = [r for r in records if not r.ok]
     n_ok = len(records) - len(failed)
@@ -172,7 +178,9 @@ def _core_metrics(records: list[RequestRecord], v: RequestValues, parallel: int,
     m.requested_number = number
     m.failures_by_reason = reasons
     if failed:
-        m.failure_examples = {reason: next(r.error for r in failed if r.reason == reason) for reason in reasons}
+        m.failure_examples = {
+            reason: next(r.error for r in failed if r.reason == reason) for reason in reasons
+        }
     m.unknown_output_requests = v.unknown_output
     m.itl_basis = "per chunk (token counts unknown)" if v.per_chunk_itl else "per token"
     return m
@@ -183,8 +191,11 @@ def _rate_metrics(m: PointMetrics, records: list[RequestRecord], rate: float) ->
     starts = sorted(r.start for r in records)
     lags = [r.start - r.intended for r in records]
     m.target_rate = rate
-    m.achieved_send_rate = (_round((len(starts) - 1) / (starts[-1] - starts[0]))
-                            if len(starts) > 1 and starts[-1] > starts[0] else None)
+    m.achieved_send_rate = (
+        _round((len(starts) - 1) / (starts[-1] - starts[0]))
+        if len(starts) > 1 and starts[-1] > starts[0]
+        else None
+    )
     m.avg_dispatch_lag = _round(_mean(lags), 6)
     m.p99_dispatch_lag = _round(float(np.percentile(lags, 99)) if lags else None, 6)
     m.max_dispatch_lag = _round(max(lags) if lags else None, 6)
@@ -212,8 +223,11 @@ def _client_metrics(m: PointMetrics, client: ClientStats, rate: float) -> str | 
     if not reasons:
         return None
     m.client_distortion = "; ".join(reasons)
-    return ("the client itself may have skewed these timings (" + "; ".join(reasons)
-            + "): use more --workers or a lower load")
+    return (
+        "the client itself may have skewed these timings ("
+        + "; ".join(reasons)
+        + "): use more --workers or a lower load"
+    )
 
 
 def percentile_table(v: RequestValues) -> PointPercentiles:
@@ -226,9 +240,16 @@ def percentile_table(v: RequestValues) -> PointPercentiles:
     return p
 
 
-def compute_metrics(records: list[RequestRecord], parallel: int, number: int, *, rate: float = -1,
-                    slo: dict[str, float] | None = None, tokenizer: Any = None,
-                    client: ClientStats | None = None) -> PointResult:
+def compute_metrics(
+    records: list[RequestRecord],
+    parallel: int,
+    number: int,
+    *,
+    rate: float = -1,
+    slo: dict[str, float] | None = None,
+    tokenizer: Any = None,
+    client: ClientStats | None = None,
+) -> PointResult:
     """One sweep point's summary and percentile table; its warnings are in ``metrics.warnings``."""
     slo = slo or {}
     v = request_values(records, tokenizer, slo)
@@ -244,11 +265,15 @@ def compute_metrics(records: list[RequestRecord], parallel: int, number: int, *,
         if warning:
             warnings.append(warning)
     if v.unknown_output:
-        warnings.append(f"{v.unknown_output} successful request(s) reported no usage and no --tokenizer-path was "
-                        "given: their output tokens are unknown and left out of token metrics")
+        warnings.append(
+            f"{v.unknown_output} successful request(s) reported no usage and no --tokenizer-path was "
+            "given: their output tokens are unknown and left out of token metrics"
+        )
     if m.failed_requests:
-        warnings.append(f"{m.failed_requests} request(s) failed: "
-                        + ", ".join(f"{k} x{n}" for k, n in m.failures_by_reason.items()))
+        warnings.append(
+            f"{m.failed_requests} request(s) failed: "
+            + ", ".join(f"{k} x{n}" for k, n in m.failures_by_reason.items())
+        )
     if warnings:
         m.warnings = warnings
     return PointResult(metrics=m, percentiles=percentile_table(v))

@@ -59,7 +59,9 @@ def point_name(parallel: int, number: int) -> str:
 def point_dirs(run_dir: str | Path) -> list[Path]:
     """The sweep point folders of a run (holding a summary), in the order they were written."""
     root = Path(run_dir)
-    found = [p for p in root.iterdir() if p.is_dir() and POINT_RE.match(p.name) and (p / SUMMARY_FILE).is_file()]
+    found = [
+        p for p in root.iterdir() if p.is_dir() and POINT_RE.match(p.name) and (p / SUMMARY_FILE).is_file()
+    ]
 
     def order(p: Path) -> tuple[float, int, int]:
         m = POINT_RE.match(p.name)
@@ -69,8 +71,13 @@ def point_dirs(run_dir: str | Path) -> list[Path]:
     return sorted(found, key=order)
 
 
-def write_point(point_dir: str | Path, result: PointResult, records: list[RequestRecord],
-                args: dict[str, Any], keep_text: bool = True) -> None:
+def write_point(
+    point_dir: str | Path,
+    result: PointResult,
+    records: list[RequestRecord],
+    args: dict[str, Any],
+    keep_text: bool = True,
+) -> None:
     """Write one sweep point's four files (each atomically; an existing folder is written into)."""
     folder = Path(point_dir)
     folder.mkdir(parents=True, exist_ok=True)
@@ -93,8 +100,10 @@ def read_point(point_dir: str | Path) -> PointResult:
     """One sweep point's result from its summary and percentile files (keys kept exactly)."""
     folder = Path(point_dir)
     try:
-        return PointResult(metrics=PointMetrics.model_validate(_read_json(folder / SUMMARY_FILE)),
-                           percentiles=PointPercentiles.model_validate(_read_json(folder / PERCENTILE_FILE)))
+        return PointResult(
+            metrics=PointMetrics.model_validate(_read_json(folder / SUMMARY_FILE)),
+            percentiles=PointPercentiles.model_validate(_read_json(folder / PERCENTILE_FILE)),
+        )
     except ValueError as exc:
         if isinstance(exc, PerfReadError):
             raise
@@ -122,13 +131,31 @@ def write_records(path: Path, records: list[RequestRecord], keep_text: bool = Tr
     for i, r in enumerate(sorted(records, key=lambda r: r.index)):
         times = r.out_times
         first = times[0] if len(times) else None
-        rows.append((
-            i, r.index, r.prompt_index, r.worker, r.intended, r.start, first, r.end,
-            r.end - r.intended, (first - r.intended) if first is not None else None, r.start - r.intended,
-            int(r.ok), r.status, r.reason, r.error, r.prompt_tokens, r.completion_tokens, len(times),
-            r.finish_reason, json.dumps([round(t - r.intended, 6) for t in times]),
-            r.text if keep_text else None,
-        ))
+        rows.append(
+            (
+                i,
+                r.index,
+                r.prompt_index,
+                r.worker,
+                r.intended,
+                r.start,
+                first,
+                r.end,
+                r.end - r.intended,
+                (first - r.intended) if first is not None else None,
+                r.start - r.intended,
+                int(r.ok),
+                r.status,
+                r.reason,
+                r.error,
+                r.prompt_tokens,
+                r.completion_tokens,
+                len(times),
+                r.finish_reason,
+                json.dumps([round(t - r.intended, 6) for t in times]),
+                r.text if keep_text else None,
+            )
+        )
     with fsio.atomic_path(path) as tmp:
         con = sqlite3.connect(tmp)
         try:
@@ -156,14 +183,31 @@ def read_records(path: str | Path, with_text: bool = False) -> list[RequestRecor
         rows = con.execute(
             "SELECT request_index, prompt_index, worker, intended_start, start, first_output, end_time, success, "
             "status, error_reason, error, prompt_tokens, completion_tokens, finish_reason, chunk_times, "
-            f"{'output_text' if with_text else 'NULL'} FROM requests ORDER BY intended_start").fetchall()
+            f"{'output_text' if with_text else 'NULL'} FROM requests ORDER BY intended_start"
+        ).fetchall()
     except sqlite3.Error as exc:
         raise PerfReadError(f"{db}: cannot read ({exc})") from None
     finally:
         con.close()
     records = []
-    for (index, prompt_index, worker, intended, start, first, end, ok, status, reason, error, n_in, n_out,
-         finish, times, text) in rows:
+    for (
+        index,
+        prompt_index,
+        worker,
+        intended,
+        start,
+        first,
+        end,
+        ok,
+        status,
+        reason,
+        error,
+        n_in,
+        n_out,
+        finish,
+        times,
+        text,
+    ) in rows:
         r = RequestRecord(index, prompt_index, intended, start)
         r.end, r.status, r.worker = end, status, worker
         r.reason = None if ok else (reason or "unknown")

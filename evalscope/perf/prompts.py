@@ -141,9 +141,11 @@ def _openqa_path(args: PerfArguments) -> Path:
         return fetch(OPENQA_REPO, OPENQA_FILE, dir_names=("openqa", "HC3-Chinese"))
     except DatasetNotFoundError as exc:
         raise PromptSourceError(
-            "dataset_path", f"openqa needs HC3-Chinese {OPENQA_FILE}; download failed or offline ({exc}). "
+            "dataset_path",
+            f"openqa needs HC3-Chinese {OPENQA_FILE}; download failed or offline ({exc}). "
             f"Set {field_name('dataset_path')} to a local copy of {OPENQA_FILE}, or put it in the dataset "
-            f"folder as openqa/{OPENQA_FILE}") from None
+            f"folder as openqa/{OPENQA_FILE}",
+        ) from None
 
 
 def _texts_for(args: PerfArguments) -> list[PromptItem]:
@@ -161,7 +163,9 @@ def _texts_for(args: PerfArguments) -> list[PromptItem]:
         items = []
         for i, row in enumerate(_read_jsonl(Path(args.dataset_path or ""), "dataset_path"), 1):
             if isinstance(row.get("messages"), list):
-                msgs = tuple((str(m.get("role", "user")), _content(m.get("content"))) for m in row["messages"])
+                msgs = tuple(
+                    (str(m.get("role", "user")), _content(m.get("content"))) for m in row["messages"]
+                )
                 items.append(PromptItem(messages=msgs))
             elif isinstance(row.get("prompt"), str):
                 items.append(PromptItem(prompt=row["prompt"]))
@@ -226,22 +230,30 @@ def load_prompts(args: PerfArguments, tokenizer: Tokenizer | None = None) -> lis
             items.append(PromptItem(prompt=text, input_tokens=count))
         return items
     elif args.dataset == "speed_benchmark":
-        return [PromptItem(prompt=SPEED_FILLER * max(1, n - 1) if n > 1 else SPEED_FILLER) for n in SPEED_LENGTHS]
+        return [
+            PromptItem(prompt=SPEED_FILLER * max(1, n - 1) if n > 1 else SPEED_FILLER) for n in SPEED_LENGTHS
+        ]
     else:
         items = _texts_for(args)
     items = _apply_template(items, _text_arg(args, "query_template"))
     if args.min_prompt_length or args.max_prompt_length < 131072:
         texts = [it.as_text() for it in items]
         lengths = tokenizer.count_batch(texts) if tokenizer else [len(t) for t in texts]
-        items = [it for it, n in zip(items, lengths, strict=True)
-                 if args.min_prompt_length <= n <= args.max_prompt_length]
+        items = [
+            it
+            for it, n in zip(items, lengths, strict=True)
+            if args.min_prompt_length <= n <= args.max_prompt_length
+        ]
     if not items:
         if args.min_prompt_length or args.max_prompt_length < 131072:
             field = "min_prompt_length" if args.min_prompt_length else "max_prompt_length"
             unit = "tokens" if tokenizer else "characters"
-            raise PromptSourceError(field, f"no prompt of the dataset is within the length limits "
-                                           f"({field_name('min_prompt_length')} {args.min_prompt_length}, "
-                                           f"{field_name('max_prompt_length')} {args.max_prompt_length} {unit})")
+            raise PromptSourceError(
+                field,
+                f"no prompt of the dataset is within the length limits "
+                f"({field_name('min_prompt_length')} {args.min_prompt_length}, "
+                f"{field_name('max_prompt_length')} {args.max_prompt_length} {unit})",
+            )
         raise PromptSourceError("dataset_path", "the dataset has no prompts")
     return items
 

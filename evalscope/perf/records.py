@@ -13,8 +13,23 @@ from array import array
 from typing import Any
 
 #: every field of a record, by name (what pickling and the JSON columns carry)
-FIELDS = ("index", "prompt_index", "intended", "start", "end", "status", "reason", "error", "out_times",
-          "out_parts", "prompt_tokens", "completion_tokens", "finish_reason", "text", "worker")
+FIELDS = (
+    "index",
+    "prompt_index",
+    "intended",
+    "start",
+    "end",
+    "status",
+    "reason",
+    "error",
+    "out_times",
+    "out_parts",
+    "prompt_tokens",
+    "completion_tokens",
+    "finish_reason",
+    "text",
+    "worker",
+)
 
 
 class RequestRecord:

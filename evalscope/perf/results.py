@@ -23,8 +23,9 @@ PERCENTILES = (10, 25, 50, 66, 75, 80, 90, 95, 98, 99)
 class _Keyed(BaseModel):
     """Display-string keys on the wire, Python names in code; only the keys that were set are dumped."""
 
-    model_config = ConfigDict(validate_by_name=True, validate_by_alias=True, serialize_by_alias=True,
-                              extra="allow")
+    model_config = ConfigDict(
+        validate_by_name=True, validate_by_alias=True, serialize_by_alias=True, extra="allow"
+    )
 
     @model_serializer(mode="wrap")
     def _set_keys_only(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
@@ -62,7 +63,9 @@ class PointMetrics(_Keyed):
     # extras, always present
     requested_number: int = Field(default=0, alias="Requested number")
     failures_by_reason: dict[str, int] = Field(default_factory=dict, alias="Failures by reason")
-    failure_examples: dict[str, str | None] = Field(default_factory=dict, alias="Failure examples")  # when failed
+    failure_examples: dict[str, str | None] = Field(
+        default_factory=dict, alias="Failure examples"
+    )  # when failed
     unknown_output_requests: int = Field(default=0, alias="Requests with unknown output tokens")
     itl_basis: str = Field(default="per token", alias="ITL basis")
     # under --rate
@@ -129,7 +132,9 @@ class PerfRun(BaseModel):
     error_counts: dict[str, Any] = Field(default_factory=dict)  # evalscope.errors.error_counts' shape
 
     @classmethod
-    def collect(cls, output_dir: str, results: dict[str, PointResult], warnings: list[str] | None = None) -> PerfRun:
+    def collect(
+        cls, output_dir: str, results: dict[str, PointResult], warnings: list[str] | None = None
+    ) -> PerfRun:
         """The run of these points: run-level ``warnings`` then each point's (prefixed by the point), and
         ``error_counts`` over every request of every point."""
         run_warnings = list(warnings or [])
@@ -140,8 +145,12 @@ class PerfRun(BaseModel):
             for reason, n in m.failures_by_reason.items():
                 reasons += [reason] * n
             run_warnings += [f"{key}: {w}" for w in m.warnings]
-        return cls(output_dir=output_dir, results=results, warnings=run_warnings,
-                   error_counts=error_counts(total, reasons))
+        return cls(
+            output_dir=output_dir,
+            results=results,
+            warnings=run_warnings,
+            error_counts=error_counts(total, reasons),
+        )
 
     @property
     def all_failed(self) -> bool:

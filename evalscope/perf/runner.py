@@ -74,9 +74,17 @@ def build_bodies(args: PerfArguments, prompts: list[PromptItem]) -> list[bytes]:
         else:
             req = GenerationRequest(
                 messages=item.as_messages() if item.prompt is None else None,
-                prompt=item.prompt, max_tokens=args.max_tokens, temperature=args.temperature,
-                top_p=args.top_p, top_k=args.top_k, stop=args.stop, seed=args.seed,
-                min_tokens=args.min_tokens, stream=args.stream, extra_body=args.extra_args)
+                prompt=item.prompt,
+                max_tokens=args.max_tokens,
+                temperature=args.temperature,
+                top_p=args.top_p,
+                top_k=args.top_k,
+                stop=args.stop,
+                seed=args.seed,
+                min_tokens=args.min_tokens,
+                stream=args.stream,
+                extra_body=args.extra_args,
+            )
             body = adapter.body(req)
         bodies.append(dumps(body))
     return bodies
@@ -112,8 +120,9 @@ def _arrival_array(n: int, rate: float, burstiness: float, seed: int | None) -> 
     return np.concatenate(([0.0], np.cumsum(gaps)))
 
 
-def plan_shards(args: PerfArguments, bodies: list[bytes], parallel: int, number: int,
-                shards: int) -> list[ShardPlan]:
+def plan_shards(
+    args: PerfArguments, bodies: list[bytes], parallel: int, number: int, shards: int
+) -> list[ShardPlan]:
     """Split one sweep point into ``shards`` plans: shard ``k`` sends request indices ``k, k + shards, ...``
     (each index exactly once over all shards), ``parallel / shards`` concurrency (at least 1), the
     matching arrival offsets under a rate, and its share of the warm-up requests."""
@@ -124,21 +133,38 @@ def plan_shards(args: PerfArguments, bodies: list[bytes], parallel: int, number:
     plans = []
     for k in range(shards):
         share = parallel // shards + (1 if k < parallel % shards else 0)
-        plans.append(ShardPlan(
-            api=args.api, url=args.url, model=args.model, api_key=args.api_key, headers=args.headers,
-            bodies=bodies, stream=args.stream, parallel=max(1, share),
-            indices=range(k, number, shards),  # a range, never a list: O(1) memory at any number
-            offsets=offsets[k::shards] if offsets is not None else None,
-            warmup=args.warmup_num // shards + (1 if k < args.warmup_num % shards else 0),
-            duration=args.duration, connect_timeout=args.connect_timeout, read_timeout=args.read_timeout,
-            total_timeout=args.total_timeout, shard_id=k, keep_parts=args.tokenizer_path is not None,
-            http=http))
+        plans.append(
+            ShardPlan(
+                api=args.api,
+                url=args.url,
+                model=args.model,
+                api_key=args.api_key,
+                headers=args.headers,
+                bodies=bodies,
+                stream=args.stream,
+                parallel=max(1, share),
+                indices=range(k, number, shards),  # a range, never a list: O(1) memory at any number
+                offsets=offsets[k::shards] if offsets is not None else None,
+                warmup=args.warmup_num // shards + (1 if k < args.warmup_num % shards else 0),
+                duration=args.duration,
+                connect_timeout=args.connect_timeout,
+                read_timeout=args.read_timeout,
+                total_timeout=args.total_timeout,
+                shard_id=k,
+                keep_parts=args.tokenizer_path is not None,
+                http=http,
+            )
+        )
     return plans
 
 
-async def run_point(args: PerfArguments, bodies: list[bytes], parallel: int, number: int,
-                    on_progress: Callable[[int], None] | None = None,
-                    ) -> tuple[list[RequestRecord], ClientStats, int]:
+async def run_point(
+    args: PerfArguments,
+    bodies: list[bytes],
+    parallel: int,
+    number: int,
+    on_progress: Callable[[int], None] | None = None,
+) -> tuple[list[RequestRecord], ClientStats, int]:
     """Send one sweep point's requests (in this process or spread over several); returns the records,
     the client's health and the number of client processes."""
     shards = args.workers or auto_workers(parallel, args.rate, number)
@@ -157,12 +183,21 @@ async def run_point(args: PerfArguments, bodies: list[bytes], parallel: int, num
     return records, stats, shards
 
 
-def point_result(args: PerfArguments, records: list[RequestRecord], stats: ClientStats | None, parallel: int,
-                 number: int, *, tokenizer: Any = None, processes: int,
-                 distributed_shards: int | None = None) -> PointResult:
+def point_result(
+    args: PerfArguments,
+    records: list[RequestRecord],
+    stats: ClientStats | None,
+    parallel: int,
+    number: int,
+    *,
+    tokenizer: Any = None,
+    processes: int,
+    distributed_shards: int | None = None,
+) -> PointResult:
     """The metrics of one sweep point's records, with how the load was sent."""
-    result = compute_metrics(records, parallel, number, rate=args.rate, slo=args.slo, tokenizer=tokenizer,
-                             client=stats)
+    result = compute_metrics(
+        records, parallel, number, rate=args.rate, slo=args.slo, tokenizer=tokenizer, client=stats
+    )
     result.metrics.client_processes = processes
     if distributed_shards is not None:
         result.metrics.distributed_shards = distributed_shards
@@ -186,9 +221,14 @@ def open_run_dir(args: PerfArguments, run_dir: str | Path | RunDir | None) -> Ru
     return folder
 
 
-async def abenchmark(args: PerfArguments | dict[str, Any], progress: ProgressFn | None = None, *,
-                     run_dir: str | Path | RunDir | None = None, show_progress: bool | None = None,
-                     show_summary: bool | None = None) -> PerfRun:
+async def abenchmark(
+    args: PerfArguments | dict[str, Any],
+    progress: ProgressFn | None = None,
+    *,
+    run_dir: str | Path | RunDir | None = None,
+    show_progress: bool | None = None,
+    show_summary: bool | None = None,
+) -> PerfRun:
     """Run the sweep in the running event loop; see :func:`benchmark`."""
     if not isinstance(args, PerfArguments):
         args = PerfArguments.model_validate(args)
@@ -222,7 +262,9 @@ async def abenchmark(args: PerfArguments | dict[str, Any], progress: ProgressFn 
             records, stats, processes = await run_point(args, bodies, parallel, number, on_progress)
             finished += number
             on_progress(number, finished - number)
-            result = point_result(args, records, stats, parallel, number, tokenizer=tokenizer, processes=processes)
+            result = point_result(
+                args, records, stats, parallel, number, tokenizer=tokenizer, processes=processes
+            )
             for w in result.metrics.warnings:
                 log.warning("%s: %s", key, w)
             write_point(folder.root / key, result, records, point_args(args, parallel, number))
@@ -240,9 +282,16 @@ async def _test_connection(args: PerfArguments) -> list[str]:
     key fails the run at once with RunFailed instead of after a sweep of failures."""
     from evalscope.client.probe import check_connection
 
-    warning = await check_connection(args.api, args.url, args.model, args.api_key, args.headers,
-                                     stream=args.stream, timeout=args.total_timeout,
-                                     connect_timeout=args.connect_timeout)
+    warning = await check_connection(
+        args.api,
+        args.url,
+        args.model,
+        args.api_key,
+        args.headers,
+        stream=args.stream,
+        timeout=args.total_timeout,
+        connect_timeout=args.connect_timeout,
+    )
     if warning:
         log.warning("%s", warning)
     return [warning] if warning else []
@@ -255,9 +304,12 @@ def check_run(args: PerfArguments, run: PerfRun) -> PerfRun:
     counts = run.error_counts
     endpoint = make_adapter(args.api, args.url, args.model).endpoint(args.stream)
     examples = run.failure_examples()
-    message = (f"every request failed: all {counts['total']} requests to the model at {endpoint} failed ("
-               + ", ".join(f"{k} x{v}" for k, v in counts["by_reason"].items()) + ")"
-               + (f"; first error: {examples[0]}" if examples else ""))
+    message = (
+        f"every request failed: all {counts['total']} requests to the model at {endpoint} failed ("
+        + ", ".join(f"{k} x{v}" for k, v in counts["by_reason"].items())
+        + ")"
+        + (f"; first error: {examples[0]}" if examples else "")
+    )
     log.error("%s", message)
     raise RunFailed(message, output_dir=run.output_dir, result=run.as_json())
 
@@ -288,9 +340,14 @@ def run_blocking(make: Callable[[], Any]) -> Any:
     return box["result"]
 
 
-def benchmark(args: PerfArguments | dict[str, Any], progress: ProgressFn | None = None, *,
-              run_dir: str | Path | RunDir | None = None, show_progress: bool | None = None,
-              show_summary: bool | None = None) -> PerfRun:
+def benchmark(
+    args: PerfArguments | dict[str, Any],
+    progress: ProgressFn | None = None,
+    *,
+    run_dir: str | Path | RunDir | None = None,
+    show_progress: bool | None = None,
+    show_summary: bool | None = None,
+) -> PerfRun:
     """Run a perf sweep into a run folder and block until it ends (no report.html: see
     :func:`evalscope.perf.api.run_perf`).
 
@@ -300,5 +357,8 @@ def benchmark(args: PerfArguments | dict[str, Any], progress: ProgressFn | None 
     (carrying the result's JSON when there is one) when the model cannot be reached or every request
     failed.
     """
-    return run_blocking(lambda: abenchmark(args, progress, run_dir=run_dir, show_progress=show_progress,
-                                           show_summary=show_summary))
+    return run_blocking(
+        lambda: abenchmark(
+            args, progress, run_dir=run_dir, show_progress=show_progress, show_summary=show_summary
+        )
+    )

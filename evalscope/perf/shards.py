@@ -43,14 +43,17 @@ def _child(plan: ShardPlan, conn: Connection) -> None:
         conn.close()
 
 
-def run_processes(plans: list[ShardPlan], on_progress: Callable[[int], None] | None = None,
-                  ready_timeout: float = 120.0) -> tuple[list[RequestRecord], ClientStats]:
+def run_processes(
+    plans: list[ShardPlan], on_progress: Callable[[int], None] | None = None, ready_timeout: float = 120.0
+) -> tuple[list[RequestRecord], ClientStats]:
     """Run each shard plan in its own process; returns all records and the merged client stats (blocking)."""
     ctx = mp.get_context("spawn")
     procs, conns = [], []
     for plan in plans:
         parent, child = ctx.Pipe()
-        p = ctx.Process(target=_child, args=(plan, child), name=f"evalscope-perf-{plan.shard_id}", daemon=True)
+        p = ctx.Process(
+            target=_child, args=(plan, child), name=f"evalscope-perf-{plan.shard_id}", daemon=True
+        )
         p.start()
         child.close()
         procs.append(p)

@@ -18,8 +18,17 @@ from typing import Literal
 
 from evalscope.report.page import ReportError
 
-__all__ = ["REPORT_NAME", "ReportError", "detect_kind", "find_runs", "missing_report_packages", "report_line",
-           "try_write_report", "write_comparison", "write_report"]
+__all__ = [
+    "REPORT_NAME",
+    "ReportError",
+    "detect_kind",
+    "find_runs",
+    "missing_report_packages",
+    "report_line",
+    "try_write_report",
+    "write_comparison",
+    "write_report",
+]
 
 log = logging.getLogger("evalscope.report")
 
@@ -64,8 +73,10 @@ def detect_kind(folder: str | Path) -> Kind:
         return "eval"
     if is_perf_run(path):
         return "perf"
-    raise ReportError(f"{path}: not a run folder (expected reports/<model>/<benchmark>.json of an eval run "
-                      "or parallel_<p>_number_<n>/ folders of a perf run)")
+    raise ReportError(
+        f"{path}: not a run folder (expected reports/<model>/<benchmark>.json of an eval run "
+        "or parallel_<p>_number_<n>/ folders of a perf run)"
+    )
 
 
 def find_runs(folder: str | Path, depth: int = 3) -> list[tuple[Kind, Path]]:
@@ -133,7 +144,9 @@ def try_write_report(folder: str | Path) -> Path | None:
     and a run that measured or scored everything must not fail because of it."""
     missing = missing_report_packages()
     if missing:  # a bare install: say so once, plainly, rather than fail deep inside the renderer
-        log.warning("report.html skipped: it needs %s, not installed (%s)", " and ".join(missing), INSTALL_HINT)
+        log.warning(
+            "report.html skipped: it needs %s, not installed (%s)", " and ".join(missing), INSTALL_HINT
+        )
         return None
     try:
         path = write_report(folder)

@@ -10,10 +10,12 @@ import traceback
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add the ``report`` subcommand."""
     p = subparsers.add_parser(
-        "report", help="write the HTML report of a perf or eval run, or compare two runs",
+        "report",
+        help="write the HTML report of a perf or eval run, or compare two runs",
         description="With one folder: (re)write report.html in every run folder found at or below it "
-                    "(a run folder, a service job folder, or an outputs folder). With two run folders: "
-                    "write a side-by-side comparison, by default ./comparison_<A>_vs_<B>.html.")
+        "(a run folder, a service job folder, or an outputs folder). With two run folders: "
+        "write a side-by-side comparison, by default ./comparison_<A>_vs_<B>.html.",
+    )
     p.add_argument("folders", nargs="+", metavar="FOLDER", help="one folder, or two run folders to compare")
     p.add_argument("-o", "--output", help="file to write (one run folder, or a comparison)")
     p.add_argument("--debug", action="store_true", help="show tracebacks")
@@ -31,16 +33,20 @@ def run_cli(args: argparse.Namespace) -> int:
 
     try:
         if len(args.folders) > 2:
-            return _error(f"{len(args.folders)} folders given ({', '.join(args.folders)}): give one folder, "
-                          "or two run folders to compare")
+            return _error(
+                f"{len(args.folders)} folders given ({', '.join(args.folders)}): give one folder, "
+                "or two run folders to compare"
+            )
         if len(args.folders) == 2:
             path = write_comparison(args.folders[0], args.folders[1], args.output)
             print(f"comparison written to {path}")
             return 0
         runs = find_runs(args.folders[0])
         if not runs:
-            return _error(f"{args.folders[0]}: no perf or eval run found at or below it (a run folder holds "
-                          "parallel_<p>_number_<n>/ folders or reports/<model>/<benchmark>.json)")
+            return _error(
+                f"{args.folders[0]}: no perf or eval run found at or below it (a run folder holds "
+                "parallel_<p>_number_<n>/ folders or reports/<model>/<benchmark>.json)"
+            )
         if args.output and len(runs) > 1:
             return _error(f"--output: {len(runs)} runs found below {args.folders[0]}; give one run folder")
         for kind, run in runs:

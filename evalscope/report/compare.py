@@ -45,6 +45,7 @@ def labels(a: Path, b: Path, title_a: str, title_b: str) -> tuple[str, str]:
 
 def default_output(a: Path, b: Path) -> Path:
     """``./comparison_<A>_vs_<B>.html`` in the current folder (names made file-safe)."""
+
     def safe(p: Path) -> str:
         return re.sub(r"[^A-Za-z0-9._-]+", "_", f"{p.parent.name}_{p.name}").strip("._")[:80] or "run"
 
@@ -58,8 +59,13 @@ def _delta(a: Any, b: Any) -> float | None:
 
 
 def _merged(points: list[PerfPoint], name: str) -> PerfPoint:
-    merged = PerfPoint(key=name, parallel=0, number=0,
-                       result=PointResult(metrics=PointMetrics(), percentiles=PointPercentiles()), args={})
+    merged = PerfPoint(
+        key=name,
+        parallel=0,
+        number=0,
+        result=PointResult(metrics=PointMetrics(), percentiles=PointPercentiles()),
+        args={},
+    )
     for metric, _, _ in DIST_METRICS:
         arrays = [p.values[metric] for p in points if metric in p.values and len(p.values[metric])]
         merged.values[metric] = np.concatenate(arrays) if arrays else np.asarray([])
@@ -85,22 +91,41 @@ def perf_compare_context(a: Path, b: Path) -> dict[str, Any]:
         rows.append(row)
     dists = []
     for metric, unit, title in DIST_METRICS:
-        fig = histogram_figure([_merged(pa, name_a), _merged(pb, name_b)], metric, unit,
-                               f"{title} (all sweep points)", names=[name_a, name_b])
+        fig = histogram_figure(
+            [_merged(pa, name_a), _merged(pb, name_b)],
+            metric,
+            unit,
+            f"{title} (all sweep points)",
+            names=[name_a, name_b],
+        )
         if fig is not None:
             dists.append(fig)
     return {
         "title": f"Perf comparison · {name_a} vs {name_b}",
         "kind": "perf",
-        "name_a": name_a, "name_b": name_b, "folder_a": str(a), "folder_b": str(b),
+        "name_a": name_a,
+        "name_b": name_b,
+        "folder_a": str(a),
+        "folder_b": str(b),
         "columns": [(title, higher) for _, title, higher in PERF_COMPARE],
         "rows": rows,
         "sweep_figs": sweep_figures(pa + pb, names=[name_a, name_b], groups=[pa, pb]),
         "dist_figs": dists,
-        "report_data": {"kind": "perf-compare", "a": str(a), "b": str(b),
-                        "rows": [{"key": r["key"], **{m: {"a": c["a"], "b": c["b"], "delta_pct": c["delta"]}
-                                                      for (m, _, _), c in zip(PERF_COMPARE, r["cells"], strict=True)}}
-                                 for r in rows]},
+        "report_data": {
+            "kind": "perf-compare",
+            "a": str(a),
+            "b": str(b),
+            "rows": [
+                {
+                    "key": r["key"],
+                    **{
+                        m: {"a": c["a"], "b": c["b"], "delta_pct": c["delta"]}
+                        for (m, _, _), c in zip(PERF_COMPARE, r["cells"], strict=True)
+                    },
+                }
+                for r in rows
+            ],
+        },
         "point_label": point_label,
     }
 
@@ -125,28 +150,60 @@ def eval_compare_context(a: Path, b: Path) -> dict[str, Any]:
         diff = round(sb - sa, 4) if sa is not None and sb is not None else None
         # a difference beyond two combined standard errors is unlikely to be noise
         se = ((ra or {}).get("stderr") or 0) ** 2 + ((rb or {}).get("stderr") or 0) ** 2
-        rows.append({"benchmark": k[0], "subset": k[1], "overall": k[1] == "OVERALL", "a": ra, "b": rb,
-                     "diff": diff, "significant": diff is not None and se > 0 and abs(diff) > 2 * se ** 0.5})
+        rows.append(
+            {
+                "benchmark": k[0],
+                "subset": k[1],
+                "overall": k[1] == "OVERALL",
+                "a": ra,
+                "b": rb,
+                "diff": diff,
+                "significant": diff is not None and se > 0 and abs(diff) > 2 * se**0.5,
+            }
+        )
     by_a = {(s["benchmark"], s["id"]): s for s in sample_rows(ea)}
     changed = []
     for s in sample_rows(eb):
         old = by_a.get((s["benchmark"], s["id"]))
         if old is not None and old["state"] != s["state"]:
-            changed.append({"benchmark": s["benchmark"], "subset": s["subset"], "id": s["id"], "gold": s["gold"],
-                            "state_a": old["state"], "state_b": s["state"], "extracted_a": old["extracted"],
-                            "extracted_b": s["extracted"]})
+            changed.append(
+                {
+                    "benchmark": s["benchmark"],
+                    "subset": s["subset"],
+                    "id": s["id"],
+                    "gold": s["gold"],
+                    "state_a": old["state"],
+                    "state_b": s["state"],
+                    "extracted_a": old["extracted"],
+                    "extracted_b": s["extracted"],
+                }
+            )
     return {
         "title": f"Eval comparison · {name_a} vs {name_b}",
         "kind": "eval",
-        "name_a": name_a, "name_b": name_b, "folder_a": str(a), "folder_b": str(b),
+        "name_a": name_a,
+        "name_b": name_b,
+        "folder_a": str(a),
+        "folder_b": str(b),
         "rows": rows,
         "scores_fig": scores_figure([(name_a, rows_a), (name_b, rows_b)]),
         "states_fig": states_figure([(name_a, rows_a), (name_b, rows_b)]),
         "changed": changed[:CHANGED_LIMIT],
         "changed_total": len(changed),
-        "report_data": {"kind": "eval-compare", "a": str(a), "b": str(b),
-                        "rows": [{"benchmark": r["benchmark"], "subset": r["subset"],
-                                  "score_a": (r["a"] or {}).get("score"), "score_b": (r["b"] or {}).get("score"),
-                                  "diff": r["diff"]} for r in rows],
-                        "changed_total": len(changed)},
+        "report_data": {
+            "kind": "eval-compare",
+            "a": str(a),
+            "b": str(b),
+            "rows": [
+                {
+                    "benchmark": r["benchmark"],
+                    "subset": r["subset"],
+                    "score_a": (r["a"] or {}).get("score"),
+                    "score_b": (r["b"] or {}).get("score"),
+                    "diff": r["diff"],
+                }
+                for r in rows
+            ],
+            "changed_total": len(changed),
+        },
     }

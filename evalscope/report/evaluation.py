@@ -30,8 +30,10 @@ def _clip(text: Any) -> Any:
     if not isinstance(text, str) or len(text) <= TEXT_LIMIT:
         return text
     # the end of a prompt holds the question (few-shot examples come first), so keep the end
-    return f"[… {len(text) - TEXT_LIMIT} characters left out; the predictions file has the full text]\n" + \
-        text[-TEXT_LIMIT:]
+    return (
+        f"[… {len(text) - TEXT_LIMIT} characters left out; the predictions file has the full text]\n"
+        + text[-TEXT_LIMIT:]
+    )
 
 
 def _prompt_text(rec: SampleResult) -> str:
@@ -49,11 +51,20 @@ def _prompt_text(rec: SampleResult) -> str:
 
 def _sample(model: str, benchmark: str, rec: SampleResult) -> dict[str, Any]:
     return {
-        "model": model, "benchmark": benchmark, "id": str(rec.id), "subset": rec.subset,
-        "state": rec.state, "score": rec.score, "extracted": rec.extracted,
-        "gold": rec.target, "prompt": _clip(_prompt_text(rec)), "output": _clip(rec.output),
-        "reasoning": _clip(rec.reasoning or None), "error": _clip(rec.error),
-        "finish_reason": rec.finish_reason, "latency": rec.latency,
+        "model": model,
+        "benchmark": benchmark,
+        "id": str(rec.id),
+        "subset": rec.subset,
+        "state": rec.state,
+        "score": rec.score,
+        "extracted": rec.extracted,
+        "gold": rec.target,
+        "prompt": _clip(_prompt_text(rec)),
+        "output": _clip(rec.output),
+        "reasoning": _clip(rec.reasoning or None),
+        "error": _clip(rec.error),
+        "finish_reason": rec.finish_reason,
+        "latency": rec.latency,
     }
 
 
@@ -67,8 +78,11 @@ def load_eval_run(folder: Path) -> EvalRun:
 
 def sample_rows(run: EvalRun) -> list[dict[str, Any]]:
     """Every sample of the run as the page's sample browser shows it (long texts clipped)."""
-    return [_sample(rep.model_name, rep.dataset_name, rec)
-            for key, rep in run.result.items() for rec in run.samples(key)]
+    return [
+        _sample(rep.model_name, rep.dataset_name, rec)
+        for key, rep in run.result.items()
+        for rec in run.samples(key)
+    ]
 
 
 def score_rows(run: EvalRun) -> list[dict[str, Any]]:
@@ -76,14 +90,32 @@ def score_rows(run: EvalRun) -> list[dict[str, Any]]:
     rows = []
     for rep in run.result.values():
         base = {"model": rep.model_name, "benchmark": rep.dataset_name, "metric": rep.metric_name}
-        rows.append({**base, "subset": "OVERALL", "num": sum(rep.counts.values()),
-                     "score": rep.score, "stderr": rep.stderr, "coverage": rep.coverage,
-                     "counts": rep.counts, "overall": True})
+        rows.append(
+            {
+                **base,
+                "subset": "OVERALL",
+                "num": sum(rep.counts.values()),
+                "score": rep.score,
+                "stderr": rep.stderr,
+                "coverage": rep.coverage,
+                "counts": rep.counts,
+                "overall": True,
+            }
+        )
         if len(rep.subsets) > 1:
             for sub in rep.subsets:
-                rows.append({**base, "subset": sub.name, "num": sub.num, "score": sub.score,
-                             "stderr": sub.stderr, "coverage": sub.coverage,
-                             "counts": sub.counts, "overall": False})
+                rows.append(
+                    {
+                        **base,
+                        "subset": sub.name,
+                        "num": sub.num,
+                        "score": sub.score,
+                        "stderr": sub.stderr,
+                        "coverage": sub.coverage,
+                        "counts": sub.counts,
+                        "overall": False,
+                    }
+                )
     return rows
 
 
@@ -92,16 +124,26 @@ def scores_figure(groups: list[tuple[str, list[dict[str, Any]]]]) -> dict[str, A
     traces = []
     for k, (name, rows) in enumerate(groups):
         xs = [[r["benchmark"] for r in rows], [r["subset"] for r in rows]]
-        traces.append({
-            "type": "bar", "name": name or "score", "x": xs, "y": [r["score"] for r in rows],
-            "error_y": {"type": "data", "array": [r["stderr"] or 0 for r in rows], "visible": True},
-            "marker": {"color": PALETTE[k % len(PALETTE)]},
-            "customdata": [[r["num"], r["stderr"]] for r in rows],
-            "hovertemplate": "%{x}<br>score %{y:.4f} ± %{customdata[1]:.4f}<br>n=%{customdata[0]}<extra></extra>",
-        })
-    return figure(traces, "Score per benchmark and subset (error bars: ±1 standard error)",
-                  yaxis={"title": {"text": "score"}, "range": [0, 1.05]}, barmode="group",
-                  showlegend=len(groups) > 1, height=400)
+        traces.append(
+            {
+                "type": "bar",
+                "name": name or "score",
+                "x": xs,
+                "y": [r["score"] for r in rows],
+                "error_y": {"type": "data", "array": [r["stderr"] or 0 for r in rows], "visible": True},
+                "marker": {"color": PALETTE[k % len(PALETTE)]},
+                "customdata": [[r["num"], r["stderr"]] for r in rows],
+                "hovertemplate": "%{x}<br>score %{y:.4f} ± %{customdata[1]:.4f}<br>n=%{customdata[0]}<extra></extra>",
+            }
+        )
+    return figure(
+        traces,
+        "Score per benchmark and subset (error bars: ±1 standard error)",
+        yaxis={"title": {"text": "score"}, "range": [0, 1.05]},
+        barmode="group",
+        showlegend=len(groups) > 1,
+        height=400,
+    )
 
 
 def states_figure(groups: list[tuple[str, list[dict[str, Any]]]]) -> dict[str, Any]:
@@ -115,10 +157,23 @@ def states_figure(groups: list[tuple[str, list[dict[str, Any]]]]) -> dict[str, A
                     xs_bench.append(r["benchmark"])
                     xs_run.append(name or r["model"])
                     ys.append(r["counts"].get(state, 0))
-        traces.append({"type": "bar", "name": state, "x": [xs_bench, xs_run] if len(groups) > 1 else xs_bench,
-                       "y": ys, "marker": {"color": STATE_COLORS[state]}})
-    return figure(traces, "Samples per state", yaxis={"title": {"text": "samples"}}, barmode="stack", height=360,
-                  legend={"orientation": "h", "y": -0.2, "traceorder": "normal"})
+        traces.append(
+            {
+                "type": "bar",
+                "name": state,
+                "x": [xs_bench, xs_run] if len(groups) > 1 else xs_bench,
+                "y": ys,
+                "marker": {"color": STATE_COLORS[state]},
+            }
+        )
+    return figure(
+        traces,
+        "Samples per state",
+        yaxis={"title": {"text": "samples"}},
+        barmode="stack",
+        height=360,
+        legend={"orientation": "h", "y": -0.2, "traceorder": "normal"},
+    )
 
 
 def eval_context(folder: Path) -> dict[str, Any]:
@@ -131,20 +186,30 @@ def eval_context(folder: Path) -> dict[str, Any]:
         "title": f"Eval report · {title}",
         "run_title": title,
         "folder": str(folder),
-        "config": {k: config.get(k) for k in ("model", "api_url", "api", "datasets", "limit",
-                                                  "eval_batch_size", "generation_config") if k in config},
+        "config": {
+            k: config.get(k)
+            for k in ("model", "api_url", "api", "datasets", "limit", "eval_batch_size", "generation_config")
+            if k in config
+        },
         "rows": rows,
         "states": STATES,
         "state_colors": STATE_COLORS,
         "scores_fig": scores_figure([("", rows)]),
         "states_fig": states_figure([("", rows)]),
         "samples": sample_rows(run),
-        "report_data": {"kind": "eval", "run": str(folder), "rows": rows,
-                        "reports": [_report_json(r) for r in run.result.values()]},
+        "report_data": {
+            "kind": "eval",
+            "run": str(folder),
+            "rows": rows,
+            "reports": [_report_json(r) for r in run.result.values()],
+        },
     }
 
 
 def _report_json(rep: BenchmarkReport) -> dict[str, Any]:
     """The report fields the page's JSON island carries for scripts (today's keys, in this order)."""
     data = rep.model_dump(mode="json", by_alias=True)
-    return {k: data.get(k) for k in ("model_name", "dataset_name", "score", "stderr", "coverage", "counts", "subsets")}
+    return {
+        k: data.get(k)
+        for k in ("model_name", "dataset_name", "score", "stderr", "coverage", "counts", "subsets")
+    }

@@ -19,10 +19,25 @@ from typing import Any
 from evalscope import __version__
 from evalscope.fsio import atomic_write_text
 
-STATE_COLORS = {"correct": "#2e9d5b", "wrong": "#d9534f", "unparsed": "#f0ad4e", "truncated": "#8e6cc0",
-                "error": "#6c757d"}
-PALETTE = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f",
-           "#bcbd22", "#17becf"]
+STATE_COLORS = {
+    "correct": "#2e9d5b",
+    "wrong": "#d9534f",
+    "unparsed": "#f0ad4e",
+    "truncated": "#8e6cc0",
+    "error": "#6c757d",
+}
+PALETTE = [
+    "#1f77b4",
+    "#ff7f0e",
+    "#2ca02c",
+    "#d62728",
+    "#9467bd",
+    "#8c564b",
+    "#e377c2",
+    "#7f7f7f",
+    "#bcbd22",
+    "#17becf",
+]
 
 
 class ReportError(RuntimeError):
@@ -85,15 +100,22 @@ def json_island_text(data: Any) -> str:
     """JSON that cannot end its ``<script>`` element early nor open an HTML comment: ``<``, ``>`` and
     ``&`` are written as ``\\u`` escapes, which JSON.parse reads back unchanged."""
     text = json.dumps(clean(data), ensure_ascii=False, separators=(",", ":"), allow_nan=False)
-    return (text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
-            .replace("\u2028", "\\u2028").replace("\u2029", "\\u2029"))
+    return (
+        text.replace("<", "\\u003c")
+        .replace(">", "\\u003e")
+        .replace("&", "\\u0026")
+        .replace("\u2028", "\\u2028")
+        .replace("\u2029", "\\u2029")
+    )
 
 
 def json_island(element_id: str, data: Any):
     """A ``<script type="application/json">`` element holding ``data`` (for templates)."""
     from markupsafe import Markup, escape
 
-    return Markup(f'<script type="application/json" id="{escape(element_id)}">{json_island_text(data)}</script>')
+    return Markup(
+        f'<script type="application/json" id="{escape(element_id)}">{json_island_text(data)}</script>'
+    )
 
 
 def fmt_num(value: Any, digits: int = 4) -> str:
@@ -112,8 +134,13 @@ def fmt_num(value: Any, digits: int = 4) -> str:
     return text.rstrip("0").rstrip(".") if "." in text and "e" not in text else text
 
 
-def figure(data: list[dict[str, Any]], title: str, xaxis: dict[str, Any] | None = None,
-           yaxis: dict[str, Any] | None = None, **layout: Any) -> dict[str, Any]:
+def figure(
+    data: list[dict[str, Any]],
+    title: str,
+    xaxis: dict[str, Any] | None = None,
+    yaxis: dict[str, Any] | None = None,
+    **layout: Any,
+) -> dict[str, Any]:
     """A plotly figure spec (plain JSON, rendered by plotly.js in the page)."""
     base: dict[str, Any] = {
         "title": {"text": title, "x": 0.01, "xanchor": "left", "font": {"size": 15}},

@@ -51,8 +51,12 @@ SUMMARY_FIELDS = [
 ]
 #: (row key, column title): rows are keyed by the summary's JSON keys, as ``report_data`` shows them
 SUMMARY_COLUMNS = [(PointMetrics.key(f), title) for f, title in SUMMARY_FIELDS]
-DIST_METRICS = [("ttft", "TTFT (s)", "Time to first token"), ("tpot", "TPOT (s)", "Time per output token"),
-                ("itl", "ITL (s)", "Inter-token latency"), ("latency", "Latency (s)", "End-to-end latency")]
+DIST_METRICS = [
+    ("ttft", "TTFT (s)", "Time to first token"),
+    ("tpot", "TPOT (s)", "Time per output token"),
+    ("itl", "ITL (s)", "Inter-token latency"),
+    ("latency", "Latency (s)", "End-to-end latency"),
+]
 
 
 @dataclass
@@ -89,7 +93,9 @@ class PerfPoint:
 
 def is_perf_run(folder: Path) -> bool:
     """A perf run folder holds ``parallel_<p>_number_<n>/benchmark_summary.json`` sub-folders."""
-    return any(POINT_RE.match(p.name) and (p / SUMMARY_FILE).is_file() for p in folder.iterdir() if p.is_dir())
+    return any(
+        POINT_RE.match(p.name) and (p / SUMMARY_FILE).is_file() for p in folder.iterdir() if p.is_dir()
+    )
 
 
 def _read_records(db: Path, point: PerfPoint) -> None:
@@ -97,13 +103,24 @@ def _read_records(db: Path, point: PerfPoint) -> None:
     if not records:
         return
     v = request_values(records)
-    point.values = {"ttft": np.asarray(v.ttft), "tpot": np.asarray(v.tpot), "itl": np.asarray(v.itl),
-                    "latency": np.asarray(v.latency)}
+    point.values = {
+        "ttft": np.asarray(v.ttft),
+        "tpot": np.asarray(v.tpot),
+        "itl": np.asarray(v.itl),
+        "latency": np.asarray(v.latency),
+    }
     point.t0 = records[0].intended  # read in send order
     step = max(1, -(-len(records) // TIMELINE_MAX))  # ceil: at most TIMELINE_MAX drawn
     point.timeline = [
-        {"i": r.index, "intended": r.intended, "start": r.start, "first": r.out_times[0] if len(r.out_times) else None,
-         "end": r.end, "ok": r.ok, "reason": r.reason}
+        {
+            "i": r.index,
+            "intended": r.intended,
+            "start": r.start,
+            "first": r.out_times[0] if len(r.out_times) else None,
+            "end": r.end,
+            "ok": r.ok,
+            "reason": r.reason,
+        }
         for r in records[::step]
     ]
 
@@ -115,14 +132,21 @@ def load_perf_run(folder: Path) -> list[PerfPoint]:
         for sub in point_dirs(folder):
             m = POINT_RE.match(sub.name)
             assert m is not None
-            point = PerfPoint(key=sub.name, parallel=int(m.group(1)), number=int(m.group(2)),
-                              result=read_point(sub), args=read_point_args(sub))
+            point = PerfPoint(
+                key=sub.name,
+                parallel=int(m.group(1)),
+                number=int(m.group(2)),
+                result=read_point(sub),
+                args=read_point_args(sub),
+            )
             _read_records(sub / "benchmark_data.db", point)
             points.append(point)
     except PerfReadError as exc:
         raise ReportError(str(exc)) from None
     if not points:
-        raise ReportError(f"{folder}: no parallel_<p>_number_<n>/benchmark_summary.json inside (not a perf run)")
+        raise ReportError(
+            f"{folder}: no parallel_<p>_number_<n>/benchmark_summary.json inside (not a perf run)"
+        )
     points.sort(key=lambda p: (p.t0 is None, p.t0 or 0.0, p.parallel, p.number))
     return points
 
@@ -157,8 +181,9 @@ def summary_rows(points: list[PerfPoint]) -> list[dict[str, Any]]:
     return rows
 
 
-def histogram_figure(points: list[PerfPoint], metric: str, unit_label: str, title: str,
-                     names: list[str] | None = None) -> dict[str, Any] | None:
+def histogram_figure(
+    points: list[PerfPoint], metric: str, unit_label: str, title: str, names: list[str] | None = None
+) -> dict[str, Any] | None:
     """Share of values per bin, one step line per sweep point, on bins shared by every point.
 
     Bins end at the largest 99.5th percentile so one outlier does not flatten the chart; values
@@ -178,18 +203,30 @@ def histogram_figure(points: list[PerfPoint], metric: str, unit_label: str, titl
         counts, _ = np.histogram(np.clip(v, lo, hi), bins=edges)
         above = int((v > hi).sum())
         name = (names[points.index(p)] if names else point_label(p)) + (f" ({above} above)" if above else "")
-        traces.append({
-            "type": "scatter", "mode": "lines", "line": {"shape": "hvh", "color": PALETTE[k % len(PALETTE)]},
-            "fill": "tozeroy", "opacity": 0.6, "name": name, "x": centers.round(6).tolist(),
-            "y": (100.0 * counts / len(v)).round(3).tolist(),
-            "hovertemplate": f"{unit_label} %{{x:.4g}}<br>%{{y:.1f}}% of values<extra>{name}</extra>",
-        })
-    return figure(traces, f"{title} distribution", xaxis={"title": {"text": unit_label}},
-                  yaxis={"title": {"text": "% of values"}, "rangemode": "tozero"})
+        traces.append(
+            {
+                "type": "scatter",
+                "mode": "lines",
+                "line": {"shape": "hvh", "color": PALETTE[k % len(PALETTE)]},
+                "fill": "tozeroy",
+                "opacity": 0.6,
+                "name": name,
+                "x": centers.round(6).tolist(),
+                "y": (100.0 * counts / len(v)).round(3).tolist(),
+                "hovertemplate": f"{unit_label} %{{x:.4g}}<br>%{{y:.1f}}% of values<extra>{name}</extra>",
+            }
+        )
+    return figure(
+        traces,
+        f"{title} distribution",
+        xaxis={"title": {"text": unit_label}},
+        yaxis={"title": {"text": "% of values"}, "rangemode": "tozero"},
+    )
 
 
-def sweep_figures(points: list[PerfPoint], names: list[str] | None = None,
-                  groups: list[list[PerfPoint]] | None = None) -> list[dict[str, Any]]:
+def sweep_figures(
+    points: list[PerfPoint], names: list[str] | None = None, groups: list[list[PerfPoint]] | None = None
+) -> list[dict[str, Any]]:
     """Throughput and latency against concurrency (or rate) across the sweep.
 
     ``groups`` (with ``names``) draws one line per run, for comparisons.
@@ -204,27 +241,68 @@ def sweep_figures(points: list[PerfPoint], names: list[str] | None = None,
         dash = "solid" if g == 0 else "dash"
         # bars for requests/s, a line for tokens/s: with a fixed output length the two are
         # proportional, and two lines on twin axes would hide one another
-        thr.append({"type": "bar", "name": "Requests/s" + suffix, "x": xs, "opacity": 0.55 if g == 0 else 0.35,
-                    "y": [p.metrics.request_throughput for p in run_points], "yaxis": "y",
-                    "marker": {"color": PALETTE[0] if g == 0 else PALETTE[9]}})
-        thr.append({"type": "scatter", "mode": "lines+markers", "name": "Output tokens/s" + suffix, "x": xs,
-                    "y": [p.metrics.output_throughput for p in run_points], "yaxis": "y2",
-                    "line": {"color": PALETTE[1], "dash": dash}})
-        for k, (label, column, q) in enumerate([
-            ("Latency p50", "latency", "50%"), ("Latency p99", "latency", "99%"),
-            ("TTFT p50", "ttft", "50%"), ("TTFT p99", "ttft", "99%"),
-        ]):
-            lat.append({"type": "scatter", "mode": "lines+markers", "name": label + suffix, "x": xs,
-                        "y": [_pct(p, column, q) for p in run_points],
-                        "line": {"color": PALETTE[(k + 2) % len(PALETTE)], "dash": dash}})
+        thr.append(
+            {
+                "type": "bar",
+                "name": "Requests/s" + suffix,
+                "x": xs,
+                "opacity": 0.55 if g == 0 else 0.35,
+                "y": [p.metrics.request_throughput for p in run_points],
+                "yaxis": "y",
+                "marker": {"color": PALETTE[0] if g == 0 else PALETTE[9]},
+            }
+        )
+        thr.append(
+            {
+                "type": "scatter",
+                "mode": "lines+markers",
+                "name": "Output tokens/s" + suffix,
+                "x": xs,
+                "y": [p.metrics.output_throughput for p in run_points],
+                "yaxis": "y2",
+                "line": {"color": PALETTE[1], "dash": dash},
+            }
+        )
+        for k, (label, column, q) in enumerate(
+            [
+                ("Latency p50", "latency", "50%"),
+                ("Latency p99", "latency", "99%"),
+                ("TTFT p50", "ttft", "50%"),
+                ("TTFT p99", "ttft", "99%"),
+            ]
+        ):
+            lat.append(
+                {
+                    "type": "scatter",
+                    "mode": "lines+markers",
+                    "name": label + suffix,
+                    "x": xs,
+                    "y": [_pct(p, column, q) for p in run_points],
+                    "line": {"color": PALETTE[(k + 2) % len(PALETTE)], "dash": dash},
+                }
+            )
     return [
-        figure(thr, f"Throughput against {x_title.lower()}", xaxis={"title": {"text": x_title}, "type": "category"},
-               margin={"l": 60, "r": 70, "t": 48, "b": 50},
-               yaxis={"title": {"text": "requests/s"}, "rangemode": "tozero"},
-               yaxis2={"title": {"text": "output tokens/s"}, "overlaying": "y", "side": "right",
-                       "rangemode": "tozero", "showgrid": False}, barmode="group"),
-        figure(lat, f"Latency against {x_title.lower()}", xaxis={"title": {"text": x_title}, "type": "category"},
-               yaxis={"title": {"text": "seconds"}, "rangemode": "tozero"}),
+        figure(
+            thr,
+            f"Throughput against {x_title.lower()}",
+            xaxis={"title": {"text": x_title}, "type": "category"},
+            margin={"l": 60, "r": 70, "t": 48, "b": 50},
+            yaxis={"title": {"text": "requests/s"}, "rangemode": "tozero"},
+            yaxis2={
+                "title": {"text": "output tokens/s"},
+                "overlaying": "y",
+                "side": "right",
+                "rangemode": "tozero",
+                "showgrid": False,
+            },
+            barmode="group",
+        ),
+        figure(
+            lat,
+            f"Latency against {x_title.lower()}",
+            xaxis={"title": {"text": x_title}, "type": "category"},
+            yaxis={"title": {"text": "seconds"}, "rangemode": "tozero"},
+        ),
     ]
 
 
@@ -240,7 +318,9 @@ def timeline_figure(points: list[PerfPoint]) -> dict[str, Any] | None:
     y = 0
     sampled = False
     for p in points:
-        total = p.metrics.total_requests if "total_requests" in p.metrics.model_fields_set else len(p.timeline)
+        total = (
+            p.metrics.total_requests if "total_requests" in p.metrics.model_fields_set else len(p.timeline)
+        )
         sampled |= len(p.timeline) < total
         for r in p.timeline:
             y += 1
@@ -262,18 +342,34 @@ def timeline_figure(points: list[PerfPoint]) -> dict[str, Any] | None:
     width = 3 if y < 400 else 1
     # WebGL only pays off for many segments (SVG is lighter for small runs, and prints)
     traces = []
-    for name, part, color in (("waiting for first token", wait, "#f0ad4e"), ("generating", gen, "#1f77b4"),
-                              ("failed", bad, "#d62728")):
+    for name, part, color in (
+        ("waiting for first token", wait, "#f0ad4e"),
+        ("generating", gen, "#1f77b4"),
+        ("failed", bad, "#d62728"),
+    ):
         if part["x"]:
             # failures are often instant (an HTTP error): a marker keeps them visible
-            traces.append({"type": "scattergl" if y > 1500 else "scatter", "mode": "lines+markers" if part is bad else "lines", "name": name,
-                           "x": [_r(v) for v in part["x"]], "y": part["y"], "text": part["text"],
-                           "line": {"color": color, "width": width},
-                           "marker": {"color": color, "size": 6, "symbol": "x"},
-                           "hovertemplate": "%{text}<br>t=%{x:.3f}s<extra>" + name + "</extra>"})
+            traces.append(
+                {
+                    "type": "scattergl" if y > 1500 else "scatter",
+                    "mode": "lines+markers" if part is bad else "lines",
+                    "name": name,
+                    "x": [_r(v) for v in part["x"]],
+                    "y": part["y"],
+                    "text": part["text"],
+                    "line": {"color": color, "width": width},
+                    "marker": {"color": color, "size": 6, "symbol": "x"},
+                    "hovertemplate": "%{text}<br>t=%{x:.3f}s<extra>" + name + "</extra>",
+                }
+            )
     title = "Timeline of requests" + (" (evenly sampled)" if sampled else "")
-    return figure(traces, title, xaxis={"title": {"text": "seconds since the first send"}},
-                  yaxis={"title": {"text": "request (in send order)"}, "autorange": "reversed"}, height=420)
+    return figure(
+        traces,
+        title,
+        xaxis={"title": {"text": "seconds since the first send"}},
+        yaxis={"title": {"text": "request (in send order)"}, "autorange": "reversed"},
+        height=420,
+    )
 
 
 def _r(v: float | None) -> float | None:
@@ -295,11 +391,23 @@ def errors_figure(points: list[PerfPoint]) -> dict[str, Any] | None:
     reasons = sorted({r for p in points for r in p.metrics.failures_by_reason})
     if not reasons:
         return None
-    traces = [{"type": "bar", "name": reason, "x": [point_label(p) for p in points],
-               "y": [p.metrics.failures_by_reason.get(reason, 0) for p in points],
-               "marker": {"color": PALETTE[(k + 3) % len(PALETTE)]}} for k, reason in enumerate(reasons)]
-    return figure(traces, "Failed requests by reason", xaxis={"title": {"text": "sweep point"}},
-                  yaxis={"title": {"text": "requests"}}, barmode="stack")
+    traces = [
+        {
+            "type": "bar",
+            "name": reason,
+            "x": [point_label(p) for p in points],
+            "y": [p.metrics.failures_by_reason.get(reason, 0) for p in points],
+            "marker": {"color": PALETTE[(k + 3) % len(PALETTE)]},
+        }
+        for k, reason in enumerate(reasons)
+    ]
+    return figure(
+        traces,
+        "Failed requests by reason",
+        xaxis={"title": {"text": "sweep point"}},
+        yaxis={"title": {"text": "requests"}},
+        barmode="stack",
+    )
 
 
 def run_title(folder: Path) -> str:
@@ -320,23 +428,38 @@ def perf_context(folder: Path) -> dict[str, Any]:
     timeline = timeline_figure(points)
     errors = errors_figure(points)
     first = redact_config(points[0].args)  # a folder written by another tool may hold a key in clear
-    config = {k: first.get(k) for k in ("model", "url", "api", "dataset", "max_tokens", "stream", "rate")
-              if k in first}
+    config = {
+        k: first.get(k)
+        for k in ("model", "url", "api", "dataset", "max_tokens", "stream", "rate")
+        if k in first
+    }
     if "rate" in config and (config["rate"] is None or config["rate"] <= 0):
         config["rate"] = "no limit (fixed concurrency)"
     report_data = {
         "kind": "perf",
         "run": str(folder),
-        "points": [{"key": p.key, "parallel": p.parallel, "number": p.number, "summary": p.summary,
-                    "percentiles": p.percentiles} for p in points],
+        "points": [
+            {
+                "key": p.key,
+                "parallel": p.parallel,
+                "number": p.number,
+                "summary": p.summary,
+                "percentiles": p.percentiles,
+            }
+            for p in points
+        ],
     }
     return {
         "title": f"Perf report · {run_title(folder)}",
         "run_title": run_title(folder),
         "folder": str(folder),
         "config": config,
-        "columns": SUMMARY_COLUMNS + [("P50 latency (s)", "P50 latency (s)"), ("P99 latency (s)", "P99 latency (s)"),
-                                      ("P99 TTFT (s)", "P99 TTFT (s)")],
+        "columns": SUMMARY_COLUMNS
+        + [
+            ("P50 latency (s)", "P50 latency (s)"),
+            ("P99 latency (s)", "P99 latency (s)"),
+            ("P99 TTFT (s)", "P99 TTFT (s)"),
+        ],
         "rows": summary_rows(points),
         "points": points,
         "sweep_figs": [f for kind, f in figures if kind == "sweep"],

@@ -22,8 +22,9 @@ def create_app(settings: ServiceSettings | None = None, **overrides: Any) -> Any
     return _create(settings, **overrides)
 
 
-def run_service(host: str | None = None, port: int | None = None, debug: bool | None = None,
-                **settings: Any) -> None:
+def run_service(
+    host: str | None = None, port: int | None = None, debug: bool | None = None, **settings: Any
+) -> None:
     """Serve the API until interrupted.  ``settings`` are :class:`ServiceSettings` fields
     (``work_dir``, ``max_concurrent_jobs``, ``database_url``, ``auth_token``, ``cors_origins``, ...);
     one not given (``host``, ``port`` and ``debug`` included) comes from ``$EVALSCOPE_<FIELD>``, else
@@ -39,7 +40,9 @@ def run_service(host: str | None = None, port: int | None = None, debug: bool | 
         return
     import uvicorn
 
-    given: dict[str, Any] = {k: v for k, v in (("host", host), ("port", port), ("debug", debug)) if v is not None}
+    given: dict[str, Any] = {
+        k: v for k, v in (("host", host), ("port", port), ("debug", debug)) if v is not None
+    }
     cfg = ServiceSettings(**given, **settings)
     if cfg.dataset_dir is not None:
         # The engines (in worker processes started later, which inherit it) look for local copies of
@@ -47,8 +50,13 @@ def run_service(host: str | None = None, port: int | None = None, debug: bool | 
         os.environ["EVALSCOPE_DATASET_DIR"] = str(Path(cfg.dataset_dir).expanduser().resolve())
     logging.basicConfig(level=logging.DEBUG if cfg.debug else logging.INFO, format=LOG_FORMAT)
     app = create_app(cfg)
-    uvicorn.run(app, host=cfg.host, port=cfg.port, log_level="debug" if cfg.debug else "info",
-                timeout_graceful_shutdown=5)
+    uvicorn.run(
+        app,
+        host=cfg.host,
+        port=cfg.port,
+        log_level="debug" if cfg.debug else "info",
+        timeout_graceful_shutdown=5,
+    )
 
 
 def __getattr__(name: str) -> Any:

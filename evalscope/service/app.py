@@ -70,18 +70,26 @@ def create_app(settings: ServiceSettings | None = None, **overrides: Any) -> Fas
             from evalscope.jobs.celery import CeleryExecutor
 
             assert settings.broker_url  # ServiceSettings requires it with the celery executor
-            executor = CeleryExecutor(settings.broker_url, store, heartbeat_timeout=settings.heartbeat_timeout)
+            executor = CeleryExecutor(
+                settings.broker_url, store, heartbeat_timeout=settings.heartbeat_timeout
+            )
         else:
-            executor = LocalProcessExecutor(settings.max_concurrent_jobs, preload=preload,
-                                            start_method=settings.start_method)
+            executor = LocalProcessExecutor(
+                settings.max_concurrent_jobs, preload=preload, start_method=settings.start_method
+            )
         manager = JobManager(store, executor, kinds)
         notifier = JobNotifier(asyncio.get_running_loop())
         manager.add_listener(notifier.publish)
         requeued = await asyncio.to_thread(manager.start)
         app.state.ctx = ServiceContext(settings, manager, notifier)
-        log.info("evalscope service: work dir %s, %d workers, store %s, %d job(s) re-queued, auth %s",
-                 base, settings.max_concurrent_jobs, _safe_url(settings.db_url), len(requeued),
-                 "on" if settings.auth_token else "off")
+        log.info(
+            "evalscope service: work dir %s, %d workers, store %s, %d job(s) re-queued, auth %s",
+            base,
+            settings.max_concurrent_jobs,
+            _safe_url(settings.db_url),
+            len(requeued),
+            "on" if settings.auth_token else "off",
+        )
         try:
             yield
         finally:
@@ -90,9 +98,15 @@ def create_app(settings: ServiceSettings | None = None, **overrides: Any) -> Fas
 
     # /docs and /redoc load Swagger UI and ReDoc from the package (fastapi-offline), never from a CDN:
     # they work without internet. Their assets sit under /static/, which needs no token.
-    app = FastAPIOffline(title="EvalScope service", version=__version__, description=DESCRIPTION,
-                         lifespan=lifespan, debug=False, static_url=DOCS_ASSETS,
-                         favicon_url=FAVICON_URL)
+    app = FastAPIOffline(
+        title="EvalScope service",
+        version=__version__,
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        debug=False,
+        static_url=DOCS_ASSETS,
+        favicon_url=FAVICON_URL,
+    )
     errors.install(app, settings.debug)
     install_openapi(app)  # no 422 in the document: bad input answers 400
     for router in routers:  # one per resource (evalscope.service.routers); compat: EvalScope 1.14's routes
@@ -106,8 +120,9 @@ def create_app(settings: ServiceSettings | None = None, **overrides: Any) -> Fas
     mount_web(app)  # the web page at / (evalscope.service.web)
     # Middleware added last runs first: size limit, then auth, then CORS (so preflights pass).
     if settings.cors_origins:
-        app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["*"],
-                           allow_headers=["*"])
+        app.add_middleware(
+            CORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["*"], allow_headers=["*"]
+        )
     if settings.auth_token:
         app.add_middleware(BearerAuthMiddleware, token=settings.auth_token)
     app.add_middleware(BodyLimitMiddleware, limit=settings.max_body_bytes, unlimited=unlimited)

@@ -27,8 +27,15 @@ class BackgroundService:
     ``start_timeout`` seconds); leaving asks uvicorn to exit and joins the thread.
     """
 
-    def __init__(self, *, host: str = "127.0.0.1", port: int = 0, start_timeout: float = 60.0,
-                 stop_timeout: float = 20.0, **settings: Any) -> None:
+    def __init__(
+        self,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        start_timeout: float = 60.0,
+        stop_timeout: float = 20.0,
+        **settings: Any,
+    ) -> None:
         import uvicorn
 
         from evalscope.service import create_app
@@ -55,7 +62,9 @@ class BackgroundService:
             except (urllib.error.URLError, OSError):
                 pass
             time.sleep(0.05)
-        raise RuntimeError(f"service on port {self.port} did not answer /health within {self.start_timeout:g} s")
+        raise RuntimeError(
+            f"service on port {self.port} did not answer /health within {self.start_timeout:g} s"
+        )
 
     def stop(self) -> None:
         """Ask uvicorn to exit (the app's shutdown stops its workers) and wait for the thread."""

@@ -45,11 +45,13 @@ class FieldProblem(ValueError):
 class EngineRoute:
     """How a request body for one engine becomes a job config, and a finished job the seed's answer."""
 
-    kind: str                                            # the job kind (eval, perf)
-    model: type[BaseModel]                               # the engine's validated body model
-    dir_field: str                                       # body field naming the output folder (confined, then replaced)
-    check: Callable[[Any], list[tuple[str, str]]]        # the engine's cheap checks of a config -> [(field, reason)]
-    answer: Callable[[Job], dict[str, Any]]              # the seed's success answer for a finished job
+    kind: str  # the job kind (eval, perf)
+    model: type[BaseModel]  # the engine's validated body model
+    dir_field: str  # body field naming the output folder (confined, then replaced)
+    check: Callable[
+        [Any], list[tuple[str, str]]
+    ]  # the engine's cheap checks of a config -> [(field, reason)]
+    answer: Callable[[Job], dict[str, Any]]  # the seed's success answer for a finished job
 
     def to_config(self, body: BaseModel, base: Path, data_roots: list[Path]) -> tuple[dict[str, Any], Path]:
         """The job config and the parent folder of the job's own folder; 400 naming the field on a
@@ -104,7 +106,11 @@ def confine(name: str, marker: PathMarker, value: str, base: Path, data_roots: l
     if marker.role == "run":
         _check_run_dir(name, value, path, base)
         return path
-    kinds = {"file": (Path.is_file, "file"), "dir": (Path.is_dir, "folder"), "any": (Path.exists, "file or folder")}
+    kinds = {
+        "file": (Path.is_file, "file"),
+        "dir": (Path.is_dir, "folder"),
+        "any": (Path.exists, "file or folder"),
+    }
     test, what = kinds[marker.expect]
     if not test(path):
         raise FieldProblem(name, f"no {what} {value} in the service's work dir or data dirs")
@@ -118,7 +124,9 @@ def _check_run_dir(name: str, value: str, path: Path, base: Path) -> None:
         raise FieldProblem(name, f"no folder {value} in the service's work dir or data dirs")
     if path == base or base.is_relative_to(path) or (path / "service.db").exists():
         raise FieldProblem(name, "must name the folder of one earlier run or job, not the service's work dir")
-    if not RunDir(path).is_run():  # an engine ran there (a job that failed before its run holds nothing to reuse)
+    if not RunDir(
+        path
+    ).is_run():  # an engine ran there (a job that failed before its run holds nothing to reuse)
         raise FieldProblem(name, "not the folder of an earlier run or job (it holds no config.json)")
     if any(is_run_dir(sub) for sub in path.iterdir() if sub.is_dir()):
         raise FieldProblem(name, "holds the folders of other runs; name the folder of one earlier run or job")
@@ -165,16 +173,26 @@ def _outcome_fields(result: dict[str, Any]) -> dict[str, Any]:
 
 def _eval_answer(job: Job) -> dict[str, Any]:
     result = job.result or {}
-    return {"status": "success", "message": "Evaluation completed", "result": result.get("result", {}),
-            "output_dir": result.get("output_dir") or job.output_dir, "job_id": job.id,
-            **_outcome_fields(result)}
+    return {
+        "status": "success",
+        "message": "Evaluation completed",
+        "result": result.get("result", {}),
+        "output_dir": result.get("output_dir") or job.output_dir,
+        "job_id": job.id,
+        **_outcome_fields(result),
+    }
 
 
 def _perf_answer(job: Job) -> dict[str, Any]:
     result = job.result or {}
-    return {"status": "success", "message": "Performance test completed",
-            "output_dir": result.get("output_dir") or job.output_dir, "results": result.get("results", {}),
-            "job_id": job.id, **_outcome_fields(result)}
+    return {
+        "status": "success",
+        "message": "Performance test completed",
+        "output_dir": result.get("output_dir") or job.output_dir,
+        "results": result.get("results", {}),
+        "job_id": job.id,
+        **_outcome_fields(result),
+    }
 
 
 class DistributedPerfBody(PerfArguments):

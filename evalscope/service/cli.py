@@ -12,44 +12,100 @@ from pydantic import ValidationError
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser(
-        "service", help="run the HTTP service (eval and perf over HTTP, with a job API)",
+        "service",
+        help="run the HTTP service (eval and perf over HTTP, with a job API)",
         description="Serve /health, /api/v1/eval, /api/v1/perf and the job API /api/v1/jobs.",
     )
     # A flag not given is left out (None): ServiceSettings reads $EVALSCOPE_<FIELD>, else its default.
     p.add_argument("--host", default=None, help="address to listen on (default 0.0.0.0)")
     p.add_argument("--port", type=int, default=None, help="port (default 9000)")
-    p.add_argument("--debug", action="store_true", default=None, help="debug logging; tracebacks in error answers")
-    p.add_argument("--work-dir", default=None, help="base output folder; one folder per job inside (default outputs)")
-    p.add_argument("--max-concurrent-jobs", type=int, default=None,
-                   help="jobs running at once (warm worker processes); the rest wait in order")
-    p.add_argument("--database-url", default=None,
-                   help="SQLAlchemy URL of the job store (default: SQLite file <work-dir>/service.db)")
-    p.add_argument("--auth-token", default=None,
-                   help="require 'Authorization: Bearer TOKEN'; /health stays open. A token on the command "
-                        "line shows in `ps`: prefer --auth-token-file or $EVALSCOPE_AUTH_TOKEN")
-    p.add_argument("--auth-token-file", default=None, metavar="PATH",
-                   help="read the bearer token from this file (one line; chmod 600). Without either flag "
-                        "the token is read from $EVALSCOPE_AUTH_TOKEN (or $EVALSCOPE_SERVICE_TOKEN), if set")
-    p.add_argument("--cors-origins", default=None, help="comma-separated origins allowed by CORS (default: off)")
+    p.add_argument(
+        "--debug", action="store_true", default=None, help="debug logging; tracebacks in error answers"
+    )
+    p.add_argument(
+        "--work-dir", default=None, help="base output folder; one folder per job inside (default outputs)"
+    )
+    p.add_argument(
+        "--max-concurrent-jobs",
+        type=int,
+        default=None,
+        help="jobs running at once (warm worker processes); the rest wait in order",
+    )
+    p.add_argument(
+        "--database-url",
+        default=None,
+        help="SQLAlchemy URL of the job store (default: SQLite file <work-dir>/service.db)",
+    )
+    p.add_argument(
+        "--auth-token",
+        default=None,
+        help="require 'Authorization: Bearer TOKEN'; /health stays open. A token on the command "
+        "line shows in `ps`: prefer --auth-token-file or $EVALSCOPE_AUTH_TOKEN",
+    )
+    p.add_argument(
+        "--auth-token-file",
+        default=None,
+        metavar="PATH",
+        help="read the bearer token from this file (one line; chmod 600). Without either flag "
+        "the token is read from $EVALSCOPE_AUTH_TOKEN (or $EVALSCOPE_SERVICE_TOKEN), if set",
+    )
+    p.add_argument(
+        "--cors-origins", default=None, help="comma-separated origins allowed by CORS (default: off)"
+    )
     p.add_argument("--max-body-bytes", type=int, default=None, help="largest request body (default 1 MiB)")
-    p.add_argument("--data-dir", action="append", default=None, dest="data_dirs",
-                   help="a folder requests may name as local data (repeatable)")
-    p.add_argument("--dataset-dir", default=None, metavar="DIR",
-                   help="shared dataset folder, as $EVALSCOPE_DATASET_DIR: benchmarks find local copies there "
-                        "(DIR/gsm8k/test.jsonl, DIR/openqa/open_qa.jsonl) and requests may name files in it")
-    p.add_argument("--executor", choices=["local", "celery"], default=None,
-                   help="local (default): jobs run in worker processes here; celery: jobs go through "
-                        "--broker-url to `evalscope worker` processes (needs the celery extra)")
-    p.add_argument("--broker-url", default=None,
-                   help="Celery broker for --executor celery, e.g. redis://127.0.0.1:6379/0")
-    p.add_argument("--heartbeat-timeout", type=float, default=None,
-                   help="celery: seconds without a worker heartbeat before a running job is interrupted (default 30)")
+    p.add_argument(
+        "--data-dir",
+        action="append",
+        default=None,
+        dest="data_dirs",
+        help="a folder requests may name as local data (repeatable)",
+    )
+    p.add_argument(
+        "--dataset-dir",
+        default=None,
+        metavar="DIR",
+        help="shared dataset folder, as $EVALSCOPE_DATASET_DIR: benchmarks find local copies there "
+        "(DIR/gsm8k/test.jsonl, DIR/openqa/open_qa.jsonl) and requests may name files in it",
+    )
+    p.add_argument(
+        "--executor",
+        choices=["local", "celery"],
+        default=None,
+        help="local (default): jobs run in worker processes here; celery: jobs go through "
+        "--broker-url to `evalscope worker` processes (needs the celery extra)",
+    )
+    p.add_argument(
+        "--broker-url",
+        default=None,
+        help="Celery broker for --executor celery, e.g. redis://127.0.0.1:6379/0",
+    )
+    p.add_argument(
+        "--heartbeat-timeout",
+        type=float,
+        default=None,
+        help="celery: seconds without a worker heartbeat before a running job is interrupted (default 30)",
+    )
     p.set_defaults(func=run_cli)
 
 
 #: the ServiceSettings fields that are flags (tests/test_cli_flags.py checks them against the model)
-FLAGS = ("host", "port", "debug", "work_dir", "max_concurrent_jobs", "database_url", "auth_token", "auth_token_file",
-         "cors_origins", "max_body_bytes", "data_dirs", "dataset_dir", "executor", "broker_url", "heartbeat_timeout")
+FLAGS = (
+    "host",
+    "port",
+    "debug",
+    "work_dir",
+    "max_concurrent_jobs",
+    "database_url",
+    "auth_token",
+    "auth_token_file",
+    "cors_origins",
+    "max_body_bytes",
+    "data_dirs",
+    "dataset_dir",
+    "executor",
+    "broker_url",
+    "heartbeat_timeout",
+)
 
 
 def run_cli(args: argparse.Namespace) -> int:

@@ -25,8 +25,9 @@ log = logging.getLogger("evalscope.service")
 class ApiError(Exception):
     """An error with an HTTP status, raised by route code."""
 
-    def __init__(self, status: int, message: str, errors: list[dict[str, str]] | None = None,
-                 **extra: Any) -> None:
+    def __init__(
+        self, status: int, message: str, errors: list[dict[str, str]] | None = None, **extra: Any
+    ) -> None:
         super().__init__(message)
         self.status = status
         self.message = message
@@ -38,7 +39,9 @@ def error_body(message: str, errors: list[dict[str, str]] | None = None, **extra
     """Every error answer; texts lose any URL credentials (an exception may quote a model URL)."""
     body: dict[str, Any] = {"status": "error", "message": redact_text(message)}
     if errors is not None:
-        body["errors"] = [{k: redact_text(v) if isinstance(v, str) else v for k, v in e.items()} for e in errors]
+        body["errors"] = [
+            {k: redact_text(v) if isinstance(v, str) else v for k, v in e.items()} for e in errors
+        ]
     body.update({k: redact_text(v) if isinstance(v, str) else v for k, v in extra.items() if v is not None})
     return body
 
@@ -69,8 +72,11 @@ def infrastructure_error(exc: BaseException) -> ApiError | None:
         return ApiError(503, "The job store is busy or unavailable; try again shortly", retry_after=5)
     if isinstance(exc, OSError) and exc.errno in DISK_ERRNOS:
         reason = "no space left" if exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG) else "not writable"
-        return ApiError(507, f"The service cannot write job files to its work dir ({reason}); "
-                             "the operator must free space or fix the work dir")
+        return ApiError(
+            507,
+            f"The service cannot write job files to its work dir ({reason}); "
+            "the operator must free space or fix the work dir",
+        )
     return None
 
 
@@ -102,17 +108,27 @@ def install(app: FastAPI, debug: bool) -> None:
     async def _unhandled(request: Request, exc: Exception) -> JSONResponse:
         api = infrastructure_error(exc)
         if api is not None:
-            log.error("%s %s: %s (%s: %s)", request.method, request.url.path, api.message, type(exc).__name__, exc)
+            log.error(
+                "%s %s: %s (%s: %s)", request.method, request.url.path, api.message, type(exc).__name__, exc
+            )
             retry = api.extra.get("retry_after")
-            return JSONResponse(error_body(api.message), status_code=api.status,
-                                headers={"Retry-After": str(retry)} if retry else None)
+            return JSONResponse(
+                error_body(api.message),
+                status_code=api.status,
+                headers={"Retry-After": str(retry)} if retry else None,
+            )
         log.exception("unhandled error on %s %s", request.method, request.url.path)
         # The exception's text may carry paths or SQL: only debug mode shows it (and the traceback).
         if debug:
-            return JSONResponse(error_body(f"Internal server error: {type(exc).__name__}: {exc}",
-                                           traceback=traceback.format_exc()), status_code=500)
-        return JSONResponse(error_body("Internal server error (the service log has the details)"),
-                            status_code=500)
+            return JSONResponse(
+                error_body(
+                    f"Internal server error: {type(exc).__name__}: {exc}", traceback=traceback.format_exc()
+                ),
+                status_code=500,
+            )
+        return JSONResponse(
+            error_body("Internal server error (the service log has the details)"), status_code=500
+        )
 
     # Store and disk errors get their own handlers (answered before the generic 500 path).
     for cls in (DBAPIError, PoolTimeout, OSError, Exception):

@@ -13,18 +13,29 @@ from starlette.exceptions import HTTPException
 Scope = dict[str, Any]
 
 #: Reachable without a token: health checks and the API description.
-OPEN_PATHS = frozenset({"/health", "/docs", "/docs/oauth2-redirect", "/redoc", "/openapi.json", "/",
-                        "/favicon.ico"})
+OPEN_PATHS = frozenset(
+    {"/health", "/docs", "/docs/oauth2-redirect", "/redoc", "/openapi.json", "/", "/favicon.ico"}
+)
 #: The web page's shells and static files (evalscope.service.web): they hold no job data, their
 #: script calls the API with the token the user typed.
 OPEN_PREFIXES = ("/static/", "/jobs/")
 
 
-async def _send_json(send: Any, status: int, body: dict[str, Any], headers: Sequence[tuple[bytes, bytes]] = ()) -> None:
+async def _send_json(
+    send: Any, status: int, body: dict[str, Any], headers: Sequence[tuple[bytes, bytes]] = ()
+) -> None:
     data = json.dumps(body).encode()
-    await send({"type": "http.response.start", "status": status,
-                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(data)).encode()),
-                            *headers]})
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(data)).encode()),
+                *headers,
+            ],
+        }
+    )
     await send({"type": "http.response.body", "body": data})
 
 
@@ -44,7 +55,9 @@ class BodyLimitMiddleware:
         self.unlimited = re.compile(unlimited) if unlimited else None
 
     async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
-        if scope["type"] != "http" or (self.unlimited is not None and self.unlimited.fullmatch(scope["path"])):
+        if scope["type"] != "http" or (
+            self.unlimited is not None and self.unlimited.fullmatch(scope["path"])
+        ):
             return await self.app(scope, receive, send)
         for name, value in scope.get("headers", ()):
             if name == b"content-length":
@@ -90,8 +103,12 @@ class BearerAuthMiddleware:
         self.token = token.encode()
 
     async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
-        if scope["type"] != "http" or scope["path"] in OPEN_PATHS or scope["path"].startswith(OPEN_PREFIXES) \
-                or scope.get("method") == "OPTIONS":
+        if (
+            scope["type"] != "http"
+            or scope["path"] in OPEN_PATHS
+            or scope["path"].startswith(OPEN_PREFIXES)
+            or scope.get("method") == "OPTIONS"
+        ):
             return await self.app(scope, receive, send)
         given = b""
         for name, value in scope.get("headers", ()):
@@ -100,6 +117,10 @@ class BearerAuthMiddleware:
                 if scheme.lower() == b"bearer":
                     given = cred.strip()
         if not given or not hmac.compare_digest(given, self.token):
-            return await _send_json(send, 401, {"status": "error", "message": "Missing or invalid bearer token"},
-                                    [(b"www-authenticate", b"Bearer")])
+            return await _send_json(
+                send,
+                401,
+                {"status": "error", "message": "Missing or invalid bearer token"},
+                [(b"www-authenticate", b"Bearer")],
+            )
         return await self.app(scope, receive, send)

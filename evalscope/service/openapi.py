@@ -36,8 +36,14 @@ def install_openapi(app: FastAPI) -> None:
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
-            schema = get_openapi(title=app.title, version=app.version, description=app.description,
-                                 routes=app.routes, tags=app.openapi_tags, servers=app.servers)
+            schema = get_openapi(
+                title=app.title,
+                version=app.version,
+                description=app.description,
+                routes=app.routes,
+                tags=app.openapi_tags,
+                servers=app.servers,
+            )
             for item in schema.get("paths", {}).values():
                 for op in item.values():
                     if isinstance(op, dict):
@@ -76,10 +82,13 @@ def _add_links(schema: dict[str, Any]) -> None:
             params["path"] = JOB_FILE  # every job folder has one (config.json only once its engine ran)
         ref = "#/paths/" + path.replace("~", "~0").replace("/", "~1") + "/" + method
         links[name] = {"operationRef": ref, "parameters": params}
-    for path, method, status in (("/api/v1/jobs/eval", "post", "202"), ("/api/v1/jobs/perf", "post", "202"),
-                                 ("/api/v1/jobs/{job_id}/resume", "post", "202"),
-                                 ("/api/v1/jobs/{job_id}/cancel", "post", "200"),
-                                 ("/api/v1/jobs/{job_id}", "get", "200")):
+    for path, method, status in (
+        ("/api/v1/jobs/eval", "post", "202"),
+        ("/api/v1/jobs/perf", "post", "202"),
+        ("/api/v1/jobs/{job_id}/resume", "post", "202"),
+        ("/api/v1/jobs/{job_id}/cancel", "post", "200"),
+        ("/api/v1/jobs/{job_id}", "get", "200"),
+    ):
         response = paths.get(path, {}).get(method, {}).get("responses", {}).get(status)
         if response is not None:
             response["links"] = links

@@ -69,8 +69,9 @@ class JobOut(BaseModel):
     worker_pid: int | None = Field(None, description="process running (or that last ran) the job")
     config: dict[str, Any]
     result: dict[str, Any] | None = Field(description="kept for failed runs too (what they wrote)")
-    warnings: list[str] = Field(default_factory=list,
-                                description="partial failures of a succeeded job (also in result.warnings)")
+    warnings: list[str] = Field(
+        default_factory=list, description="partial failures of a succeeded job (also in result.warnings)"
+    )
     output_dir: str
     error: str | None
     traceback: str | None = Field(None, description="only when the service runs with --debug")
@@ -82,14 +83,29 @@ class JobOut(BaseModel):
         percent = round(100.0 * job.progress_done / total, 2) if total else None
         base = f"/api/v1/jobs/{job.id}"
         return cls(
-            id=job.id, kind=job.kind, state=job.state,
+            id=job.id,
+            kind=job.kind,
+            state=job.state,
             progress=ProgressOut(done=job.progress_done, total=total, percent=percent),
-            created_at=job.created_at, started_at=job.started_at, finished_at=job.finished_at,
-            duration_s=job.duration_s, attempts=job.attempts, worker_pid=job.worker_pid, config=job.config, result=job.result,
+            created_at=job.created_at,
+            started_at=job.started_at,
+            finished_at=job.finished_at,
+            duration_s=job.duration_s,
+            attempts=job.attempts,
+            worker_pid=job.worker_pid,
+            config=job.config,
+            result=job.result,
             warnings=list((job.result or {}).get("warnings") or []),
-            output_dir=job.output_dir, error=job.error, traceback=job.traceback if debug else None,
-            links={"self": base, "events": f"{base}/events", "files": f"{base}/files",
-                   "cancel": f"{base}/cancel", "resume": f"{base}/resume"},
+            output_dir=job.output_dir,
+            error=job.error,
+            traceback=job.traceback if debug else None,
+            links={
+                "self": base,
+                "events": f"{base}/events",
+                "files": f"{base}/files",
+                "cancel": f"{base}/cancel",
+                "resume": f"{base}/resume",
+            },
         )
 
 

@@ -50,50 +50,71 @@ class ServiceSettings(EnvSettings):
 
     model_config = SettingsConfigDict(extra="forbid")
 
-    env_excluded: ClassVar[frozenset[str]] = frozenset({
-        "auth_token",    # after auth_token_file, from two names: evalscope.settings (the workers read it too)
-        "dataset_dir",   # $EVALSCOPE_DATASET_DIR is the engines' variable (evalscope.settings): data_roots adds it
-        "job_kinds",     # $EVALSCOPE_JOB_KINDS has its own format, read by evalscope.jobs.kinds in every process
-        "data_dirs",     # a list of folders: flags or keyword arguments only
-        "database_url",  # $EVALSCOPE_DATABASE_URL / $EVALSCOPE_BROKER_URL are shared with the workers:
-        "broker_url",    # evalscope.settings reads them (the defaults below)
-    })
+    env_excluded: ClassVar[frozenset[str]] = frozenset(
+        {
+            "auth_token",  # after auth_token_file, from two names: evalscope.settings (the workers read it too)
+            "dataset_dir",  # $EVALSCOPE_DATASET_DIR is the engines' variable (evalscope.settings): data_roots adds it
+            "job_kinds",  # $EVALSCOPE_JOB_KINDS has its own format, read by evalscope.jobs.kinds in every process
+            "data_dirs",  # a list of folders: flags or keyword arguments only
+            "database_url",  # $EVALSCOPE_DATABASE_URL / $EVALSCOPE_BROKER_URL are shared with the workers:
+            "broker_url",  # evalscope.settings reads them (the defaults below)
+        }
+    )
 
     host: str = "0.0.0.0"
     port: int = Field(9000, ge=0, le=65535)
     debug: bool = False
     work_dir: Path = Field(Path("outputs"), description="base folder: every job gets its own folder inside")
     max_concurrent_jobs: int = Field(default_factory=_default_workers, ge=1, le=256)
-    database_url: str | None = Field(default_factory=lambda: settings().database_url,
-                                     description="SQLAlchemy URL; default $EVALSCOPE_DATABASE_URL, else "
-                                                 "sqlite:///<work_dir>/service.db")
+    database_url: str | None = Field(
+        default_factory=lambda: settings().database_url,
+        description="SQLAlchemy URL; default $EVALSCOPE_DATABASE_URL, else sqlite:///<work_dir>/service.db",
+    )
     auth_token: str | None = Field(
-        None, repr=False, description="bearer token every route but /health needs; default: the file "
-        "auth_token_file, else $EVALSCOPE_AUTH_TOKEN (or $EVALSCOPE_SERVICE_TOKEN)")
+        None,
+        repr=False,
+        description="bearer token every route but /health needs; default: the file "
+        "auth_token_file, else $EVALSCOPE_AUTH_TOKEN (or $EVALSCOPE_SERVICE_TOKEN)",
+    )
     auth_token_file: Path | None = Field(
-        None, description="file holding the bearer token (keeps it out of the process list)")
+        None, description="file holding the bearer token (keeps it out of the process list)"
+    )
     cors_origins: Annotated[list[str], NoDecode] = Field(  # NoDecode: the variable is "a,b", not JSON
-        default_factory=list, description="origins allowed by CORS (comma-separated in the variable)")
+        default_factory=list, description="origins allowed by CORS (comma-separated in the variable)"
+    )
     max_body_bytes: int = Field(1024 * 1024, ge=1024)
     data_dirs: list[Path] = Field(
         default_factory=list,
         description="extra folders a request may name as local data (dataset_path, local_path, ...)",
     )
     dataset_dir: Path | None = Field(
-        None, description="the shared dataset folder (as $EVALSCOPE_DATASET_DIR): benchmarks find local copies "
-                          "there (gsm8k/test.jsonl) and requests may name files in it")
+        None,
+        description="the shared dataset folder (as $EVALSCOPE_DATASET_DIR): benchmarks find local copies "
+        "there (gsm8k/test.jsonl) and requests may name files in it",
+    )
     job_kinds: dict[str, str] = Field(
         default_factory=dict, description="extra job kinds name -> 'module:function' (tests, extensions)"
     )
     start_method: str | None = Field(None, description="multiprocessing start method (default forkserver)")
     executor: Literal["local", "celery"] = Field(
-        "local", description="local: warm worker processes here; celery: jobs go to `evalscope worker`s via a broker")
-    broker_url: str | None = Field(default_factory=lambda: settings().broker_url, validate_default=True,
-                                   description="Celery broker URL (redis://host:6379/0); required with executor "
-                                               "celery; default $EVALSCOPE_BROKER_URL")
-    heartbeat_timeout: float = Field(30.0, gt=0, description="celery: a running job whose worker sent no "
-                                     "heartbeat for this many seconds becomes interrupted")
-    max_upload_bytes: int = Field(16 * 1024**3, ge=1024, description="celery: largest job folder a worker may upload")
+        "local",
+        description="local: warm worker processes here; celery: jobs go to `evalscope worker`s via a broker",
+    )
+    broker_url: str | None = Field(
+        default_factory=lambda: settings().broker_url,
+        validate_default=True,
+        description="Celery broker URL (redis://host:6379/0); required with executor "
+        "celery; default $EVALSCOPE_BROKER_URL",
+    )
+    heartbeat_timeout: float = Field(
+        30.0,
+        gt=0,
+        description="celery: a running job whose worker sent no "
+        "heartbeat for this many seconds becomes interrupted",
+    )
+    max_upload_bytes: int = Field(
+        16 * 1024**3, ge=1024, description="celery: largest job folder a worker may upload"
+    )
 
     @field_validator("auth_token_file")
     @classmethod
@@ -108,7 +129,9 @@ class ServiceSettings(EnvSettings):
     def _token(self) -> ServiceSettings:
         # One order everywhere (CLI, run_service, create_app): the token given, its file, the environment.
         if self.auth_token is None:
-            self.auth_token = read_token_file(self.auth_token_file) if self.auth_token_file else token_from_env()
+            self.auth_token = (
+                read_token_file(self.auth_token_file) if self.auth_token_file else token_from_env()
+            )
         return self
 
     @field_validator("broker_url")

@@ -48,15 +48,22 @@ def test_completions_endpoint_and_reasoning(mock_server):
 def test_wrong_key_is_not_retried(mock_server):
     srv = mock_server(api_key="right")
     with pytest.raises(ApiError) as e:
-        _gen("openai", srv.url + "/v1", GenerationRequest(messages=MSG), api_key="wrong", max_retries=3,
-             backoff_base=0.01)
+        _gen(
+            "openai",
+            srv.url + "/v1",
+            GenerationRequest(messages=MSG),
+            api_key="wrong",
+            max_retries=3,
+            backoff_base=0.01,
+        )
     assert e.value.status == 401 and e.value.reason == "http_401"
     assert srv.stats()["total"] == 1
 
 
 def test_429_retried_honouring_retry_after(mock_server):
-    srv = mock_server(answers=[{"match": "weather", "reply": "ok", "status": 429, "fail_times": 2,
-                                "retry_after": 0.2}])
+    srv = mock_server(
+        answers=[{"match": "weather", "reply": "ok", "status": 429, "fail_times": 2, "retry_after": 0.2}]
+    )
     t = time.perf_counter()
     c = _gen("openai", srv.url + "/v1", GenerationRequest(messages=MSG), max_retries=3, backoff_base=0.001)
     assert c.text == "ok" and c.attempts == 3
@@ -71,7 +78,9 @@ def test_500_exhausts_retries(mock_server):
     assert srv.stats()["total"] == 3
 
 
-@pytest.mark.parametrize("fault", [{"cut_rate": 1.0}, {"cut_rate": 1.0, "cut_mode": "eof"}, {"malformed_rate": 1.0}])
+@pytest.mark.parametrize(
+    "fault", [{"cut_rate": 1.0}, {"cut_rate": 1.0, "cut_mode": "eof"}, {"malformed_rate": 1.0}]
+)
 def test_broken_streams_are_retried_then_reported(mock_server, fault):
     srv = mock_server(output_tokens=10, **fault)
     with pytest.raises(ApiError) as e:
@@ -91,8 +100,9 @@ def test_concurrency_bound_and_repr_hides_key(mock_server):
     srv = mock_server(ttft=0.05, output_tokens=3)
 
     async def go():
-        async with ModelClient(api="openai", url=srv.url + "/v1", api_key="sk-hidden", model="m",
-                               concurrency=2) as client:
+        async with ModelClient(
+            api="openai", url=srv.url + "/v1", api_key="sk-hidden", model="m", concurrency=2
+        ) as client:
             assert "sk-hidden" not in repr(client)
             return await asyncio.gather(*(client.generate(GenerationRequest(messages=MSG)) for _ in range(6)))
 

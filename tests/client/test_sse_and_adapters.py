@@ -14,11 +14,13 @@ from evalscope.client.adapters import (
 )
 from evalscope.client.errors import error_message, parse_retry_after
 
-STREAM = (b'data: {"a": 1}\n\n'
-          b"event: message\r\ndata: {\"b\": 2}\r\n\r\n"
-          b": a comment\n\n"
-          b"id:7\ndata:line1\ndata:line2\n\n"
-          b"data: [DONE]\n\n")
+STREAM = (
+    b'data: {"a": 1}\n\n'
+    b'event: message\r\ndata: {"b": 2}\r\n\r\n'
+    b": a comment\n\n"
+    b"id:7\ndata:line1\ndata:line2\n\n"
+    b"data: [DONE]\n\n"
+)
 
 
 @pytest.mark.parametrize("step", [1, 2, 3, 7, 1000])
@@ -26,7 +28,7 @@ def test_sse_decoder_frames_events_split_anywhere(step):
     dec = SSEDecoder()
     out = []
     for i in range(0, len(STREAM), step):
-        out.extend(dec.feed(STREAM[i:i + step]))
+        out.extend(dec.feed(STREAM[i : i + step]))
     out.extend(dec.flush())
     assert out == [b'{"a": 1}', b'{"b": 2}', b"line1\nline2", b"[DONE]"]
 
@@ -38,20 +40,27 @@ def test_sse_decoder_flush_returns_unterminated_event():
     assert dec.flush() == []
 
 
-@pytest.mark.parametrize("api,url,stream,expected", [
-    ("openai", "http://h/v1", True, "http://h/v1/chat/completions"),
-    ("openai", "http://h/v1/", True, "http://h/v1/chat/completions"),
-    ("openai", "http://h/v1/chat/completions", True, "http://h/v1/chat/completions"),
-    ("openai", "http://h/v1/completions", True, "http://h/v1/completions"),
-    ("anthropic", "http://h", True, "http://h/v1/messages"),
-    ("anthropic", "http://h/v1", True, "http://h/v1/messages"),
-    ("gemini", "http://h/v1beta", True, "http://h/v1beta/models/m:streamGenerateContent?alt=sse"),
-    ("gemini", "http://h/v1beta", False, "http://h/v1beta/models/m:generateContent"),
-    ("gemini", "http://h/v1beta/models/m:generateContent", True,
-     "http://h/v1beta/models/m:streamGenerateContent?alt=sse"),
-    ("dashscope", "http://h", True, "http://h/api/v1/services/aigc/text-generation/generation"),
-    ("dashscope", "http://h/api/v1", False, "http://h/api/v1/services/aigc/text-generation/generation"),
-])
+@pytest.mark.parametrize(
+    "api,url,stream,expected",
+    [
+        ("openai", "http://h/v1", True, "http://h/v1/chat/completions"),
+        ("openai", "http://h/v1/", True, "http://h/v1/chat/completions"),
+        ("openai", "http://h/v1/chat/completions", True, "http://h/v1/chat/completions"),
+        ("openai", "http://h/v1/completions", True, "http://h/v1/completions"),
+        ("anthropic", "http://h", True, "http://h/v1/messages"),
+        ("anthropic", "http://h/v1", True, "http://h/v1/messages"),
+        ("gemini", "http://h/v1beta", True, "http://h/v1beta/models/m:streamGenerateContent?alt=sse"),
+        ("gemini", "http://h/v1beta", False, "http://h/v1beta/models/m:generateContent"),
+        (
+            "gemini",
+            "http://h/v1beta/models/m:generateContent",
+            True,
+            "http://h/v1beta/models/m:streamGenerateContent?alt=sse",
+        ),
+        ("dashscope", "http://h", True, "http://h/api/v1/services/aigc/text-generation/generation"),
+        ("dashscope", "http://h/api/v1", False, "http://h/api/v1/services/aigc/text-generation/generation"),
+    ],
+)
 def test_endpoints(api, url, stream, expected):
     assert make_adapter(api, url, "m").endpoint(stream) == expected
 
@@ -64,8 +73,13 @@ def test_unknown_api_is_a_clear_error():
 def test_openai_chat_body_asks_for_usage_and_keeps_key_in_header():
     ad = make_adapter("openai", "http://h/v1", "m", api_key="sk-secret", headers={"X-A": "1"})
     assert isinstance(ad, OpenAIChatAdapter)
-    req = GenerationRequest(messages=[{"role": "user", "content": "hi"}], max_tokens=5, top_k=3, stop=["x"],
-                            extra_body={"ignore_eos": True})
+    req = GenerationRequest(
+        messages=[{"role": "user", "content": "hi"}],
+        max_tokens=5,
+        top_k=3,
+        stop=["x"],
+        extra_body={"ignore_eos": True},
+    )
     body = ad.body(req)
     assert body["stream_options"] == {"include_usage": True}
     assert body["max_tokens"] == 5 and body["top_k"] == 3 and body["ignore_eos"] is True
@@ -78,7 +92,9 @@ def test_openai_chat_body_asks_for_usage_and_keeps_key_in_header():
 def test_completions_adapter_uses_prompt():
     ad = make_adapter("openai", "http://h/v1/completions", "m")
     assert isinstance(ad, OpenAICompletionsAdapter)
-    body = ad.body(GenerationRequest(messages=[{"role": "user", "content": "a"}, {"role": "user", "content": "b"}]))
+    body = ad.body(
+        GenerationRequest(messages=[{"role": "user", "content": "a"}, {"role": "user", "content": "b"}])
+    )
     assert body["prompt"] == "a\nb" and "messages" not in body
     d = ad.parse_event({"choices": [{"text": "x", "finish_reason": None}]})
     assert d.text == "x"
@@ -96,34 +112,67 @@ def test_openai_events():
 
 def test_anthropic_body_and_events():
     ad = AnthropicAdapter("http://h", "claude", api_key="k")
-    body = ad.body(GenerationRequest(messages=[{"role": "system", "content": "be brief"},
-                                               {"role": "user", "content": "hi"}], stop="END"))
+    body = ad.body(
+        GenerationRequest(
+            messages=[{"role": "system", "content": "be brief"}, {"role": "user", "content": "hi"}],
+            stop="END",
+        )
+    )
     assert body["system"] == "be brief" and body["messages"] == [{"role": "user", "content": "hi"}]
     assert body["stop_sequences"] == ["END"]
     assert ad.headers(True)["x-api-key"] == "k" and "Authorization" not in ad.headers(True)
-    assert ad.parse_event({"type": "message_start", "message": {"usage": {"input_tokens": 9}}}).prompt_tokens == 9
-    assert ad.parse_event({"type": "content_block_delta", "delta": {"type": "text_delta", "text": "a"}}).text == "a"
-    assert ad.parse_event({"type": "content_block_delta",
-                           "delta": {"type": "thinking_delta", "thinking": "t"}}).reasoning == "t"
-    d = ad.parse_event({"type": "message_delta", "delta": {"stop_reason": "end_turn"}, "usage": {"output_tokens": 5}})
+    assert (
+        ad.parse_event({"type": "message_start", "message": {"usage": {"input_tokens": 9}}}).prompt_tokens
+        == 9
+    )
+    assert (
+        ad.parse_event({"type": "content_block_delta", "delta": {"type": "text_delta", "text": "a"}}).text
+        == "a"
+    )
+    assert (
+        ad.parse_event(
+            {"type": "content_block_delta", "delta": {"type": "thinking_delta", "thinking": "t"}}
+        ).reasoning
+        == "t"
+    )
+    d = ad.parse_event(
+        {"type": "message_delta", "delta": {"stop_reason": "end_turn"}, "usage": {"output_tokens": 5}}
+    )
     assert d.finish_reason == "end_turn" and d.completion_tokens == 5
     assert ad.parse_event({"type": "ping"}) is None
-    full = ad.parse_body({"content": [{"type": "thinking", "thinking": "t"}, {"type": "text", "text": "x"}],
-                          "stop_reason": "end_turn", "usage": {"input_tokens": 1, "output_tokens": 2}})
+    full = ad.parse_body(
+        {
+            "content": [{"type": "thinking", "thinking": "t"}, {"type": "text", "text": "x"}],
+            "stop_reason": "end_turn",
+            "usage": {"input_tokens": 1, "output_tokens": 2},
+        }
+    )
     assert full == ("x", "t", "end_turn", 1, 2)
 
 
 def test_gemini_body_and_events():
     ad = GeminiAdapter("http://h/v1beta", "gem", api_key="k")
-    body = ad.body(GenerationRequest(messages=[{"role": "system", "content": "s"}, {"role": "user", "content": "u"},
-                                               {"role": "assistant", "content": "a"}], max_tokens=7, seed=1))
+    body = ad.body(
+        GenerationRequest(
+            messages=[
+                {"role": "system", "content": "s"},
+                {"role": "user", "content": "u"},
+                {"role": "assistant", "content": "a"},
+            ],
+            max_tokens=7,
+            seed=1,
+        )
+    )
     assert body["systemInstruction"] == {"parts": [{"text": "s"}]}
     assert [c["role"] for c in body["contents"]] == ["user", "model"]
     assert body["generationConfig"]["maxOutputTokens"] == 7 and body["generationConfig"]["seed"] == 1
     assert ad.headers(True)["x-goog-api-key"] == "k"
-    ev = {"candidates": [{"content": {"parts": [{"text": "th", "thought": True}, {"text": "x"}]},
-                          "finishReason": "STOP"}],
-          "usageMetadata": {"promptTokenCount": 2, "candidatesTokenCount": 3, "thoughtsTokenCount": 1}}
+    ev = {
+        "candidates": [
+            {"content": {"parts": [{"text": "th", "thought": True}, {"text": "x"}]}, "finishReason": "STOP"}
+        ],
+        "usageMetadata": {"promptTokenCount": 2, "candidatesTokenCount": 3, "thoughtsTokenCount": 1},
+    }
     assert ad.parse_event(ev) == ("x", "th", "STOP", 2, 4)
     assert ad.parse_event({"candidates": [{"content": {"parts": []}}]}).text is None
 
@@ -132,10 +181,14 @@ def test_dashscope_body_and_events():
     ad = DashScopeAdapter("http://h", "qwen", api_key="k")
     body = ad.body(GenerationRequest(prompt="hi", max_tokens=4))
     assert body["input"]["messages"] == [{"role": "user", "content": "hi"}]
-    assert body["parameters"]["incremental_output"] is True and body["parameters"]["result_format"] == "message"
+    assert (
+        body["parameters"]["incremental_output"] is True and body["parameters"]["result_format"] == "message"
+    )
     assert ad.headers(True)["X-DashScope-SSE"] == "enable" and "X-DashScope-SSE" not in ad.headers(False)
-    ev = {"output": {"choices": [{"message": {"role": "assistant", "content": "x"}, "finish_reason": "null"}]},
-          "usage": {"input_tokens": 2, "output_tokens": 1}}
+    ev = {
+        "output": {"choices": [{"message": {"role": "assistant", "content": "x"}, "finish_reason": "null"}]},
+        "usage": {"input_tokens": 2, "output_tokens": 1},
+    }
     assert ad.parse_event(ev) == ("x", None, None, 2, 1)
     assert ad.error_in_event({"code": "Throttling", "message": "slow down"}) == "Throttling: slow down"
 
@@ -148,8 +201,14 @@ def test_accumulator_skips_role_only_chunk_and_records_output_times():
     acc = StreamAccumulator(OpenAIChatAdapter("http://h/v1", "m"))
     acc.feed(_stream(b'{"choices":[{"delta":{"role":"assistant","content":""}}]}'), 1.0)
     acc.feed(_stream(b'{"choices":[{"delta":{"content":"ab"}}]}'), 2.0)
-    acc.feed(_stream(b'{"choices":[{"delta":{"content":"c"},"finish_reason":"stop"}]}',
-                     b'{"choices":[],"usage":{"prompt_tokens":1,"completion_tokens":3}}', b"[DONE]"), 3.0)
+    acc.feed(
+        _stream(
+            b'{"choices":[{"delta":{"content":"c"},"finish_reason":"stop"}]}',
+            b'{"choices":[],"usage":{"prompt_tokens":1,"completion_tokens":3}}',
+            b"[DONE]",
+        ),
+        3.0,
+    )
     acc.close()
     assert acc.out_times == [2.0, 3.0] and acc.text == "abc" and acc.completion_tokens == 3
 
@@ -181,7 +240,6 @@ def test_retry_after_and_error_message():
 def test_request_needs_input():
     with pytest.raises(ValueError, match="messages or prompt"):
         GenerationRequest()
-
 
 
 FAST_CASES = [
@@ -222,9 +280,28 @@ def test_fast_path_never_disagrees_with_full_parse(data):
 def test_fast_path_taken_for_plain_chunks():
     ad = OpenAIChatAdapter("http://h/v1", "m")
     assert [ad.fast_text(d) for d in FAST_CASES] == [
-        "hi", None, None, "中文", None, None, "x", None, None, None, "", None, "bare", "v", "s", None, None]
+        "hi",
+        None,
+        None,
+        "中文",
+        None,
+        None,
+        "x",
+        None,
+        None,
+        None,
+        "",
+        None,
+        "bare",
+        "v",
+        "s",
+        None,
+        None,
+    ]
     comp = OpenAICompletionsAdapter("http://h/v1/completions", "m")
-    assert comp.fast_text(b'{"choices":[{"index":0,"text":" t","logprobs":null,"finish_reason":null}]}') == " t"
+    assert (
+        comp.fast_text(b'{"choices":[{"index":0,"text":" t","logprobs":null,"finish_reason":null}]}') == " t"
+    )
     assert comp.fast_text(b'{"choices":[{"index":0,"text":" t"}]}') == " t"
     assert comp.fast_text(b'{"choices":[{"index":0,"text":" t","finish_reason":"stop"}]}') is None
 
@@ -254,10 +331,10 @@ def test_accumulator_same_result_however_the_network_splits_it(chunking):
         pieces = _events_of(CHAT_STREAM)
     elif chunking == "pairs":
         ev = _events_of(CHAT_STREAM)
-        pieces = [b"".join(ev[i:i + 2]) for i in range(0, len(ev), 2)]
+        pieces = [b"".join(ev[i : i + 2]) for i in range(0, len(ev), 2)]
     else:
         step = {"bytes": 1, "sevens": 7, "whole": len(CHAT_STREAM)}[chunking]
-        pieces = [CHAT_STREAM[i:i + step] for i in range(0, len(CHAT_STREAM), step)]
+        pieces = [CHAT_STREAM[i : i + step] for i in range(0, len(CHAT_STREAM), step)]
     acc = StreamAccumulator(OpenAIChatAdapter("http://h/v1", "m"))
     for i, piece in enumerate(pieces):
         acc.feed(piece, float(i))

@@ -32,7 +32,9 @@ def _gsm8k_parquet() -> dict[str, bytes]:
 
     out = {}
     for split in ("test", "train"):
-        rows = read_rows(Path(__file__).resolve().parent.parent / "fixtures" / "eval" / "gsm8k" / f"{split}.jsonl")
+        rows = read_rows(
+            Path(__file__).resolve().parent.parent / "fixtures" / "eval" / "gsm8k" / f"{split}.jsonl"
+        )
         buf = io.BytesIO()
         pq.write_table(pa.Table.from_pylist(rows), buf)
         out[f"main/{split}-00000-of-00001.parquet"] = buf.getvalue()
@@ -43,10 +45,13 @@ def _gsm8k_parquet() -> dict[str, bytes]:
 def hub(monkeypatch):
     """A loopback HTTP server answering both hubs' file URLs; records the paths asked."""
     seen: list[str] = []
-    files = {**_gsm8k_parquet(),
-             "data/open_qa.jsonl": b'{"question": "q1"}\n{"question": "q2"}\n',
-             "test.jsonl": (Path(__file__).resolve().parent.parent / "fixtures" / "eval" / "math500"
-                            / "test.jsonl").read_bytes()}
+    files = {
+        **_gsm8k_parquet(),
+        "data/open_qa.jsonl": b'{"question": "q1"}\n{"question": "q2"}\n',
+        "test.jsonl": (
+            Path(__file__).resolve().parent.parent / "fixtures" / "eval" / "math500" / "test.jsonl"
+        ).read_bytes(),
+    }
 
     class Handler(http.server.BaseHTTPRequestHandler):
         def do_GET(self):  # noqa: N802
@@ -116,10 +121,12 @@ def test_read_rows_formats(tmp_path):
     assert read_rows(tmp_path / "a.jsonl") == [{"q": 1}, {"q": 2}]
     (tmp_path / "b.json").write_text('{"data": [{"q": 3}]}', encoding="utf-8")
     assert read_rows(tmp_path / "b.json") == [{"q": 3}]
-    (tmp_path / "c.csv").write_bytes("\ufeffid,question\r\n1,\"a, b\"\r\n".encode())
+    (tmp_path / "c.csv").write_bytes('\ufeffid,question\r\n1,"a, b"\r\n'.encode())
     assert read_rows(tmp_path / "c.csv") == [{"id": "1", "question": "a, b"}]
     (tmp_path / "d.csv").write_text("x,y,B\n", encoding="utf-8")
-    assert read_rows(tmp_path / "d.csv", fieldnames=["q", "a", "answer"]) == [{"q": "x", "a": "y", "answer": "B"}]
+    assert read_rows(tmp_path / "d.csv", fieldnames=["q", "a", "answer"]) == [
+        {"q": "x", "a": "y", "answer": "B"}
+    ]
     (tmp_path / "e.jsonl").write_text('{"q": 1}\n{broken\n', encoding="utf-8")
     with pytest.raises(RowReadError, match=r"e\.jsonl:2"):
         read_rows(tmp_path / "e.jsonl")
@@ -133,13 +140,21 @@ def test_local_path_missing_subset_message(tmp_path):
     from evalscope.eval.loading import load_benchmark
 
     (tmp_path / "other_val.csv").write_text("question,A,B,answer\nq,x,y,A\n", encoding="utf-8")
-    cfg = TaskConfig(model="m", api_url="http://x/v1", datasets=["general_mcq"],
-                     dataset_args={"general_mcq": {"local_path": str(tmp_path), "subset_list": ["mine"]}})
+    cfg = TaskConfig(
+        model="m",
+        api_url="http://x/v1",
+        datasets=["general_mcq"],
+        dataset_args={"general_mcq": {"local_path": str(tmp_path), "subset_list": ["mine"]}},
+    )
     with pytest.raises(DatasetNotFoundError, match="mine_val"):
         load_benchmark(get_benchmark("general_mcq"), cfg)
     # without subset_list the subsets are the *_val files found
-    cfg = TaskConfig(model="m", api_url="http://x/v1", datasets=["general_mcq"],
-                     dataset_args={"general_mcq": {"local_path": str(tmp_path)}})
+    cfg = TaskConfig(
+        model="m",
+        api_url="http://x/v1",
+        datasets=["general_mcq"],
+        dataset_args={"general_mcq": {"local_path": str(tmp_path)}},
+    )
     lb = load_benchmark(get_benchmark("general_mcq"), cfg)
     assert lb.subsets == ["other"] and lb.samples[0].choices == ["x", "y"] and lb.samples[0].target == "A"
 
@@ -150,8 +165,12 @@ def test_bad_row_names_file_and_row(tmp_path):
     from evalscope.eval.loading import DatasetFormatError, load_benchmark
 
     (tmp_path / "test.jsonl").write_text('{"question": "q", "answer": "#### 1"}\n{"question": "q2"}\n')
-    cfg = TaskConfig(model="m", api_url="http://x/v1", datasets=["gsm8k"],
-                     dataset_args={"gsm8k": {"local_path": str(tmp_path), "few_shot_num": 0}})
+    cfg = TaskConfig(
+        model="m",
+        api_url="http://x/v1",
+        datasets=["gsm8k"],
+        dataset_args={"gsm8k": {"local_path": str(tmp_path), "few_shot_num": 0}},
+    )
     with pytest.raises(DatasetFormatError, match=r"test\.jsonl: row 2: .*'answer'"):
         load_benchmark(get_benchmark("gsm8k"), cfg)
 
@@ -164,8 +183,12 @@ def test_few_shot_split_missing(tmp_path, monkeypatch):
     monkeypatch.setenv("EVALSCOPE_OFFLINE", "1")
     monkeypatch.setenv("EVALSCOPE_CACHE", str(tmp_path / "cache"))
     (tmp_path / "test.jsonl").write_text('{"question": "q", "answer": "#### 1"}\n')
-    cfg = TaskConfig(model="m", api_url="http://x/v1", datasets=["gsm8k"],
-                     dataset_args={"gsm8k": {"local_path": str(tmp_path)}})
+    cfg = TaskConfig(
+        model="m",
+        api_url="http://x/v1",
+        datasets=["gsm8k"],
+        dataset_args={"gsm8k": {"local_path": str(tmp_path)}},
+    )
     with pytest.raises(DatasetNotFoundError, match="few_shot_num"):
         load_benchmark(get_benchmark("gsm8k"), cfg)
 
@@ -188,7 +211,12 @@ def test_benchmark_without_local_copy_downloads_from_the_hub(isolated, hub):
 
     cfg = TaskConfig(model="m", api_url="http://x/v1", datasets=["math_500"])
     lb = load_benchmark(get_benchmark("math_500"), cfg)
-    assert len(lb.samples) == 6 and {s.subset for s in lb.samples} == {"Level 1", "Level 2", "Level 3", "Level 5"}
+    assert len(lb.samples) == 6 and {s.subset for s in lb.samples} == {
+        "Level 1",
+        "Level 2",
+        "Level 3",
+        "Level 5",
+    }
     assert any("datasets/AI-ModelScope/MATH-500/repo" in p and "FilePath=test.jsonl" in p for p in hub)
     assert lb.files["*/test"].startswith(str(isolated / "cache" / "modelscope" / "AI-ModelScope/MATH-500"))
     asked = len(hub)
@@ -202,7 +230,9 @@ def test_parquet_benchmark_downloads_from_the_hub_and_loads(isolated, hub):
     from evalscope.eval.benchmarks import get_benchmark
     from evalscope.eval.loading import load_benchmark
 
-    expected = read_rows(Path(__file__).resolve().parent.parent / "fixtures" / "eval" / "gsm8k" / "test.jsonl")
+    expected = read_rows(
+        Path(__file__).resolve().parent.parent / "fixtures" / "eval" / "gsm8k" / "test.jsonl"
+    )
     cfg = TaskConfig(model="m", api_url="http://x/v1", datasets=["gsm8k"])
     lb = load_benchmark(get_benchmark("gsm8k"), cfg)
     assert len(lb.samples) == len(expected)

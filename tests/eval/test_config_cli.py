@@ -21,15 +21,23 @@ def test_limit_count_or_fraction(limit, expected):
     assert TaskConfig(**BASE, limit=limit).limit == expected
 
 
-@pytest.mark.parametrize("field,value,fragment", [
-    ("limit", 0, "limit"), ("limit", 1.5, "limit"), ("limit", "ten", "limit"),
-    ("eval_batch_size", 0, "eval_batch_size"), ("datasets", ["nope"], "unknown benchmark 'nope'"),
-    ("datasets", [], "datasets"), ("generation_config", {"temperature": -1}, "temperature"),
-    ("dataset_args", {"gsm8k": {"few_shot": 2}}, "few_shot"),
-    ("dataset_args", {"ceval": {"subset_list": ["law", "astrology"]}}, "astrology"),
-    ("dataset_args", {"iquiz": {"few_shot_num": 2}}, "no split to take examples from"),
-    ("timeout", 0, "timeout"), ("dataset_hub", "github", "dataset_hub"),
-])
+@pytest.mark.parametrize(
+    "field,value,fragment",
+    [
+        ("limit", 0, "limit"),
+        ("limit", 1.5, "limit"),
+        ("limit", "ten", "limit"),
+        ("eval_batch_size", 0, "eval_batch_size"),
+        ("datasets", ["nope"], "unknown benchmark 'nope'"),
+        ("datasets", [], "datasets"),
+        ("generation_config", {"temperature": -1}, "temperature"),
+        ("dataset_args", {"gsm8k": {"few_shot": 2}}, "few_shot"),
+        ("dataset_args", {"ceval": {"subset_list": ["law", "astrology"]}}, "astrology"),
+        ("dataset_args", {"iquiz": {"few_shot_num": 2}}, "no split to take examples from"),
+        ("timeout", 0, "timeout"),
+        ("dataset_hub", "github", "dataset_hub"),
+    ],
+)
 def test_bad_values_name_the_field(field, value, fragment):
     data = dict(BASE)
     if field == "dataset_args" and "ceval" in value:
@@ -43,22 +51,28 @@ def test_bad_values_name_the_field(field, value, fragment):
 
 
 def test_seed_fields_and_defaults():
-    cfg = TaskConfig(**BASE, generation_config={"max_tokens": 64, "top_k": 20, "repetition_penalty": 1.1,
-                                                  "stop": "###"})
-    assert cfg.api_key == "EMPTY" and cfg.eval_batch_size == 1 and cfg.seed == 42 and cfg.work_dir == "./outputs"
+    cfg = TaskConfig(
+        **BASE, generation_config={"max_tokens": 64, "top_k": 20, "repetition_penalty": 1.1, "stop": "###"}
+    )
+    assert (
+        cfg.api_key == "EMPTY" and cfg.eval_batch_size == 1 and cfg.seed == 42 and cfg.work_dir == "./outputs"
+    )
     assert cfg.generation_config.temperature == 0.0 and cfg.generation_config.stop == ["###"]
     assert cfg.generation_config.extra_body() == {"repetition_penalty": 1.1}
     assert TaskConfig(**BASE, api_key="sk-1").redacted()["api_key"] == "***"
 
 
-@pytest.mark.parametrize("argv,flag", [
-    (["--limit", "-1"], "--limit"),
-    (["--generation-config", "temperature"], "--generation-config"),
-    (["--dataset-args", "{bad json"], "--dataset-args"),
-    (["--dataset-args", '{"ceval": {"subset_list": ["nope"]}}', "--datasets", "ceval"], "--dataset-args"),
-    (["--datasets", "gsm8k", "unknown_bench"], "--datasets"),
-    (["--eval-batch-size", "0"], "--eval-batch-size"),
-])
+@pytest.mark.parametrize(
+    "argv,flag",
+    [
+        (["--limit", "-1"], "--limit"),
+        (["--generation-config", "temperature"], "--generation-config"),
+        (["--dataset-args", "{bad json"], "--dataset-args"),
+        (["--dataset-args", '{"ceval": {"subset_list": ["nope"]}}', "--datasets", "ceval"], "--dataset-args"),
+        (["--datasets", "gsm8k", "unknown_bench"], "--datasets"),
+        (["--eval-batch-size", "0"], "--eval-batch-size"),
+    ],
+)
 def test_cli_bad_input_exit_2_naming_flag(argv, flag, capsys):
     base = ["eval", "--model", "m", "--api-url", "http://127.0.0.1:1/v1", "--datasets", "gsm8k"]
     assert main(base + argv) == 2
@@ -67,12 +81,33 @@ def test_cli_bad_input_exit_2_naming_flag(argv, flag, capsys):
 
 
 def test_cli_runs_and_prints_summary(mock_server, tmp_path, capsys):
-    srv = mock_server(answers=[ScriptedAnswer(match="Tom has 3", reply="\\boxed{7}"),
-                               ScriptedAnswer(match="", reply="ANSWER: 0")])
-    args = ["eval", "--model", "mock-model", "--api-url", srv.url + "/v1/chat/completions",
-            "--datasets", "gsm8k", "iquiz", "--dataset-dir", str(FIXTURES), "--limit", "2",
-            "--eval-batch-size", "4", "--generation-config", "temperature=0,max_tokens=128",
-            "--work-dir", str(tmp_path), "--json"]
+    srv = mock_server(
+        answers=[
+            ScriptedAnswer(match="Tom has 3", reply="\\boxed{7}"),
+            ScriptedAnswer(match="", reply="ANSWER: 0"),
+        ]
+    )
+    args = [
+        "eval",
+        "--model",
+        "mock-model",
+        "--api-url",
+        srv.url + "/v1/chat/completions",
+        "--datasets",
+        "gsm8k",
+        "iquiz",
+        "--dataset-dir",
+        str(FIXTURES),
+        "--limit",
+        "2",
+        "--eval-batch-size",
+        "4",
+        "--generation-config",
+        "temperature=0,max_tokens=128",
+        "--work-dir",
+        str(tmp_path),
+        "--json",
+    ]
     assert main(args) == 0
     out = json.loads(capsys.readouterr().out)
     gsm = out["result"]["gsm8k"]
@@ -89,8 +124,19 @@ def test_cli_missing_data_is_a_clear_error(tmp_path, capsys, monkeypatch):
     monkeypatch.setenv("EVALSCOPE_OFFLINE", "1")
     monkeypatch.setenv("EVALSCOPE_CACHE", str(tmp_path / "cache"))
     monkeypatch.delenv("EVALSCOPE_DATASET_DIR", raising=False)
-    rc = main(["eval", "--model", "m", "--api-url", "http://127.0.0.1:1/v1", "--datasets", "gsm8k",
-               "--work-dir", str(tmp_path)])
+    rc = main(
+        [
+            "eval",
+            "--model",
+            "m",
+            "--api-url",
+            "http://127.0.0.1:1/v1",
+            "--datasets",
+            "gsm8k",
+            "--work-dir",
+            str(tmp_path),
+        ]
+    )
     err = capsys.readouterr().err
     assert rc == 1 and "Traceback" not in err
     assert "gsm8k" in err and "offline" in err and "local_path" in err and "test" in err

@@ -20,38 +20,81 @@ from evalscope.mock import ScriptedAnswer
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "eval"
 
 #: the keys users read, in the order they are written (golden lists: a change here is a breaking change)
-REPORT_KEYS = ["name", "dataset_name", "dataset_pretty_name", "model_name", "score", "metrics", "stderr",
-               "coverage", "num_scored", "counts", "subsets", "usage", "timing", "files"]
+REPORT_KEYS = [
+    "name",
+    "dataset_name",
+    "dataset_pretty_name",
+    "model_name",
+    "score",
+    "metrics",
+    "stderr",
+    "coverage",
+    "num_scored",
+    "counts",
+    "subsets",
+    "usage",
+    "timing",
+    "files",
+]
 METRIC_KEYS = ["name", "num", "score", "macro_score", "categories"]
 CATEGORY_KEYS = ["name", "num", "score", "macro_score", "subsets"]
 SUBSET_KEYS = ["name", "num", "score", "stderr", "coverage", "counts"]
 COUNT_KEYS = ["correct", "wrong", "unparsed", "truncated", "error"]
 USAGE_KEYS = ["prompt_tokens", "completion_tokens", "total_tokens"]
 TIMING_KEYS = ["duration_s", "requests_asked", "samples_per_s"]
-SAMPLE_KEYS = ["id", "subset", "prompt_hash", "messages", "target", "output", "reasoning", "finish_reason",
-               "extracted", "state", "score", "metrics", "usage", "latency", "attempts", "error", "error_reason",
-               "metadata"]
+SAMPLE_KEYS = [
+    "id",
+    "subset",
+    "prompt_hash",
+    "messages",
+    "target",
+    "output",
+    "reasoning",
+    "finish_reason",
+    "extracted",
+    "state",
+    "score",
+    "metrics",
+    "usage",
+    "latency",
+    "attempts",
+    "error",
+    "error_reason",
+    "metadata",
+]
 RUN_KEYS = ["output_dir", "result", "warnings", "error_counts"]
 
 
 def _cfg(srv, tmp_path, **kw) -> TaskConfig:
-    base = dict(model="mock-model", api_url=srv.url + "/v1", datasets=["gsm8k"],
-                dataset_args={"gsm8k": {"local_path": str(FIXTURES / "gsm8k")}},
-                eval_batch_size=2, max_retries=0, timeout=30, work_dir=str(tmp_path / "out"))
+    base = dict(
+        model="mock-model",
+        api_url=srv.url + "/v1",
+        datasets=["gsm8k"],
+        dataset_args={"gsm8k": {"local_path": str(FIXTURES / "gsm8k")}},
+        eval_batch_size=2,
+        max_retries=0,
+        timeout=30,
+        work_dir=str(tmp_path / "out"),
+    )
     base.update(kw)
     return TaskConfig(**base)
 
 
 def test_report_and_prediction_keys_and_read_run_round_trip(mock_server, tmp_path):
-    srv = mock_server(answers=[ScriptedAnswer(match="Tom has 3", reply="\\boxed{7}"),
-                               ScriptedAnswer(match="Ben saves", status=500),
-                               ScriptedAnswer(match="", reply="\\boxed{0}")])
+    srv = mock_server(
+        answers=[
+            ScriptedAnswer(match="Tom has 3", reply="\\boxed{7}"),
+            ScriptedAnswer(match="Ben saves", status=500),
+            ScriptedAnswer(match="", reply="\\boxed{0}"),
+        ]
+    )
     result = run_task(_cfg(srv, tmp_path, api_key="sk-test-123"))
     out = Path(result["output_dir"])
     assert list(result) == RUN_KEYS
     assert result["error_counts"] == {"total": 6, "failed": 1, "by_reason": {"http_500": 1}}
-    assert result["warnings"] == ["gsm8k: 1 of 6 samples failed (no answer after 0 retries); "
-                                  "the score covers the other 5"]
+    assert result["warnings"] == [
+        "gsm8k: 1 of 6 samples failed (no answer after 0 retries); the score covers the other 5"
+    ]
 
     on_disk = json.loads((out / "reports" / "mock-model" / "gsm8k.json").read_text())
     assert list(on_disk) == REPORT_KEYS
@@ -101,12 +144,20 @@ def test_typed_scorer_decides_the_state():
     def half(sample: Sample, text: str, /) -> Score:
         if "?" in text:
             return Score(extracted=None, value=0.0)
-        return Score(extracted=text.strip(), value=1.0 if text.strip() == sample.target else 0.5,
-                     metrics={"len": float(len(text))})
+        return Score(
+            extracted=text.strip(),
+            value=1.0 if text.strip() == sample.target else 0.5,
+            metrics={"len": float(len(text))},
+        )
 
     assert judge(half, _s("a"), "a", "stop").state == "correct"
     partial = judge(half, _s("a"), "bb", "stop")
-    assert (partial.state, partial.score, partial.extracted, partial.metrics) == ("wrong", 0.5, "bb", {"len": 2.0})
+    assert (partial.state, partial.score, partial.extracted, partial.metrics) == (
+        "wrong",
+        0.5,
+        "bb",
+        {"len": 2.0},
+    )
     assert judge(half, _s("a"), "??", "stop").state == "unparsed"
     cut = judge(half, _s("a"), "a", "length")
     assert (cut.state, cut.score, cut.extracted) == ("truncated", 0.0, "a")
@@ -131,6 +182,7 @@ def test_a_benchmark_runs_with_the_scorer_it_declares(mock_server, tmp_path, mon
     rep = result["result"]["gsm8k"]
     assert len(calls) == 6
     assert rep["score"] == 0.25 and rep["counts"]["wrong"] == 6
-    line = json.loads(Path(result["output_dir"], "predictions", "mock-model", "gsm8k.jsonl")
-                      .read_text().splitlines()[0])
+    line = json.loads(
+        Path(result["output_dir"], "predictions", "mock-model", "gsm8k.jsonl").read_text().splitlines()[0]
+    )
     assert line["score"] == 0.25 and line["metrics"] == {"chars": 4.0} and line["extracted"] == "four"

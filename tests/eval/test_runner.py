@@ -17,9 +17,16 @@ GSM8K_ROWS = 6
 
 
 def _cfg(srv, tmp_path, **kw) -> TaskConfig:
-    base = dict(model="mock-model", api_url=srv.url + "/v1", datasets=["gsm8k"],
-                dataset_args={"gsm8k": {"local_path": str(FIXTURES / "gsm8k")}},
-                eval_batch_size=2, max_retries=1, timeout=30, work_dir=str(tmp_path / "out"))
+    base = dict(
+        model="mock-model",
+        api_url=srv.url + "/v1",
+        datasets=["gsm8k"],
+        dataset_args={"gsm8k": {"local_path": str(FIXTURES / "gsm8k")}},
+        eval_batch_size=2,
+        max_retries=1,
+        timeout=30,
+        work_dir=str(tmp_path / "out"),
+    )
     base.update(kw)
     return TaskConfig(**base)
 
@@ -71,13 +78,21 @@ def test_interrupted_run_resumes_without_asking_twice(mock_server, tmp_path):
 
 
 def test_resume_retries_only_failed_samples(mock_server, tmp_path):
-    failing = mock_server(answers=[ScriptedAnswer(match="Ben saves", status=503, retry_after=0),
-                                   ScriptedAnswer(match="", reply="\\boxed{0}")])
+    failing = mock_server(
+        answers=[
+            ScriptedAnswer(match="Ben saves", status=503, retry_after=0),
+            ScriptedAnswer(match="", reply="\\boxed{0}"),
+        ]
+    )
     first = run_task(_cfg(failing, tmp_path))
     assert first["result"]["gsm8k"]["counts"]["error"] == 1
 
-    healthy = mock_server(answers=[ScriptedAnswer(match="Ben saves", reply="\\boxed{80}"),
-                                   ScriptedAnswer(match="", reply="\\boxed{0}")])
+    healthy = mock_server(
+        answers=[
+            ScriptedAnswer(match="Ben saves", reply="\\boxed{80}"),
+            ScriptedAnswer(match="", reply="\\boxed{0}"),
+        ]
+    )
     second = run_task(_cfg(healthy, tmp_path, use_cache=first["output_dir"]))
     prompts = healthy.stats()["prompts"]
     assert list(prompts.values()) == [1] and "Ben saves" in next(iter(prompts))
@@ -89,15 +104,24 @@ def test_changed_prompt_is_asked_again(mock_server, tmp_path):
     srv = mock_server(answers=[ScriptedAnswer(match="", reply="\\boxed{7}")])
     first = run_task(_cfg(srv, tmp_path))
     srv.reset_stats()
-    run_task(_cfg(srv, tmp_path, use_cache=first["output_dir"],
-                  dataset_args={"gsm8k": {"local_path": str(FIXTURES / "gsm8k"), "few_shot_num": 1}}))
+    run_task(
+        _cfg(
+            srv,
+            tmp_path,
+            use_cache=first["output_dir"],
+            dataset_args={"gsm8k": {"local_path": str(FIXTURES / "gsm8k"), "few_shot_num": 1}},
+        )
+    )
     assert _asked(srv) == GSM8K_ROWS
 
 
 def test_429_with_retry_after_is_retried(mock_server, tmp_path):
-    srv = mock_server(answers=[
-        ScriptedAnswer(match="Tom has 3", reply="\\boxed{7}", status=429, fail_times=2, retry_after=0.3),
-        ScriptedAnswer(match="", reply="\\boxed{0}")])
+    srv = mock_server(
+        answers=[
+            ScriptedAnswer(match="Tom has 3", reply="\\boxed{7}", status=429, fail_times=2, retry_after=0.3),
+            ScriptedAnswer(match="", reply="\\boxed{0}"),
+        ]
+    )
     started = time.perf_counter()
     result = run_task(_cfg(srv, tmp_path, max_retries=3, limit=1))
     elapsed = time.perf_counter() - started
@@ -111,8 +135,12 @@ def test_429_with_retry_after_is_retried(mock_server, tmp_path):
 
 
 def test_hung_request_times_out_as_error_and_run_goes_on(mock_server, tmp_path):
-    srv = mock_server(answers=[ScriptedAnswer(match="Tom has 3", reply="\\boxed{7}", delay=5),
-                               ScriptedAnswer(match="", reply="\\boxed{30}")])
+    srv = mock_server(
+        answers=[
+            ScriptedAnswer(match="Tom has 3", reply="\\boxed{7}", delay=5),
+            ScriptedAnswer(match="", reply="\\boxed{30}"),
+        ]
+    )
     result = run_task(_cfg(srv, tmp_path, timeout=0.5, max_retries=0, eval_batch_size=6))
     rep = result["result"]["gsm8k"]
     assert rep["counts"]["error"] == 1
@@ -150,14 +178,20 @@ def test_layout_config_and_no_secret_on_disk(mock_server, tmp_path):
 def test_generation_config_reaches_the_request(mock_server, tmp_path):
     # The mock truncates at max_tokens and reports finish_reason "length": a tiny max_tokens makes
     # every long answer a truncated sample, not a wrong one.
-    srv = mock_server(answers=[ScriptedAnswer(match="", reply="Let me think step by step about it. \\boxed{7}")])
+    srv = mock_server(
+        answers=[ScriptedAnswer(match="", reply="Let me think step by step about it. \\boxed{7}")]
+    )
     result = run_task(_cfg(srv, tmp_path, generation_config={"max_tokens": 3, "temperature": 0.5}))
     assert result["result"]["gsm8k"]["counts"]["truncated"] == GSM8K_ROWS
 
 
 def test_streaming_gives_the_same_result(mock_server, tmp_path):
-    srv = mock_server(answers=[ScriptedAnswer(match="Tom", reply="<think>hmm</think>\\boxed{7}"),
-                               ScriptedAnswer(match="", reply="ANSWER: 1,200")])
+    srv = mock_server(
+        answers=[
+            ScriptedAnswer(match="Tom", reply="<think>hmm</think>\\boxed{7}"),
+            ScriptedAnswer(match="", reply="ANSWER: 1,200"),
+        ]
+    )
     plain = run_task(_cfg(srv, tmp_path))["result"]["gsm8k"]
     streamed = run_task(_cfg(srv, tmp_path, stream=True))["result"]["gsm8k"]
     assert plain["counts"] == streamed["counts"] and plain["counts"]["correct"] == 2

@@ -25,7 +25,9 @@ EXPECTED = {
 
 @pytest.mark.parametrize("name", sorted(EXPECTED))
 def test_real_copies_load_with_documented_counts(name, shared_datasets):
-    cfg = TaskConfig(model="m", api_url="http://127.0.0.1:1/v1", datasets=[name], dataset_dir=str(shared_datasets))
+    cfg = TaskConfig(
+        model="m", api_url="http://127.0.0.1:1/v1", datasets=[name], dataset_dir=str(shared_datasets)
+    )
     lb = load_benchmark(get_benchmark(name), cfg)
     per_subset = Counter(s.subset for s in lb.samples)
     expected = EXPECTED[name]
@@ -44,8 +46,13 @@ def test_real_copies_load_with_documented_counts(name, shared_datasets):
 
 
 def test_few_shot_counts_from_dev(shared_datasets):
-    cfg = TaskConfig(model="m", api_url="http://127.0.0.1:1/v1", datasets=["ceval", "mmlu"], limit=1,
-                     dataset_dir=str(shared_datasets))
+    cfg = TaskConfig(
+        model="m",
+        api_url="http://127.0.0.1:1/v1",
+        datasets=["ceval", "mmlu"],
+        limit=1,
+        dataset_dir=str(shared_datasets),
+    )
     ceval = load_benchmark(get_benchmark("ceval"), cfg)
     assert ceval.samples[0].messages[0]["content"].count("答案：") == 5 + 1  # 5 solved examples + the ask
     mmlu = load_benchmark(get_benchmark("mmlu"), cfg)
@@ -54,8 +61,15 @@ def test_few_shot_counts_from_dev(shared_datasets):
 
 def test_run_every_benchmark_from_local_copies(shared_datasets, mock_server, tmp_path):
     srv = mock_server(answers=[ScriptedAnswer(match="", reply="<think>hmm</think>ANSWER: A \\boxed{2}")])
-    cfg = TaskConfig(model="mock-model", api_url=srv.url + "/v1", datasets=list(EXPECTED), limit=1,
-                     dataset_dir=str(shared_datasets), eval_batch_size=16, work_dir=str(tmp_path))
+    cfg = TaskConfig(
+        model="mock-model",
+        api_url=srv.url + "/v1",
+        datasets=list(EXPECTED),
+        limit=1,
+        dataset_dir=str(shared_datasets),
+        eval_batch_size=16,
+        work_dir=str(tmp_path),
+    )
     result = run_task(cfg)
     for name, rep in result["result"].items():
         n_subsets = len(get_benchmark(name).subsets)

@@ -78,7 +78,9 @@ def test_progress_held_back_by_the_throttle_is_sent_while_the_job_stalls(make_ma
     current = mgr.get(job.id)
     while (current.progress_done, current.progress_total) != (5, 6):
         assert current.state in (JobState.queued, JobState.running), current.error
-        assert time.monotonic() < deadline, f"progress stuck at {current.progress_done} of {current.progress_total}"
+        assert time.monotonic() < deadline, (
+            f"progress stuck at {current.progress_done} of {current.progress_total}"
+        )
         time.sleep(0.02)
         current = mgr.get(job.id)
     assert current.state == JobState.running and not gate.exists()

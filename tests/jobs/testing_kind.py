@@ -52,5 +52,11 @@ def run(config: dict[str, Any], ctx: Any) -> dict[str, Any]:
             time.sleep(0.02)
     if config.get("fail"):
         raise RuntimeError(f"asked to fail (key {config.get('api_key')})")
-    return {"steps": steps, "ran": ran, "pid": os.getpid(), "resume": ctx.resume,
-            "output_dir": str(ctx.output_dir), "echo": config.get("api_key")}
+    return {
+        "steps": steps,
+        "ran": ran,
+        "pid": os.getpid(),
+        "resume": ctx.resume,
+        "output_dir": str(ctx.output_dir),
+        "echo": config.get("api_key"),
+    }

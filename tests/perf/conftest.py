@@ -22,8 +22,10 @@ def prompts_file(tmp_path: Path) -> Path:
 def openqa_file(tmp_path: Path) -> Path:
     """A local open_qa.jsonl in HC3's schema."""
     p = tmp_path / "open_qa.jsonl"
-    rows = [{"question": f"Question number {i} about things?", "human_answers": [], "chatgpt_answers": []}
-            for i in range(10)]
+    rows = [
+        {"question": f"Question number {i} about things?", "human_answers": [], "chatgpt_answers": []}
+        for i in range(10)
+    ]
     p.write_text("\n".join(json.dumps(r) for r in rows) + "\n", encoding="utf-8")
     return p
 

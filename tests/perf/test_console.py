@@ -24,9 +24,19 @@ ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]|\x1b\][^\x07]*\x07|\r")
 def measured(mock_server, tmp_path, prompts_file):
     """Summary and percentiles of a real run against the mock."""
     srv = mock_server(output_tokens=12)
-    out = run_perf({"model": "m", "url": srv.url + "/v1/chat/completions", "parallel": 2, "number": 8,
-                    "dataset": "line_by_line", "dataset_path": str(prompts_file),
-                    "outputs_dir": str(tmp_path / "out")}, show_progress=False, show_summary=False)
+    out = run_perf(
+        {
+            "model": "m",
+            "url": srv.url + "/v1/chat/completions",
+            "parallel": 2,
+            "number": 8,
+            "dataset": "line_by_line",
+            "dataset_path": str(prompts_file),
+            "outputs_dir": str(tmp_path / "out"),
+        },
+        show_progress=False,
+        show_summary=False,
+    )
     point = out["results"]["parallel_2_number_8"]
     return point["metrics"], point["percentiles"]
 
@@ -71,9 +81,15 @@ def test_tables_whole_at_80_columns(measured):
 
 def test_large_numbers_whole_at_80_and_narrower(measured):
     summary, percentiles = measured
-    summary = {**summary, "Output token throughput (tok/s)": 1234567.891,
-               "Failures by reason": {"HTTP 500": 3, "timeout": 2}}
-    percentiles = {**percentiles, "Total (tok/s)": [1234567.89 + i for i in range(len(percentiles["Percentiles"]))]}
+    summary = {
+        **summary,
+        "Output token throughput (tok/s)": 1234567.891,
+        "Failures by reason": {"HTTP 500": 3, "timeout": 2},
+    }
+    percentiles = {
+        **percentiles,
+        "Total (tok/s)": [1234567.89 + i for i in range(len(percentiles["Percentiles"]))],
+    }
     for width in (80, 64):
         assert_whole(render(width, summary, percentiles), width, summary, percentiles)
     assert "1,234,567.9" in render(80, summary, percentiles)
@@ -118,9 +134,32 @@ def _run_in_pty(argv: list[str], cwd: Path, timeout: float = 120) -> tuple[int, 
 def test_cli_at_80_columns_says_sleeping_and_prints_the_report(mock_server, tmp_path, prompts_file):
     srv = mock_server(output_tokens=6)
     rc, text = _run_in_pty(
-        [sys.executable, "-m", "evalscope", "perf", "--model", "m", "--url", srv.url + "/v1/chat/completions",
-         "--parallel", "1", "2", "--number", "2", "4", "--sleep-interval", "2", "--dataset", "line_by_line",
-         "--dataset-path", str(prompts_file), "--outputs-dir", str(tmp_path / "out")], tmp_path)
+        [
+            sys.executable,
+            "-m",
+            "evalscope",
+            "perf",
+            "--model",
+            "m",
+            "--url",
+            srv.url + "/v1/chat/completions",
+            "--parallel",
+            "1",
+            "2",
+            "--number",
+            "2",
+            "4",
+            "--sleep-interval",
+            "2",
+            "--dataset",
+            "line_by_line",
+            "--dataset-path",
+            str(prompts_file),
+            "--outputs-dir",
+            str(tmp_path / "out"),
+        ],
+        tmp_path,
+    )
     assert rc == 0, text
     # the 2 s pause before the second sweep point is on the progress line (refreshed 5 times a second)
     assert "sleeping 2 s" in text
@@ -129,6 +168,6 @@ def test_cli_at_80_columns_says_sleeping_and_prints_the_report(mock_server, tmp_
     report = Path(last.removeprefix("report: ").strip())
     assert report.name == "report.html" and report.is_file()
     assert report.parent.parent.parent == tmp_path / "out"
-    tables = text[text.index("Benchmark summary"):]
+    tables = text[text.index("Benchmark summary") :]
     assert "…" not in tables
     assert "Average time to first token (s)" in tables and "Percentiles (2/2)" in tables

@@ -15,8 +15,16 @@ from evalscope.perf import PerfArguments, run_perf
 
 
 def _args(url: str, tmp_path, **kw) -> PerfArguments:
-    base = dict(model="m", url=url, outputs_dir=str(tmp_path / "out"), prompt="hello", number=[3], parallel=[1],
-                sleep_interval=0, max_tokens=8)
+    base = dict(
+        model="m",
+        url=url,
+        outputs_dir=str(tmp_path / "out"),
+        prompt="hello",
+        number=[3],
+        parallel=[1],
+        sleep_interval=0,
+        max_tokens=8,
+    )
     return PerfArguments(**(base | kw))
 
 
@@ -24,9 +32,30 @@ def test_cli_dead_endpoint_fails_fast_naming_url_and_cause(dead_port, tmp_path, 
     url = f"http://127.0.0.1:{dead_port}/v1/chat/completions"
     started = time.perf_counter()
     out = subprocess.run(
-        [sys.executable, "-m", "evalscope", "perf", "--model", "m", "--url", url, "--number", "100",
-         "--parallel", "4", "--dataset", "line_by_line", "--dataset-path", str(prompts_file),
-         "--outputs-dir", str(tmp_path / "o")], capture_output=True, text=True, timeout=120)
+        [
+            sys.executable,
+            "-m",
+            "evalscope",
+            "perf",
+            "--model",
+            "m",
+            "--url",
+            url,
+            "--number",
+            "100",
+            "--parallel",
+            "4",
+            "--dataset",
+            "line_by_line",
+            "--dataset-path",
+            str(prompts_file),
+            "--outputs-dir",
+            str(tmp_path / "o"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     elapsed = time.perf_counter() - started
     assert out.returncode == 1, out.stdout + out.stderr
     assert out.stderr.strip().endswith(f"error: cannot reach the model at {url}: connection refused")
@@ -39,10 +68,14 @@ def test_wrong_path_and_wrong_key_fail_before_the_sweep(mock_server, tmp_path):
     srv = mock_server(api_key="sk-right")
     with pytest.raises(RunFailed) as failed:
         run_perf(_args(srv.url + "/v2/chat/completions", tmp_path, api_key="sk-right"))
-    assert failed.value.message.startswith(f"the model at {srv.url}/v2/chat/completions answered 404 Not Found")
+    assert failed.value.message.startswith(
+        f"the model at {srv.url}/v2/chat/completions answered 404 Not Found"
+    )
     with pytest.raises(RunFailed) as failed:
         run_perf(_args(srv.url + "/v1/chat/completions", tmp_path, api_key="sk-wrong"))
-    assert failed.value.message.startswith(f"the model at {srv.url}/v1/chat/completions answered 401 Unauthorized")
+    assert failed.value.message.startswith(
+        f"the model at {srv.url}/v1/chat/completions answered 401 Unauthorized"
+    )
     assert failed.value.output_dir is None and failed.value.result is None
     assert srv.stats()["total"] == 0 and srv.stats()["probes"] == 1  # 404 never reaches a handler
     # the right key passes the probe and the run (probe counted apart from the load)
@@ -73,8 +106,27 @@ def test_no_test_connection_sends_no_probe(mock_server, tmp_path):
 def test_cli_partial_failure_exit_0_with_counts(mock_server, tmp_path, prompts_file):
     srv = mock_server(answers=[ScriptedAnswer(match="", reply="ok", status=500, fail_times=2)])
     out = subprocess.run(
-        [sys.executable, "-m", "evalscope", "perf", "--model", "m", "--url", srv.url, "--number", "4",
-         "--dataset", "line_by_line", "--dataset-path", str(prompts_file), "--outputs-dir", str(tmp_path / "o")],
-        capture_output=True, text=True, timeout=120)
+        [
+            sys.executable,
+            "-m",
+            "evalscope",
+            "perf",
+            "--model",
+            "m",
+            "--url",
+            srv.url,
+            "--number",
+            "4",
+            "--dataset",
+            "line_by_line",
+            "--dataset-path",
+            str(prompts_file),
+            "--outputs-dir",
+            str(tmp_path / "o"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert out.returncode == 0, out.stderr
     assert "warning: 2 of 4 requests failed (http_500 x2)" in out.stdout

@@ -28,10 +28,14 @@ def _chunk(data: bytes, ext: bytes = b"") -> bytes:
     return b"%x%s\r\n%s\r\n" % (len(data), ext, data)
 
 
-EVENTS = [b"data: {\"n\": %d}\n\n" % i for i in range(5)]
-CHUNKED = (b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nTransfer-Encoding: chunked\r\n\r\n"
-           + b"".join(_chunk(e) for e in EVENTS[:3]) + _chunk(EVENTS[3], b";ext=1") + _chunk(EVENTS[4])
-           + b"0\r\n\r\n")
+EVENTS = [b'data: {"n": %d}\n\n' % i for i in range(5)]
+CHUNKED = (
+    b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nTransfer-Encoding: chunked\r\n\r\n"
+    + b"".join(_chunk(e) for e in EVENTS[:3])
+    + _chunk(EVENTS[3], b";ext=1")
+    + _chunk(EVENTS[4])
+    + b"0\r\n\r\n"
+)
 
 
 def _splits(raw: bytes, how: str) -> list[bytes]:
@@ -48,7 +52,7 @@ def _splits(raw: bytes, how: str) -> list[bytes]:
             rest = rest[end:]
         return pieces
     step = int(how)
-    return [raw[i:i + step] for i in range(0, len(raw), step)]
+    return [raw[i : i + step] for i in range(0, len(raw), step)]
 
 
 async def _exchange(pieces: list[bytes]) -> tuple[object, list[bytes], Connection]:

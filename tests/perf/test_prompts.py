@@ -22,9 +22,13 @@ def test_line_by_line_skips_blank_lines(prompts_file):
 
 def test_custom_prompt_and_messages(tmp_path):
     p = tmp_path / "c.jsonl"
-    p.write_text(json.dumps({"prompt": "hello"}) + "\n"
-                 + json.dumps({"messages": [{"role": "system", "content": "s"}, {"role": "user", "content": "u"}]})
-                 + "\n", encoding="utf-8")
+    p.write_text(
+        json.dumps({"prompt": "hello"})
+        + "\n"
+        + json.dumps({"messages": [{"role": "system", "content": "s"}, {"role": "user", "content": "u"}]})
+        + "\n",
+        encoding="utf-8",
+    )
     items = load_prompts(_args(dataset="custom", dataset_path=str(p)))
     assert items[0].as_messages() == [{"role": "user", "content": "hello"}]
     assert items[1].as_messages() == [{"role": "system", "content": "s"}, {"role": "user", "content": "u"}]
@@ -62,8 +66,15 @@ def test_openqa_found_in_the_dataset_dir_by_short_name(openqa_file, tmp_path, mo
 
 
 def test_length_filter_template_and_fixed_prompt(prompts_file):
-    items = load_prompts(_args(dataset="line_by_line", dataset_path=str(prompts_file), min_prompt_length=9,
-                               max_prompt_length=16, query_template="Q: {prompt}"))
+    items = load_prompts(
+        _args(
+            dataset="line_by_line",
+            dataset_path=str(prompts_file),
+            min_prompt_length=9,
+            max_prompt_length=16,
+            query_template="Q: {prompt}",
+        )
+    )
     assert [i.prompt for i in items] == ["Q: second prompt", "Q: fourth"]
     with pytest.raises(PromptSourceError, match="length limits"):
         load_prompts(_args(dataset="line_by_line", dataset_path=str(prompts_file), min_prompt_length=100))
@@ -71,8 +82,14 @@ def test_length_filter_template_and_fixed_prompt(prompts_file):
 
 
 def test_random_prompts_have_exact_token_lengths(word_tokenizer):
-    args = _args(dataset="random", tokenizer_path=str(word_tokenizer), min_prompt_length=20,
-                 max_prompt_length=40, prefix_length=5, number=[30])
+    args = _args(
+        dataset="random",
+        tokenizer_path=str(word_tokenizer),
+        min_prompt_length=20,
+        max_prompt_length=40,
+        prefix_length=5,
+        number=[30],
+    )
     items = load_prompts(args, Tokenizer(str(word_tokenizer)))
     tok = Tokenizer(str(word_tokenizer))
     lengths = [tok.count(i.prompt) for i in items]

@@ -19,8 +19,18 @@ from evalscope.perf import PerfArguments, run_perf
 @pytest.fixture
 def run(tmp_path, prompts_file):
     def go(srv, base: str = "", progress=None, **kw):
-        fields = dict(model="m", url=srv.url + base, outputs_dir=str(tmp_path / "out"), dataset="line_by_line",
-                      dataset_path=str(prompts_file), sleep_interval=0, max_tokens=64) | kw
+        fields = (
+            dict(
+                model="m",
+                url=srv.url + base,
+                outputs_dir=str(tmp_path / "out"),
+                dataset="line_by_line",
+                dataset_path=str(prompts_file),
+                sleep_interval=0,
+                max_tokens=64,
+            )
+            | kw
+        )
         return run_perf(PerfArguments(**fields), progress=progress)
 
     return go
@@ -52,8 +62,16 @@ def test_injected_ttft_and_itl_come_back(mock_server, run):
     assert m["Average output tokens per request"] == 8
     assert 0.075 + 7 * 0.018 <= m["Average latency (s)"] <= 0.13 + 7 * 0.03
     assert p["Percentiles"] == ["10%", "25%", "50%", "66%", "75%", "80%", "90%", "95%", "98%", "99%"]
-    assert set(p) >= {"TTFT (s)", "ITL (s)", "TPOT (s)", "Latency (s)", "Input tokens", "Output tokens",
-                      "Output (tok/s)", "Total (tok/s)"}
+    assert set(p) >= {
+        "TTFT (s)",
+        "ITL (s)",
+        "TPOT (s)",
+        "Latency (s)",
+        "Input tokens",
+        "Output tokens",
+        "Output (tok/s)",
+        "Total (tok/s)",
+    }
     assert p["Output tokens"] == [8.0] * 10
 
 
@@ -95,13 +113,16 @@ def test_missing_usage_is_unknown_not_requested_length(mock_server, run, word_to
     assert m["Requests with unknown output tokens"] == 0 and m["Average output tokens per request"] > 0
 
 
-@pytest.mark.parametrize("cfg,reason", [
-    ({"error_rate": 1.0, "error_codes": [429]}, "http_429"),
-    ({"error_rate": 1.0, "error_codes": [500]}, "http_500"),
-    ({"cut_rate": 1.0}, "cut_stream"),
-    ({"cut_rate": 1.0, "cut_mode": "eof"}, "cut_stream"),
-    ({"malformed_rate": 1.0}, "bad_chunk"),
-])
+@pytest.mark.parametrize(
+    "cfg,reason",
+    [
+        ({"error_rate": 1.0, "error_codes": [429]}, "http_429"),
+        ({"error_rate": 1.0, "error_codes": [500]}, "http_500"),
+        ({"cut_rate": 1.0}, "cut_stream"),
+        ({"cut_rate": 1.0, "cut_mode": "eof"}, "cut_stream"),
+        ({"malformed_rate": 1.0}, "bad_chunk"),
+    ],
+)
 @pytest.mark.parametrize("http", ["raw", "aiohttp"])
 def test_failures_counted_by_reason_and_never_retried(mock_server, run, cfg, reason, http, monkeypatch):
     monkeypatch.setenv("EVALSCOPE_PERF_HTTP", http)
@@ -129,8 +150,10 @@ def test_mixed_failures_and_successes(mock_server, run):
     # a partial failure succeeds and says so: error counts and a warning naming the point
     failed = m["Failed requests"]
     assert result["error_counts"] == {"total": 20, "failed": failed, "by_reason": {"http_503": failed}}
-    assert any(w.startswith("parallel_4_number_20: ") and f"{failed} request(s) failed" in w
-               for w in result["warnings"])
+    assert any(
+        w.startswith("parallel_4_number_20: ") and f"{failed} request(s) failed" in w
+        for w in result["warnings"]
+    )
 
 
 def test_poisson_arrivals(mock_server, run):
@@ -181,16 +204,22 @@ def test_sweep_writes_one_folder_per_pair(mock_server, run):
     assert list(result["results"]) == ["parallel_1_number_4", "parallel_2_number_6"]
     for key, (p, n) in zip(result["results"], [(1, 4), (2, 6)], strict=True):
         d = Path(result["output_dir"]) / key
-        assert {f.name for f in d.iterdir()} == {"benchmark_args.json", "benchmark_summary.json",
-                                                 "benchmark_percentile.json", "benchmark_data.db"}
+        assert {f.name for f in d.iterdir()} == {
+            "benchmark_args.json",
+            "benchmark_summary.json",
+            "benchmark_percentile.json",
+            "benchmark_data.db",
+        }
         summary = json.loads((d / "benchmark_summary.json").read_text())
         assert summary["Number of concurrency"] == p and summary["Total requests"] == n
         assert json.loads((d / "benchmark_args.json").read_text())["parallel"] == p
     assert calls[-1] == (10, 10) and all(t == 10 for _, t in calls)
 
 
-@pytest.mark.parametrize("api,base", [("openai", ""), ("anthropic", ""), ("gemini", ""), ("dashscope", ""),
-                                      ("openai", "/v1/completions")])
+@pytest.mark.parametrize(
+    "api,base",
+    [("openai", ""), ("anthropic", ""), ("gemini", ""), ("dashscope", ""), ("openai", "/v1/completions")],
+)
 @pytest.mark.parametrize("stream", [True, False])
 def test_every_api(mock_server, run, api, base, stream):
     srv = mock_server(output_tokens=6, tokens_per_chunk=2, api_key="sk-secret-1")
@@ -243,8 +272,18 @@ def test_speed_benchmark_goes_to_completions(mock_server, run):
 
 def test_random_dataset_exact_input_lengths(mock_server, run, word_tokenizer):
     srv = mock_server(output_tokens=2)
-    m, p = _only(run(srv, number=[5], parallel=[1], dataset="random", dataset_path=None,
-                     tokenizer_path=str(word_tokenizer), min_prompt_length=32, max_prompt_length=32))
+    m, p = _only(
+        run(
+            srv,
+            number=[5],
+            parallel=[1],
+            dataset="random",
+            dataset_path=None,
+            tokenizer_path=str(word_tokenizer),
+            min_prompt_length=32,
+            max_prompt_length=32,
+        )
+    )
     assert m["Average input tokens per request"] == 32 and p["Input tokens"] == [32.0] * 10
 
 
@@ -259,10 +298,38 @@ def test_goodput_with_slo(mock_server, run):
 def test_cli_end_to_end(mock_server, tmp_path, prompts_file):
     srv = mock_server(output_tokens=4)
     out = subprocess.run(
-        [sys.executable, "-m", "evalscope", "perf", "--model", "m", "--url", srv.url, "--api-key", "sk-cli",
-         "--number", "3", "5", "--parallel", "1", "2", "--dataset", "line_by_line", "--dataset-path",
-         str(prompts_file), "--outputs-dir", str(tmp_path / "o"), "--sleep-interval", "0", "--max-tokens", "9"],
-        capture_output=True, text=True, timeout=120)
+        [
+            sys.executable,
+            "-m",
+            "evalscope",
+            "perf",
+            "--model",
+            "m",
+            "--url",
+            srv.url,
+            "--api-key",
+            "sk-cli",
+            "--number",
+            "3",
+            "5",
+            "--parallel",
+            "1",
+            "2",
+            "--dataset",
+            "line_by_line",
+            "--dataset-path",
+            str(prompts_file),
+            "--outputs-dir",
+            str(tmp_path / "o"),
+            "--sleep-interval",
+            "0",
+            "--max-tokens",
+            "9",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert out.returncode == 0, out.stderr
     assert "Benchmark summary" in out.stdout and "sk-cli" not in out.stdout + out.stderr
     dirs = sorted(p.parent.name for p in (tmp_path / "o").rglob("benchmark_summary.json"))
@@ -274,9 +341,29 @@ def test_cli_end_to_end(mock_server, tmp_path, prompts_file):
 def test_cli_all_failed_is_exit_1(tmp_path, prompts_file):
     # without the connection test the sweep runs, every request fails, and the run fails at the end
     out = subprocess.run(
-        [sys.executable, "-m", "evalscope", "perf", "--model", "m", "--url", "http://127.0.0.1:9",
-         "--number", "2", "--dataset", "line_by_line", "--dataset-path", str(prompts_file),
-         "--outputs-dir", str(tmp_path / "o"), "--no-test-connection"], capture_output=True, text=True, timeout=120)
+        [
+            sys.executable,
+            "-m",
+            "evalscope",
+            "perf",
+            "--model",
+            "m",
+            "--url",
+            "http://127.0.0.1:9",
+            "--number",
+            "2",
+            "--dataset",
+            "line_by_line",
+            "--dataset-path",
+            str(prompts_file),
+            "--outputs-dir",
+            str(tmp_path / "o"),
+            "--no-test-connection",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert out.returncode == 1 and "connection" in out.stdout
     assert "error: every request failed: all 2 requests to the model at http://127.0.0.1:9" in out.stderr
     assert "outputs: " in out.stdout and "warning: 2 of 2 requests failed (connection x2)" in out.stdout

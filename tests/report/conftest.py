@@ -35,8 +35,16 @@ def island(html: str, element_id: str):
 def run_perf_sweep(url: str, out: Path, **extra):
     from evalscope.perf import PerfArguments, run_perf
 
-    args = dict(model="mock-model", url=url + "/v1/chat/completions", parallel=[1, 3], number=[5, 12],
-                prompt="hello there", max_tokens=8, sleep_interval=0, outputs_dir=str(out))
+    args = dict(
+        model="mock-model",
+        url=url + "/v1/chat/completions",
+        parallel=[1, 3],
+        number=[5, 12],
+        prompt="hello there",
+        max_tokens=8,
+        sleep_interval=0,
+        outputs_dir=str(out),
+    )
     args.update(extra)
     return run_perf(PerfArguments(**args))
 
@@ -47,8 +55,10 @@ def perf_runs(tmp_path_factory):
     out = tmp_path_factory.mktemp("perf")
     with MockServer(MockConfig(ttft=0.005, itl=0.001, output_tokens=8), mode="thread") as srv:
         a = run_perf_sweep(srv.url, out, name="fast")
-    with MockServer(MockConfig(ttft=0.02, itl=0.002, output_tokens=8, error_rate=0.3, error_codes=[503, 429],
-                               seed=7), mode="thread") as srv:
+    with MockServer(
+        MockConfig(ttft=0.02, itl=0.002, output_tokens=8, error_rate=0.3, error_codes=[503, 429], seed=7),
+        mode="thread",
+    ) as srv:
         b = run_perf_sweep(srv.url, out, name="slow")
     return a, b
 
@@ -56,9 +66,16 @@ def perf_runs(tmp_path_factory):
 def run_ceval(url: str, out: Path):
     from evalscope.eval import TaskConfig, run_task
 
-    cfg = TaskConfig(model="mock-model", api_url=url + "/v1", datasets=["ceval"], max_retries=0, timeout=30,
-                     dataset_args={"ceval": {"local_path": str(FIXTURES / "ceval"), "subset_list": ["law", "logic"]}},
-                     eval_batch_size=3, work_dir=str(out))
+    cfg = TaskConfig(
+        model="mock-model",
+        api_url=url + "/v1",
+        datasets=["ceval"],
+        max_retries=0,
+        timeout=30,
+        dataset_args={"ceval": {"local_path": str(FIXTURES / "ceval"), "subset_list": ["law", "logic"]}},
+        eval_batch_size=3,
+        work_dir=str(out),
+    )
     # in a thread of its own: a sync Playwright session keeps an event loop on the main thread
     with ThreadPoolExecutor(1) as pool:
         return pool.submit(run_task, cfg).result()

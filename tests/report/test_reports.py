@@ -93,7 +93,11 @@ def test_eval_report_scores_states_and_samples(eval_runs):
     rep = a["result"]["ceval"]
     data = island(html, "report-data")
     overall = next(r for r in data["rows"] if r["subset"] == "OVERALL")
-    assert (overall["score"], overall["stderr"], overall["counts"]) == (rep["score"], rep["stderr"], rep["counts"])
+    assert (overall["score"], overall["stderr"], overall["counts"]) == (
+        rep["score"],
+        rep["stderr"],
+        rep["counts"],
+    )
     assert rep["counts"] == {"correct": 3, "wrong": 1, "unparsed": 1, "truncated": 0, "error": 1}
     subsets = {r["subset"]: r for r in data["rows"] if not r["overall"]}
     assert {k: v["score"] for k, v in subsets.items()} == {s["name"]: s["score"] for s in rep["subsets"]}
@@ -156,18 +160,29 @@ def test_cli_regenerates_and_compares(perf_runs, eval_runs, tmp_path, capsys, mo
     got_a = a["results"]["parallel_3_number_12"]["metrics"]["Request throughput (req/s)"]
     got_b = b["results"]["parallel_3_number_12"]["metrics"]["Request throughput (req/s)"]
     assert row["Request throughput (req/s)"]["a"] == got_a and row["Request throughput (req/s)"]["b"] == got_b
-    assert row["Request throughput (req/s)"]["delta_pct"] == pytest.approx(100 * (got_b - got_a) / got_a, abs=0.01)
+    assert row["Request throughput (req/s)"]["delta_pct"] == pytest.approx(
+        100 * (got_b - got_a) / got_a, abs=0.01
+    )
 
     ea, eb = eval_runs
     target = tmp_path / "evals.html"
     assert main(["report", ea["output_dir"], eb["output_dir"], "-o", str(target)]) == 0
     data = island(target.read_text(encoding="utf-8"), "report-data")
     overall = next(r for r in data["rows"] if r["subset"] == "OVERALL")
-    assert (overall["score_a"], overall["score_b"]) == (ea["result"]["ceval"]["score"], eb["result"]["ceval"]["score"])
+    assert (overall["score_a"], overall["score_b"]) == (
+        ea["result"]["ceval"]["score"],
+        eb["result"]["ceval"]["score"],
+    )
     # B answers C everywhere: the samples whose state differs are listed
-    changed = sum(1 for sa, sb in zip(island((Path(ea["output_dir"]) / "report.html").read_text(), "samples"),
-                                      island((Path(eb["output_dir"]) / "report.html").read_text(), "samples"),
-                                      strict=True) if sa["state"] != sb["state"])
+    changed = sum(
+        1
+        for sa, sb in zip(
+            island((Path(ea["output_dir"]) / "report.html").read_text(), "samples"),
+            island((Path(eb["output_dir"]) / "report.html").read_text(), "samples"),
+            strict=True,
+        )
+        if sa["state"] != sb["state"]
+    )
     assert data["changed_total"] == changed > 0
 
 

@@ -26,7 +26,9 @@ JOBS_TESTS = REPO / "tests" / "jobs"
 if str(JOBS_TESTS) not in sys.path:
     sys.path.insert(0, str(JOBS_TESTS))
 TEST_KIND = {"test": "testing_kind:run"}
-PG_ADMIN_URL = os.environ.get("EVALSCOPE_TEST_PG", "postgresql+psycopg://evalscope:evalscope@127.0.0.1:5432/evalscope")
+PG_ADMIN_URL = os.environ.get(
+    "EVALSCOPE_TEST_PG", "postgresql+psycopg://evalscope:evalscope@127.0.0.1:5432/evalscope"
+)
 REDIS_HOST, REDIS_PORT = "127.0.0.1", 6379
 #: worker heartbeat and the service's timeout: short, so a killed worker shows within seconds
 HEARTBEAT, HEARTBEAT_TIMEOUT = 0.3, 4.0
@@ -137,18 +139,38 @@ class Worker:
 
     def __init__(self, log_path: Path, broker: str, database: str, *args: str) -> None:
         self.log_path = log_path
-        env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(JOBS_TESTS), os.environ.get("PYTHONPATH", "")])}
+        env = {
+            **os.environ,
+            "PYTHONPATH": os.pathsep.join([str(JOBS_TESTS), os.environ.get("PYTHONPATH", "")]),
+        }
         self._log = open(log_path, "ab")
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "evalscope", "worker", "--broker-url", broker, "--database-url", database,
-             "--heartbeat", str(HEARTBEAT), *args],
-            stdout=self._log, stderr=subprocess.STDOUT, env=env, cwd=str(log_path.parent))
+            [
+                sys.executable,
+                "-m",
+                "evalscope",
+                "worker",
+                "--broker-url",
+                broker,
+                "--database-url",
+                database,
+                "--heartbeat",
+                str(HEARTBEAT),
+                *args,
+            ],
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            env=env,
+            cwd=str(log_path.parent),
+        )
 
     def wait_ready(self, timeout: float = 90.0) -> Worker:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
-                raise RuntimeError(f"worker exited with {self.proc.returncode}:\n{self.log_path.read_text()[-3000:]}")
+                raise RuntimeError(
+                    f"worker exited with {self.proc.returncode}:\n{self.log_path.read_text()[-3000:]}"
+                )
             if b" ready." in self.log_path.read_bytes():
                 return self
             time.sleep(0.1)
@@ -199,13 +221,18 @@ class ThreadService(BackgroundService):
         super().__init__(start_timeout=30, stop_timeout=15, **settings)
 
 
-def wait_job(client: httpx.Client, job_id: str, states=("succeeded", "failed", "cancelled", "interrupted"),
-             timeout: float = 90.0, pred=None) -> dict:
+def wait_job(
+    client: httpx.Client,
+    job_id: str,
+    states=("succeeded", "failed", "cancelled", "interrupted"),
+    timeout: float = 90.0,
+    pred=None,
+) -> dict:
     """Poll the job API until the job is in one of ``states`` (or ``pred(job)`` holds)."""
     deadline = time.monotonic() + timeout
     while True:
         job = client.get(f"/api/v1/jobs/{job_id}").json()
-        if (pred(job) if pred else job["state"] in states):
+        if pred(job) if pred else job["state"] in states:
             return job
         assert time.monotonic() < deadline, job
         time.sleep(0.05)

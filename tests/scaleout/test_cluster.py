@@ -50,11 +50,16 @@ def cluster(tmp_path_factory, pg_admin, redis_ok):
     data = tmp / "data"
     prompts = _prompts(data)
     worker = Worker(tmp / "worker.log", broker, db, "--concurrency", "2", "--hostname", "w1@test")
-    mock = MockServer(MockConfig(output_tokens=5, ttft=0.01, itl=0.002,
-                                 answers=[ScriptedAnswer(match="", reply=REPLY)])).start()
+    mock = MockServer(
+        MockConfig(output_tokens=5, ttft=0.01, itl=0.002, answers=[ScriptedAnswer(match="", reply=REPLY)])
+    ).start()
     try:
-        with ThreadService(work_dir=tmp / "out", database_url=db, broker_url=broker,
-                           data_dirs=[data, GSM8K]) as svc, httpx.Client(base_url=svc.url, timeout=60) as c:
+        with (
+            ThreadService(
+                work_dir=tmp / "out", database_url=db, broker_url=broker, data_dirs=[data, GSM8K]
+            ) as svc,
+            httpx.Client(base_url=svc.url, timeout=60) as c,
+        ):
             worker.wait_ready()
             yield {"client": c, "worker": worker, "db": db, "mock": mock, "prompts": prompts}
     finally:
@@ -65,13 +70,30 @@ def cluster(tmp_path_factory, pg_admin, redis_ok):
 
 def test_perf_and_eval_jobs_run_on_a_worker_through_redis_with_state_in_postgres(cluster):
     c, worker, db, mock, prompts = (cluster[k] for k in ("client", "worker", "db", "mock", "prompts"))
-    perf = c.post("/api/v1/jobs/perf", json={
-        "model": "m", "url": mock.url + "/v1/chat/completions", "dataset": "line_by_line",
-        "dataset_path": str(prompts), "number": 24, "parallel": 4, "max_tokens": 16, "api_key": "sk-perf-secret"})
+    perf = c.post(
+        "/api/v1/jobs/perf",
+        json={
+            "model": "m",
+            "url": mock.url + "/v1/chat/completions",
+            "dataset": "line_by_line",
+            "dataset_path": str(prompts),
+            "number": 24,
+            "parallel": 4,
+            "max_tokens": 16,
+            "api_key": "sk-perf-secret",
+        },
+    )
     assert perf.status_code == 202, perf.text
-    ev = c.post("/api/v1/jobs/eval", json={
-        "model": "m", "api_url": mock.url + "/v1", "datasets": ["gsm8k"],
-        "dataset_args": {"gsm8k": {"local_path": str(GSM8K)}}, "eval_batch_size": 2})
+    ev = c.post(
+        "/api/v1/jobs/eval",
+        json={
+            "model": "m",
+            "api_url": mock.url + "/v1",
+            "datasets": ["gsm8k"],
+            "dataset_args": {"gsm8k": {"local_path": str(GSM8K)}},
+            "eval_batch_size": 2,
+        },
+    )
     assert ev.status_code == 202, ev.text
     pj = wait_job(c, perf.json()["id"])
     ej = wait_job(c, ev.json()["id"])
@@ -129,11 +151,15 @@ def test_cancel_kills_the_running_job_and_the_worker_goes_on(cluster):
     assert worker.proc.poll() is None
 
 
-def test_killed_worker_interrupts_its_job_resume_runs_it_elsewhere_and_restarts_keep_jobs(tmp_path, pg_database, start_worker):
+def test_killed_worker_interrupts_its_job_resume_runs_it_elsewhere_and_restarts_keep_jobs(
+    tmp_path, pg_database, start_worker
+):
     db, broker = pg_database(), redis_url()
     first = start_worker(broker, db, "--concurrency", "1", "--hostname", "doomed@test")
-    with ThreadService(work_dir=tmp_path / "out", database_url=db, broker_url=broker) as svc, \
-            httpx.Client(base_url=svc.url, timeout=60) as c:
+    with (
+        ThreadService(work_dir=tmp_path / "out", database_url=db, broker_url=broker) as svc,
+        httpx.Client(base_url=svc.url, timeout=60) as c,
+    ):
         first.wait_ready()
         job = c.post("/api/v1/jobs/test", json={"steps": 60, "sleep": 0.05}).json()
         running = wait_job(c, job["id"], pred=lambda j: j["progress"]["done"] >= 4)
@@ -156,8 +182,10 @@ def test_killed_worker_interrupts_its_job_resume_runs_it_elsewhere_and_restarts_
         # A service restart leaves jobs alone: they live in Redis and on the workers.
         during = c.post("/api/v1/jobs/test", json={"steps": 40, "sleep": 0.05}).json()
         wait_job(c, during["id"], pred=lambda j: j["state"] == "running")
-    with ThreadService(work_dir=tmp_path / "out", database_url=db, broker_url=broker) as svc2, \
-            httpx.Client(base_url=svc2.url, timeout=60) as c:
+    with (
+        ThreadService(work_dir=tmp_path / "out", database_url=db, broker_url=broker) as svc2,
+        httpx.Client(base_url=svc2.url, timeout=60) as c,
+    ):
         assert c.get(f"/api/v1/jobs/{during['id']}").json()["state"] in ("running", "succeeded")
         after = wait_job(c, during["id"])
         assert after["state"] == "succeeded" and after["attempts"] == 1, after
@@ -168,11 +196,28 @@ def test_upload_mode_sends_the_job_folder_to_the_service(tmp_path, pg_database, 
     db, broker = pg_database(), redis_url()
     token = "svc-token-123456"
     worker_dir = tmp_path / "worker-local"
-    with ThreadService(work_dir=tmp_path / "out", database_url=db, broker_url=broker, auth_token=token,
-                       max_body_bytes=1024) as svc, \
-            httpx.Client(base_url=svc.url, timeout=60, headers={"Authorization": f"Bearer {token}"}) as c:
-        worker = start_worker(broker, db, "--files", "upload", "--work-dir", str(worker_dir),
-                              "--service-url", svc.url, "--service-token", token).wait_ready()
+    with (
+        ThreadService(
+            work_dir=tmp_path / "out",
+            database_url=db,
+            broker_url=broker,
+            auth_token=token,
+            max_body_bytes=1024,
+        ) as svc,
+        httpx.Client(base_url=svc.url, timeout=60, headers={"Authorization": f"Bearer {token}"}) as c,
+    ):
+        worker = start_worker(
+            broker,
+            db,
+            "--files",
+            "upload",
+            "--work-dir",
+            str(worker_dir),
+            "--service-url",
+            svc.url,
+            "--service-token",
+            token,
+        ).wait_ready()
         # Incompressible text in the config and the log: the archive is larger than the service's
         # 1 KiB body limit, which uploads bypass (the upload route has its own limit).
         noise = secrets.token_urlsafe(675)

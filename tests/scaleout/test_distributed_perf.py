@@ -87,11 +87,23 @@ def test_one_perf_run_split_over_two_workers_equals_a_single_run(tmp_path, pg_da
     prompts.write_text("\n".join(f"prompt {i} " + "word " * i for i in range(10)) + "\n")
     workers = [start_worker(broker, db, "--concurrency", "1", "--hostname", f"w{k}@test") for k in range(2)]
     mock = MockServer(MockConfig(ttft=0.02, itl=0.004, output_tokens=12), mode="process").start()
-    load = {"model": "m", "url": mock.url + "/v1/chat/completions", "dataset": "line_by_line",
-            "dataset_path": str(prompts), "number": 40, "parallel": 4, "max_tokens": 32, "sleep_interval": 0}
+    load = {
+        "model": "m",
+        "url": mock.url + "/v1/chat/completions",
+        "dataset": "line_by_line",
+        "dataset_path": str(prompts),
+        "number": 40,
+        "parallel": 4,
+        "max_tokens": 32,
+        "sleep_interval": 0,
+    }
     try:
-        with ThreadService(work_dir=tmp_path / "out", database_url=db, broker_url=broker, data_dirs=[data]) as svc, \
-                httpx.Client(base_url=svc.url, timeout=60) as c:
+        with (
+            ThreadService(
+                work_dir=tmp_path / "out", database_url=db, broker_url=broker, data_dirs=[data]
+            ) as svc,
+            httpx.Client(base_url=svc.url, timeout=60) as c,
+        ):
             for w in workers:
                 w.wait_ready()
             bad = c.post("/api/v1/jobs/perf_distributed", json={**load, "shards": 0})
@@ -101,7 +113,7 @@ def test_one_perf_run_split_over_two_workers_equals_a_single_run(tmp_path, pg_da
             job = wait_job(c, r.json()["id"], timeout=120)
             assert job["state"] == "succeeded", job["error"]
             assert job["progress"]["done"] == 40 and job["progress"]["total"] == 40
-            (key, point), = job["result"]["results"].items()
+            ((key, point),) = job["result"]["results"].items()
             dist = point["metrics"]
             # Each worker ran one shard.
             for w in workers:
@@ -119,8 +131,13 @@ def test_one_perf_run_split_over_two_workers_equals_a_single_run(tmp_path, pg_da
             assert {"shards/s0/logs/run.log", "shards/s1/logs/run.log"} <= files
         single_out = run_perf(PerfArguments(**load, outputs_dir=str(tmp_path / "single"), workers=1))
         one = single_out["results"][key]["metrics"]
-        for name in ("Total requests", "Succeed requests", "Failed requests", "Average input tokens per request",
-                     "Average output tokens per request"):
+        for name in (
+            "Total requests",
+            "Succeed requests",
+            "Failed requests",
+            "Average input tokens per request",
+            "Average output tokens per request",
+        ):
             assert dist[name] == one[name], name
         # Same load, so the same timings up to noise (generous: the machine is shared).
         for name in ("Average latency (s)", "Average time to first token (s)", "Request throughput (req/s)"):

@@ -15,9 +15,18 @@ from evalscope.jobs.store import JobRow
 
 
 def _job(i: int, state: JobState = JobState.succeeded) -> Job:
-    return Job(id=f"{i:032x}", kind="perf", state=state, config={"model": "m", "n": i}, output_dir=f"/o/{i}",
-               progress_done=i, progress_total=10, result={"score": i / 10}, created_at=datetime(2026, 1, 1, tzinfo=UTC)
-               + timedelta(seconds=i), attempts=1)
+    return Job(
+        id=f"{i:032x}",
+        kind="perf",
+        state=state,
+        config={"model": "m", "n": i},
+        output_dir=f"/o/{i}",
+        progress_done=i,
+        progress_total=10,
+        result={"score": i / 10},
+        created_at=datetime(2026, 1, 1, tzinfo=UTC) + timedelta(seconds=i),
+        attempts=1,
+    )
 
 
 def _schema_diff(engine) -> list:
@@ -30,7 +39,11 @@ def _schema_diff(engine) -> list:
         table.to_metadata(target)
     with engine.connect() as conn:
         diff = compare_metadata(MigrationContext.configure(conn), target)
-    return [d for d in diff if not (isinstance(d, tuple) and d[0] == "remove_table" and d[1].name == "alembic_version")]
+    return [
+        d
+        for d in diff
+        if not (isinstance(d, tuple) and d[0] == "remove_table" and d[1].name == "alembic_version")
+    ]
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -57,7 +70,9 @@ def test_upgrade_from_the_previous_revision_keeps_every_row(db_url):
     assert current_revision(engine) == "0001_jobs"
     assert not inspect(engine).has_table("evalscope_job_leases")
     # Rows written by the previous version (its store wrote only the jobs table).
-    jobs = [_job(i, state) for i, state in enumerate([JobState.succeeded, JobState.failed, JobState.interrupted])]
+    jobs = [
+        _job(i, state) for i, state in enumerate([JobState.succeeded, JobState.failed, JobState.interrupted])
+    ]
     with engine.begin() as conn:
         for job in jobs:
             conn.execute(JobRow.__table__.insert().values(**job.model_dump()))

@@ -18,9 +18,12 @@ SECRET = "sk-sealed-4f1d9c"
 
 
 def _payload() -> dict:
-    return {"job_id": "j1", "kind": "perf", "config": {"model": "m", "api_key": SECRET,
-                                                        "headers": {"X-Api-Key": "hk-2", "X-Trace": "t"}},
-            "scrub_values": [SECRET, "hk-2"]}
+    return {
+        "job_id": "j1",
+        "kind": "perf",
+        "config": {"model": "m", "api_key": SECRET, "headers": {"X-Api-Key": "hk-2", "X-Trace": "t"}},
+        "scrub_values": [SECRET, "hk-2"],
+    }
 
 
 def test_seal_round_trip_and_refusals():
@@ -47,8 +50,11 @@ def _queued_bodies(broker: str) -> list[bytes]:
     for item in raw:
         msg = json.loads(item)
         body = msg["body"]
-        out.append(base64.b64decode(body) if msg.get("properties", {}).get("body_encoding") == "base64"
-                   else body.encode())
+        out.append(
+            base64.b64decode(body)
+            if msg.get("properties", {}).get("body_encoding") == "base64"
+            else body.encode()
+        )
     return out
 
 
@@ -62,8 +68,12 @@ def sealed_cluster(tmp_path, pg_admin, redis_ok, monkeypatch):
     prompts.write_text("hello\nworld\n")
     monkeypatch.setenv(ENV, "service-passphrase")
     try:
-        with ThreadService(work_dir=tmp_path / "out", database_url=db, broker_url=broker,
-                           data_dirs=[prompts.parent]) as svc, httpx.Client(base_url=svc.url, timeout=60) as c:
+        with (
+            ThreadService(
+                work_dir=tmp_path / "out", database_url=db, broker_url=broker, data_dirs=[prompts.parent]
+            ) as svc,
+            httpx.Client(base_url=svc.url, timeout=60) as c,
+        ):
             yield {"client": c, "broker": broker, "db": db, "mock": mock, "prompts": prompts}
     finally:
         mock.stop()
@@ -71,9 +81,19 @@ def sealed_cluster(tmp_path, pg_admin, redis_ok, monkeypatch):
 
 
 def _submit(cl) -> str:
-    r = cl["client"].post("/api/v1/jobs/perf", json={
-        "model": "m", "url": cl["mock"].url + "/v1/chat/completions", "dataset": "line_by_line",
-        "dataset_path": str(cl["prompts"]), "number": 6, "parallel": 2, "max_tokens": 4, "api_key": SECRET})
+    r = cl["client"].post(
+        "/api/v1/jobs/perf",
+        json={
+            "model": "m",
+            "url": cl["mock"].url + "/v1/chat/completions",
+            "dataset": "line_by_line",
+            "dataset_path": str(cl["prompts"]),
+            "number": 6,
+            "parallel": 2,
+            "max_tokens": 4,
+            "api_key": SECRET,
+        },
+    )
     assert r.status_code == 202, r.text
     return r.json()["id"]
 

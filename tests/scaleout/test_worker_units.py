@@ -22,13 +22,24 @@ def test_reaper_interrupts_only_running_jobs_whose_heartbeat_is_stale(tmp_path):
     now = utcnow()
     for name in ("fresh", "stale", "nobeat", "queued"):
         state = JobState.queued if name == "queued" else JobState.running
-        store.create(Job(id=name, kind="test", state=state, output_dir="/o", created_at=now,
-                         started_at=now - timedelta(seconds=60)))
+        store.create(
+            Job(
+                id=name,
+                kind="test",
+                state=state,
+                output_dir="/o",
+                created_at=now,
+                started_at=now - timedelta(seconds=60),
+            )
+        )
     leases.heartbeat(store, "fresh", "w1", 1)
     leases.heartbeat(store, "stale", "w2", 2)
     with store.engine.begin() as conn:
-        conn.execute(leases.leases.update().where(leases.leases.c.job_id == "stale")
-                     .values(heartbeat_at=now - timedelta(seconds=31)))
+        conn.execute(
+            leases.leases.update()
+            .where(leases.leases.c.job_id == "stale")
+            .values(heartbeat_at=now - timedelta(seconds=31))
+        )
     assert sorted(leases.reap_stale(store, 30.0)) == ["nobeat", "stale"]
     assert store.get("stale").state == JobState.interrupted and "w2" in store.get("stale").error
     assert store.get("fresh").state == JobState.running
@@ -37,25 +48,54 @@ def test_reaper_interrupts_only_running_jobs_whose_heartbeat_is_stale(tmp_path):
     store.close()
 
 
-@pytest.mark.parametrize("args, message", [
-    ([], "error: --broker-url: required"),
-    (["--broker-url", "redis://127.0.0.1:1/0"], "error: --database-url: required"),
-    (["--broker-url", "redis://x", "--database-url", "sqlite://", "--files", "upload"], "error: --service-url: required"),
-    (["--broker-url", "redis://x", "--database-url", "sqlite://", "--files", "upload", "--service-url", "http://s"],
-     "error: --work-dir: required"),
-    (["--broker-url", "redis://x", "--database-url", "sqlite://", "--concurrency", "0"], "error: --concurrency:"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        ([], "error: --broker-url: required"),
+        (["--broker-url", "redis://127.0.0.1:1/0"], "error: --database-url: required"),
+        (
+            ["--broker-url", "redis://x", "--database-url", "sqlite://", "--files", "upload"],
+            "error: --service-url: required",
+        ),
+        (
+            [
+                "--broker-url",
+                "redis://x",
+                "--database-url",
+                "sqlite://",
+                "--files",
+                "upload",
+                "--service-url",
+                "http://s",
+            ],
+            "error: --work-dir: required",
+        ),
+        (
+            ["--broker-url", "redis://x", "--database-url", "sqlite://", "--concurrency", "0"],
+            "error: --concurrency:",
+        ),
+    ],
+)
 def test_worker_cli_rejects_bad_flags_without_a_traceback(args, message, monkeypatch):
     env = {k: v for k, v in __import__("os").environ.items() if not k.startswith("EVALSCOPE_")}
-    r = subprocess.run([sys.executable, "-m", "evalscope", "worker", *args], capture_output=True, text=True, env=env,
-                       timeout=60)
+    r = subprocess.run(
+        [sys.executable, "-m", "evalscope", "worker", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+    )
     assert r.returncode == 2
     assert message in r.stderr and "Traceback" not in r.stderr
 
 
 def test_service_needs_a_broker_with_the_celery_executor():
-    r = subprocess.run([sys.executable, "-m", "evalscope", "service", "--executor", "celery"], capture_output=True,
-                       text=True, timeout=60)
+    r = subprocess.run(
+        [sys.executable, "-m", "evalscope", "service", "--executor", "celery"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert r.returncode == 2 and "--broker-url" in r.stderr and "Traceback" not in r.stderr
 
 

@@ -70,16 +70,34 @@ class ProcessService:
         self.work_dir = work_dir
         self.args = args
         self.log_path = work_dir.parent / f"service-{self.port}.log"
-        self.env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(JOBS_TESTS), os.environ.get("PYTHONPATH", "")]),
-                    "EVALSCOPE_JOB_KINDS": "test=testing_kind:run", **(env or {})}
+        self.env = {
+            **os.environ,
+            "PYTHONPATH": os.pathsep.join([str(JOBS_TESTS), os.environ.get("PYTHONPATH", "")]),
+            "EVALSCOPE_JOB_KINDS": "test=testing_kind:run",
+            **(env or {}),
+        }
         self.proc: subprocess.Popen | None = None
 
     def start(self) -> ProcessService:
         self._log = open(self.log_path, "ab")
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "evalscope", "service", "--host", "127.0.0.1", "--port", str(self.port),
-             "--work-dir", str(self.work_dir), *self.args],
-            stdout=self._log, stderr=subprocess.STDOUT, env=self.env, cwd=str(REPO),
+            [
+                sys.executable,
+                "-m",
+                "evalscope",
+                "service",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(self.port),
+                "--work-dir",
+                str(self.work_dir),
+                *self.args,
+            ],
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            env=self.env,
+            cwd=str(REPO),
         )
         wait_health(self.url, proc=self.proc)
         return self
@@ -131,8 +149,12 @@ def process_service(tmp_path):
         svc.stop()
 
 
-def wait_job(client: httpx.Client, job_id: str, states=("succeeded", "failed", "cancelled", "interrupted"),
-             timeout: float = 60.0) -> dict:
+def wait_job(
+    client: httpx.Client,
+    job_id: str,
+    states=("succeeded", "failed", "cancelled", "interrupted"),
+    timeout: float = 60.0,
+) -> dict:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         job = client.get(f"/api/v1/jobs/{job_id}").json()
@@ -159,14 +181,35 @@ def seed_service(tmp_path_factory):
     hc3.mkdir(parents=True)
     with (hc3 / "open_qa.jsonl").open("w", encoding="utf-8") as fh:
         for i in range(40):
-            fh.write(json.dumps({"question": f"问题{i}：天空为什么是蓝色的？", "human_answers": [],
-                                 "chatgpt_answers": []}, ensure_ascii=False) + "\n")
+            fh.write(
+                json.dumps(
+                    {
+                        "question": f"问题{i}：天空为什么是蓝色的？",
+                        "human_answers": [],
+                        "chatgpt_answers": [],
+                    },
+                    ensure_ascii=False,
+                )
+                + "\n"
+            )
     # One gsm8k fixture item has gold 7; the rest get the mock's default reply.
-    mock = MockServer(MockConfig(output_tokens=OUTPUT_TOKENS, answers=[
-        ScriptedAnswer(match="Tom has 3 apples", reply="The answer is \\boxed{7}"),
-    ])).start()
-    svc = ProcessService(tmp / "outputs", "--debug", "--max-concurrent-jobs", "2", "--data-dir", str(FIXTURES),
-                         env={"EVALSCOPE_DATASET_DIR": str(ds)}).start()
+    mock = MockServer(
+        MockConfig(
+            output_tokens=OUTPUT_TOKENS,
+            answers=[
+                ScriptedAnswer(match="Tom has 3 apples", reply="The answer is \\boxed{7}"),
+            ],
+        )
+    ).start()
+    svc = ProcessService(
+        tmp / "outputs",
+        "--debug",
+        "--max-concurrent-jobs",
+        "2",
+        "--data-dir",
+        str(FIXTURES),
+        env={"EVALSCOPE_DATASET_DIR": str(ds)},
+    ).start()
     yield svc, mock
     svc.stop()
     mock.stop()

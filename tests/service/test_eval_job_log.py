@@ -21,15 +21,26 @@ def _log(c: httpx.Client, job_id: str) -> str:
 
 
 def _body(mock) -> dict:
-    return {"model": "m", "api_url": mock.url + "/v1", "datasets": ["gsm8k"], "eval_batch_size": 1,
-            "max_retries": 0, "timeout": 120, "dataset_args": {"gsm8k": {"local_path": str(FIXTURES / "gsm8k")}}}
+    return {
+        "model": "m",
+        "api_url": mock.url + "/v1",
+        "datasets": ["gsm8k"],
+        "eval_batch_size": 1,
+        "max_retries": 0,
+        "timeout": 120,
+        "dataset_args": {"gsm8k": {"local_path": str(FIXTURES / "gsm8k")}},
+    }
 
 
 def test_eval_lines_reach_the_job_log_while_it_runs(thread_service, mock_server):
     svc = thread_service(data_dirs=[FIXTURES])
     # the last gsm8k row ("Lena") stalls far longer than the test needs: the job is still running
-    slow = mock_server(answers=[ScriptedAnswer(match="Lena", reply="\\boxed{30}", delay=60),
-                                ScriptedAnswer(match="", reply="\\boxed{1}")])
+    slow = mock_server(
+        answers=[
+            ScriptedAnswer(match="Lena", reply="\\boxed{30}", delay=60),
+            ScriptedAnswer(match="", reply="\\boxed{1}"),
+        ]
+    )
     with httpx.Client(base_url=svc.url, timeout=30) as c:
         r = c.post("/api/v1/jobs/eval", json=_body(slow))
         assert r.status_code in (200, 201, 202), r.text
@@ -56,7 +67,11 @@ def test_eval_lines_reach_the_job_log_while_it_runs(thread_service, mock_server)
         done = wait_job(c, c.post("/api/v1/jobs/eval", json={**_body(fast), "debug": True}).json()["id"])
         assert done["state"] == "succeeded", done
         text = _log(c, done["id"])
-        for line in ("model=m datasets=gsm8k", "gsm8k: 6 samples, 0 from cache", "asked 6 samples",
-                     "gsm8k: score="):
+        for line in (
+            "model=m datasets=gsm8k",
+            "gsm8k: 6 samples, 0 from cache",
+            "asked 6 samples",
+            "gsm8k: score=",
+        ):
             assert text.count(line) == 1, (line, text)
         assert text.index(f"job {done['id']}") < text.index("gsm8k: score=")

@@ -21,9 +21,15 @@ def test_health_and_json_errors(thread_service):
         from datetime import datetime
 
         datetime.fromisoformat(body["timestamp"])
-        for method, path in [("GET", "/nope"), ("POST", "/api/v2/eval"), ("GET", "/api/v1/jobs/deadbeef"),
-                             ("GET", "/api/v1/jobs/deadbeef/files"), ("POST", "/api/v1/jobs/deadbeef/cancel"),
-                             ("GET", "/api/v1/jobs/deadbeef/events"), ("POST", "/api/v1/jobs/nokind")]:
+        for method, path in [
+            ("GET", "/nope"),
+            ("POST", "/api/v2/eval"),
+            ("GET", "/api/v1/jobs/deadbeef"),
+            ("GET", "/api/v1/jobs/deadbeef/files"),
+            ("POST", "/api/v1/jobs/deadbeef/cancel"),
+            ("GET", "/api/v1/jobs/deadbeef/events"),
+            ("POST", "/api/v1/jobs/nokind"),
+        ]:
             r = c.request(method, path, json={})
             assert r.status_code == 404, (method, path, r.text)
             assert r.headers["content-type"].startswith("application/json")
@@ -37,9 +43,17 @@ def test_health_and_json_errors(thread_service):
         bad = svc.app.state.ctx.settings.base_dir / "bad-data" / "qa.jsonl"
         bad.parent.mkdir(parents=True)
         bad.write_text('{"unrelated": 1}\n')
-        r = c.post("/api/v1/eval", json={"model": "m", "api_url": "http://127.0.0.1:9/v1", "datasets": ["general_qa"],
-                                         "dataset_args": {"general_qa": {"local_path": "bad-data"}}, "limit": 1},
-                   timeout=60)
+        r = c.post(
+            "/api/v1/eval",
+            json={
+                "model": "m",
+                "api_url": "http://127.0.0.1:9/v1",
+                "datasets": ["general_qa"],
+                "dataset_args": {"general_qa": {"local_path": "bad-data"}},
+                "limit": 1,
+            },
+            timeout=60,
+        )
         assert r.status_code == 500, r.text
         assert r.json()["status"] == "error" and r.json()["message"]
         assert "traceback" not in r.json()
@@ -76,8 +90,17 @@ def test_submit_get_list_events_files(thread_service):
         files = c.get(f"/api/v1/jobs/{job['id']}/files").json()
         names = {f["path"] for f in files["files"]}
         assert {"job.json", "logs/run.log", "step_0.txt", "step_4.txt"} <= names
-        assert c.get(f"/api/v1/jobs/{job['id']}/files/job.json").json()["config"] == {"steps": 5, "sleep": 0.1}
-        for bad in ["../service.db", "..%2Fservice.db", "%2E%2E/service.db", "/etc/passwd", "logs/../../service.db"]:
+        assert c.get(f"/api/v1/jobs/{job['id']}/files/job.json").json()["config"] == {
+            "steps": 5,
+            "sleep": 0.1,
+        }
+        for bad in [
+            "../service.db",
+            "..%2Fservice.db",
+            "%2E%2E/service.db",
+            "/etc/passwd",
+            "logs/../../service.db",
+        ]:
             r = c.get(f"/api/v1/jobs/{job['id']}/files/{bad}")
             assert r.status_code == 404, bad
         # list, filters, pagination
@@ -203,8 +226,17 @@ def test_relative_data_path_is_read_where_it_was_checked(thread_service, mock_se
     mock = mock_server(output_tokens=2)
     svc = thread_service(data_dirs=[data_dir])
     with httpx.Client(base_url=svc.url, timeout=60) as c:
-        r = c.post("/api/v1/perf", json={"model": "m", "url": mock.url + "/v1/chat/completions", "number": 4,
-                                         "parallel": 2, "dataset": "line_by_line", "dataset_path": "prompts.txt"})
+        r = c.post(
+            "/api/v1/perf",
+            json={
+                "model": "m",
+                "url": mock.url + "/v1/chat/completions",
+                "number": 4,
+                "parallel": 2,
+                "dataset": "line_by_line",
+                "dataset_path": "prompts.txt",
+            },
+        )
         assert r.status_code == 200, r.text
         job = c.get(f"/api/v1/jobs/{r.json()['job_id']}").json()
     assert job["config"]["dataset_path"] == str((data_dir / "prompts.txt").resolve())

@@ -29,19 +29,29 @@ SLOW = "Ben saves 10 dollars"  # the sixth: the mock stalls on it, so a 6-sample
 
 @pytest.fixture(scope="module")
 def mock():
-    server = MockServer(MockConfig(output_tokens=OUTPUT_TOKENS, answers=[
-        ScriptedAnswer(match=GOLD_7, reply="The answer is \\boxed{7}"),
-        ScriptedAnswer(match=SLOW, reply="late", delay=30),
-        ScriptedAnswer(match="stall", reply="late", delay=30),
-    ])).start()
+    server = MockServer(
+        MockConfig(
+            output_tokens=OUTPUT_TOKENS,
+            answers=[
+                ScriptedAnswer(match=GOLD_7, reply="The answer is \\boxed{7}"),
+                ScriptedAnswer(match=SLOW, reply="late", delay=30),
+                ScriptedAnswer(match="stall", reply="late", delay=30),
+            ],
+        )
+    ).start()
     yield server
     server.stop()
 
 
 @pytest.fixture(scope="module")
 def service(tmp_path_factory):
-    with BackgroundService(work_dir=tmp_path_factory.mktemp("compat") / "outputs", data_dirs=[FIXTURES],
-                           max_concurrent_jobs=2, start_timeout=30, stop_timeout=15) as svc:
+    with BackgroundService(
+        work_dir=tmp_path_factory.mktemp("compat") / "outputs",
+        data_dirs=[FIXTURES],
+        max_concurrent_jobs=2,
+        start_timeout=30,
+        stop_timeout=15,
+    ) as svc:
         yield svc
 
 
@@ -53,15 +63,31 @@ def client(service):
 
 def eval_body(mock: MockServer, limit: int = 3, **extra) -> dict:
     # As 1.14 clients send it: model, api_url, datasets, dataset_args, limit, generation_config.
-    return {"model": "qwen-plus", "api_url": mock.url + "/v1", "api_key": "EMPTY", "datasets": ["gsm8k"],
-            "dataset_args": {"gsm8k": {"local_path": str(FIXTURES / "gsm8k"), "few_shot_num": 0}},
-            "limit": limit, "eval_batch_size": 2, "generation_config": {"temperature": 0.0, "max_tokens": 64},
-            **extra}
+    return {
+        "model": "qwen-plus",
+        "api_url": mock.url + "/v1",
+        "api_key": "EMPTY",
+        "datasets": ["gsm8k"],
+        "dataset_args": {"gsm8k": {"local_path": str(FIXTURES / "gsm8k"), "few_shot_num": 0}},
+        "limit": limit,
+        "eval_batch_size": 2,
+        "generation_config": {"temperature": 0.0, "max_tokens": 64},
+        **extra,
+    }
 
 
 def perf_body(mock: MockServer, prompt: str = "hello", **extra) -> dict:
-    return {"model": "qwen-plus", "url": mock.url + "/v1/chat/completions", "api": "openai", "number": 4,
-            "parallel": 2, "dataset": "openqa", "prompt": prompt, "max_tokens": 32, **extra}
+    return {
+        "model": "qwen-plus",
+        "url": mock.url + "/v1/chat/completions",
+        "api": "openai",
+        "number": 4,
+        "parallel": 2,
+        "dataset": "openqa",
+        "prompt": prompt,
+        "max_tokens": 32,
+        **extra,
+    }
 
 
 def wait_for(fn, timeout: float = 60.0):
@@ -77,9 +103,20 @@ def wait_for(fn, timeout: float = 60.0):
 def test_eval_invoke_progress_log_report_and_task(client, mock):
     task = f"eval-{uuid.uuid4().hex[:8]}"
     assert client.get("/api/v1/eval/progress", params={"task_id": task}).json() == {"percent": 0.0}
-    r = client.post("/api/v1/eval/invoke", headers={HEADER: task},
-                    json=eval_body(mock, alias="nightly", repeats=1, judge_strategy="auto", ignore_errors=False,
-                                   eval_backend="Native", stream=None, no_timestamp=True))
+    r = client.post(
+        "/api/v1/eval/invoke",
+        headers={HEADER: task},
+        json=eval_body(
+            mock,
+            alias="nightly",
+            repeats=1,
+            judge_strategy="auto",
+            ignore_errors=False,
+            eval_backend="Native",
+            stream=None,
+            no_timestamp=True,
+        ),
+    )
     assert r.status_code == 200, r.text
     body = r.json()
     assert body["status"] == "completed" and body["task_id"] == task
@@ -120,9 +157,20 @@ def test_eval_invoke_progress_log_report_and_task(client, mock):
 
 def test_perf_invoke_report_and_new_fields(client, mock):
     task = f"perf-{uuid.uuid4().hex[:8]}"
-    r = client.post("/api/v1/perf/invoke", headers={HEADER: task},
-                    json=perf_body(mock, rate=[-1], log_every_n_query=10, open_loop=False, dataset_args={},
-                                   no_test_connection=True, frequency_penalty=0.5, enable_progress_tracker=True))
+    r = client.post(
+        "/api/v1/perf/invoke",
+        headers={HEADER: task},
+        json=perf_body(
+            mock,
+            rate=[-1],
+            log_every_n_query=10,
+            open_loop=False,
+            dataset_args={},
+            no_test_connection=True,
+            frequency_penalty=0.5,
+            enable_progress_tracker=True,
+        ),
+    )
     assert r.status_code == 200, r.text
     body = r.json()
     assert body["status"] == "completed"
@@ -134,7 +182,9 @@ def test_perf_invoke_report_and_new_fields(client, mock):
     assert job["config"]["extra_args"] == {"frequency_penalty": 0.5}  # folded into the request body
     assert job["config"]["rate"] == -1
     progress = client.get("/api/v1/perf/progress", params={"task_id": task}).json()
-    assert progress["status"] == "completed" and progress["percent"] == 100.0 and progress["pipeline"] == "perf"
+    assert (
+        progress["status"] == "completed" and progress["percent"] == 100.0 and progress["pipeline"] == "perf"
+    )
     assert client.get("/api/v1/perf/log", params={"task_id": task}).json()["total_lines"] > 0
     html = client.get("/api/v1/perf/report", params={"task_id": task})
     assert html.status_code == 200 and html.headers["content-type"].startswith("text/html")
@@ -147,14 +197,25 @@ def test_running_task_progress_active_and_stop(client, mock):
     answers: list[httpx.Response] = []
     # One question stalls at the mock for minutes: the task is running until it is stopped.
     body = eval_body(mock, limit=6, eval_batch_size=6)
-    worker = threading.Thread(target=lambda: answers.append(
-        httpx.post(client.base_url.join("/api/v1/eval/invoke"), headers={HEADER: task}, json=body, timeout=120)))
+    worker = threading.Thread(
+        target=lambda: answers.append(
+            httpx.post(
+                client.base_url.join("/api/v1/eval/invoke"), headers={HEADER: task}, json=body, timeout=120
+            )
+        )
+    )
     worker.start()
     # the run has counted its samples (total known) and cannot end before the stalled answer
-    progress = wait_for(lambda: (p := client.get("/api/v1/eval/progress", params={"task_id": task}).json())
-                        .get("total_count") and p)
+    progress = wait_for(
+        lambda: (
+            (p := client.get("/api/v1/eval/progress", params={"task_id": task}).json()).get("total_count")
+            and p
+        )
+    )
     assert progress["status"] == "running" and progress["total_count"] == 6
-    assert progress["processed_count"] < 6 and progress["percent"] == round(100 * progress["processed_count"] / 6, 2)
+    assert progress["processed_count"] < 6 and progress["percent"] == round(
+        100 * progress["processed_count"] / 6, 2
+    )
     active = client.get("/api/v1/tasks/active").json()
     assert task in [t["task_id"] for t in active["tasks"]] and active["total"] >= 1
     info = client.get(f"/api/v1/tasks/{task}").json()
@@ -176,10 +237,19 @@ def test_perf_stop(client, mock):
     task = f"pstop-{uuid.uuid4().hex[:8]}"
     answers: list[httpx.Response] = []
     body = perf_body(mock, prompt="stall please")
-    worker = threading.Thread(target=lambda: answers.append(
-        httpx.post(client.base_url.join("/api/v1/perf/invoke"), headers={HEADER: task}, json=body, timeout=120)))
+    worker = threading.Thread(
+        target=lambda: answers.append(
+            httpx.post(
+                client.base_url.join("/api/v1/perf/invoke"), headers={HEADER: task}, json=body, timeout=120
+            )
+        )
+    )
     worker.start()
-    wait_for(lambda: client.get("/api/v1/perf/progress", params={"task_id": task}).json().get("status") == "running")
+    wait_for(
+        lambda: (
+            client.get("/api/v1/perf/progress", params={"task_id": task}).json().get("status") == "running"
+        )
+    )
     assert client.post("/api/v1/perf/stop", params={"task_id": task}).json()["status"] == "stopped"
     worker.join(60)
     assert answers[0].json() == {"status": "stopped", "task_id": task, "job_id": answers[0].json()["job_id"]}
@@ -197,19 +267,26 @@ def test_resume_invoke_reuses_the_task(client, mock):
     assert unknown.status_code == 404
 
 
-@pytest.mark.parametrize("kind, extra, field, words", [
-    ("eval", {"repeats": 3}, "repeats", "not supported yet by this service (EvalScope 1.14 field)"),
-    ("eval", {"judge_strategy": "llm"}, "judge_strategy", "not supported yet"),
-    ("eval", {"sandbox": {"enabled": True}}, "sandbox", "not supported yet"),
-    ("eval", {"dataset_args": {"gsm8k": {"prompt_template": "{question}"}}}, "dataset_args.gsm8k",
-     "prompt_template: not supported yet"),
-    ("eval", {"colour": "red"}, "colour", "unknown field"),
-    ("perf", {"open_loop": True}, "open_loop", "not supported yet"),
-    ("perf", {"rate": [1, 2]}, "rate", "not supported yet"),
-    ("perf", {"dataset_args": {"x": 1}}, "dataset_args", "not supported yet"),
-    ("perf", {"multi_turn": True}, "multi_turn", "not supported yet"),
-    ("perf", {"colour": "red"}, "colour", "unknown field"),
-])
+@pytest.mark.parametrize(
+    "kind, extra, field, words",
+    [
+        ("eval", {"repeats": 3}, "repeats", "not supported yet by this service (EvalScope 1.14 field)"),
+        ("eval", {"judge_strategy": "llm"}, "judge_strategy", "not supported yet"),
+        ("eval", {"sandbox": {"enabled": True}}, "sandbox", "not supported yet"),
+        (
+            "eval",
+            {"dataset_args": {"gsm8k": {"prompt_template": "{question}"}}},
+            "dataset_args.gsm8k",
+            "prompt_template: not supported yet",
+        ),
+        ("eval", {"colour": "red"}, "colour", "unknown field"),
+        ("perf", {"open_loop": True}, "open_loop", "not supported yet"),
+        ("perf", {"rate": [1, 2]}, "rate", "not supported yet"),
+        ("perf", {"dataset_args": {"x": 1}}, "dataset_args", "not supported yet"),
+        ("perf", {"multi_turn": True}, "multi_turn", "not supported yet"),
+        ("perf", {"colour": "red"}, "colour", "unknown field"),
+    ],
+)
 def test_newer_fields_answer_400_naming_the_field(client, mock, kind, extra, field, words):
     body = eval_body(mock, **extra) if kind == "eval" else perf_body(mock, **extra)
     for path, headers in ((f"/api/v1/{kind}/invoke", {HEADER: "t1"}), (f"/api/v1/{kind}", {})):
@@ -248,7 +325,7 @@ def test_benchmarks_and_config(client, service):
     assert cfg["outputs_root"] == str(service.app.state.ctx.settings.base_dir) and cfg["version"]
 
 
-CLIENT_SCRIPT = '''
+CLIENT_SCRIPT = """
 import sys, threading, time, uuid
 import requests
 
@@ -291,14 +368,18 @@ report = requests.get(f"{{BASE}}/api/v1/eval/report", params={{"task_id": task_i
 report.raise_for_status()
 task = requests.get(f"{{BASE}}/api/v1/tasks/{{task_id}}").json()
 print(f"SCORE {{score:.4f}} STATUS {{task['status']}} REPORT {{len(report.text) > 0}}")
-'''
+"""
 
 
 def test_an_evalscope_114_client_script_runs_against_us(service, mock, tmp_path):
     script = tmp_path / "client114.py"
     script.write_text(textwrap.dedent(CLIENT_SCRIPT.format()))
-    proc = subprocess.run([sys.executable, str(script), service.url, mock.url + "/v1", str(FIXTURES / "gsm8k")],
-                          capture_output=True, text=True, timeout=300)
+    proc = subprocess.run(
+        [sys.executable, str(script), service.url, mock.url + "/v1", str(FIXTURES / "gsm8k")],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert proc.returncode == 0, proc.stderr
     assert "SCORE 0.3333 STATUS completed REPORT True" in proc.stdout
     assert "| 模型 | 数据集 |" in proc.stdout

@@ -20,7 +20,9 @@ def test_blocking_routes_answer_500_fast_for_a_dead_endpoint(seed_service, dead_
     url = f"http://127.0.0.1:{dead_port}/v1"
     with httpx.Client(base_url=svc.url, timeout=60) as c:
         started = time.perf_counter()
-        ev = c.post("/api/v1/eval", json={"model": "m", "api_url": url, "datasets": ["gsm8k"], "dataset_args": GSM8K})
+        ev = c.post(
+            "/api/v1/eval", json={"model": "m", "api_url": url, "datasets": ["gsm8k"], "dataset_args": GSM8K}
+        )
         elapsed = time.perf_counter() - started
         assert ev.status_code == 500, ev.text
         body = ev.json()
@@ -30,8 +32,16 @@ def test_blocking_routes_answer_500_fast_for_a_dead_endpoint(seed_service, dead_
         assert elapsed < 4.0  # under 2 s asked; margin for a loaded machine
 
         started = time.perf_counter()
-        pf = c.post("/api/v1/perf", json={"model": "m", "url": url + "/chat/completions", "number": 50,
-                                          "parallel": 2, "prompt": "hello"})
+        pf = c.post(
+            "/api/v1/perf",
+            json={
+                "model": "m",
+                "url": url + "/chat/completions",
+                "number": 50,
+                "parallel": 2,
+                "prompt": "hello",
+            },
+        )
         elapsed = time.perf_counter() - started
         assert pf.status_code == 500, pf.text
         body = pf.json()
@@ -47,15 +57,19 @@ def test_job_api_dead_endpoint_is_a_failed_job(seed_service, dead_port):
     svc, _ = seed_service
     url = f"http://127.0.0.1:{dead_port}/v1"
     with httpx.Client(base_url=svc.url, timeout=60) as c:
-        ev = c.post("/api/v1/jobs/eval", json={"model": "m", "api_url": url, "datasets": ["gsm8k"],
-                                               "dataset_args": GSM8K})
+        ev = c.post(
+            "/api/v1/jobs/eval",
+            json={"model": "m", "api_url": url, "datasets": ["gsm8k"], "dataset_args": GSM8K},
+        )
         assert ev.status_code == 202
         job = wait_job(c, ev.json()["id"])
         assert job["state"] == "failed" and f"{url}/chat/completions" in job["error"]
         assert "connection refused" in job["error"] and job["result"] is None
         pf = c.post("/api/v1/jobs/perf", json={"model": "m", "url": url, "number": 5, "prompt": "hello"})
         job = wait_job(c, pf.json()["id"])
-        assert job["state"] == "failed" and f"cannot reach the model at {url}/chat/completions" in job["error"]
+        assert (
+            job["state"] == "failed" and f"cannot reach the model at {url}/chat/completions" in job["error"]
+        )
         failed = c.get("/api/v1/jobs", params={"state": "failed", "limit": 500}).json()["items"]
         assert job["id"] in {j["id"] for j in failed}
 
@@ -65,12 +79,23 @@ def test_nothing_scored_is_500_with_what_was_written(seed_service, dead_port):
     url = f"http://127.0.0.1:{dead_port}/v1"
     with httpx.Client(base_url=svc.url, timeout=60) as c:
         # no connection test: every sample is asked, refused, and nothing can be scored
-        r = c.post("/api/v1/eval", json={"model": "m", "api_url": url, "datasets": ["gsm8k"], "dataset_args": GSM8K,
-                                         "max_retries": 0, "no_test_connection": True})
+        r = c.post(
+            "/api/v1/eval",
+            json={
+                "model": "m",
+                "api_url": url,
+                "datasets": ["gsm8k"],
+                "dataset_args": GSM8K,
+                "max_retries": 0,
+                "no_test_connection": True,
+            },
+        )
         assert r.status_code == 500, r.text
         body = r.json()
-        assert body["message"].startswith(f"no sample could be scored: all 6 requests to the model at "
-                                          f"{url}/chat/completions failed (connection x6)")
+        assert body["message"].startswith(
+            f"no sample could be scored: all 6 requests to the model at "
+            f"{url}/chat/completions failed (connection x6)"
+        )
         assert body["result"]["gsm8k"]["score"] is None
         assert body["error_counts"] == {"total": 6, "failed": 6, "by_reason": {"connection": 6}}
         assert Path(body["output_dir"], "reports").is_dir()
@@ -79,8 +104,10 @@ def test_nothing_scored_is_500_with_what_was_written(seed_service, dead_port):
         assert job["state"] == "failed" and job["result"]["result"]["gsm8k"]["score"] is None
         assert any("no sample could be scored" in w for w in job["warnings"])
 
-        pf = c.post("/api/v1/perf", json={"model": "m", "url": url, "number": 3, "prompt": "hello",
-                                          "no_test_connection": True})
+        pf = c.post(
+            "/api/v1/perf",
+            json={"model": "m", "url": url, "number": 3, "prompt": "hello", "no_test_connection": True},
+        )
         assert pf.status_code == 500, pf.text
         body = pf.json()
         assert body["message"].startswith("every request failed: all 3 requests")
@@ -92,28 +119,51 @@ def test_wrong_key_is_500_naming_401(seed_service, mock_server):
     svc, _ = seed_service
     srv = mock_server(api_key="sk-right")
     with httpx.Client(base_url=svc.url, timeout=60) as c:
-        r = c.post("/api/v1/eval", json={"model": "m", "api_url": srv.url + "/v1", "api_key": "sk-wrong",
-                                         "datasets": ["gsm8k"], "dataset_args": GSM8K})
+        r = c.post(
+            "/api/v1/eval",
+            json={
+                "model": "m",
+                "api_url": srv.url + "/v1",
+                "api_key": "sk-wrong",
+                "datasets": ["gsm8k"],
+                "dataset_args": GSM8K,
+            },
+        )
         assert r.status_code == 500
-        assert r.json()["message"].startswith(f"the model at {srv.url}/v1/chat/completions answered 401 Unauthorized")
+        assert r.json()["message"].startswith(
+            f"the model at {srv.url}/v1/chat/completions answered 401 Unauthorized"
+        )
         assert "sk-wrong" not in r.text
     assert srv.stats()["total"] == 0
 
 
 def test_partial_failure_succeeds_with_warnings_everywhere(seed_service, mock_server):
     svc, _ = seed_service
-    srv = mock_server(answers=[ScriptedAnswer(match="Ben saves", status=503),
-                               ScriptedAnswer(match="hello", reply="hi", status=500, fail_times=1),
-                               ScriptedAnswer(match="", reply="\\boxed{7}")])
+    srv = mock_server(
+        answers=[
+            ScriptedAnswer(match="Ben saves", status=503),
+            ScriptedAnswer(match="hello", reply="hi", status=500, fail_times=1),
+            ScriptedAnswer(match="", reply="\\boxed{7}"),
+        ]
+    )
     with httpx.Client(base_url=svc.url, timeout=60) as c:
-        r = c.post("/api/v1/eval", json={"model": "m", "api_url": srv.url + "/v1", "datasets": ["gsm8k"],
-                                         "dataset_args": GSM8K, "max_retries": 0})
+        r = c.post(
+            "/api/v1/eval",
+            json={
+                "model": "m",
+                "api_url": srv.url + "/v1",
+                "datasets": ["gsm8k"],
+                "dataset_args": GSM8K,
+                "max_retries": 0,
+            },
+        )
         assert r.status_code == 200, r.text
         body = r.json()
         assert body["status"] == "success" and body["result"]["gsm8k"]["counts"]["error"] == 1
         assert body["error_counts"] == {"total": 6, "failed": 1, "by_reason": {"http_503": 1}}
-        assert body["warnings"] == ["gsm8k: 1 of 6 samples failed (no answer after 0 retries); "
-                                    "the score covers the other 5"]
+        assert body["warnings"] == [
+            "gsm8k: 1 of 6 samples failed (no answer after 0 retries); the score covers the other 5"
+        ]
         job = c.get(f"/api/v1/jobs/{body['job_id']}").json()
         assert job["state"] == "succeeded" and job["warnings"] == body["warnings"]
         assert job["result"]["error_counts"]["failed"] == 1
@@ -123,8 +173,11 @@ def test_partial_failure_succeeds_with_warnings_everywhere(seed_service, mock_se
         pf = c.post("/api/v1/perf", json={"model": "m", "url": srv.url, "number": 4, "prompt": "hello"})
         assert pf.status_code == 200, pf.text
         body = pf.json()
-        assert body["status"] == "success" and body["error_counts"] == {"total": 4, "failed": 1,
-                                                                        "by_reason": {"http_500": 1}}
+        assert body["status"] == "success" and body["error_counts"] == {
+            "total": 4,
+            "failed": 1,
+            "by_reason": {"http_500": 1},
+        }
         assert "parallel_1_number_4: 1 request(s) failed: http_500 x1" in body["warnings"]
         job = c.get(f"/api/v1/jobs/{body['job_id']}").json()
         assert job["state"] == "succeeded" and body["warnings"] == job["warnings"]

@@ -42,13 +42,23 @@ def test_seed_script_without_main_guard_runs_jobs(tmp_path, mock_server):
     script = tmp_path / "serve.py"
     script.write_text(SEED_SCRIPT.format(port=port, work_dir=str(tmp_path / "outputs")))
     log = open(tmp_path / "serve.log", "wb")
-    proc = subprocess.Popen([sys.executable, str(script)], cwd=str(tmp_path), stdout=log, stderr=subprocess.STDOUT,
-                            env={**os.environ, "PYTHONPATH": str(REPO)})
+    proc = subprocess.Popen(
+        [sys.executable, str(script)],
+        cwd=str(tmp_path),
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+    )
     try:
         url = f"http://127.0.0.1:{port}"
         wait_health(url, proc=proc)
-        body = {"model": "m", "url": mock.url + "/v1/chat/completions", "number": 6, "parallel": 2,
-                "prompt": "hello"}
+        body = {
+            "model": "m",
+            "url": mock.url + "/v1/chat/completions",
+            "number": 6,
+            "parallel": 2,
+            "prompt": "hello",
+        }
         r = httpx.post(url + "/api/v1/perf", json=body, timeout=120)
         assert r.status_code == 200, r.text
         metrics = r.json()["results"]["parallel_2_number_6"]["metrics"]
@@ -75,7 +85,8 @@ def test_run_service_returns_in_a_child_that_re_imports_the_script(tmp_path):
     # script, and run_service must return there instead of serving (the child would never exit).
     port = free_port()
     script = tmp_path / "serve_and_spawn.py"
-    script.write_text(textwrap.dedent(f"""\
+    script.write_text(
+        textwrap.dedent(f"""\
         import multiprocessing, sys
         from evalscope.service import run_service
 
@@ -89,9 +100,16 @@ def test_run_service_returns_in_a_child_that_re_imports_the_script(tmp_path):
             print("child exit", p.exitcode)
             sys.exit(0)
         run_service(host='127.0.0.1', port={port}, work_dir={str(tmp_path / "outputs")!r})
-    """))
-    out = subprocess.run([sys.executable, str(script)], cwd=str(tmp_path), capture_output=True, text=True,
-                         timeout=120, env={**os.environ, "PYTHONPATH": str(REPO)})
+    """)
+    )
+    out = subprocess.run(
+        [sys.executable, str(script)],
+        cwd=str(tmp_path),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+    )
     assert out.returncode == 0, out.stderr[-2000:]
     assert "child exit 0" in out.stdout
 
@@ -124,14 +142,22 @@ def test_spawn_failures_fail_the_job_degrade_health_and_recover(thread_service, 
         queued = c.post("/api/v1/jobs/test", json={"steps": 1}).json()
         failed = wait_job(c, queued["id"])
         assert failed["state"] == "failed"
-        assert "no worker process could be started" in failed["error"] and "Too many open files" in failed["error"]
-        failures = [line for line in c.get("/metrics").text.splitlines()
-                    if line.startswith("evalscope_executor_spawn_failures_total ")]
+        assert (
+            "no worker process could be started" in failed["error"]
+            and "Too many open files" in failed["error"]
+        )
+        failures = [
+            line
+            for line in c.get("/metrics").text.splitlines()
+            if line.startswith("evalscope_executor_spawn_failures_total ")
+        ]
         assert len(failures) == 1 and int(failures[0].split()[1]) >= 2
         # The fault ends: the executor's next retry starts a worker, and all is well again.
         gate.clear()
-        _until(lambda: c.get("/health").status_code == 200 and c.get("/health").json()["status"] == "ok",
-               what="healthy again")
+        _until(
+            lambda: c.get("/health").status_code == 200 and c.get("/health").json()["status"] == "ok",
+            what="healthy again",
+        )
         assert "reason" not in c.get("/health").json()
         after = wait_job(c, c.post("/api/v1/jobs/test", json={"steps": 2}).json()["id"])
         assert after["state"] == "succeeded" and after["result"]["ran"] == 2
@@ -146,7 +172,8 @@ def _stored(db, job_id: str) -> str:
 
 
 def test_blocking_call_answers_while_the_store_is_locked_and_the_state_is_saved_later(
-        thread_service, mock_server, tmp_path):
+    thread_service, mock_server, tmp_path
+):
     mock = mock_server(output_tokens=3)
     db = tmp_path / "svc.db"
     gate = tmp_path / "gate"
@@ -156,12 +183,20 @@ def test_blocking_call_answers_while_the_store_is_locked_and_the_state_is_saved_
         blocker = c.post("/api/v1/jobs/test", json={"steps": 1, "wait_for": str(gate)}).json()
         wait_job(c, blocker["id"], states=("running",))
         answer: list[httpx.Response] = []
-        body = {"model": "locked-store", "url": mock.url + "/v1/chat/completions", "number": 5, "parallel": 1,
-                "prompt": "hello"}
-        caller = threading.Thread(target=lambda: answer.append(
-            httpx.post(svc.url + "/api/v1/perf", json=body, timeout=120)))
+        body = {
+            "model": "locked-store",
+            "url": mock.url + "/v1/chat/completions",
+            "number": 5,
+            "parallel": 1,
+            "prompt": "hello",
+        }
+        caller = threading.Thread(
+            target=lambda: answer.append(httpx.post(svc.url + "/api/v1/perf", json=body, timeout=120))
+        )
         caller.start()
-        perf = _until(lambda: c.get("/api/v1/jobs", params={"kind": "perf"}).json()["items"], what="perf queued")[0]
+        perf = _until(
+            lambda: c.get("/api/v1/jobs", params={"kind": "perf"}).json()["items"], what="perf queued"
+        )[0]
         assert perf["state"] == "queued"  # behind the blocker, on the only worker
         # Another connection holds SQLite's write lock; then both jobs get to run and end.
         holder = sqlite3.connect(db, isolation_level=None)
@@ -185,8 +220,10 @@ def test_blocking_call_answers_while_the_store_is_locked_and_the_state_is_saved_
         finally:
             holder.execute("ROLLBACK")
             holder.close()
-        _until(lambda: _stored(db, blocker["id"]) == "succeeded" and _stored(db, perf["id"]) == "succeeded",
-               what="final states stored")
+        _until(
+            lambda: _stored(db, blocker["id"]) == "succeeded" and _stored(db, perf["id"]) == "succeeded",
+            what="final states stored",
+        )
         stored = c.get(f"/api/v1/jobs/{perf['id']}").json()
         assert stored["result"]["results"]["parallel_1_number_5"]["metrics"]["Succeed requests"] == 5
         _until(lambda: c.get("/health").json()["status"] == "ok", what="healthy again")

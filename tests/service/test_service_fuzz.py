@@ -29,8 +29,14 @@ def _clamp(body: dict[str, Any], mock_url: str) -> None:
     """Point a generated eval/perf body at the mock and keep its job small (a second, not hours)."""
     if "url" in body or "number" in body or "parallel" in body:  # perf
         body["url"] = mock_url
-        body["number"] = [min(int(n), 3) if isinstance(n, int) and not isinstance(n, bool) else n
-                          for n in (body.get("number") or [2])] if isinstance(body.get("number"), list) else [2]
+        body["number"] = (
+            [
+                min(int(n), 3) if isinstance(n, int) and not isinstance(n, bool) else n
+                for n in (body.get("number") or [2])
+            ]
+            if isinstance(body.get("number"), list)
+            else [2]
+        )
         body["parallel"] = [1] * len(body["number"])
         body["number"] = list(range(1, len(body["number"]) + 1))  # distinct points
         body["warmup_num"] = 0
@@ -69,8 +75,11 @@ def test_stateful_fuzz_no_server_errors(tmp_path, mock_server, monkeypatch):
 
         class Machine(schema.as_state_machine()):  # type: ignore[misc]
             def before_call(self, case):
-                if isinstance(case.body, dict) and case.method.upper() == "POST" and case.path in (
-                        *SEED_ROUTES, "/api/v1/jobs/eval", "/api/v1/jobs/perf"):
+                if (
+                    isinstance(case.body, dict)
+                    and case.method.upper() == "POST"
+                    and case.path in (*SEED_ROUTES, "/api/v1/jobs/eval", "/api/v1/jobs/perf")
+                ):
                     _clamp(case.body, mock_url)
 
             def get_call_kwargs(self, case):
@@ -88,15 +97,26 @@ def test_stateful_fuzz_no_server_errors(tmp_path, mock_server, monkeypatch):
                 if status == 500 and case.path in SEED_ROUTES and body.get("job_id"):
                     job_failures.append(str(body.get("message"))[:300])
                     return  # the seed routes' documented "the job failed" answer
-                errors.append(f"{case.method.upper()} {case.path} -> {status}: {response.text[:500]}\n"
-                              f"body: {str(case.body)[:500]}")
+                errors.append(
+                    f"{case.method.upper()} {case.path} -> {status}: {response.text[:500]}\n"
+                    f"body: {str(case.body)[:500]}"
+                )
 
-        Machine.run(settings=settings(max_examples=EXAMPLES, stateful_step_count=STEPS, deadline=None,
-                                      database=None, suppress_health_check=list(HealthCheck)))
+        Machine.run(
+            settings=settings(
+                max_examples=EXAMPLES,
+                stateful_step_count=STEPS,
+                deadline=None,
+                database=None,
+                suppress_health_check=list(HealthCheck),
+            )
+        )
         assert not errors, "\n\n".join(errors[:5])
         # the run really exercised the API: hundreds of calls, jobs created and followed by their links
         assert len(calls) >= 200, len(calls)
-        created = [c for c in calls if c[0] in ("POST /api/v1/jobs/eval", "POST /api/v1/jobs/perf") and c[1] == 202]
+        created = [
+            c for c in calls if c[0] in ("POST /api/v1/jobs/eval", "POST /api/v1/jobs/perf") and c[1] == 202
+        ]
         followed = {op for op, status in calls if "{job_id}" in op and status in (200, 202, 409)}
         assert created, calls[:50]
         statuses = Counter(status for _, status in calls)

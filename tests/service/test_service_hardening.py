@@ -38,29 +38,39 @@ def _no_internals(resp: httpx.Response) -> None:
 
 def _leftovers(root: Path) -> list[str]:
     """Job folders and temp files left under a work dir (the store's own files excluded)."""
-    return sorted(str(p.relative_to(root)) for p in root.rglob("*")
-                  if not p.name.startswith("service.db") and p.name != "lost+found")
+    return sorted(
+        str(p.relative_to(root))
+        for p in root.rglob("*")
+        if not p.name.startswith("service.db") and p.name != "lost+found"
+    )
 
 
 # -- hole 5: numbers without upper bounds ---------------------------------------------------------
-@pytest.mark.parametrize(("route", "body", "field"), [
-    ("/api/v1/jobs/perf", '{"number": [100000000]}', "number"),
-    ("/api/v1/jobs/perf", '{"number": [1000000000]}', "number"),
-    ("/api/v1/jobs/perf", '{"number": [1000000000000000000000000000000]}', "number"),
-    ("/api/v1/jobs/perf", '{"warmup_num": 1000000000000}', "warmup_num"),
-    ("/api/v1/jobs/perf", '{"rate": Infinity}', "rate"),
-    ("/api/v1/jobs/perf", '{"rate": NaN}', "rate"),
-    ("/api/v1/jobs/perf", '{"parallel": [1000000]}', "parallel"),
-    ("/api/v1/jobs/perf", '{"read_timeout": 1e300}', "read_timeout"),
-    ("/api/v1/jobs/perf", '{"slo": {"ttft": "Infinity"}}', "slo"),
-    ("/api/v1/jobs/perf", '{"seed": 100000000000000000000}', "seed"),
-    ("/api/v1/jobs/eval", '{"timeout": Infinity}', "timeout"),
-    ("/api/v1/jobs/eval", '{"limit": 1e30}', "limit"),
-    ("/api/v1/jobs/eval", '{"generation_config": {"max_tokens": 1000000000000}}', "generation_config.max_tokens"),
-    ("/api/v1/jobs/eval", '{"generation_config": {"temperature": NaN}}', "generation_config.temperature"),
-    ("/api/v1/eval", '{"timeout": Infinity}', "timeout"),
-    ("/api/v1/perf", '{"number": [1000000000000000000000000000000]}', "number"),
-])
+@pytest.mark.parametrize(
+    ("route", "body", "field"),
+    [
+        ("/api/v1/jobs/perf", '{"number": [100000000]}', "number"),
+        ("/api/v1/jobs/perf", '{"number": [1000000000]}', "number"),
+        ("/api/v1/jobs/perf", '{"number": [1000000000000000000000000000000]}', "number"),
+        ("/api/v1/jobs/perf", '{"warmup_num": 1000000000000}', "warmup_num"),
+        ("/api/v1/jobs/perf", '{"rate": Infinity}', "rate"),
+        ("/api/v1/jobs/perf", '{"rate": NaN}', "rate"),
+        ("/api/v1/jobs/perf", '{"parallel": [1000000]}', "parallel"),
+        ("/api/v1/jobs/perf", '{"read_timeout": 1e300}', "read_timeout"),
+        ("/api/v1/jobs/perf", '{"slo": {"ttft": "Infinity"}}', "slo"),
+        ("/api/v1/jobs/perf", '{"seed": 100000000000000000000}', "seed"),
+        ("/api/v1/jobs/eval", '{"timeout": Infinity}', "timeout"),
+        ("/api/v1/jobs/eval", '{"limit": 1e30}', "limit"),
+        (
+            "/api/v1/jobs/eval",
+            '{"generation_config": {"max_tokens": 1000000000000}}',
+            "generation_config.max_tokens",
+        ),
+        ("/api/v1/jobs/eval", '{"generation_config": {"temperature": NaN}}', "generation_config.temperature"),
+        ("/api/v1/eval", '{"timeout": Infinity}', "timeout"),
+        ("/api/v1/perf", '{"number": [1000000000000000000000000000000]}', "number"),
+    ],
+)
 def test_unbounded_numbers_get_400_naming_the_field(thread_service, route, body, field):
     svc = thread_service()
     base = PERF if "perf" in route else EVAL
@@ -87,9 +97,19 @@ def test_largest_number_starts_at_once_and_stops_on_duration(thread_service, moc
     mock = mock_server(output_tokens=2)
     svc = thread_service()
     with httpx.Client(base_url=svc.url, timeout=60) as client:
-        resp = client.post("/api/v1/jobs/perf", json={
-            "model": "m", "url": mock.url + "/v1", "number": [10_000_000], "parallel": [2], "duration": 1,
-            "prompt": "hi", "max_tokens": 2, "workers": 1})
+        resp = client.post(
+            "/api/v1/jobs/perf",
+            json={
+                "model": "m",
+                "url": mock.url + "/v1",
+                "number": [10_000_000],
+                "parallel": [2],
+                "duration": 1,
+                "prompt": "hi",
+                "max_tokens": 2,
+                "workers": 1,
+            },
+        )
         assert resp.status_code == 202, resp.text
         job = wait_job(client, resp.json()["id"], timeout=120)
         assert job["state"] == "succeeded", job
@@ -115,8 +135,18 @@ def test_worker_specs_hold_no_per_request_list():
 
 
 # -- hole 7: eval api_url ------------------------------------------------------------------------
-@pytest.mark.parametrize("url", ["file:///etc/passwd", "gopher://127.0.0.1:70/x", "unix:///var/run/x.sock",
-                                 "javascript:alert(1)", "not a url", "http://", "ftp://user:secret@host/v1"])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "file:///etc/passwd",
+        "gopher://127.0.0.1:70/x",
+        "unix:///var/run/x.sock",
+        "javascript:alert(1)",
+        "not a url",
+        "http://",
+        "ftp://user:secret@host/v1",
+    ],
+)
 @pytest.mark.parametrize("route", ["/api/v1/jobs/eval", "/api/v1/jobs/perf"])
 def test_model_url_must_be_http(thread_service, url, route):
     svc = thread_service()
@@ -157,8 +187,17 @@ def test_distinct_points_with_a_shared_number_run(thread_service, mock_server):
     mock = mock_server(output_tokens=2)
     svc = thread_service()
     with httpx.Client(base_url=svc.url, timeout=60) as client:
-        resp = client.post("/api/v1/jobs/perf", json={"model": "m", "url": mock.url + "/v1", "number": [3, 3],
-                                                       "parallel": [1, 2], "prompt": "hi", "sleep_interval": 0})
+        resp = client.post(
+            "/api/v1/jobs/perf",
+            json={
+                "model": "m",
+                "url": mock.url + "/v1",
+                "number": [3, 3],
+                "parallel": [1, 2],
+                "prompt": "hi",
+                "sleep_interval": 0,
+            },
+        )
         job = wait_job(client, resp.json()["id"])
         assert job["state"] == "succeeded", job
         assert sorted(job["result"]["results"]) == ["parallel_1_number_3", "parallel_2_number_3"]
@@ -199,8 +238,12 @@ def _mount_tmpfs(path: Path, size: str) -> bool:
     path.mkdir(parents=True, exist_ok=True)
     if os.geteuid() != 0:
         return False
-    return subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(path)],
-                          capture_output=True).returncode == 0
+    return (
+        subprocess.run(
+            ["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(path)], capture_output=True
+        ).returncode
+        == 0
+    )
 
 
 @pytest.fixture
@@ -284,8 +327,12 @@ _LIMITED = textwrap.dedent("""
 
 
 def _limited(target: Path, limit: int, what: str) -> dict:
-    out = subprocess.run([sys.executable, "-c", _LIMITED, str(target), str(limit), what],
-                         capture_output=True, text=True, timeout=60)
+    out = subprocess.run(
+        [sys.executable, "-c", _LIMITED, str(target), str(limit), what],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert out.returncode == 0, out.stderr
     return json.loads(out.stdout)
 
@@ -326,7 +373,9 @@ def test_failed_atomic_write_leaves_no_temp_file(tmp_path):
 def test_openapi_lists_the_real_error_codes(thread_service):
     svc = thread_service()
     doc = httpx.get(svc.url + "/openapi.json").json()
-    codes = {(m.upper(), p): set(op["responses"]) for p, item in doc["paths"].items() for m, op in item.items()}
+    codes = {
+        (m.upper(), p): set(op["responses"]) for p, item in doc["paths"].items() for m, op in item.items()
+    }
     assert all("422" not in c for c in codes.values()), codes
     assert "HTTPValidationError" not in doc["components"]["schemas"]
     assert {"400", "503", "507"} <= codes[("POST", "/api/v1/jobs/perf")]

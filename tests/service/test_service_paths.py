@@ -54,19 +54,36 @@ def test_dataset_id_outside_is_refused_and_never_read(svc_mock, outside):
     with httpx.Client(base_url=svc.url, timeout=60) as c:
         for value in (str(outside), str(rel), "~/../../" + str(outside).lstrip("/")):
             for route in ("/api/v1/eval", "/api/v1/jobs/eval"):
-                r = c.post(route, json={"model": "m", "api_url": mock.url + "/v1", "datasets": ["general_qa"],
-                                        "dataset_args": {"general_qa": {"dataset_id": value}}})
+                r = c.post(
+                    route,
+                    json={
+                        "model": "m",
+                        "api_url": mock.url + "/v1",
+                        "datasets": ["general_qa"],
+                        "dataset_args": {"general_qa": {"dataset_id": value}},
+                    },
+                )
                 assert _fields(r) == {"dataset_args.general_qa.dataset_id"}, (value, r.text)
                 assert "inside the service's work dir or a configured data dir" in r.text
         assert c.get("/api/v1/jobs").json()["items"] == []  # nothing was queued
         # A local dataset_id inside a data dir is read; a hub-shaped id is left alone for the hub.
-        r = c.post("/api/v1/eval", json={"model": "m", "api_url": mock.url + "/v1", "datasets": ["general_qa"],
-                                         "dataset_args": {"general_qa": {"dataset_id": str(data / "qa" / "mine.jsonl")}}})
+        r = c.post(
+            "/api/v1/eval",
+            json={
+                "model": "m",
+                "api_url": mock.url + "/v1",
+                "datasets": ["general_qa"],
+                "dataset_args": {"general_qa": {"dataset_id": str(data / "qa" / "mine.jsonl")}},
+            },
+        )
         assert r.status_code == 200, r.text
         assert r.json()["result"]["general_qa"]["num_scored"] == 1
     assert "SECRET-ROW" not in json.dumps(mock.stats())
-    assert not any("SECRET-ROW" in p.read_text(errors="replace") for p in base.rglob("*") if p.is_file()
-                   and p.suffix in (".jsonl", ".json"))
+    assert not any(
+        "SECRET-ROW" in p.read_text(errors="replace")
+        for p in base.rglob("*")
+        if p.is_file() and p.suffix in (".jsonl", ".json")
+    )
 
 
 def test_every_local_path_field_is_confined(svc_mock, outside):
@@ -75,15 +92,26 @@ def test_every_local_path_field_is_confined(svc_mock, outside):
     eval_base = {"model": "m", "api_url": mock.url + "/v1", "datasets": ["general_qa"]}
     perf_base = {"model": "m", "url": mock.url + "/v1/chat/completions", "number": 1}
     cases = [
-        ("/api/v1/jobs/eval", {**eval_base, "dataset_args": {"general_qa": {"local_path": str(outside)}}},
-         "dataset_args.general_qa.local_path"),
+        (
+            "/api/v1/jobs/eval",
+            {**eval_base, "dataset_args": {"general_qa": {"local_path": str(outside)}}},
+            "dataset_args.general_qa.local_path",
+        ),
         ("/api/v1/jobs/eval", {**eval_base, "dataset_dir": str(outside.parent)}, "dataset_dir"),
         ("/api/v1/jobs/eval", {**eval_base, "use_cache": str(outside.parent)}, "use_cache"),
         ("/api/v1/jobs/eval", {**eval_base, "work_dir": str(outside.parent)}, "work_dir"),
-        ("/api/v1/jobs/perf", {**perf_base, "dataset": "line_by_line", "dataset_path": str(outside)}, "dataset_path"),
+        (
+            "/api/v1/jobs/perf",
+            {**perf_base, "dataset": "line_by_line", "dataset_path": str(outside)},
+            "dataset_path",
+        ),
         ("/api/v1/jobs/perf", {**perf_base, "tokenizer_path": str(outside.parent)}, "tokenizer_path"),
         ("/api/v1/jobs/perf", {**perf_base, "prompt": "@" + str(outside)}, "prompt"),
-        ("/api/v1/jobs/perf", {**perf_base, "prompt": "hi", "query_template": "@" + str(outside)}, "query_template"),
+        (
+            "/api/v1/jobs/perf",
+            {**perf_base, "prompt": "hi", "query_template": "@" + str(outside)},
+            "query_template",
+        ),
         ("/api/v1/jobs/perf", {**perf_base, "outputs_dir": str(outside.parent)}, "outputs_dir"),
     ]
     with httpx.Client(base_url=svc.url, timeout=30) as c:
@@ -98,8 +126,12 @@ def test_every_local_path_field_is_confined(svc_mock, outside):
 def test_use_cache_must_name_one_earlier_run(svc_mock):
     """Hole 4: "use_cache": "." copied the whole work dir (other jobs, service.db) into the new job."""
     svc, mock, data = svc_mock
-    body = {"model": "m", "api_url": mock.url + "/v1", "datasets": ["general_qa"],
-            "dataset_args": {"general_qa": {"local_path": str(data / "qa")}}}
+    body = {
+        "model": "m",
+        "api_url": mock.url + "/v1",
+        "datasets": ["general_qa"],
+        "dataset_args": {"general_qa": {"local_path": str(data / "qa")}},
+    }
     with httpx.Client(base_url=svc.url, timeout=60) as c:
         first = c.post("/api/v1/eval", json={**body, "work_dir": "team"})
         assert first.status_code == 200, first.text
@@ -108,7 +140,9 @@ def test_use_cache_must_name_one_earlier_run(svc_mock):
             r = c.post("/api/v1/jobs/eval", json={**body, "use_cache": value})
             assert _fields(r) == {"use_cache"}, (value, r.text)
         assert "not the service's work dir" in c.post("/api/v1/eval", json={**body, "use_cache": "."}).text
-        assert "no folder no-such-run" in c.post("/api/v1/eval", json={**body, "use_cache": "no-such-run"}).text
+        assert (
+            "no folder no-such-run" in c.post("/api/v1/eval", json={**body, "use_cache": "no-such-run"}).text
+        )
         second = c.post("/api/v1/eval", json={**body, "use_cache": str(run)})
         assert second.status_code == 200, second.text
         job = second.json()["job_id"]
@@ -121,8 +155,12 @@ def test_a_job_whose_run_never_started_is_a_job_folder_but_no_earlier_run(svc_mo
     """A job folder holding only the manager's job.json (its run failed or was cancelled before the engine
     wrote config.json) cannot be reused, and a folder holding one is a folder of several jobs."""
     svc, mock, data = svc_mock
-    body = {"model": "m", "api_url": mock.url + "/v1", "datasets": ["general_qa"],
-            "dataset_args": {"general_qa": {"local_path": str(data / "qa")}}}
+    body = {
+        "model": "m",
+        "api_url": mock.url + "/v1",
+        "datasets": ["general_qa"],
+        "dataset_args": {"general_qa": {"local_path": str(data / "qa")}},
+    }
     with httpx.Client(base_url=svc.url, timeout=60) as c:
         first = c.post("/api/v1/eval", json={**body, "work_dir": "team"})
         assert first.status_code == 200, first.text
@@ -175,23 +213,36 @@ def test_copy_of_an_earlier_run_leaves_other_runs_and_the_database(tmp_path):
     assert copied == ["predictions/m/b.jsonl"]
 
 
-@pytest.mark.parametrize("route, body, field", [
-    ("/api/v1/eval", {"work_dir": "a\x00b"}, "work_dir"),
-    ("/api/v1/perf", {"outputs_dir": "a\x00b"}, "outputs_dir"),
-    ("/api/v1/perf", {"dataset": "line_by_line", "dataset_path": "p\x00.txt"}, "dataset_path"),
-    ("/api/v1/eval", {"dataset_args": {"general_qa": {"local_path": "a\x00"}}}, "dataset_args.general_qa.local_path"),
-    ("/api/v1/perf", {"prompt": "@a\x00b"}, "prompt"),
-    ("/api/v1/eval", {"work_dir": "w" * 5000}, "work_dir"),
-    ("/api/v1/perf", {"outputs_dir": "d/" + "n" * 300}, "outputs_dir"),
-    ("/api/v1/perf", {"dataset": "line_by_line", "dataset_path": "p" * 5000}, "dataset_path"),
-    ("/api/v1/eval", {"use_cache": "u" * 5000}, "use_cache"),
-    ("/api/v1/eval", {"dataset_args": {"general_qa": {"dataset_id": "/" + "x" * 300}}},
-     "dataset_args.general_qa.dataset_id"),
-])
+@pytest.mark.parametrize(
+    "route, body, field",
+    [
+        ("/api/v1/eval", {"work_dir": "a\x00b"}, "work_dir"),
+        ("/api/v1/perf", {"outputs_dir": "a\x00b"}, "outputs_dir"),
+        ("/api/v1/perf", {"dataset": "line_by_line", "dataset_path": "p\x00.txt"}, "dataset_path"),
+        (
+            "/api/v1/eval",
+            {"dataset_args": {"general_qa": {"local_path": "a\x00"}}},
+            "dataset_args.general_qa.local_path",
+        ),
+        ("/api/v1/perf", {"prompt": "@a\x00b"}, "prompt"),
+        ("/api/v1/eval", {"work_dir": "w" * 5000}, "work_dir"),
+        ("/api/v1/perf", {"outputs_dir": "d/" + "n" * 300}, "outputs_dir"),
+        ("/api/v1/perf", {"dataset": "line_by_line", "dataset_path": "p" * 5000}, "dataset_path"),
+        ("/api/v1/eval", {"use_cache": "u" * 5000}, "use_cache"),
+        (
+            "/api/v1/eval",
+            {"dataset_args": {"general_qa": {"dataset_id": "/" + "x" * 300}}},
+            "dataset_args.general_qa.dataset_id",
+        ),
+    ],
+)
 def test_null_bytes_and_long_names_are_400_naming_the_field(svc_mock, route, body, field):
     svc, mock, _ = svc_mock
-    base = ({"model": "m", "api_url": mock.url + "/v1", "datasets": ["general_qa"]} if route.endswith("eval")
-            else {"model": "m", "url": mock.url + "/v1/chat/completions", "number": 1})
+    base = (
+        {"model": "m", "api_url": mock.url + "/v1", "datasets": ["general_qa"]}
+        if route.endswith("eval")
+        else {"model": "m", "url": mock.url + "/v1/chat/completions", "number": 1}
+    )
     r = httpx.post(svc.url + route, json={**base, **body}, timeout=30)
     assert _fields(r) == {field}
     assert str(svc.app.state.ctx.settings.base_dir) not in r.text  # no internal path leaks
@@ -216,23 +267,37 @@ def test_settings_the_worker_would_fail_on_are_refused_at_submission(svc_mock):
         r = c.post("/api/v1/jobs/eval", json=ev)
         assert _fields(r) == {"dataset_args.general_qa.local_path"}
         assert "runs on your own data" in r.text and "--" not in r.json()["message"]
-        r = c.post("/api/v1/jobs/eval", json={**ev, "dataset_args": {"general_qa": {"local_path": "qa-empty"}}})
+        r = c.post(
+            "/api/v1/jobs/eval", json={**ev, "dataset_args": {"general_qa": {"local_path": "qa-empty"}}}
+        )
         assert _fields(r) == {"dataset_args.general_qa.local_path"}
         r = c.post("/api/v1/jobs/eval", json={**ev, "dataset_args": {"general_qa": {"local_path": "nope"}}})
         assert _fields(r) == {"dataset_args.general_qa.local_path"} and "no file or folder nope" in r.text
-        r = c.post("/api/v1/jobs/perf", json={**pf, "dataset": "line_by_line", "dataset_path": "short.txt",
-                                              "min_prompt_length": 50})
+        r = c.post(
+            "/api/v1/jobs/perf",
+            json={**pf, "dataset": "line_by_line", "dataset_path": "short.txt", "min_prompt_length": 50},
+        )
         assert _fields(r) == {"min_prompt_length"} and "length limits" in r.text
-        r = c.post("/api/v1/jobs/perf", json={**pf, "dataset": "line_by_line", "dataset_path": "short.txt",
-                                              "max_prompt_length": 1})
+        r = c.post(
+            "/api/v1/jobs/perf",
+            json={**pf, "dataset": "line_by_line", "dataset_path": "short.txt", "max_prompt_length": 1},
+        )
         assert _fields(r) == {"max_prompt_length"}
         r = c.post("/api/v1/jobs/perf", json={**pf, "dataset": "custom", "dataset_path": "empty.jsonl"})
         assert _fields(r) == {"dataset_path"} and "no prompts" in r.text
         assert "--" not in r.json()["message"]
         assert c.get("/api/v1/jobs").json()["items"] == []
         # the same file with filters it passes is accepted and runs
-        r = c.post("/api/v1/jobs/perf", json={**pf, "dataset": "line_by_line", "dataset_path": "short.txt",
-                                              "min_prompt_length": 2, "max_prompt_length": 5})
+        r = c.post(
+            "/api/v1/jobs/perf",
+            json={
+                **pf,
+                "dataset": "line_by_line",
+                "dataset_path": "short.txt",
+                "min_prompt_length": 2,
+                "max_prompt_length": 5,
+            },
+        )
         assert r.status_code == 202, r.text
         assert wait_job(c, r.json()["id"])["state"] == "succeeded"
 
@@ -247,12 +312,22 @@ def test_dataset_dir_flag_of_the_service(process_service, mock_server, tmp_path)
     mock = mock_server()
     svc = process_service("--dataset-dir", str(ds), env={"EVALSCOPE_DATASET_DIR": ""})
     with httpx.Client(base_url=svc.url, timeout=60) as c:
-        r = c.post("/api/v1/eval", json={"model": "m", "api_url": mock.url + "/v1", "datasets": ["gsm8k"],
-                                         "limit": 2})
+        r = c.post(
+            "/api/v1/eval",
+            json={"model": "m", "api_url": mock.url + "/v1", "datasets": ["gsm8k"], "limit": 2},
+        )
         assert r.status_code == 200, r.text
         assert r.json()["result"]["gsm8k"]["num_scored"] == 2
-        r = c.post("/api/v1/perf", json={"model": "m", "url": mock.url + "/v1/chat/completions", "number": 2,
-                                         "dataset": "line_by_line", "dataset_path": "prompts.txt"})
+        r = c.post(
+            "/api/v1/perf",
+            json={
+                "model": "m",
+                "url": mock.url + "/v1/chat/completions",
+                "number": 2,
+                "dataset": "line_by_line",
+                "dataset_path": "prompts.txt",
+            },
+        )
         assert r.status_code == 200, r.text
         # no local copy and offline (the test environment): 400 naming the HTTP field and the layout
         r = c.post("/api/v1/eval", json={"model": "m", "api_url": mock.url + "/v1", "datasets": ["mmlu"]})
@@ -263,8 +338,13 @@ def test_dataset_dir_flag_of_the_service(process_service, mock_server, tmp_path)
 
 
 def test_dataset_dir_in_service_help_and_readme():
-    out = subprocess.run([sys.executable, "-m", "evalscope", "service", "--help"], capture_output=True, text=True,
-                         timeout=60, cwd=REPO)
+    out = subprocess.run(
+        [sys.executable, "-m", "evalscope", "service", "--help"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=REPO,
+    )
     assert "--dataset-dir" in out.stdout and "EVALSCOPE_DATASET_DIR" in out.stdout
     readme = (REPO / "README.md").read_text(encoding="utf-8")
     try_it = readme.split("## Try it", 1)[1].split("```", 2)[1]
@@ -272,8 +352,21 @@ def test_dataset_dir_in_service_help_and_readme():
 
 
 def test_bad_dataset_dir_flag_is_refused(tmp_path):
-    out = subprocess.run([sys.executable, "-m", "evalscope", "service", "--work-dir", str(tmp_path / "w"),
-                          "--dataset-dir", str(tmp_path / "missing")], capture_output=True, text=True, timeout=60)
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "evalscope",
+            "service",
+            "--work-dir",
+            str(tmp_path / "w"),
+            "--dataset-dir",
+            str(tmp_path / "missing"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert out.returncode == 2 and "--dataset-dir" in out.stderr and "not a folder" in out.stderr
 
 
@@ -290,7 +383,9 @@ def test_every_path_like_field_carries_the_marker(model: type[BaseModel]):
     unmarked = sorted(name for name in path_like if fields[name] is None)
     assert not unmarked, f"path-like fields without a PathMarker: {unmarked}"
     marked = {name for name, m in fields.items() if m is not None}
-    expected = ({"dataset_args.*.local_path", "dataset_args.*.dataset_id", "dataset_dir", "work_dir", "use_cache"}
-                if model is TaskConfig else
-                {"dataset_path", "tokenizer_path", "prompt", "query_template", "outputs_dir"})
+    expected = (
+        {"dataset_args.*.local_path", "dataset_args.*.dataset_id", "dataset_dir", "work_dir", "use_cache"}
+        if model is TaskConfig
+        else {"dataset_path", "tokenizer_path", "prompt", "query_template", "outputs_dir"}
+    )
     assert expected <= marked

@@ -24,7 +24,15 @@ def _dataset(root: Path) -> Path:
     shutil.copy(FIXTURES / "gsm8k" / "train.jsonl", gsm / "train.jsonl")
     with (gsm / "test.jsonl").open("w") as fh:
         for i in range(N):
-            fh.write(json.dumps({"question": f"Item {i}: what is {i} plus one?", "answer": f"{i} + 1 = {i + 1}\n#### {i + 1}"}) + "\n")
+            fh.write(
+                json.dumps(
+                    {
+                        "question": f"Item {i}: what is {i} plus one?",
+                        "answer": f"{i} + 1 = {i + 1}\n#### {i + 1}",
+                    }
+                )
+                + "\n"
+            )
     return root
 
 
@@ -52,8 +60,11 @@ def _dead(pid: int, timeout: float = 10.0) -> bool:
 
 def test_sigkill_restart_and_resume(process_service, tmp_path):
     ds = _dataset(tmp_path / "ds")
-    mock = MockServer(MockConfig(ttft=0.25, output_tokens=4,
-                                 answers=[ScriptedAnswer(match="", reply="The answer is \\boxed{1}")])).start()
+    mock = MockServer(
+        MockConfig(
+            ttft=0.25, output_tokens=4, answers=[ScriptedAnswer(match="", reply="The answer is \\boxed{1}")]
+        )
+    ).start()
     env = {"EVALSCOPE_DATASET_DIR": str(ds), "EVALSCOPE_OFFLINE": "1"}
     work = tmp_path / "outputs"
     try:
@@ -61,8 +72,15 @@ def test_sigkill_restart_and_resume(process_service, tmp_path):
         with httpx.Client(base_url=svc.url, timeout=60) as c:
             done_before = c.post("/api/v1/jobs/test", json={"steps": 2})
             finished = wait_job(c, done_before.json()["id"])
-            ev = c.post("/api/v1/jobs/eval", json={"model": "qwen", "api_url": mock.url + "/v1",
-                                                   "datasets": ["gsm8k"], "eval_batch_size": 1}).json()
+            ev = c.post(
+                "/api/v1/jobs/eval",
+                json={
+                    "model": "qwen",
+                    "api_url": mock.url + "/v1",
+                    "datasets": ["gsm8k"],
+                    "eval_batch_size": 1,
+                },
+            ).json()
             queued = c.post("/api/v1/jobs/test", json={"steps": 2}).json()
             deadline = time.monotonic() + 60
             while True:

@@ -25,8 +25,9 @@ def test_no_input_gets_a_server_error(tmp_path):
         for op in ops:
 
             @given(case=op.as_strategy())
-            @settings(max_examples=EXAMPLES, deadline=None, database=None,
-                      suppress_health_check=list(HealthCheck))
+            @settings(
+                max_examples=EXAMPLES, deadline=None, database=None, suppress_health_check=list(HealthCheck)
+            )
             def run(case):
                 calls[0] += 1
                 case.call_and_validate(checks=[not_a_server_error], timeout=30)

@@ -26,22 +26,47 @@ def test_api_key_used_but_never_stored_logged_or_returned(seed_service, keyed_mo
     mock = keyed_mock
     answers: list[str] = []
     with httpx.Client(base_url=svc.url, timeout=120) as c:
-        ev = c.post("/api/v1/eval", json={
-            "model": "m", "api_url": mock.url + "/v1", "api_key": KEY, "datasets": ["gsm8k"],
-            "dataset_args": {"gsm8k": {"local_path": str(FIXTURES / "gsm8k")}}, "limit": 3})
+        ev = c.post(
+            "/api/v1/eval",
+            json={
+                "model": "m",
+                "api_url": mock.url + "/v1",
+                "api_key": KEY,
+                "datasets": ["gsm8k"],
+                "dataset_args": {"gsm8k": {"local_path": str(FIXTURES / "gsm8k")}},
+                "limit": 3,
+            },
+        )
         answers.append(ev.text)
         assert ev.status_code == 200, ev.text
         # The key reached the model: the mock rejects requests without it.
         assert ev.json()["result"]["gsm8k"]["counts"]["error"] == 0
-        pf = c.post("/api/v1/perf", json={"model": "m", "url": mock.url + "/v1/chat/completions", "api_key": KEY,
-                                          "number": 4, "parallel": 2, "prompt": "hello",
-                                          "headers": {"X-Api-Key": KEY, "X-Trace": "visible"}})
+        pf = c.post(
+            "/api/v1/perf",
+            json={
+                "model": "m",
+                "url": mock.url + "/v1/chat/completions",
+                "api_key": KEY,
+                "number": 4,
+                "parallel": 2,
+                "prompt": "hello",
+                "headers": {"X-Api-Key": KEY, "X-Trace": "visible"},
+            },
+        )
         answers.append(pf.text)
         assert pf.status_code == 200, pf.text
         assert pf.json()["results"]["parallel_2_number_4"]["metrics"]["Succeed requests"] == 4
         # Without the key the same perf run fails every request: the key above was really needed.
-        nokey = c.post("/api/v1/perf", json={"model": "m", "url": mock.url + "/v1/chat/completions",
-                                             "number": 2, "parallel": 1, "prompt": "hello"})
+        nokey = c.post(
+            "/api/v1/perf",
+            json={
+                "model": "m",
+                "url": mock.url + "/v1/chat/completions",
+                "number": 2,
+                "parallel": 1,
+                "prompt": "hello",
+            },
+        )
         # (the connection test fails it at once: 401 from the model)
         assert nokey.status_code == 500 and "answered 401" in nokey.json()["message"]
         answers.append(nokey.text)
@@ -51,9 +76,17 @@ def test_api_key_used_but_never_stored_logged_or_returned(seed_service, keyed_mo
         assert job["state"] == "failed" and job["traceback"] and "***" in job["error"]
         answers.append(bad.text)
         # An eval that fails in the worker (the model is down), with its traceback (debug mode).
-        failed = c.post("/api/v1/eval", json={"model": "m", "api_url": "http://127.0.0.1:1/v1", "api_key": KEY,
-                                              "datasets": ["gsm8k"], "limit": 1,
-                                              "dataset_args": {"gsm8k": {"local_path": str(FIXTURES / "gsm8k")}}})
+        failed = c.post(
+            "/api/v1/eval",
+            json={
+                "model": "m",
+                "api_url": "http://127.0.0.1:1/v1",
+                "api_key": KEY,
+                "datasets": ["gsm8k"],
+                "limit": 1,
+                "dataset_args": {"gsm8k": {"local_path": str(FIXTURES / "gsm8k")}},
+            },
+        )
         assert failed.status_code == 500 and failed.json()["traceback"], failed.text
         answers.append(failed.text)
         listing = c.get("/api/v1/jobs", params={"limit": 500})
@@ -79,11 +112,22 @@ def test_api_key_used_but_never_stored_logged_or_returned(seed_service, keyed_mo
 
 
 # -- every kind of secret, through HTTP and through the CLI engines alone ---------------------------
-PKEY, SIG, XKEY, COOKIE, PW = "sk-PERFKEY-71c2", "sig-SIGNATURE-90ab", "xk-XAPIKEY-33de", "ck-COOKIE-5e6f", "pw-MYPASS-12ff"
+PKEY, SIG, XKEY, COOKIE, PW = (
+    "sk-PERFKEY-71c2",
+    "sig-SIGNATURE-90ab",
+    "xk-XAPIKEY-33de",
+    "ck-COOKIE-5e6f",
+    "pw-MYPASS-12ff",
+)
 QKEY, UKEY, EKEY = "q-QUERYKEY-8a8a", "u-USERINFO-4b4b", "sk-EVALKEY-6c6c"
 ALL = [PKEY, SIG, XKEY, COOKIE, PW, QKEY, UKEY, EKEY]
-HEADERS = {"X-Auth-Signature": SIG, "X-Api-Key": XKEY, "Cookie": f"session={COOKIE}", "X-My-Password": PW,
-           "X-Trace": "visible-trace"}
+HEADERS = {
+    "X-Auth-Signature": SIG,
+    "X-Api-Key": XKEY,
+    "Cookie": f"session={COOKIE}",
+    "X-My-Password": PW,
+    "X-Trace": "visible-trace",
+}
 
 
 def _forms(secret: str) -> list[str]:
@@ -96,8 +140,13 @@ def _forms(secret: str) -> list[str]:
 @pytest.fixture
 def secret_mocks(mock_server):
     # h: only the exact headers pass (the api_key goes as "Authorization: Bearer"); q: ?key=; u: user:key@host.
-    h = mock_server(output_tokens=3, required_headers={**{k: v for k, v in HEADERS.items() if k != "X-Trace"},
-                                                       "Authorization": f"Bearer {PKEY}"})
+    h = mock_server(
+        output_tokens=3,
+        required_headers={
+            **{k: v for k, v in HEADERS.items() if k != "X-Trace"},
+            "Authorization": f"Bearer {PKEY}",
+        },
+    )
     q = mock_server(output_tokens=3, api_key=QKEY)
     u = mock_server(output_tokens=3, api_key=UKEY)
     return h, q, u
@@ -109,41 +158,93 @@ def _userinfo(url: str, secret: str) -> str:
 
 def test_every_secret_kind_reaches_the_model_and_nothing_else(process_service, secret_mocks, tmp_path):
     h, q, u = secret_mocks
-    svc = process_service("--debug", "--data-dir", str(FIXTURES))  # debug: tracebacks in answers, verbose logs
+    svc = process_service(
+        "--debug", "--data-dir", str(FIXTURES)
+    )  # debug: tracebacks in answers, verbose logs
     answers: list[str] = []
     gsm8k = {"gsm8k": {"local_path": str(FIXTURES / "gsm8k")}}
     with httpx.Client(base_url=svc.url, timeout=120) as c:
+
         def post(path: str, body: dict) -> httpx.Response:
             r = c.post(path, json=body)
             answers.append(r.text)
             return r
 
         # perf: api_key + five secret headers; the mock refuses any request missing one of them
-        pf = post("/api/v1/perf", {"model": "m", "url": h.url + "/v1/chat/completions", "api_key": PKEY,
-                                   "headers": HEADERS, "number": 3, "parallel": 1, "prompt": "hi"})
+        pf = post(
+            "/api/v1/perf",
+            {
+                "model": "m",
+                "url": h.url + "/v1/chat/completions",
+                "api_key": PKEY,
+                "headers": HEADERS,
+                "number": 3,
+                "parallel": 1,
+                "prompt": "hi",
+            },
+        )
         assert pf.status_code == 200, pf.text
         assert pf.json()["results"]["parallel_1_number_3"]["metrics"]["Succeed requests"] == 3
         # perf: the key in the URL query, then in the URL's user info (sent as Basic auth)
-        for url in (q.url + f"/v1/chat/completions?key={QKEY}", _userinfo(u.url, UKEY) + "/v1/chat/completions"):
+        for url in (
+            q.url + f"/v1/chat/completions?key={QKEY}",
+            _userinfo(u.url, UKEY) + "/v1/chat/completions",
+        ):
             r = post("/api/v1/perf", {"model": "m", "url": url, "number": 2, "parallel": 1, "prompt": "hi"})
             assert r.status_code == 200, r.text
             assert r.json()["results"]["parallel_1_number_2"]["metrics"]["Succeed requests"] == 2
         # eval: an api_key (the mock takes the query key instead) and a key in the query / user info
         for api_url, key in ((q.url + f"/v1?key={QKEY}", EKEY), (_userinfo(u.url, UKEY) + "/v1", "EMPTY")):
-            r = post("/api/v1/eval", {"model": "m", "api_url": api_url, "api_key": key, "datasets": ["gsm8k"],
-                                      "dataset_args": gsm8k, "limit": 2})
+            r = post(
+                "/api/v1/eval",
+                {
+                    "model": "m",
+                    "api_url": api_url,
+                    "api_key": key,
+                    "datasets": ["gsm8k"],
+                    "dataset_args": gsm8k,
+                    "limit": 2,
+                },
+            )
             assert r.status_code == 200, r.text
             assert r.json()["result"]["gsm8k"]["counts"]["error"] == 0
         # a queued job (202 answer) and a job that fails at a dead port: its error quotes the URL
-        job = post("/api/v1/jobs/perf", {"model": "m", "url": _userinfo(q.url, UKEY) + f"/v1?key={QKEY}",
-                                         "api_key": PKEY, "headers": HEADERS, "number": 1, "prompt": "hi"})
+        job = post(
+            "/api/v1/jobs/perf",
+            {
+                "model": "m",
+                "url": _userinfo(q.url, UKEY) + f"/v1?key={QKEY}",
+                "api_key": PKEY,
+                "headers": HEADERS,
+                "number": 1,
+                "prompt": "hi",
+            },
+        )
         assert job.status_code == 202, job.text
         wait_job(c, job.json()["id"], timeout=120)
-        dead = post("/api/v1/perf", {"model": "m", "url": f"http://user:{UKEY}@127.0.0.1:1/v1?key={QKEY}",
-                                     "api_key": PKEY, "headers": HEADERS, "number": 1, "prompt": "hi"})
+        dead = post(
+            "/api/v1/perf",
+            {
+                "model": "m",
+                "url": f"http://user:{UKEY}@127.0.0.1:1/v1?key={QKEY}",
+                "api_key": PKEY,
+                "headers": HEADERS,
+                "number": 1,
+                "prompt": "hi",
+            },
+        )
         assert dead.status_code == 500
-        dead_eval = post("/api/v1/eval", {"model": "m", "api_url": f"http://user:{UKEY}@127.0.0.1:1/v1?key={QKEY}",
-                                          "api_key": EKEY, "datasets": ["gsm8k"], "dataset_args": gsm8k, "limit": 1})
+        dead_eval = post(
+            "/api/v1/eval",
+            {
+                "model": "m",
+                "api_url": f"http://user:{UKEY}@127.0.0.1:1/v1?key={QKEY}",
+                "api_key": EKEY,
+                "datasets": ["gsm8k"],
+                "dataset_args": gsm8k,
+                "limit": 1,
+            },
+        )
         assert dead_eval.status_code == 500
         # a refused body that names the URL field
         bad = post("/api/v1/perf", {"model": "m", "url": f"ftp://user:{UKEY}@h/?key={QKEY}", "number": 1})
@@ -151,8 +252,10 @@ def test_every_secret_kind_reaches_the_model_and_nothing_else(process_service, s
         # what the store answers for them
         perf_job = c.get(f"/api/v1/jobs/{pf.json()['job_id']}").json()
         assert perf_job["config"]["api_key"] == "***"
-        assert perf_job["config"]["headers"] == {**{k: "***" for k in HEADERS if k != "X-Trace"},
-                                                 "X-Trace": "visible-trace"}
+        assert perf_job["config"]["headers"] == {
+            **{k: "***" for k in HEADERS if k != "X-Trace"},
+            "X-Trace": "visible-trace",
+        }
         queued = c.get(f"/api/v1/jobs/{job.json()['id']}").json()["config"]["url"]
         assert queued.startswith("http://user:***@127.0.0.1:") and queued.endswith("?key=***")
         listing = c.get("/api/v1/jobs", params={"limit": 500})
@@ -172,7 +275,14 @@ def test_every_secret_kind_reaches_the_model_and_nothing_else(process_service, s
     assert not leaks
     files = [p for p in Path(svc.work_dir).rglob("*") if p.is_file()]
     names = {p.name for p in files}
-    assert {"service.db", "config.json", "job.json", "run.log", "benchmark_args.json", "report.html"} <= names, names
+    assert {
+        "service.db",
+        "config.json",
+        "job.json",
+        "run.log",
+        "benchmark_args.json",
+        "report.html",
+    } <= names, names
     for path in files:  # the database (and its WAL), configs, logs, predictions, perf records, reports
         data = path.read_bytes()
         for secret in ALL:
@@ -189,17 +299,93 @@ def test_cli_engines_alone_write_no_secret(secret_mocks, tmp_path):
     h, q, u = secret_mocks
     perf_out, eval_out = tmp_path / "perf", tmp_path / "eval"
     headers = [f"{k}={v}" for k, v in HEADERS.items()]
-    assert main(["perf", "--model", "m", "--url", h.url + "/v1/chat/completions", "--api-key", PKEY,
-                 "--headers", *headers, "--number", "2", "--parallel", "1", "--prompt", "hi",
-                 "--outputs-dir", str(perf_out)]) == 0
-    assert main(["perf", "--model", "m", "--url", _userinfo(q.url, UKEY) + f"/v1/chat/completions?key={QKEY}",
-                 "--number", "2", "--parallel", "1", "--prompt", "hi", "--outputs-dir", str(perf_out)]) == 0
+    assert (
+        main(
+            [
+                "perf",
+                "--model",
+                "m",
+                "--url",
+                h.url + "/v1/chat/completions",
+                "--api-key",
+                PKEY,
+                "--headers",
+                *headers,
+                "--number",
+                "2",
+                "--parallel",
+                "1",
+                "--prompt",
+                "hi",
+                "--outputs-dir",
+                str(perf_out),
+            ]
+        )
+        == 0
+    )
+    assert (
+        main(
+            [
+                "perf",
+                "--model",
+                "m",
+                "--url",
+                _userinfo(q.url, UKEY) + f"/v1/chat/completions?key={QKEY}",
+                "--number",
+                "2",
+                "--parallel",
+                "1",
+                "--prompt",
+                "hi",
+                "--outputs-dir",
+                str(perf_out),
+            ]
+        )
+        == 0
+    )
     dataset_args = json.dumps({"gsm8k": {"local_path": str(FIXTURES / "gsm8k")}})
-    assert main(["eval", "--model", "m", "--api-url", q.url + f"/v1?key={QKEY}", "--api-key", EKEY,
-                 "--datasets", "gsm8k", "--dataset-args", dataset_args, "--limit", "2",
-                 "--work-dir", str(eval_out)]) == 0
-    assert main(["eval", "--model", "m", "--api-url", _userinfo(u.url, UKEY) + "/v1", "--datasets", "gsm8k",
-                 "--dataset-args", dataset_args, "--limit", "2", "--work-dir", str(eval_out)]) == 0
+    assert (
+        main(
+            [
+                "eval",
+                "--model",
+                "m",
+                "--api-url",
+                q.url + f"/v1?key={QKEY}",
+                "--api-key",
+                EKEY,
+                "--datasets",
+                "gsm8k",
+                "--dataset-args",
+                dataset_args,
+                "--limit",
+                "2",
+                "--work-dir",
+                str(eval_out),
+            ]
+        )
+        == 0
+    )
+    assert (
+        main(
+            [
+                "eval",
+                "--model",
+                "m",
+                "--api-url",
+                _userinfo(u.url, UKEY) + "/v1",
+                "--datasets",
+                "gsm8k",
+                "--dataset-args",
+                dataset_args,
+                "--limit",
+                "2",
+                "--work-dir",
+                str(eval_out),
+            ]
+        )
+        == 0
+    )
     for mock, n in ((h, 2), (q, 4), (u, 2)):
         assert mock.stats()["by_status"].get("200", 0) >= n, mock.stats()
     files = [p for p in tmp_path.rglob("*") if p.is_file()]
@@ -228,9 +414,17 @@ def test_auth_token_from_a_file_or_the_environment_never_in_ps(process_service, 
     token_file.chmod(0o600)
     env_clean = {"EVALSCOPE_AUTH_TOKEN": "", "EVALSCOPE_SERVICE_TOKEN": ""}
     by_file = process_service("--auth-token-file", str(token_file), work_dir=tmp_path / "a", env=env_clean)
-    by_env = process_service(work_dir=tmp_path / "b", env={**env_clean, "EVALSCOPE_AUTH_TOKEN": "tok-FROM-ENV-5678"})
-    by_old_env = process_service(work_dir=tmp_path / "c", env={**env_clean, "EVALSCOPE_SERVICE_TOKEN": "tok-OLD-9012"})
-    for svc, token in ((by_file, "tok-FROM-FILE-1234"), (by_env, "tok-FROM-ENV-5678"), (by_old_env, "tok-OLD-9012")):
+    by_env = process_service(
+        work_dir=tmp_path / "b", env={**env_clean, "EVALSCOPE_AUTH_TOKEN": "tok-FROM-ENV-5678"}
+    )
+    by_old_env = process_service(
+        work_dir=tmp_path / "c", env={**env_clean, "EVALSCOPE_SERVICE_TOKEN": "tok-OLD-9012"}
+    )
+    for svc, token in (
+        (by_file, "tok-FROM-FILE-1234"),
+        (by_env, "tok-FROM-ENV-5678"),
+        (by_old_env, "tok-OLD-9012"),
+    ):
         assert _auth_status(svc.url, None) == 401
         assert _auth_status(svc.url, "wrong-token") == 401
         assert _auth_status(svc.url, token) == 200
@@ -244,14 +438,20 @@ def test_auth_token_flags_errors_name_the_flag(tmp_path):
     import sys
 
     def run(*args: str) -> subprocess.CompletedProcess:
-        return subprocess.run([sys.executable, "-m", "evalscope", "service", "--work-dir", str(tmp_path), *args],
-                              capture_output=True, text=True, timeout=60)
+        return subprocess.run(
+            [sys.executable, "-m", "evalscope", "service", "--work-dir", str(tmp_path), *args],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
 
     empty = tmp_path / "empty"
     empty.write_text("\n")
-    for args, needle in ((("--auth-token-file", str(tmp_path / "missing")), "cannot read"),
-                         (("--auth-token-file", str(empty)), "is empty"),
-                         (("--auth-token", "x", "--auth-token-file", str(empty)), "not both")):
+    for args, needle in (
+        (("--auth-token-file", str(tmp_path / "missing")), "cannot read"),
+        (("--auth-token-file", str(empty)), "is empty"),
+        (("--auth-token", "x", "--auth-token-file", str(empty)), "not both"),
+    ):
         out = run(*args)
         assert out.returncode == 2, out
         assert out.stderr.startswith("error: --auth-token-file: ") and needle in out.stderr, out.stderr

@@ -83,13 +83,31 @@ print(perf_response.json())
 """
 
 METRIC_KEYS = [
-    "Time taken for tests (s)", "Number of concurrency", "Total requests", "Succeed requests", "Failed requests",
-    "Output token throughput (tok/s)", "Total token throughput (tok/s)", "Request throughput (req/s)",
-    "Average latency (s)", "Average time to first token (s)", "Average time per output token (s)",
-    "Average inter-token latency (s)", "Average input tokens per request", "Average output tokens per request",
+    "Time taken for tests (s)",
+    "Number of concurrency",
+    "Total requests",
+    "Succeed requests",
+    "Failed requests",
+    "Output token throughput (tok/s)",
+    "Total token throughput (tok/s)",
+    "Request throughput (req/s)",
+    "Average latency (s)",
+    "Average time to first token (s)",
+    "Average time per output token (s)",
+    "Average inter-token latency (s)",
+    "Average input tokens per request",
+    "Average output tokens per request",
 ]
-PERCENTILE_KEYS = ["TTFT (s)", "ITL (s)", "TPOT (s)", "Latency (s)", "Input tokens", "Output tokens",
-                   "Output (tok/s)", "Total (tok/s)"]
+PERCENTILE_KEYS = [
+    "TTFT (s)",
+    "ITL (s)",
+    "TPOT (s)",
+    "Latency (s)",
+    "Input tokens",
+    "Output tokens",
+    "Output (tok/s)",
+    "Total (tok/s)",
+]
 
 
 @pytest.fixture
@@ -98,13 +116,21 @@ def setup(seed_service):
 
 
 def _as_written(text: str, svc: ProcessService, mock: MockServer) -> str:
-    return (text.replace("http://localhost:9000", svc.url).replace(DASHSCOPE, mock.url + "/v1")
-            .replace("http://localhost:8000/v1", mock.url + "/v1"))
+    return (
+        text.replace("http://localhost:9000", svc.url)
+        .replace(DASHSCOPE, mock.url + "/v1")
+        .replace("http://localhost:8000/v1", mock.url + "/v1")
+    )
 
 
 def _curl(text: str, svc, mock) -> dict:
-    out = subprocess.run(["bash", "-c", _as_written(text, svc, mock) + " -sS"], capture_output=True, text=True,
-                         timeout=120, check=True)
+    out = subprocess.run(
+        ["bash", "-c", _as_written(text, svc, mock) + " -sS"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
     return json.loads(out.stdout)
 
 
@@ -188,8 +214,16 @@ def test_python_requests_example(setup, capsys):
 def test_perf_sweep_and_job_record(setup):
     svc, mock = setup
     with httpx.Client(base_url=svc.url, timeout=120) as c:
-        r = c.post("/api/v1/perf", json={"model": "qwen-plus", "url": mock.url, "number": [8, 30], "parallel": [2, 6],
-                                         "sleep_interval": 0})
+        r = c.post(
+            "/api/v1/perf",
+            json={
+                "model": "qwen-plus",
+                "url": mock.url,
+                "number": [8, 30],
+                "parallel": [2, 6],
+                "sleep_interval": 0,
+            },
+        )
         assert r.status_code == 200, r.text
         body = r.json()
         _check_perf(body, svc, [(2, 8), (6, 30)])
@@ -200,33 +234,56 @@ def test_perf_sweep_and_job_record(setup):
         assert Path(body["output_dir"]).is_relative_to(Path(job["output_dir"]))
         assert job["config"]["number"] == [8, 30] and job["config"]["dataset"] == "openqa"
         # The seed's defaults apply to what the body leaves out.
-        defaults = c.post("/api/v1/jobs/perf", json={"model": "m", "url": mock.url + "/v1/chat/completions",
-                                                     "number": 1}).json()
+        defaults = c.post(
+            "/api/v1/jobs/perf", json={"model": "m", "url": mock.url + "/v1/chat/completions", "number": 1}
+        ).json()
         cfg = defaults["config"]
-        assert (cfg["parallel"], cfg["rate"], cfg["dataset"], cfg["max_tokens"], cfg["temperature"], cfg["stream"],
-                cfg["api"]) == ([1], -1, "openqa", 2048, 0.0, True, "openai")
-        ev = c.post("/api/v1/jobs/eval", json={"model": "m", "api_url": mock.url + "/v1", "datasets": ["gsm8k"],
-                                               "limit": 1}).json()["config"]
-        assert (ev["api_key"], ev["eval_batch_size"], ev["generation_config"]["temperature"],
-                ev["generation_config"]["max_tokens"], ev["seed"]) == ("EMPTY", 1, 0.0, 2048, 42)
+        assert (
+            cfg["parallel"],
+            cfg["rate"],
+            cfg["dataset"],
+            cfg["max_tokens"],
+            cfg["temperature"],
+            cfg["stream"],
+            cfg["api"],
+        ) == ([1], -1, "openqa", 2048, 0.0, True, "openai")
+        ev = c.post(
+            "/api/v1/jobs/eval",
+            json={"model": "m", "api_url": mock.url + "/v1", "datasets": ["gsm8k"], "limit": 1},
+        ).json()["config"]
+        assert (
+            ev["api_key"],
+            ev["eval_batch_size"],
+            ev["generation_config"]["temperature"],
+            ev["generation_config"]["max_tokens"],
+            ev["seed"],
+        ) == ("EMPTY", 1, 0.0, 2048, 42)
 
 
-@pytest.mark.parametrize("body, fields", [
-    ({}, {"model", "url"}),
-    ({"model": "m", "url": "http://x/v1", "api": "bogus"}, {"api"}),
-    ({"model": "m", "url": "http://x/v1", "dataset": "nope"}, {"dataset"}),
-    ({"model": "m", "url": "http://x/v1", "number": -3}, {"number"}),
-    ({"model": "m", "url": "http://x/v1", "parallel": "many"}, {"parallel"}),
-    ({"model": "m", "url": "http://x/v1", "outputs_dir": "/etc"}, {"outputs_dir"}),
-    ({"model": "m", "url": "http://x/v1", "dataset": "line_by_line", "dataset_path": "/etc/passwd"},
-     {"dataset_path"}),
-    ({"model": "m", "url": "http://x/v1", "prompt": "@/etc/passwd"}, {"prompt"}),
-    # checks across fields name the field to fix, not "body"
-    ({"model": "m", "url": "http://x/v1", "dataset": "random"}, {"tokenizer_path"}),
-    ({"model": "m", "url": "http://x/v1", "dataset": "custom"}, {"dataset_path"}),
-    ({"model": "m", "url": "http://x/v1", "number": [1, 2, 3], "parallel": [1, 2]}, {"number"}),
-    ({"model": "m", "url": "http://x/v1", "min_prompt_length": 50, "max_prompt_length": 10}, {"min_prompt_length"}),
-])
+@pytest.mark.parametrize(
+    "body, fields",
+    [
+        ({}, {"model", "url"}),
+        ({"model": "m", "url": "http://x/v1", "api": "bogus"}, {"api"}),
+        ({"model": "m", "url": "http://x/v1", "dataset": "nope"}, {"dataset"}),
+        ({"model": "m", "url": "http://x/v1", "number": -3}, {"number"}),
+        ({"model": "m", "url": "http://x/v1", "parallel": "many"}, {"parallel"}),
+        ({"model": "m", "url": "http://x/v1", "outputs_dir": "/etc"}, {"outputs_dir"}),
+        (
+            {"model": "m", "url": "http://x/v1", "dataset": "line_by_line", "dataset_path": "/etc/passwd"},
+            {"dataset_path"},
+        ),
+        ({"model": "m", "url": "http://x/v1", "prompt": "@/etc/passwd"}, {"prompt"}),
+        # checks across fields name the field to fix, not "body"
+        ({"model": "m", "url": "http://x/v1", "dataset": "random"}, {"tokenizer_path"}),
+        ({"model": "m", "url": "http://x/v1", "dataset": "custom"}, {"dataset_path"}),
+        ({"model": "m", "url": "http://x/v1", "number": [1, 2, 3], "parallel": [1, 2]}, {"number"}),
+        (
+            {"model": "m", "url": "http://x/v1", "min_prompt_length": 50, "max_prompt_length": 10},
+            {"min_prompt_length"},
+        ),
+    ],
+)
 def test_perf_validation_400(setup, body, fields):
     svc, _ = setup
     r = httpx.post(svc.url + "/api/v1/perf", json=body)
@@ -236,18 +293,38 @@ def test_perf_validation_400(setup, body, fields):
     assert all(e["reason"] for e in data["errors"])
 
 
-@pytest.mark.parametrize("body, fields", [
-    ({"model": "m", "api_url": "http://x/v1"}, {"datasets"}),
-    ({"datasets": ["gsm8k"]}, {"model", "api_url"}),
-    ({"model": "m", "api_url": "http://x/v1", "datasets": ["no_such_bench"]}, {"datasets"}),
-    ({"model": "m", "api_url": "http://x/v1", "datasets": ["gsm8k"], "limit": -1}, {"limit"}),
-    ({"model": "m", "api_url": "http://x/v1", "datasets": ["gsm8k"], "generation_config": {"max_tokens": 0}},
-     {"generation_config"}),
-    ({"model": "m", "api_url": "http://x/v1", "datasets": ["gsm8k"], "work_dir": "../../etc"}, {"work_dir"}),
-    ({"model": "m", "api_url": "http://x/v1", "datasets": ["gsm8k"], "use_cache": "/etc"}, {"use_cache"}),
-    ({"model": "m", "api_url": "http://x/v1", "datasets": ["gsm8k"], "dataset_args": {"gsm8k": {"subset_list": []}}},
-     {"dataset_args"}),
-])
+@pytest.mark.parametrize(
+    "body, fields",
+    [
+        ({"model": "m", "api_url": "http://x/v1"}, {"datasets"}),
+        ({"datasets": ["gsm8k"]}, {"model", "api_url"}),
+        ({"model": "m", "api_url": "http://x/v1", "datasets": ["no_such_bench"]}, {"datasets"}),
+        ({"model": "m", "api_url": "http://x/v1", "datasets": ["gsm8k"], "limit": -1}, {"limit"}),
+        (
+            {
+                "model": "m",
+                "api_url": "http://x/v1",
+                "datasets": ["gsm8k"],
+                "generation_config": {"max_tokens": 0},
+            },
+            {"generation_config"},
+        ),
+        (
+            {"model": "m", "api_url": "http://x/v1", "datasets": ["gsm8k"], "work_dir": "../../etc"},
+            {"work_dir"},
+        ),
+        ({"model": "m", "api_url": "http://x/v1", "datasets": ["gsm8k"], "use_cache": "/etc"}, {"use_cache"}),
+        (
+            {
+                "model": "m",
+                "api_url": "http://x/v1",
+                "datasets": ["gsm8k"],
+                "dataset_args": {"gsm8k": {"subset_list": []}},
+            },
+            {"dataset_args"},
+        ),
+    ],
+)
 def test_eval_validation_400(setup, body, fields):
     svc, _ = setup
     r = httpx.post(svc.url + "/api/v1/eval", json=body)
@@ -262,9 +339,17 @@ def test_failed_job_is_json_500(setup):
     bad = svc.work_dir.resolve() / "bad-data" / "qa.jsonl"
     bad.parent.mkdir(parents=True, exist_ok=True)
     bad.write_text('{"unrelated": 1}\n')
-    r = httpx.post(svc.url + "/api/v1/eval", timeout=60, json={
-        "model": "m", "api_url": mock.url + "/v1", "datasets": ["general_qa"], "limit": 1,
-        "dataset_args": {"general_qa": {"local_path": "bad-data"}}})
+    r = httpx.post(
+        svc.url + "/api/v1/eval",
+        timeout=60,
+        json={
+            "model": "m",
+            "api_url": mock.url + "/v1",
+            "datasets": ["general_qa"],
+            "limit": 1,
+            "dataset_args": {"general_qa": {"local_path": "bad-data"}},
+        },
+    )
     assert r.status_code == 500
     body = r.json()
     assert body["status"] == "error" and "DatasetFormatError" in body["message"]
@@ -282,7 +367,12 @@ def test_twenty_blocking_calls_at_once_while_health_answers(setup):
 
     def call(i: int) -> None:
         if i % 2:
-            body = {"model": "qwen-plus", "url": mock.url + "/v1/chat/completions", "number": 6, "parallel": 2}
+            body = {
+                "model": "qwen-plus",
+                "url": mock.url + "/v1/chat/completions",
+                "number": 6,
+                "parallel": 2,
+            }
             r = httpx.post(svc.url + "/api/v1/perf", json=body, timeout=120)
         else:
             body = {"model": "qwen-plus", "api_url": mock.url + "/v1", "datasets": ["gsm8k"], "limit": 2}
@@ -313,8 +403,13 @@ def test_client_disconnect_does_not_kill_the_job(setup, mock_server):
     # A slow model: 8 sequential requests take at least 8 x 0.25 s, so the client's 0.3 s read
     # timeout always fires while the job runs (no race with a fast, warm service).
     slow = mock_server(ttft=0.25, output_tokens=2)
-    body = {"model": "disconnect-check", "url": slow.url + "/v1/chat/completions", "number": 8, "parallel": 1,
-            "prompt": "hello"}
+    body = {
+        "model": "disconnect-check",
+        "url": slow.url + "/v1/chat/completions",
+        "number": 8,
+        "parallel": 1,
+        "prompt": "hello",
+    }
     with pytest.raises(httpx.ReadTimeout):
         httpx.post(svc.url + "/api/v1/perf", json=body, timeout=httpx.Timeout(30, read=0.3))
     from conftest import wait_job
@@ -322,8 +417,11 @@ def test_client_disconnect_does_not_kill_the_job(setup, mock_server):
     with httpx.Client(base_url=svc.url, timeout=30) as c:
         deadline = time.monotonic() + 30
         while True:  # the service may still be creating the job when the client gives up
-            jobs = [j for j in c.get("/api/v1/jobs", params={"kind": "perf", "limit": 500}).json()["items"]
-                    if j["config"]["model"] == "disconnect-check"]
+            jobs = [
+                j
+                for j in c.get("/api/v1/jobs", params={"kind": "perf", "limit": 500}).json()["items"]
+                if j["config"]["model"] == "disconnect-check"
+            ]
             if jobs or time.monotonic() > deadline:
                 break
             time.sleep(0.05)
@@ -338,19 +436,42 @@ def test_work_dir_and_use_cache_inside_the_base_folder(setup):
     svc, mock = setup
     base = svc.work_dir.resolve()
     with httpx.Client(base_url=svc.url, timeout=60) as c:
-        first = c.post("/api/v1/eval", json={"model": "qwen-plus", "api_url": mock.url + "/v1", "datasets": ["gsm8k"],
-                                             "limit": 3, "work_dir": "team-a"})
+        first = c.post(
+            "/api/v1/eval",
+            json={
+                "model": "qwen-plus",
+                "api_url": mock.url + "/v1",
+                "datasets": ["gsm8k"],
+                "limit": 3,
+                "work_dir": "team-a",
+            },
+        )
         assert first.status_code == 200, first.text
         out = Path(first.json()["output_dir"])
         assert out.parent == base / "team-a"
-        perf = c.post("/api/v1/perf", json={"model": "qwen-plus", "url": mock.url, "number": 2, "prompt": "hi",
-                                            "outputs_dir": "team-b"}).json()
+        perf = c.post(
+            "/api/v1/perf",
+            json={
+                "model": "qwen-plus",
+                "url": mock.url,
+                "number": 2,
+                "prompt": "hi",
+                "outputs_dir": "team-b",
+            },
+        ).json()
         assert Path(perf["output_dir"]).is_relative_to(base / "team-b")
         # use_cache names an earlier run: its samples are reused, the earlier folder is left alone.
         before = (out / "predictions" / "qwen-plus" / "gsm8k.jsonl").read_bytes()
         mock.reset_stats()
-        second = c.post("/api/v1/eval", json={"model": "qwen-plus", "api_url": mock.url + "/v1",
-                                              "datasets": ["gsm8k"], "use_cache": str(out)})
+        second = c.post(
+            "/api/v1/eval",
+            json={
+                "model": "qwen-plus",
+                "api_url": mock.url + "/v1",
+                "datasets": ["gsm8k"],
+                "use_cache": str(out),
+            },
+        )
         assert second.status_code == 200, second.text
         assert sum(mock.stats()["prompts"].values()) == 6 - 3
         assert Path(second.json()["output_dir"]) != out

@@ -13,15 +13,27 @@ from evalscope.service.background import BackgroundService
 REPO = Path(__file__).resolve().parents[2]
 ARTIFACTS = REPO / "test-artifacts"
 FIXTURES = REPO / "tests" / "fixtures" / "eval"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 TOKEN = "web-test-token"
 
 
 def chromium_binary() -> str | None:
     """The chromium executable: $EVALSCOPE_CHROMIUM, else Debian's /usr/bin/chromium, else on PATH."""
-    for candidate in (os.environ.get("EVALSCOPE_CHROMIUM"), "/usr/bin/chromium", shutil.which("chromium"),
-                      shutil.which("chromium-browser")):
+    for candidate in (
+        os.environ.get("EVALSCOPE_CHROMIUM"),
+        "/usr/bin/chromium",
+        shutil.which("chromium"),
+        shutil.which("chromium-browser"),
+    ):
         if candidate and Path(candidate).is_file():
             return candidate
     return None
@@ -73,8 +85,9 @@ class WebService(BackgroundService):
     """create_app(...) under uvicorn in a background thread, with a bearer token."""
 
     def __init__(self, work_dir: Path, **settings) -> None:
-        super().__init__(work_dir=work_dir, max_concurrent_jobs=2, auth_token=TOKEN, data_dirs=[FIXTURES],
-                         **settings)
+        super().__init__(
+            work_dir=work_dir, max_concurrent_jobs=2, auth_token=TOKEN, data_dirs=[FIXTURES], **settings
+        )
 
 
 @pytest.fixture(scope="module")

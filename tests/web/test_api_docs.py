@@ -23,7 +23,9 @@ def _offline(page, service_url: str) -> tuple[list[str], list[str]]:
             r.abort()
 
     page.route("**/*", route)
-    page.on("response", lambda resp: failed.append(f"{resp.status} {resp.url}") if resp.status >= 400 else None)
+    page.on(
+        "response", lambda resp: failed.append(f"{resp.status} {resp.url}") if resp.status >= 400 else None
+    )
     return blocked, failed
 
 
@@ -33,7 +35,13 @@ def test_swagger_ui_renders_offline_and_shows_the_operations(page, web_service):
     page.wait_for_selector(".opblock", timeout=30_000)
     summaries = page.locator(".opblock-summary-path").all_inner_texts()
     paths = {s.replace("\u200b", "").strip() for s in summaries}
-    assert {"/api/v1/eval", "/api/v1/perf", "/api/v1/jobs", "/api/v1/eval/invoke", "/api/v1/tasks/active"} <= paths
+    assert {
+        "/api/v1/eval",
+        "/api/v1/perf",
+        "/api/v1/jobs",
+        "/api/v1/eval/invoke",
+        "/api/v1/tasks/active",
+    } <= paths
     assert page.locator(".info .title").inner_text().startswith("EvalScope service")
     assert blocked == [] and failed == [] and page.errors == []
     icon = page.locator("link[rel*='icon']").first.get_attribute("href")
@@ -50,8 +58,15 @@ def test_redoc_renders_offline(page, web_service):
     assert failed == [] and page.errors == []
 
 
-@pytest.mark.parametrize("path", ["/favicon.ico", "/static/docs/swagger-ui-bundle.js",
-                                  "/static/docs/swagger-ui.css", "/static/docs/redoc.standalone.js"])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/favicon.ico",
+        "/static/docs/swagger-ui-bundle.js",
+        "/static/docs/swagger-ui.css",
+        "/static/docs/redoc.standalone.js",
+    ],
+)
 def test_docs_assets_and_favicon_need_no_token(web_service, path):
     r = httpx.get(web_service.url + path)
     assert r.status_code == 200 and len(r.content) > 1000

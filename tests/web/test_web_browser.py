@@ -20,16 +20,22 @@ GSM8K_ANSWERS = [
     ScriptedAnswer(match="Tom has 3 apples", reply="Tom has 3 + 4 = 7 apples. \\boxed{7}"),
     ScriptedAnswer(match="Mia buys 600 pens", reply="She pays $1,200.00 in total. The answer is $1,200.00"),
     ScriptedAnswer(match="Lena reads 5 pages", reply="ANSWER: 31"),
-    ScriptedAnswer(match="Sam walks 2 km", reply="<b>I cannot</b> solve this. </script><script>alert('x')</script>"),
-    ScriptedAnswer(match="A train travels 60 km", reply="60 * 3 = 180 so \\boxed{180}", finish_reason="length"),
+    ScriptedAnswer(
+        match="Sam walks 2 km", reply="<b>I cannot</b> solve this. </script><script>alert('x')</script>"
+    ),
+    ScriptedAnswer(
+        match="A train travels 60 km", reply="60 * 3 = 180 so \\boxed{180}", finish_reason="length"
+    ),
     ScriptedAnswer(match="Ben saves 10 dollars", status=500, retry_after=0),
 ]
 
 
 @pytest.fixture(scope="module")
 def mock():
-    with MockServer(MockConfig(ttft=0.01, itl=0.002, output_tokens=12, answers=GSM8K_ANSWERS, error_rate=0.0),
-                    mode="thread") as srv:
+    with MockServer(
+        MockConfig(ttft=0.01, itl=0.002, output_tokens=12, answers=GSM8K_ANSWERS, error_rate=0.0),
+        mode="thread",
+    ) as srv:
         yield srv
 
 
@@ -46,7 +52,8 @@ def login(page, url):
 def wait_job_final(page, timeout_ms=120_000) -> str:
     page.wait_for_function(
         "['succeeded','failed','cancelled','interrupted'].includes(document.getElementById('job-state').textContent)",
-        timeout=timeout_ms)
+        timeout=timeout_ms,
+    )
     return page.inner_text("#job-state")
 
 
@@ -102,8 +109,9 @@ def test_eval_job_sample_browser_filters_by_state(page, web_service, mock):
     form.locator("[name=api_url]").fill(mock.url + "/v1")
     form.locator("[name=datasets]").fill("gsm8k")
     form.locator("[name=eval_batch_size]").fill("3")
-    form.locator("[name=extra]").fill(json.dumps({"dataset_args": {"gsm8k": {"local_path": str(FIXTURES / "gsm8k")}},
-                                                  "max_retries": 0}))
+    form.locator("[name=extra]").fill(
+        json.dumps({"dataset_args": {"gsm8k": {"local_path": str(FIXTURES / "gsm8k")}}, "max_retries": 0})
+    )
     form.locator("button[type=submit]").click()
     page.wait_for_url(re.compile(r"/jobs/[^/]+$"))
     assert wait_job_final(page) == "succeeded", page.inner_text("#job-error")

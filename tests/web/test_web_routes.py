@@ -23,7 +23,9 @@ def client(tmp_path_factory):
 def test_pages_and_static_are_open_but_the_api_is_not(client):
     index = client.get("/")
     assert index.status_code == 200 and index.headers["content-type"].startswith("text/html")
-    assert 'id="perf-form"' in index.text and 'id="eval-form"' in index.text and 'id="jobs-table"' in index.text
+    assert (
+        'id="perf-form"' in index.text and 'id="eval-form"' in index.text and 'id="jobs-table"' in index.text
+    )
     # suggestions come from the engines' registries
     assert '<option value="gsm8k">' in index.text and "<option>openqa</option>" in index.text
     js = client.get("/static/app.js")

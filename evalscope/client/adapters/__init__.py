@@ -11,8 +11,9 @@ from evalscope.client.adapters.openai import OpenAIChatAdapter, OpenAICompletion
 API_NAMES = ("openai", "dashscope", "anthropic", "gemini")
 
 
-def make_adapter(api: str, url: str, model: str, api_key: str | None = None,
-                 headers: dict[str, str] | None = None) -> Adapter:
+def make_adapter(
+    api: str, url: str, model: str, api_key: str | None = None, headers: dict[str, str] | None = None
+) -> Adapter:
     """The adapter for ``api``; ``openai`` with a URL ending in ``/completions`` (not chat) is text completions."""
     if api == "openai":
         path = url.rstrip("/")
@@ -28,5 +29,13 @@ def make_adapter(api: str, url: str, model: str, api_key: str | None = None,
     raise ValueError(f"unknown api {api!r}: choose one of {', '.join(API_NAMES)}")
 
 
-__all__ = ["API_NAMES", "Adapter", "AnthropicAdapter", "DashScopeAdapter", "GeminiAdapter",
-           "OpenAIChatAdapter", "OpenAICompletionsAdapter", "make_adapter"]
+__all__ = [
+    "API_NAMES",
+    "Adapter",
+    "AnthropicAdapter",
+    "DashScopeAdapter",
+    "GeminiAdapter",
+    "OpenAIChatAdapter",
+    "OpenAICompletionsAdapter",
+    "make_adapter",
+]

@@ -37,10 +37,20 @@ class AnthropicAdapter(Adapter):
                 system.append(message_text(m))
             else:
                 messages.append({"role": m.get("role", "user"), "content": m.get("content", "")})
-        body: dict[str, Any] = {"model": self.model, "messages": messages, "stream": req.stream,
-                                "max_tokens": req.max_tokens or 4096}
-        optional(body, system="\n".join(system) if system else None, temperature=req.temperature,
-                 top_p=req.top_p, top_k=req.top_k, stop_sequences=req.stop_list())
+        body: dict[str, Any] = {
+            "model": self.model,
+            "messages": messages,
+            "stream": req.stream,
+            "max_tokens": req.max_tokens or 4096,
+        }
+        optional(
+            body,
+            system="\n".join(system) if system else None,
+            temperature=req.temperature,
+            top_p=req.top_p,
+            top_k=req.top_k,
+            stop_sequences=req.stop_list(),
+        )
         body.update(req.extra_body)
         return body
 
@@ -71,8 +81,13 @@ class AnthropicAdapter(Adapter):
             elif block.get("type") == "thinking":
                 thinking.append(block.get("thinking", ""))
         usage = body.get("usage") or {}
-        return Delta("".join(text), "".join(thinking) or None, body.get("stop_reason"),
-                     usage.get("input_tokens"), usage.get("output_tokens"))
+        return Delta(
+            "".join(text),
+            "".join(thinking) or None,
+            body.get("stop_reason"),
+            usage.get("input_tokens"),
+            usage.get("output_tokens"),
+        )
 
     def error_in_event(self, event: Any) -> str | None:
         if isinstance(event, dict) and event.get("type") == "error":

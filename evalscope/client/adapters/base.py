@@ -21,16 +21,20 @@ class Adapter:
     #: payload that ends a stream without being JSON (OpenAI's ``[DONE]``), if the protocol has one
     done_sentinel: ClassVar[bytes | None] = None
 
-    def __init__(self, url: str, model: str, api_key: str | None = None,
-                 headers: dict[str, str] | None = None) -> None:
+    def __init__(
+        self, url: str, model: str, api_key: str | None = None, headers: dict[str, str] | None = None
+    ) -> None:
         # Credentials in the URL (user:password@host, ?key=...) are kept apart: the paths below are
         # built on the bare URL, the query goes back on the endpoint, the user info becomes Basic auth.
         parts = urlsplit(url.strip())
         self._userinfo = parts.netloc.rpartition("@")[0] if "@" in parts.netloc else ""
         self._query = parts.query
         netloc = parts.netloc.rpartition("@")[2]
-        self.base_url = urlunsplit((parts.scheme, netloc, parts.path, "", "")).rstrip("/") if parts.scheme else \
-            url.strip().rstrip("/")
+        self.base_url = (
+            urlunsplit((parts.scheme, netloc, parts.path, "", "")).rstrip("/")
+            if parts.scheme
+            else url.strip().rstrip("/")
+        )
         self.model = model
         self._api_key = api_key
         self._extra_headers = dict(headers or {})
@@ -99,8 +103,11 @@ class Adapter:
         """All request headers: content type, auth, protocol extras, then the user's own."""
         h = {"Content-Type": "application/json"}
         h.update(self.auth_headers(self._api_key))
-        if self._userinfo and (self._api_key in (None, "", "EMPTY")) and not any(
-                k.lower() == "authorization" for k in self._extra_headers):
+        if (
+            self._userinfo
+            and (self._api_key in (None, "", "EMPTY"))
+            and not any(k.lower() == "authorization" for k in self._extra_headers)
+        ):
             # user:password@ in the URL, as browsers and curl send it (a real api_key wins)
             h = {k: v for k, v in h.items() if k.lower() != "authorization"}
             user, _, password = self._userinfo.partition(":")

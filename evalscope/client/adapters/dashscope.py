@@ -31,8 +31,15 @@ class DashScopeAdapter(Adapter):
         if req.stream:
             # deltas rather than the whole text so far in every event
             params["incremental_output"] = True
-        optional(params, max_tokens=req.max_tokens, temperature=req.temperature, top_p=req.top_p,
-                 top_k=req.top_k, stop=req.stop, seed=req.seed)
+        optional(
+            params,
+            max_tokens=req.max_tokens,
+            temperature=req.temperature,
+            top_p=req.top_p,
+            top_k=req.top_k,
+            stop=req.stop,
+            seed=req.seed,
+        )
         body = {"model": self.model, "input": {"messages": req.chat_messages()}, "parameters": params}
         body.update(req.extra_body)
         return body
@@ -59,8 +66,13 @@ class DashScopeAdapter(Adapter):
         usage = body.get("usage") or {}
         if not streaming:
             text = text or ""
-        return Delta(text or (None if streaming else ""), reasoning or None, finish,
-                     usage.get("input_tokens"), usage.get("output_tokens"))
+        return Delta(
+            text or (None if streaming else ""),
+            reasoning or None,
+            finish,
+            usage.get("input_tokens"),
+            usage.get("output_tokens"),
+        )
 
     def error_in_event(self, event: Any) -> str | None:
         if isinstance(event, dict) and event.get("code") and not event.get("output"):

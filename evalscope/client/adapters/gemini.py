@@ -34,10 +34,18 @@ class GeminiAdapter(Adapter):
             if role == "system":
                 system.append(message_text(m))
                 continue
-            contents.append({"role": "model" if role == "assistant" else "user",
-                             "parts": [{"text": message_text(m)}]})
-        config = optional({}, maxOutputTokens=req.max_tokens, temperature=req.temperature, topP=req.top_p,
-                          topK=req.top_k, stopSequences=req.stop_list(), seed=req.seed)
+            contents.append(
+                {"role": "model" if role == "assistant" else "user", "parts": [{"text": message_text(m)}]}
+            )
+        config = optional(
+            {},
+            maxOutputTokens=req.max_tokens,
+            temperature=req.temperature,
+            topP=req.top_p,
+            topK=req.top_k,
+            stopSequences=req.stop_list(),
+            seed=req.seed,
+        )
         body: dict[str, Any] = {"contents": contents, "generationConfig": config}
         if system:
             body["systemInstruction"] = {"parts": [{"text": "\n".join(system)}]}
@@ -62,6 +70,13 @@ class GeminiAdapter(Adapter):
         if completion is not None and usage.get("thoughtsTokenCount"):
             completion += usage["thoughtsTokenCount"]
         if streaming:
-            return Delta("".join(text) if text else None, "".join(thought) if thought else None, finish,
-                         usage.get("promptTokenCount"), completion)
-        return Delta("".join(text), "".join(thought) or None, finish, usage.get("promptTokenCount"), completion)
+            return Delta(
+                "".join(text) if text else None,
+                "".join(thought) if thought else None,
+                finish,
+                usage.get("promptTokenCount"),
+                completion,
+            )
+        return Delta(
+            "".join(text), "".join(thought) or None, finish, usage.get("promptTokenCount"), completion
+        )

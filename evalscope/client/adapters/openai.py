@@ -24,9 +24,11 @@ def _usage(event: dict[str, Any]) -> tuple[int | None, int | None]:
 # decoded normally.
 _NULLS = rb'(?:,"(?:logprobs|finish_reason|stop_reason|matched_stop)":null)*'
 _PLAIN_CHAT = re.compile(
-    rb'"choices":\[\{"index":0,"delta":\{"content":"([^"\\]*)"\}' + _NULLS + rb'\}\](?:,"usage":null)?\}$').search
+    rb'"choices":\[\{"index":0,"delta":\{"content":"([^"\\]*)"\}' + _NULLS + rb'\}\](?:,"usage":null)?\}$'
+).search
 _PLAIN_TEXT = re.compile(
-    rb'"choices":\[\{"index":0,"text":"([^"\\]*)"' + _NULLS + rb'\}\](?:,"usage":null)?\}$').search
+    rb'"choices":\[\{"index":0,"text":"([^"\\]*)"' + _NULLS + rb'\}\](?:,"usage":null)?\}$'
+).search
 
 
 class OpenAIChatAdapter(Adapter):
@@ -44,8 +46,16 @@ class OpenAIChatAdapter(Adapter):
 
     def _common(self, req: GenerationRequest) -> dict[str, Any]:
         body: dict[str, Any] = {"model": self.model, "stream": req.stream}
-        optional(body, max_tokens=req.max_tokens, temperature=req.temperature, top_p=req.top_p,
-                 top_k=req.top_k, stop=req.stop, seed=req.seed, min_tokens=req.min_tokens)
+        optional(
+            body,
+            max_tokens=req.max_tokens,
+            temperature=req.temperature,
+            top_p=req.top_p,
+            top_k=req.top_k,
+            stop=req.stop,
+            seed=req.seed,
+            min_tokens=req.min_tokens,
+        )
         if req.stream:
             # without it most servers send no usage at all when streaming
             body["stream_options"] = {"include_usage": True}

@@ -19,7 +19,7 @@ def record_to_sample(row: dict[str, Any], subset: str) -> Sample:
     if "query" in row and "gold" in row:
         question = str(row["query"])
         if question.startswith("Question:"):
-            question = question[len("Question:"):].strip()
+            question = question[len("Question:") :].strip()
         choices = [str(c) for c in row["choices"]]
         return Sample(input=question, choices=choices, target=letter_target(int(row["gold"]), choices))
     q = row["question"]
@@ -28,31 +28,47 @@ def record_to_sample(row: dict[str, Any], subset: str) -> Sample:
         texts = [str(o["text"]) for o in options]
         labels = [str(o["label"]) for o in options]
     else:  # hub rows
-        stem, texts, labels = q, [str(t) for t in row["choices"]["text"]], [str(lb) for lb in row["choices"]["label"]]
+        stem, texts, labels = (
+            q,
+            [str(t) for t in row["choices"]["text"]],
+            [str(lb) for lb in row["choices"]["label"]],
+        )
     key = str(row["answerKey"]).strip()
     if key not in labels:
         raise ValueError(f"answerKey {key!r} not among labels {labels}")
     # Labels are sometimes 1-4 instead of A-D: the position is what the prompt shows.
-    return Sample(input=stem, choices=texts, target=letter_target(labels.index(key), texts),
-                  metadata={"id": row.get("id", "")})
+    return Sample(
+        input=stem,
+        choices=texts,
+        target=letter_target(labels.index(key), texts),
+        metadata={"id": row.get("id", "")},
+    )
 
 
-ARC = register(Benchmark(
-    name="arc",
-    pretty_name="ARC",
-    description="AI2 Reasoning Challenge: science questions, ARC-Easy and ARC-Challenge, test split, 0-shot.",
-    dataset_id="allenai/ai2_arc",
-    hf_dataset_id="allenai/ai2_arc",
-    subsets=("ARC-Easy", "ARC-Challenge"),
-    eval_split="test",
-    train_split="train",
-    few_shot_num=0,
-    record_to_sample=record_to_sample,
-    build_prompt=mcq_prompt(MCQ_EN_COT, MCQ_EN_FEWSHOT_HEADER),
-    scorer=score_choice,
-    local_files=("{subset}/{subset}-{Split}.jsonl", "{subset}-{Split}.jsonl", "{subset}/{split}-*.parquet",
-                 "{subset}_{split}.jsonl", "{subset_snake}_{split}.jsonl", "{subset_snake}.jsonl"),
-    hub_file="{subset}/{split}-00000-of-00001.parquet",
-    dir_names=("arc", "ai2_arc", "allenai/ai2_arc"),
-    tags=("Reasoning", "MCQ"),
-))
+ARC = register(
+    Benchmark(
+        name="arc",
+        pretty_name="ARC",
+        description="AI2 Reasoning Challenge: science questions, ARC-Easy and ARC-Challenge, test split, 0-shot.",
+        dataset_id="allenai/ai2_arc",
+        hf_dataset_id="allenai/ai2_arc",
+        subsets=("ARC-Easy", "ARC-Challenge"),
+        eval_split="test",
+        train_split="train",
+        few_shot_num=0,
+        record_to_sample=record_to_sample,
+        build_prompt=mcq_prompt(MCQ_EN_COT, MCQ_EN_FEWSHOT_HEADER),
+        scorer=score_choice,
+        local_files=(
+            "{subset}/{subset}-{Split}.jsonl",
+            "{subset}-{Split}.jsonl",
+            "{subset}/{split}-*.parquet",
+            "{subset}_{split}.jsonl",
+            "{subset_snake}_{split}.jsonl",
+            "{subset_snake}.jsonl",
+        ),
+        hub_file="{subset}/{split}-00000-of-00001.parquet",
+        dir_names=("arc", "ai2_arc", "allenai/ai2_arc"),
+        tags=("Reasoning", "MCQ"),
+    )
+)

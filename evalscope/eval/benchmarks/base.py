@@ -20,11 +20,11 @@ if TYPE_CHECKING:
 class Sample(BaseModel):
     """One question, as the runner and scorers see it."""
 
-    id: str = ""                      # stable within a benchmark: "<subset>/<row index>"
+    id: str = ""  # stable within a benchmark: "<subset>/<row index>"
     subset: str = "default"
-    input: str = ""                   # the question text (prompt templates add the rest)
+    input: str = ""  # the question text (prompt templates add the rest)
     choices: list[str] | None = None  # option texts for multiple choice, in label order
-    target: str = ""                  # gold answer: a letter, a number, a LaTeX expression, a text
+    target: str = ""  # gold answer: a letter, a number, a LaTeX expression, a text
     messages: list[dict[str, str]] | None = None  # a row that already is a conversation
     metadata: dict[str, Any] = Field(default_factory=dict)
 
@@ -41,14 +41,14 @@ class Benchmark:
     name: str
     pretty_name: str
     description: str
-    dataset_id: str                               # ModelScope id (the default hub)
+    dataset_id: str  # ModelScope id (the default hub)
     subsets: tuple[str, ...]
     eval_split: str
     record_to_sample: RowToSample
     build_prompt: PromptBuilder
-    scorer: Scorer                                # e.g. evalscope.eval.scoring.score_choice
+    scorer: Scorer  # e.g. evalscope.eval.scoring.score_choice
     hf_dataset_id: str | None = None
-    train_split: str | None = None                # where few-shot examples come from
+    train_split: str | None = None  # where few-shot examples come from
     few_shot_num: int = 0
     metric_name: str = "AverageAccuracy"
     # Candidate file patterns (globs, relative to a dataset folder) for a split of a subset; the first
@@ -95,8 +95,13 @@ class Benchmark:
 
 def _names(subset: str, split: str) -> dict[str, str]:
     # Spellings that real layouts use: "ARC-Easy-Test.jsonl", "arc_easy.jsonl".
-    return {"subset": subset, "split": split, "Split": split.capitalize(),
-            "subset_lower": subset.lower(), "subset_snake": subset.lower().replace("-", "_")}
+    return {
+        "subset": subset,
+        "split": split,
+        "Split": split.capitalize(),
+        "subset_lower": subset.lower(),
+        "subset_snake": subset.lower().replace("-", "_"),
+    }
 
 
 _REGISTRY: dict[str, Benchmark] = {}

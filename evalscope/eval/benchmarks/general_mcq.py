@@ -24,24 +24,30 @@ def record_to_sample(row: dict[str, Any], subset: str) -> Sample:
         choices.append(str(value))
     if len(choices) < 2:
         raise ValueError("needs at least the columns A and B")
-    return Sample(input=str(row["question"]), choices=choices, target=letter_target(row["answer"], choices),
-                  metadata={"id": row.get("id", "")})
+    return Sample(
+        input=str(row["question"]),
+        choices=choices,
+        target=letter_target(row["answer"], choices),
+        metadata={"id": row.get("id", "")},
+    )
 
 
-GENERAL_MCQ = register(Benchmark(
-    name="general_mcq",
-    pretty_name="General-MCQ",
-    description="Your own multiple-choice questions: <subset>_val.{jsonl,csv} (+ <subset>_dev for few-shot).",
-    dataset_id="general_mcq",
-    subsets=("default",),
-    eval_split="val",
-    train_split="dev",
-    few_shot_num=0,
-    record_to_sample=record_to_sample,
-    build_prompt=mcq_prompt(MCQ_ZH, MCQ_ZH_FEWSHOT_HEADER),
-    scorer=score_choice,
-    local_files=("{subset}_{split}.jsonl", "{subset}_{split}.csv", "{subset}_{split}.tsv"),
-    hub_file="{subset}_{split}.jsonl",
-    discover_subsets=True,
-    tags=("MCQ", "Custom"),
-))
+GENERAL_MCQ = register(
+    Benchmark(
+        name="general_mcq",
+        pretty_name="General-MCQ",
+        description="Your own multiple-choice questions: <subset>_val.{jsonl,csv} (+ <subset>_dev for few-shot).",
+        dataset_id="general_mcq",
+        subsets=("default",),
+        eval_split="val",
+        train_split="dev",
+        few_shot_num=0,
+        record_to_sample=record_to_sample,
+        build_prompt=mcq_prompt(MCQ_ZH, MCQ_ZH_FEWSHOT_HEADER),
+        scorer=score_choice,
+        local_files=("{subset}_{split}.jsonl", "{subset}_{split}.csv", "{subset}_{split}.tsv"),
+        hub_file="{subset}_{split}.jsonl",
+        discover_subsets=True,
+        tags=("MCQ", "Custom"),
+    )
+)

@@ -12,11 +12,11 @@ MCQ_EN_COT = (
 MCQ_EN_FEWSHOT_HEADER = "Here are some examples of how to answer similar questions:\n\n{fewshot}\n\n"
 
 MCQ_ZH_COT = (
-    "回答下面的单项选择题，请选出其中的正确答案。你的回答的最后一行应该是这样的格式：\"答案：[LETTER]\"（不带引号），"
+    '回答下面的单项选择题，请选出其中的正确答案。你的回答的最后一行应该是这样的格式："答案：[LETTER]"（不带引号），'
     "其中 [LETTER] 是 {letters} 中的一个。请在回答前进行一步步思考。\n\n问题：{question}\n选项：\n{choices}\n"
 )
 MCQ_ZH = (
-    "回答下面的单项选择题，请选出其中的正确答案。你的回答的全部内容应该是这样的格式：\"答案：[LETTER]\"（不带引号），"
+    '回答下面的单项选择题，请选出其中的正确答案。你的回答的全部内容应该是这样的格式："答案：[LETTER]"（不带引号），'
     "其中 [LETTER] 是 {letters} 中的一个。\n\n问题：{question}\n选项：\n{choices}\n"
 )
 MCQ_ZH_FEWSHOT_HEADER = "以下是一些示例问题：\n\n{fewshot}\n\n"
@@ -32,8 +32,9 @@ def mcq_prompt(template: str, header: str, system: str | None = None):
 
     def build(sample: Sample, shots: list[Sample]) -> list[Message]:
         choices = sample.choices or []
-        body = template.format(letters=",".join(letters_for(choices)), question=sample.input,
-                               choices=options_block(choices))
+        body = template.format(
+            letters=",".join(letters_for(choices)), question=sample.input, choices=options_block(choices)
+        )
         if shots:
             body = header.format(fewshot="\n\n".join(mcq_example_en(s) for s in shots)) + body
         return user(body, system)

@@ -11,5 +11,13 @@ from evalscope.jobs.kinds import JobKind
 #: the executor sends shard messages instead of running its target.
 DISTRIBUTED_PERF = JobKind(DISTRIBUTED_PERF_KIND, "evalscope.jobs.celery.distperf:shard_job")
 
-__all__ = ["DEFAULT_QUEUE", "DISTRIBUTED_PERF", "DISTRIBUTED_PERF_KIND", "TASK_RUN", "TASK_SHARD", "CeleryExecutor",
-           "FilesConfig", "make_celery"]
+__all__ = [
+    "DEFAULT_QUEUE",
+    "DISTRIBUTED_PERF",
+    "DISTRIBUTED_PERF_KIND",
+    "TASK_RUN",
+    "TASK_SHARD",
+    "CeleryExecutor",
+    "FilesConfig",
+    "make_celery",
+]

@@ -19,8 +19,9 @@ DEFAULT_QUEUE = "evalscope"
 VISIBILITY_TIMEOUT_S = 6 * 3600
 
 
-def make_celery(broker_url: str, *, queue: str = DEFAULT_QUEUE,
-                visibility_timeout: float = VISIBILITY_TIMEOUT_S) -> Any:
+def make_celery(
+    broker_url: str, *, queue: str = DEFAULT_QUEUE, visibility_timeout: float = VISIBILITY_TIMEOUT_S
+) -> Any:
     """A Celery app talking to ``broker_url`` (``redis://host:6379/0``); results live in the job store."""
     from celery import Celery
 

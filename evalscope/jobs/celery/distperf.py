@@ -60,8 +60,10 @@ def barrier(client: Any, key: str, n: int, timeout: float = BARRIER_TIMEOUT) -> 
             return float(value)
         time.sleep(0.002)
     got = int(client.get(f"{key}:ready") or 0)
-    raise RuntimeError(f"only {got} of {n} perf shards started within {timeout:.0f} s: a distributed perf run "
-                       f"needs {n} free worker slots at once (workers x --concurrency)")
+    raise RuntimeError(
+        f"only {got} of {n} perf shards started within {timeout:.0f} s: a distributed perf run "
+        f"needs {n} free worker slots at once (workers x --concurrency)"
+    )
 
 
 def perf_args(config: dict[str, Any]) -> Any:
@@ -107,9 +109,17 @@ def shard_job(config: dict[str, Any], ctx: Any) -> dict[str, Any]:
         else:
             records, stats = run_async(run_shard(plan, start_at, on_progress))
         rebase(records, local_t0[0])
-        payload = {"shard": k, "records": dump_records(records),
-                   "stats": None if stats is None else {"loop_lag": stats.loop_lag, "cpu_seconds": stats.cpu_seconds,
-                                                        "wall_seconds": stats.wall_seconds}}
+        payload = {
+            "shard": k,
+            "records": dump_records(records),
+            "stats": None
+            if stats is None
+            else {
+                "loop_lag": stats.loop_lag,
+                "cpu_seconds": stats.cpu_seconds,
+                "wall_seconds": stats.wall_seconds,
+            },
+        }
         client.rpush(f"{key}:p{p}:records", json.dumps(payload))
         client.expire(f"{key}:p{p}:records", KEY_TTL)
         finished += len(plan.indices) if plan is not None else 0
@@ -138,8 +148,9 @@ def merge(config: dict[str, Any], key: str, client: Any, out_dir: Path, n: int) 
             records += load_records(part["records"])
             if part["stats"]:
                 stats.merge(ClientStats(**part["stats"]))
-        result = point_result(args, records, stats, parallel, number, tokenizer=tokenizer, processes=n,
-                              distributed_shards=n)
+        result = point_result(
+            args, records, stats, parallel, number, tokenizer=tokenizer, processes=n, distributed_shards=n
+        )
         name = point_name(parallel, number)
         write_point(run_dir.root / name, result, records, point_args(args, parallel, number, shards=n))
         results[name] = result
@@ -178,7 +189,17 @@ def run_shard(runtime: Any, payload: dict[str, Any], shard: int, shards: int) ->
         client.delete(*client.keys(f"{key}:*"))
         return merged
 
-    shard_task = {**payload, "target": f"{__name__}:shard_job",
-                  "config": {**task.config, "_shard": shard, "_shards": shards, "_redis": url, "_key": key}}
-    return runtime.run_dispatch(shard_task, start=start, finish=finish, key=f"{task.job_id}.s{shard}",
-                                progress=progress, local_dir=local / "shards" / f"s{shard}", job_dir=local)
+    shard_task = {
+        **payload,
+        "target": f"{__name__}:shard_job",
+        "config": {**task.config, "_shard": shard, "_shards": shards, "_redis": url, "_key": key},
+    }
+    return runtime.run_dispatch(
+        shard_task,
+        start=start,
+        finish=finish,
+        key=f"{task.job_id}.s{shard}",
+        progress=progress,
+        local_dir=local / "shards" / f"s{shard}",
+        job_dir=local,
+    )

@@ -39,9 +39,16 @@ class CeleryExecutor(Executor):
 
     durable = True
 
-    def __init__(self, broker_url: str, store: JobStore, *, queue: str = DEFAULT_QUEUE,
-                 heartbeat_timeout: float = 30.0, poll_interval: float = 0.25,
-                 secret_key: str | None = None) -> None:
+    def __init__(
+        self,
+        broker_url: str,
+        store: JobStore,
+        *,
+        queue: str = DEFAULT_QUEUE,
+        heartbeat_timeout: float = 30.0,
+        poll_interval: float = 0.25,
+        secret_key: str | None = None,
+    ) -> None:
         """``secret_key`` seals API keys in the messages (default: ``$EVALSCOPE_SECRET_KEY``)."""
         self.broker_url = broker_url
         self._secret_key = secret_key or secret_key_from_env()
@@ -68,9 +75,11 @@ class CeleryExecutor(Executor):
                 where = conn.as_uri()  # password masked
             raise RuntimeError(f"--broker-url: cannot reach the Celery broker at {where}: {exc}") from None
         if not self._secret_key:
-            log.warning("%s is not set: jobs' API keys travel in clear inside the broker's messages "
-                        "(set it to the same passphrase on the service and every worker to seal them)",
-                        SECRET_KEY_ENV)
+            log.warning(
+                "%s is not set: jobs' API keys travel in clear inside the broker's messages "
+                "(set it to the same passphrase on the service and every worker to seal them)",
+                SECRET_KEY_ENV,
+            )
         self._thread = threading.Thread(target=self._loop, name="evalscope-celery-monitor", daemon=True)
         self._thread.start()
 
@@ -105,8 +114,10 @@ class CeleryExecutor(Executor):
 
     def stats(self) -> dict[str, int]:
         counts = self.store.counts()
-        return {"queued": sum(n for (_, st), n in counts.items() if st == JobState.queued.value),
-                "busy": sum(n for (_, st), n in counts.items() if st == JobState.running.value)}
+        return {
+            "queued": sum(n for (_, st), n in counts.items() if st == JobState.queued.value),
+            "busy": sum(n for (_, st), n in counts.items() if st == JobState.running.value),
+        }
 
     # -- monitor ------------------------------------------------------------------------------
     def _loop(self) -> None:

@@ -36,10 +36,13 @@ class FilesConfig(BaseModel):
     """A worker's output-files mode."""
 
     mode: FilesMode = "shared"
-    work_dir: Path | None = Field(default=None, description="upload mode: where the worker writes jobs locally")
+    work_dir: Path | None = Field(
+        default=None, description="upload mode: where the worker writes jobs locally"
+    )
     service_url: str | None = Field(default=None, description="upload mode: the service's base URL")
-    service_token: str | None = Field(default=None, repr=False,
-                                      description="upload mode: the service's bearer token")
+    service_token: str | None = Field(
+        default=None, repr=False, description="upload mode: the service's bearer token"
+    )
     keep_local: bool = False
 
     @model_validator(mode="after")
@@ -63,8 +66,13 @@ class FilesConfig(BaseModel):
         ``result`` with the worker's paths rewritten to the service's."""
         if self.mode == "shared":
             return result
-        upload_folder(self.service_url or "", self.service_token, job_id, folder,
-                      prefix=folder.relative_to(root).as_posix() if folder != root else "")
+        upload_folder(
+            self.service_url or "",
+            self.service_token,
+            job_id,
+            folder,
+            prefix=folder.relative_to(root).as_posix() if folder != root else "",
+        )
         if result is not None:
             text = json.dumps(result).replace(json.dumps(str(root))[1:-1], json.dumps(output_dir)[1:-1])
             result = json.loads(text)
@@ -84,8 +92,9 @@ def pack_folder(folder: Path, out: IO[bytes], prefix: str = "") -> int:
     return out.tell()
 
 
-def upload_folder(service_url: str, token: str | None, job_id: str, folder: Path, prefix: str = "",
-                  timeout: float = 600) -> int:
+def upload_folder(
+    service_url: str, token: str | None, job_id: str, folder: Path, prefix: str = "", timeout: float = 600
+) -> int:
     """Pack ``folder`` (names under ``prefix``) and PUT it to the service; returns the archive size."""
     with tempfile.TemporaryFile() as tmp:
         size = pack_folder(folder, tmp, prefix)
@@ -100,7 +109,9 @@ def upload_folder(service_url: str, token: str | None, job_id: str, folder: Path
                 resp.read()
         except urllib.error.HTTPError as exc:
             detail = exc.read()[:300].decode(errors="replace")
-            raise RuntimeError(f"uploading the job folder to {service_url} failed: HTTP {exc.code} {detail}") from None
+            raise RuntimeError(
+                f"uploading the job folder to {service_url} failed: HTTP {exc.code} {detail}"
+            ) from None
     return size
 
 

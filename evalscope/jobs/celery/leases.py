@@ -29,7 +29,8 @@ from evalscope.jobs.store import JobRow, JobStore, utcnow
 
 metadata = MetaData()
 leases = Table(
-    "evalscope_job_leases", metadata,
+    "evalscope_job_leases",
+    metadata,
     Column("job_id", String(32), primary_key=True),
     Column("task_id", String(80), nullable=True),
     Column("worker", String(255), nullable=True),
@@ -55,8 +56,11 @@ def heartbeat(store: JobStore, job_id: str, worker: str, pid: int | None) -> Non
     """Claim or refresh the lease of a running job."""
     now = utcnow()
     with store.engine.begin() as conn:
-        res = conn.execute(update(leases).where(leases.c.job_id == job_id)
-                           .values(worker=worker[:255], pid=pid, heartbeat_at=now))
+        res = conn.execute(
+            update(leases)
+            .where(leases.c.job_id == job_id)
+            .values(worker=worker[:255], pid=pid, heartbeat_at=now)
+        )
         if res.rowcount == 0:
             conn.execute(insert(leases).values(job_id=job_id, worker=worker[:255], pid=pid, heartbeat_at=now))
 
@@ -80,16 +84,24 @@ def reap_stale(store: JobStore, timeout_s: float, now: datetime | None = None) -
         rows = conn.execute(
             select(j.c.id, lease.c.worker)
             .select_from(j.outerjoin(lease, lease.c.job_id == j.c.id))
-            .where(j.c.state == JobState.running.value,
-                   or_(lease.c.heartbeat_at < limit,
-                       and_(lease.c.heartbeat_at.is_(None), j.c.started_at < limit)))
+            .where(
+                j.c.state == JobState.running.value,
+                or_(
+                    lease.c.heartbeat_at < limit, and_(lease.c.heartbeat_at.is_(None), j.c.started_at < limit)
+                ),
+            )
         ).all()
     stale = []
     for job_id, worker in rows:
         who = f"worker {worker}" if worker else "its worker"
-        job = store.transition(job_id, [JobState.running], state=JobState.interrupted, finished_at=now,
-                               error=f"{who} stopped sending heartbeats for {timeout_s:g} s (it died or lost "
-                                     "the database); resume the job to run it again")
+        job = store.transition(
+            job_id,
+            [JobState.running],
+            state=JobState.interrupted,
+            finished_at=now,
+            error=f"{who} stopped sending heartbeats for {timeout_s:g} s (it died or lost "
+            "the database); resume the job to run it again",
+        )
         if job is not None:
             stale.append(job_id)
     return stale

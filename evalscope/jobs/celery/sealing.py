@@ -68,5 +68,8 @@ def unseal(payload: dict[str, Any], passphrase: str | None) -> dict[str, Any]:
     except InvalidToken:
         raise SealError(f"cannot open this job's API keys: the worker's {ENV} is not the service's") from None
     rest = {k: v for k, v in payload.items() if k != SEALED}
-    return {**rest, "config": merge_secrets(rest.get("config") or {}, blob["config"]),
-            "scrub_values": blob["scrub_values"]}
+    return {
+        **rest,
+        "config": merge_secrets(rest.get("config") or {}, blob["config"]),
+        "scrub_values": blob["scrub_values"],
+    }

@@ -114,14 +114,26 @@ class WorkerRuntime:
         except SealError as exc:
             job_id = payload.get("job_id", "?")
             log.error("job %s: %s", job_id, exc)
-            self.store.transition(job_id, [JobState.queued, JobState.running], state=JobState.failed,
-                                  error=str(exc), finished_at=utcnow())
+            self.store.transition(
+                job_id,
+                [JobState.queued, JobState.running],
+                state=JobState.failed,
+                error=str(exc),
+                finished_at=utcnow(),
+            )
             return None
 
-    def run_dispatch(self, payload: dict[str, Any], *, start: Callable[[], bool] | None = None,
-                 finish: Callable[[dict[str, Any] | None], dict[str, Any] | None] | None = None,
-                 key: str | None = None, progress: Callable[[int, int | None], None] | None = None,
-                 local_dir: Path | None = None, job_dir: Path | None = None) -> dict[str, Any]:
+    def run_dispatch(
+        self,
+        payload: dict[str, Any],
+        *,
+        start: Callable[[], bool] | None = None,
+        finish: Callable[[dict[str, Any] | None], dict[str, Any] | None] | None = None,
+        key: str | None = None,
+        progress: Callable[[int, int | None], None] | None = None,
+        local_dir: Path | None = None,
+        job_dir: Path | None = None,
+    ) -> dict[str, Any]:
         """Run one job (or one perf shard) to its end; the Celery task's body.
 
         ``start()`` claims the job (default: the store's ``queued -> running``); ``finish(result)``
@@ -182,8 +194,14 @@ class WorkerRuntime:
                 self.cancel(job_id)
                 return None
 
-    def _finish(self, dispatch: Dispatch, local: Path, job_local: Path, outcome: ExecEvent | None,
-                finish: Callable[[dict[str, Any] | None], dict[str, Any] | None] | None) -> dict[str, Any]:
+    def _finish(
+        self,
+        dispatch: Dispatch,
+        local: Path,
+        job_local: Path,
+        outcome: ExecEvent | None,
+        finish: Callable[[dict[str, Any] | None], dict[str, Any] | None] | None,
+    ) -> dict[str, Any]:
         """Deliver the files and store how the run ended; the Celery task's answer."""
         job_id, output_dir = dispatch.job_id, dispatch.output_dir
         if outcome is None:
@@ -209,14 +227,21 @@ class WorkerRuntime:
             result = self._deliver(job_id, job_local, job_local, output_dir, result)
         except Exception as exc:  # noqa: BLE001 - the job's files did not arrive: the job failed
             return self._fail(job_id, f"{type(exc).__name__}: {exc}")
-        self.store.transition(job_id, [JobState.running], state=JobState.succeeded, result=result,
-                              finished_at=utcnow(), error=None)
+        self.store.transition(
+            job_id,
+            [JobState.running],
+            state=JobState.succeeded,
+            result=result,
+            finished_at=utcnow(),
+            error=None,
+        )
         return {"job_id": job_id, "state": "succeeded"}
 
     def _fail(self, job_id: str, error: str | None, **fields: Any) -> dict[str, Any]:
         """Store the running job as failed with ``error`` (and ``traceback`` / ``result`` when given)."""
-        self.store.transition(job_id, [JobState.running], state=JobState.failed, error=error,
-                              finished_at=utcnow(), **fields)
+        self.store.transition(
+            job_id, [JobState.running], state=JobState.failed, error=error, finished_at=utcnow(), **fields
+        )
         return {"job_id": job_id, "state": "failed"}
 
     def _deliver(self, job_id: str, folder: Path, root: Path, output_dir: str, result: Any) -> Any:
@@ -244,7 +269,11 @@ def register_tasks(app: Any, runtime: WorkerRuntime) -> None:
     @app.task(name=TASK_RUN, bind=False)
     def run_job(payload: dict[str, Any]) -> dict[str, Any]:
         opened = runtime.open_payload(payload)
-        return runtime.run_dispatch(opened) if opened is not None else {"job_id": payload.get("job_id"), "state": "failed"}
+        return (
+            runtime.run_dispatch(opened)
+            if opened is not None
+            else {"job_id": payload.get("job_id"), "state": "failed"}
+        )
 
     @app.task(name=TASK_SHARD, bind=False)
     def perf_shard(payload: dict[str, Any], shard: int, shards: int) -> dict[str, Any]:

@@ -35,21 +35,50 @@ TASK_HEADER = "EvalScope-Task-Id"
 UNSUPPORTED_ROUTE = "not supported yet by this service (EvalScope 1.14 route)"
 
 #: 1.14's status words for our job states (its ActiveTaskInfo.status / invoke status)
-_TASK_STATUS = {JobState.queued: "preparing", JobState.running: "running", JobState.succeeded: "completed",
-                JobState.failed: "error", JobState.cancelled: "stopped", JobState.interrupted: "error"}
+_TASK_STATUS = {
+    JobState.queued: "preparing",
+    JobState.running: "running",
+    JobState.succeeded: "completed",
+    JobState.failed: "error",
+    JobState.cancelled: "stopped",
+    JobState.interrupted: "error",
+}
 #: its progress tracker's words (progress.json "status")
-_PROGRESS_STATUS = {JobState.queued: "queued", JobState.running: "running", JobState.succeeded: "completed",
-                    JobState.failed: "error", JobState.cancelled: "stopped", JobState.interrupted: "interrupted"}
+_PROGRESS_STATUS = {
+    JobState.queued: "queued",
+    JobState.running: "running",
+    JobState.succeeded: "completed",
+    JobState.failed: "error",
+    JobState.cancelled: "stopped",
+    JobState.interrupted: "interrupted",
+}
 _EVAL_SUMMARY = ("datasets", "limit", "eval_batch_size")
 _GEN_SUMMARY = ("temperature", "top_p", "top_k", "max_tokens")
-_PERF_SUMMARY = ("api", "dataset", "parallel", "number", "rate", "max_tokens", "min_tokens", "max_prompt_length",
-                 "min_prompt_length")
+_PERF_SUMMARY = (
+    "api",
+    "dataset",
+    "parallel",
+    "number",
+    "rate",
+    "max_tokens",
+    "min_tokens",
+    "max_prompt_length",
+    "min_prompt_length",
+)
 #: EvalScope 1.14 routes of its web dashboard's run archive, not served here (answered 501, not 404)
-_ARCHIVE_ROUTES = [("GET", "/api/v1/perf/list"), ("GET", "/api/v1/perf/detail"), ("GET", "/api/v1/perf/runs"),
-                   ("GET", "/api/v1/perf/requests"), ("GET", "/api/v1/perf/chart"),
-                   ("GET", "/api/v1/perf/compare/chart"), ("GET", "/api/v1/perf/history/report"),
-                   ("DELETE", "/api/v1/perf/run"), ("GET", "/api/v1/reports"),
-                   ("GET", "/api/v1/reports/{rest:path}"), ("DELETE", "/api/v1/reports/{rest:path}")]
+_ARCHIVE_ROUTES = [
+    ("GET", "/api/v1/perf/list"),
+    ("GET", "/api/v1/perf/detail"),
+    ("GET", "/api/v1/perf/runs"),
+    ("GET", "/api/v1/perf/requests"),
+    ("GET", "/api/v1/perf/chart"),
+    ("GET", "/api/v1/perf/compare/chart"),
+    ("GET", "/api/v1/perf/history/report"),
+    ("DELETE", "/api/v1/perf/run"),
+    ("GET", "/api/v1/reports"),
+    ("GET", "/api/v1/reports/{rest:path}"),
+    ("DELETE", "/api/v1/reports/{rest:path}"),
+]
 
 
 def _error(status: int, message: str, field: str | None = None) -> ApiError:
@@ -62,10 +91,15 @@ def check_task_id(task_id: str | None, where: str) -> str:
     if not task_id:  # 1.14's own wording
         label = f"{where} header" if where == TASK_HEADER else where
         raise _error(400, f"{label} is required", where)
-    if (len(task_id) > tasks.MAX_TASK_ID or task_id in (".", "..") or any(c in task_id for c in "/\\")
-            or any(ord(c) < 32 for c in task_id)):
-        raise _error(400, f"{where}: invalid task id (1 to {tasks.MAX_TASK_ID} characters, no path separators)",
-                     where)
+    if (
+        len(task_id) > tasks.MAX_TASK_ID
+        or task_id in (".", "..")
+        or any(c in task_id for c in "/\\")
+        or any(ord(c) < 32 for c in task_id)
+    ):
+        raise _error(
+            400, f"{where}: invalid task id (1 to {tasks.MAX_TASK_ID} characters, no path separators)", where
+        )
     return task_id
 
 
@@ -118,10 +152,19 @@ def _task_info(ctx: ServiceContext, row: dict[str, Any], job: Job) -> dict[str, 
     status = _TASK_STATUS[job.state]
     if status == "running" and percent >= 100:
         status = "finalizing"
-    info = {"task_id": row["task_id"], "kind": job.kind, "model": str(cfg.get("model") or ""),
-            "endpoint": _endpoint(url), "alias": row.get("alias"),
-            "started_at": (job.started_at or job.created_at).isoformat(), "percent": percent, "status": status,
-            "config": summary, "job_id": job.id, "state": job.state.value}
+    info = {
+        "task_id": row["task_id"],
+        "kind": job.kind,
+        "model": str(cfg.get("model") or ""),
+        "endpoint": _endpoint(url),
+        "alias": row.get("alias"),
+        "started_at": (job.started_at or job.created_at).isoformat(),
+        "percent": percent,
+        "status": status,
+        "config": summary,
+        "job_id": job.id,
+        "state": job.state.value,
+    }
     if _report_file(job) is not None:
         info["html_report_url"] = f"/api/v1/{job.kind}/report?task_id={row['task_id']}"
     return info
@@ -145,8 +188,12 @@ def _eval_table(result: dict[str, Any]) -> str:
         if not isinstance(rep, dict):
             continue
         metric = (rep.get("metrics") or [{}])[0].get("name", "")
-        for sub in rep.get("subsets") or [{"name": "OVERALL", "num": rep.get("num"), "score": rep.get("score")}]:
-            rows.append([rep.get("model_name", ""), name, metric, sub.get("name"), sub.get("num"), sub.get("score")])
+        for sub in rep.get("subsets") or [
+            {"name": "OVERALL", "num": rep.get("num"), "score": rep.get("score")}
+        ]:
+            rows.append(
+                [rep.get("model_name", ""), name, metric, sub.get("name"), sub.get("num"), sub.get("score")]
+            )
     return _md_table(["模型", "数据集", "指标", "子集", "数量", "得分"], rows) if rows else ""
 
 
@@ -159,11 +206,36 @@ def _perf_table(results: dict[str, Any], rate: Any) -> str:
         typed = PointResult.model_validate(point)
         m, p = typed.metrics, typed.percentiles
         total = m.total_requests
-        rows.append([m.concurrency, rate, total, m.request_throughput, m.avg_latency, p.at("latency", "99%"),
-                     m.avg_ttft, p.at("ttft", "99%"), m.avg_tpot, p.at("tpot", "99%"), m.output_throughput,
-                     f"{100.0 * m.succeed_requests / total:.1f}%" if total else None])
-    headers = ["并发数", "请求速率", "请求数", "每秒请求数", "平均延迟(s)", "P99延迟(s)", "平均首字延迟(s)", "P99首字延迟(s)",
-               "平均每Token延迟(s)", "P99每Token延迟(s)", "生成速度(toks/s)", "成功率"]
+        rows.append(
+            [
+                m.concurrency,
+                rate,
+                total,
+                m.request_throughput,
+                m.avg_latency,
+                p.at("latency", "99%"),
+                m.avg_ttft,
+                p.at("ttft", "99%"),
+                m.avg_tpot,
+                p.at("tpot", "99%"),
+                m.output_throughput,
+                f"{100.0 * m.succeed_requests / total:.1f}%" if total else None,
+            ]
+        )
+    headers = [
+        "并发数",
+        "请求速率",
+        "请求数",
+        "每秒请求数",
+        "平均延迟(s)",
+        "P99延迟(s)",
+        "平均首字延迟(s)",
+        "P99首字延迟(s)",
+        "平均每Token延迟(s)",
+        "P99每Token延迟(s)",
+        "生成速度(toks/s)",
+        "成功率",
+    ]
     return _md_table(headers, rows) if rows else ""
 
 
@@ -211,8 +283,11 @@ async def invoke(ctx: ServiceContext, kind: str, body: Any, task_id: str | None,
     row = await asyncio.to_thread(tasks.lookup, store, task_id)
     previous = ctx.manager.get(row["job_id"]) if row else None
     if previous is not None and not previous.is_final:
-        raise _error(409, f"Task {task_id} is still running (job {previous.id}); stop it or use another "
-                          f"{TASK_HEADER}", TASK_HEADER)
+        raise _error(
+            409,
+            f"Task {task_id} is still running (job {previous.id}); stop it or use another {TASK_HEADER}",
+            TASK_HEADER,
+        )
     if resume:
         if previous is None or previous.kind != kind:
             raise _error(404, f"Output directory not found for task_id: {task_id}", TASK_HEADER)
@@ -234,15 +309,34 @@ async def invoke(ctx: ServiceContext, kind: str, body: Any, task_id: str | None,
         return {"status": "stopped", "task_id": task_id, "job_id": job.id}
     if final.state != JobState.succeeded:
         message = final.error or "the job failed"
-        return JSONResponse({"status": "error", "task_id": task_id, "job_id": job.id, "error": message,
-                             "message": message, "output_dir": final.output_dir}, status_code=500)
+        return JSONResponse(
+            {
+                "status": "error",
+                "task_id": task_id,
+                "job_id": job.id,
+                "error": message,
+                "message": message,
+                "output_dir": final.output_dir,
+            },
+            status_code=500,
+        )
     answer = route.answer(final)
     if kind == "eval":
         result, table = answer.get("result", {}), _eval_table(answer.get("result", {}))
     else:
-        result, table = answer.get("results", {}), _perf_table(answer.get("results", {}), final.config.get("rate", -1))
-    return {"status": "completed", "task_id": task_id, "result": result, "table": table, "job_id": job.id,
-            "output_dir": answer.get("output_dir"), "warnings": answer.get("warnings") or []}
+        result, table = (
+            answer.get("results", {}),
+            _perf_table(answer.get("results", {}), final.config.get("rate", -1)),
+        )
+    return {
+        "status": "completed",
+        "task_id": task_id,
+        "result": result,
+        "table": table,
+        "job_id": job.id,
+        "output_dir": answer.get("output_dir"),
+        "warnings": answer.get("warnings") or [],
+    }
 
 
 def stop(ctx: ServiceContext, task_id: str | None) -> dict[str, Any]:
@@ -264,12 +358,19 @@ def progress(ctx: ServiceContext, kind: str, task_id: str | None) -> dict[str, A
     job = _job_of(ctx, task_id, kind)
     if job is None:  # 1.14 answers 0 % before its tracker file exists (a poll may come before invoke)
         return {"percent": 0.0}
-    return {"status": _PROGRESS_STATUS[job.state], "pipeline": kind, "total_count": job.progress_total,
-            "processed_count": job.progress_done, "percent": _percent(job), "job_id": job.id}
+    return {
+        "status": _PROGRESS_STATUS[job.state],
+        "pipeline": kind,
+        "total_count": job.progress_total,
+        "processed_count": job.progress_done,
+        "percent": _percent(job),
+        "job_id": job.id,
+    }
 
 
-def log_page(ctx: ServiceContext, kind: str, task_id: str | None, start_line: int | None,
-             page: int) -> dict[str, Any]:
+def log_page(
+    ctx: ServiceContext, kind: str, task_id: str | None, start_line: int | None, page: int
+) -> dict[str, Any]:
     """A page of the job's one log (``logs/run.log``, evalscope.rundir)."""
     task_id = check_task_id(task_id, "task_id")
     job = _job_of(ctx, task_id, kind)
@@ -291,8 +392,11 @@ def report(ctx: ServiceContext, kind: str, task_id: str | None) -> FileResponse:
 def _add_task_routes(kind: str) -> None:
     """invoke, stop, progress, log and report for one engine (the same code, ``kind`` bound)."""
 
-    @router.post(f"/api/v1/{kind}/invoke", name=f"{kind}_invoke",
-                 summary=f"Run a {kind} task and answer when it ends (EvalScope 1.14)")
+    @router.post(
+        f"/api/v1/{kind}/invoke",
+        name=f"{kind}_invoke",
+        summary=f"Run a {kind} task and answer when it ends (EvalScope 1.14)",
+    )
     async def _invoke(ctx: Context, body: AnyBody = None, task_id: TaskHeader = None) -> Any:
         """Body: the same fields as the seed route; header ``EvalScope-Task-Id`` names the task."""
         return await invoke(ctx, kind, body, task_id)
@@ -306,12 +410,17 @@ def _add_task_routes(kind: str) -> None:
         return progress(ctx, kind, task_id)
 
     @router.get(f"/api/v1/{kind}/log", name=f"{kind}_log", summary="A page of a task's log")
-    def _log(ctx: Context, task_id: TaskQuery = None, start_line: StartLine = None,
-             page: Page = 500) -> dict[str, Any]:
+    def _log(
+        ctx: Context, task_id: TaskQuery = None, start_line: StartLine = None, page: Page = 500
+    ) -> dict[str, Any]:
         return log_page(ctx, kind, task_id, start_line, page)
 
-    @router.get(f"/api/v1/{kind}/report", name=f"{kind}_report", summary="A task's report.html",
-                response_class=FileResponse)
+    @router.get(
+        f"/api/v1/{kind}/report",
+        name=f"{kind}_report",
+        summary="A task's report.html",
+        response_class=FileResponse,
+    )
     def _report(ctx: Context, task_id: TaskQuery = None) -> FileResponse:
         return report(ctx, kind, task_id)
 
@@ -332,13 +441,30 @@ def benchmarks(type: Annotated[str, Query()] = "", all: Annotated[str, Query()] 
     kind = type.lower()
     if kind not in ("", "text", "multimodal"):
         raise _error(400, f"Unknown type '{type}'. Use 'text' or 'multimodal'.", "type")
-    entries = [{
-        "name": b.name, "pretty_name": b.pretty_name, "tags": list(b.tags), "category": "llm",
-        "subset_list": list(b.subsets), "total_samples": 0, "few_shot_num": b.few_shot_num,
-        "dataset_id": b.dataset_id, "paper_url": None, "metrics": [b.metric_name],
-        "meta": {"eval_split": b.eval_split, "train_split": b.train_split, "hf_dataset_id": b.hf_dataset_id},
-        "description": {"en": {"full": b.description, "sections": {"overview": b.description}}, "zh": None},
-    } for b in list_benchmarks()]
+    entries = [
+        {
+            "name": b.name,
+            "pretty_name": b.pretty_name,
+            "tags": list(b.tags),
+            "category": "llm",
+            "subset_list": list(b.subsets),
+            "total_samples": 0,
+            "few_shot_num": b.few_shot_num,
+            "dataset_id": b.dataset_id,
+            "paper_url": None,
+            "metrics": [b.metric_name],
+            "meta": {
+                "eval_split": b.eval_split,
+                "train_split": b.train_split,
+                "hf_dataset_id": b.hf_dataset_id,
+            },
+            "description": {
+                "en": {"full": b.description, "sections": {"overview": b.description}},
+                "zh": None,
+            },
+        }
+        for b in list_benchmarks()
+    ]
     out: dict[str, Any] = {}
     if kind in ("", "text"):
         out["text"] = entries
@@ -374,8 +500,11 @@ def config(ctx: Context) -> dict[str, Any]:
 
 def unsupported(request: Request) -> None:
     """1.14's run-archive routes: 501 pointing at the job list."""
-    raise _error(501, f"{request.method} {request.url.path}: {UNSUPPORTED_ROUTE}; "
-                      "finished runs are listed by GET /api/v1/jobs")
+    raise _error(
+        501,
+        f"{request.method} {request.url.path}: {UNSUPPORTED_ROUTE}; "
+        "finished runs are listed by GET /api/v1/jobs",
+    )
 
 
 for _method, _path in _ARCHIVE_ROUTES:

@@ -32,8 +32,12 @@ router = APIRouter(include_in_schema=False)
 @functools.lru_cache(maxsize=1)
 def get_templates() -> jinja2.Environment:
     """The pages' Jinja2 environment (loaded once)."""
-    return jinja2.Environment(loader=jinja2.FileSystemLoader(WEB_DIR / "templates"), autoescape=True,
-                              trim_blocks=True, lstrip_blocks=True)
+    return jinja2.Environment(
+        loader=jinja2.FileSystemLoader(WEB_DIR / "templates"),
+        autoescape=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
 
 
 def form_choices() -> dict[str, Any]:
@@ -48,8 +52,14 @@ Choices = Annotated[dict[str, Any], Depends(form_choices)]
 def _page(templates: jinja2.Environment, name: str, **context: Any) -> HTMLResponse:
     html = templates.get_template(name).render(version=__version__, **context)
     # The pages embed job reports in a sandboxed iframe from blob: URLs; nothing else is framed.
-    return HTMLResponse(html, headers={"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff",
-                                       "Referrer-Policy": "no-referrer"})
+    return HTMLResponse(
+        html,
+        headers={
+            "Cache-Control": "no-store",
+            "X-Content-Type-Options": "nosniff",
+            "Referrer-Policy": "no-referrer",
+        },
+    )
 
 
 @router.get("/", response_class=HTMLResponse)
