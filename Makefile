@@ -8,6 +8,8 @@ test:
 
 lint:
 	.venv/bin/ruff check evalscope tests bench
+	.venv/bin/ruff format --check evalscope tests bench
+	.venv/bin/mypy
 
 serve:
 	.venv/bin/evalscope service --host 127.0.0.1 --port 9000

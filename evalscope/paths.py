@@ -138,13 +138,13 @@ def _walk(
             if typing.get_origin(inner) is Annotated or len(args) == 1
             else next((a for a in args if typing.get_origin(a) in (dict, list, tuple)), args[0])
         )
-    args = typing.get_args(inner)
-    if isinstance(value, dict) and args:
+    item_args = typing.get_args(inner)
+    if isinstance(value, dict) and item_args:
         for key, item in value.items():
-            yield from _walk(f"{loc}.{key}", args[-1], [], item)
-    elif isinstance(value, list | tuple) and args:
+            yield from _walk(f"{loc}.{key}", item_args[-1], [], item)
+    elif isinstance(value, list | tuple) and item_args:
         for i, item in enumerate(value):
-            yield from _walk(f"{loc}.{i}", args[0], [], item)
+            yield from _walk(f"{loc}.{i}", item_args[0], [], item)
 
 
 def marked_values(model: BaseModel, prefix: str = "") -> Iterator[tuple[str, PathMarker, str]]:

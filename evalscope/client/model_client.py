@@ -46,7 +46,7 @@ class ModelClient:
         url: str = "",
         api_key: str | None = "EMPTY",
         model: str = "",
-        timeout: float = 60.0,
+        timeout: float | None = 60.0,
         max_retries: int = 3,
         concurrency: int = 32,
         headers: dict[str, str] | None = None,

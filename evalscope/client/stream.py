@@ -108,7 +108,7 @@ class StreamAccumulator:
                         self.text_parts = list(out_parts)
                     self.reasoning_parts.append(reasoning)
                     out_parts.append((text or "") + reasoning)
-                else:
+                elif text:  # always, here: no reasoning means the event carried text
                     out_parts.append(text)
                 if text and self.reasoning_parts:
                     self.text_parts.append(text)

@@ -151,7 +151,8 @@ def load_benchmark(bench: Benchmark, cfg: TaskConfig) -> LoadedBenchmark:
     if few_shot and not bench.train_split:
         few_shot = 0
     files: dict[str, str] = {}
-    single_file = args.local_path and Path(args.local_path).expanduser().is_file()
+    local = Path(args.local_path).expanduser() if args.local_path else None
+    single_file = local if local is not None and local.is_file() else None
 
     by_subset: dict[str, list[Sample]] = {}
     if bench.subsets_in_one_file:
@@ -162,8 +163,8 @@ def load_benchmark(bench: Benchmark, cfg: TaskConfig) -> LoadedBenchmark:
     else:
         for subset in subsets:
             path = (
-                Path(args.local_path).expanduser()
-                if single_file
+                single_file
+                if single_file is not None
                 else _resolve(bench, args, cfg, subset, bench.eval_split)
             )
             files[f"{subset}/{bench.eval_split}"] = str(path)

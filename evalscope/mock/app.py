@@ -275,7 +275,7 @@ async def _generate(
     row = picked[1] if picked else None
     if row is not None and row.delay > 0:
         await asyncio.sleep(row.delay)
-    if picked is not None and row.error_status is not None:
+    if picked is not None and row is not None and row.error_status is not None:
         index, _ = picked
         if row.fail_times == 0 or st.fail_counts[index] < row.fail_times:
             st.fail_counts[index] += 1

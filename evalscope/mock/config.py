@@ -63,7 +63,7 @@ class ScriptedAnswer(BaseModel):
 
     def matches(self, text: str) -> bool:
         """Whether this row applies to the last user message ``text``."""
-        if self.regex:
+        if self._pattern is not None:  # set by validation exactly when regex is on
             return self._pattern.search(text) is not None
         return self.match in text
 

@@ -351,7 +351,7 @@ class AnthropicMessages(WireFormat):
         }
 
     def head(self, plan: Plan, req: GenRequest) -> bytes:
-        message = {
+        message: dict[str, Any] = {
             "id": f"msg_{plan.id}",
             "type": "message",
             "role": "assistant",

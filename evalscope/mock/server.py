@@ -173,13 +173,15 @@ class MockServer:
             self._thread = None
         if self._proc is not None:
             proc, self._proc = self._proc, None
-            proc.stdin.close()
+            if proc.stdin is not None:  # closing it is the child's signal to stop
+                proc.stdin.close()
             try:
                 proc.wait(timeout=10)
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait()
-            proc.stdout.close()
+            if proc.stdout is not None:
+                proc.stdout.close()
 
     def __enter__(self) -> MockServer:
         return self.start()

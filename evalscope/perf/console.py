@@ -6,7 +6,7 @@ import time
 from typing import Any
 
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from evalscope.perf.results import PointMetrics, PointResult
@@ -23,7 +23,7 @@ class ConsoleReporter:
         self.console = console or Console()
         self.total = total
         self._progress: Progress | None = None
-        self._task = None
+        self._task = TaskID(0)  # replaced by add_task when the bar is on
         self._t0 = 0.0
         self._base = 0
         if enabled:
@@ -145,13 +145,13 @@ def _column_groups(
     if all(1 + sum(least(c) + 3 for c in g) <= width for g in even):
         groups = even
 
-    sized = []
+    sized: list[list[tuple[int, int | None]]] = []
     for group in groups:
         if 1 + sum(natural(c) + 3 for c in group) <= width:
             sized.append([(c, None) for c in group])
             continue
         spare = width - 1 - sum(least(c) + 3 for c in group)
-        widths = []
+        widths: list[tuple[int, int | None]] = []
         for c in group:  # spare room widens headers from the left, so fewer of them wrap
             grow = max(0, min(spare, natural(c) - least(c)))
             spare -= grow

@@ -148,6 +148,7 @@ class LoadClient:
         plan = self.plan
         acc = StreamAccumulator(self.adapter) if plan.stream else None
         pool = self.pool
+        assert pool is not None  # set in __init__ for the raw client, whose send this is
         conn = None
         try:
             for attempt in (0, 1):
@@ -221,8 +222,10 @@ class LoadClient:
         perf_counter = time.perf_counter
         pi = index % self.n_bodies
         rec = RequestRecord(index, pi, intended, perf_counter())
+        session = self.session
+        assert session is not None  # set in __init__ for the aiohttp client, whose send this is
         try:
-            async with self.session.post(self.url, data=self.bodies[pi], headers=self.headers) as resp:
+            async with session.post(self.url, data=self.bodies[pi], headers=self.headers) as resp:
                 rec.status = status = resp.status
                 if status != 200:
                     rec.reason = f"http_{status}"

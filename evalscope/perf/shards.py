@@ -48,7 +48,8 @@ def run_processes(
 ) -> tuple[list[RequestRecord], ClientStats]:
     """Run each shard plan in its own process; returns all records and the merged client stats (blocking)."""
     ctx = mp.get_context("spawn")
-    procs, conns = [], []
+    procs: list[mp.process.BaseProcess] = []
+    conns: list[Connection] = []
     for plan in plans:
         parent, child = ctx.Pipe()
         p = ctx.Process(
@@ -73,8 +74,9 @@ def run_processes(
         stats = ClientStats()
         remaining = dict(enumerate(conns))
         while remaining:
-            for c in wait(list(remaining.values()), timeout=0.5):
-                w = conns.index(c)
+            for ready in wait(list(remaining.values()), timeout=0.5):
+                w = next(i for i, conn in remaining.items() if conn is ready)
+                c = conns[w]
                 try:
                     kind, payload = c.recv()
                 except EOFError:
@@ -94,8 +96,8 @@ def run_processes(
     finally:
         for c in conns:
             c.close()
-        for p in procs:
-            p.join(timeout=10)
-            if p.is_alive():
-                p.kill()
-                p.join()
+        for proc in procs:
+            proc.join(timeout=10)
+            if proc.is_alive():
+                proc.kill()
+                proc.join()

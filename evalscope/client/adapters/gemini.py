@@ -56,7 +56,8 @@ class GeminiAdapter(Adapter):
         return self.parse_body(event, streaming=True)
 
     def parse_body(self, body: Any, streaming: bool = False) -> Delta:
-        text, thought = [], []
+        text: list[str] = []
+        thought: list[str] = []
         finish = None
         candidates = body.get("candidates") or []
         if candidates:
