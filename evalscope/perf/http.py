@@ -5,8 +5,30 @@ objects, a stream reader and several timers, and every network chunk costs a cor
 This client sends one pre-built ``bytes`` per request and hands each body piece to the stream
 accumulator *inside* ``data_received``, stamped with ``perf_counter()`` at that moment, so a chunk's
 timestamp never waits for a coroutine to be scheduled. It speaks exactly what a load test needs:
-POST, ``Content-Length``/chunked/until-close bodies, keep-alive reuse, timeouts. No redirects, no
-proxies, no compression (we never ask for it). ``ModelClient`` (eval) keeps using aiohttp.
+POST, ``Content-Length``/chunked/until-close bodies, keep-alive reuse, timeouts. ``ModelClient``
+(eval) keeps using aiohttp. Measured against aiohttp inside the same engine: ``bench/http_client_ab.py``.
+
+Limits (what it does not do; ``EVALSCOPE_PERF_HTTP=aiohttp`` is the reference path, not a way
+around most of them: it is configured with no proxies and no decompression either):
+
+- HTTP/1.1 only (no HTTP/2, no ALPN); POST only; the body is always sent with ``Content-Length``
+  (no chunked upload, no ``Expect: 100-continue``; interim 1xx answers are skipped). HTTP/1.0
+  responses are read (closed unless ``Connection: keep-alive``).
+- The first address ``getaddrinfo`` returns, resolved once per pool and kept for the run: no
+  fallback to the next address, no Happy Eyeballs, no re-resolution.
+- No proxies: ``HTTP_PROXY`` / ``HTTPS_PROXY`` / ``NO_PROXY`` are ignored (there is no proxy code).
+- No compression: no ``Accept-Encoding`` is sent and a ``Content-Encoding`` is not decoded (a
+  compressed stream fails as undecodable).
+- TLS works (``https://``): ``ssl.create_default_context()``, certificates verified against the
+  system store (OpenSSL's ``SSL_CERT_FILE`` / ``SSL_CERT_DIR`` add a private CA), SNI from the
+  URL's host. No switch to skip verification, no client certificates.
+- Redirects are not followed: a 3xx, like every status other than 200, is a failed request
+  (``http_<status>``, the body's error message, if any, as its error).
+- Credentials in the URL (``user:pass@host``) are dropped, not sent; the URL's fragment too.
+- A response head (or trailer) over 64 KiB fails the request; trailers are read and discarded.
+- The pool has no size limit (the scheduler bounds concurrency) and reuses idle connections
+  last-in first-out; a request on a reused connection that the server had closed before any byte
+  of the answer is sent again once, on a fresh connection.
 """
 
 from __future__ import annotations
