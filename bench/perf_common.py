@@ -175,9 +175,24 @@ def find_summary(root: Path) -> dict:
 
 def load_flags(url: str, parallel: int, number: int, max_tokens: int, out: Path) -> list[str]:
     """The `evalscope perf` flags both tools take for one load (same spelling in both)."""
-    return ["--model", "m", "--url", url, "--parallel", str(parallel), "--number", str(number),
-            "--max-tokens", str(max_tokens), "--dataset", "line_by_line", "--dataset-path", str(prompt_file()),
-            "--outputs-dir", str(out)]
+    return [
+        "--model",
+        "m",
+        "--url",
+        url,
+        "--parallel",
+        str(parallel),
+        "--number",
+        str(number),
+        "--max-tokens",
+        str(max_tokens),
+        "--dataset",
+        "line_by_line",
+        "--dataset-path",
+        str(prompt_file()),
+        "--outputs-dir",
+        str(out),
+    ]
 
 
 def run_ours(
@@ -190,8 +205,15 @@ def run_ours(
     timeout: float = 900,
 ) -> tuple[dict, float]:
     """`evalscope perf` of this repo as a user runs it; returns (summary, wall seconds)."""
-    cmd = [PY, "-m", "evalscope", "perf", *load_flags(url, parallel, number, max_tokens, out), "--no-progress",
-           *(extra or [])]
+    cmd = [
+        PY,
+        "-m",
+        "evalscope",
+        "perf",
+        *load_flags(url, parallel, number, max_tokens, out),
+        "--no-progress",
+        *(extra or []),
+    ]
     t = time.perf_counter()
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, cwd=REPO)
     wall = time.perf_counter() - t
@@ -211,7 +233,14 @@ def run_peer(
     timeout: float = 1800,
 ) -> tuple[dict, float]:
     """EvalScope 1.14.1's `evalscope perf` with the same load; returns (summary, wall seconds)."""
-    cmd = [str(exe), "perf", *load_flags(url, parallel, number, max_tokens, out), "--api", "openai", *(extra or [])]
+    cmd = [
+        str(exe),
+        "perf",
+        *load_flags(url, parallel, number, max_tokens, out),
+        "--api",
+        "openai",
+        *(extra or []),
+    ]
     t = time.perf_counter()
     proc = subprocess.run(
         cmd,

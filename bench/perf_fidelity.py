@@ -102,8 +102,12 @@ def one(parallel: int, ttft: float, itl: float, tokens: int, rounds: int, server
     s_queue = statistics.mean(t["handled"] - t["received"] for t in timings)
     # the error splits into the request's trip (client stamp -> kernel arrival) and the first
     # chunk's trip (server send -> client stamp); means need no request-by-request matching
-    send_ms = (statistics.mean(t["received"] for t in timings) - statistics.mean(r[0] for r in rows) - clock) * 1e3
-    recv_ms = (statistics.mean(r[1] for r in rows) + clock - statistics.mean(t["chunks"][0] for t in timings)) * 1e3
+    send_ms = (
+        statistics.mean(t["received"] for t in timings) - statistics.mean(r[0] for r in rows) - clock
+    ) * 1e3
+    recv_ms = (
+        statistics.mean(r[1] for r in rows) + clock - statistics.mean(t["chunks"][0] for t in timings)
+    ) * 1e3
     c_ttft = m["Average time to first token (s)"]
     c_tpot = m["Average time per output token (s)"]
     return {
@@ -126,22 +130,37 @@ def one(parallel: int, ttft: float, itl: float, tokens: int, rounds: int, server
     }
 
 
-def one_peer(peer: Path, parallel: int, ttft: float, itl: float, tokens: int, rounds: int,
-             server_cpu: int | None) -> dict:
+def one_peer(
+    peer: Path, parallel: int, ttft: float, itl: float, tokens: int, rounds: int, server_cpu: int | None
+) -> dict:
     """EvalScope 1.14.1 against the same server and load; its summary is in ms, 2 decimals."""
     srv = StampingServer(ttft, itl, server_cpu)
     try:
         number = max(40, parallel * rounds)
-        summary, _ = run_peer(peer, srv.url, parallel, number, tokens, Path(tempfile.mkdtemp(prefix="bench-fidp-")),
-                              ["--warmup-num", str(parallel)])
+        summary, _ = run_peer(
+            peer,
+            srv.url,
+            parallel,
+            number,
+            tokens,
+            Path(tempfile.mkdtemp(prefix="bench-fidp-")),
+            ["--warmup-num", str(parallel)],
+        )
         got = srv.timings()
     finally:
         srv.close()
     timings, s_ttft, s_tpot = server_means(got, parallel)
     c_ttft, c_tpot = summary["Avg TTFT (ms)"], summary["Avg TPOT (ms)"]
-    return {"parallel": parallel, "requests": len(timings), "server_ttft_ms": s_ttft * 1e3, "client_ttft_ms": c_ttft,
-            "ttft_err_ms": c_ttft - s_ttft * 1e3, "server_tpot_ms": s_tpot * 1e3, "client_tpot_ms": c_tpot,
-            "tpot_err_ms": c_tpot - s_tpot * 1e3}
+    return {
+        "parallel": parallel,
+        "requests": len(timings),
+        "server_ttft_ms": s_ttft * 1e3,
+        "client_ttft_ms": c_ttft,
+        "ttft_err_ms": c_ttft - s_ttft * 1e3,
+        "server_tpot_ms": s_tpot * 1e3,
+        "client_tpot_ms": c_tpot,
+        "tpot_err_ms": c_tpot - s_tpot * 1e3,
+    }
 
 
 def main() -> None:
@@ -153,8 +172,12 @@ def main() -> None:
     ap.add_argument("--rounds", type=int, default=2, help="requests per connection")
     ap.add_argument("--repeat", type=int, default=1, help="runs per parallel level (a fresh server each)")
     ap.add_argument("--no-peer", action="store_true", help="measure this repo only")
-    ap.add_argument("--pin", action=argparse.BooleanOptionalAction, default=(os.cpu_count() or 1) >= 2,
-                    help="server on the last core, client on the others")
+    ap.add_argument(
+        "--pin",
+        action=argparse.BooleanOptionalAction,
+        default=(os.cpu_count() or 1) >= 2,
+        help="server on the last core, client on the others",
+    )
     a = ap.parse_args()
     peer = None if a.no_peer else ensure_peer()
     server_cpu = None
@@ -162,8 +185,10 @@ def main() -> None:
         cpus = sorted(os.sched_getaffinity(0))
         server_cpu = cpus[-1]
         os.sched_setaffinity(0, set(cpus[:-1]))
-    print(f"injected ttft {a.ttft * 1e3:.0f} ms, itl {a.itl * 1e3:.0f} ms, {a.tokens} tokens, "
-          f"server cpu {server_cpu if server_cpu is not None else 'any'}")
+    print(
+        f"injected ttft {a.ttft * 1e3:.0f} ms, itl {a.itl * 1e3:.0f} ms, {a.tokens} tokens, "
+        f"server cpu {server_cpu if server_cpu is not None else 'any'}"
+    )
     print(
         f"{'parallel':>8} {'reqs':>6} {'srv TTFT':>9} {'cli TTFT':>9} {'err':>7} {'srv TPOT':>9} {'cli TPOT':>9} "
         f"{'err':>7} {'send':>6} {'recv':>6} {'srv queue':>9} {'lag p99':>8}  distorted  kernel/fallback stamps"

@@ -27,8 +27,12 @@ def main() -> None:
     ap.add_argument("--number", nargs="+", type=int, default=[2000, 20000])
     ap.add_argument("--no-peer", action="store_true", help="measure this repo only")
     ap.add_argument("--workers", type=int, default=None, help="pass --workers to ours (default: automatic)")
-    ap.add_argument("--repeat", type=int, default=1,
-                    help="runs of ours per cell; the median is reported, with the range (the peer runs once)")
+    ap.add_argument(
+        "--repeat",
+        type=int,
+        default=1,
+        help="runs of ours per cell; the median is reported, with the range (the peer runs once)",
+    )
     a = ap.parse_args()
     peer = None if a.no_peer else ensure_peer()
     if not a.no_peer and peer is None:
@@ -46,7 +50,9 @@ def main() -> None:
                 for number in a.number:
                     url = f"{srv.url}/t{tokens}/v1/chat/completions"
                     runs = [
-                        run_ours(url, parallel, number, tokens, Path(tempfile.mkdtemp(prefix="bench-o-")), extra)[0]
+                        run_ours(
+                            url, parallel, number, tokens, Path(tempfile.mkdtemp(prefix="bench-o-")), extra
+                        )[0]
                         for _ in range(a.repeat)
                     ]
                     runs.sort(key=lambda r: r["Request throughput (req/s)"])
@@ -58,8 +64,10 @@ def main() -> None:
                     )
                     spread = (
                         f"   [ours req/s over {a.repeat} runs: "
-                        + ", ".join(f"{r['Request throughput (req/s)']:.0f}" for r in runs) + "]"
-                        if a.repeat > 1 else ""
+                        + ", ".join(f"{r['Request throughput (req/s)']:.0f}" for r in runs)
+                        + "]"
+                        if a.repeat > 1
+                        else ""
                     )
                     if peer is not None:
                         theirs, _ = run_peer(

@@ -22,26 +22,45 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--rates", nargs="+", type=float, default=[500, 2000])
     ap.add_argument("--seconds", type=float, default=10)
-    ap.add_argument("--parallel", type=int, default=512, help="in-flight cap (high, so the rate is what binds)")
+    ap.add_argument(
+        "--parallel", type=int, default=512, help="in-flight cap (high, so the rate is what binds)"
+    )
     ap.add_argument("--no-peer", action="store_true")
     a = ap.parse_args()
     peer = None if a.no_peer else ensure_peer()
     print(f"cpus: {os.cpu_count()}, load average before: {os.getloadavg()[0]:.2f}")
-    print(f"{'rate':>6} {'number':>6} | {'ours sent/s':>11} {'error':>7} {'done/s':>8} {'lag avg ms':>10} "
-          f"{'lag p99 ms':>10} | {'peer done/s':>11} {'error':>7}")
+    print(
+        f"{'rate':>6} {'number':>6} | {'ours sent/s':>11} {'error':>7} {'done/s':>8} {'lag avg ms':>10} "
+        f"{'lag p99 ms':>10} | {'peer done/s':>11} {'error':>7}"
+    )
     with Nginx((16,)) as srv:
         url = f"{srv.url}/t16/v1/chat/completions"
         for rate in a.rates:
             n = int(rate * a.seconds)
-            ours, _ = run_ours(url, a.parallel, n, 16, Path(tempfile.mkdtemp(prefix="bench-r-")),
-                               ["--rate", str(rate), "--seed", "1"])
+            ours, _ = run_ours(
+                url,
+                a.parallel,
+                n,
+                16,
+                Path(tempfile.mkdtemp(prefix="bench-r-")),
+                ["--rate", str(rate), "--seed", "1"],
+            )
             sent = ours["Achieved send rate (req/s)"]
-            line = (f"{rate:>6.0f} {n:>6} | {sent:>11.1f} {100 * (sent - rate) / rate:>+6.2f}% "
-                    f"{ours['Request throughput (req/s)']:>8.1f} {ours['Average dispatch lag (s)'] * 1e3:>10.3f} "
-                    f"{ours['P99 dispatch lag (s)'] * 1e3:>10.3f} | ")
+            line = (
+                f"{rate:>6.0f} {n:>6} | {sent:>11.1f} {100 * (sent - rate) / rate:>+6.2f}% "
+                f"{ours['Request throughput (req/s)']:>8.1f} {ours['Average dispatch lag (s)'] * 1e3:>10.3f} "
+                f"{ours['P99 dispatch lag (s)'] * 1e3:>10.3f} | "
+            )
             if peer is not None:
-                theirs, _ = run_peer(peer, url, a.parallel, n, 16, Path(tempfile.mkdtemp(prefix="bench-rp-")),
-                                     ["--rate", str(rate)])
+                theirs, _ = run_peer(
+                    peer,
+                    url,
+                    a.parallel,
+                    n,
+                    16,
+                    Path(tempfile.mkdtemp(prefix="bench-rp-")),
+                    ["--rate", str(rate)],
+                )
                 done = theirs.get("Req Throughput (req/s)", theirs.get("Request throughput (req/s)"))
                 line += f"{done:>11.1f} {100 * (done - rate) / rate:>+6.2f}%"
             print(line, flush=True)

@@ -45,8 +45,13 @@ def build_run(root: Path, n: int, chunks: int, parallel: int) -> Path:
     run = root / "20250101_000000" / f"run_{n}"
     point = run / f"parallel_{parallel}_number_{n}"
     records = synthetic_records(n, chunks, parallel, random.Random(n))
-    write_point(point, compute_metrics(records, parallel, n), records,
-                {"model": "synthetic", "parallel": parallel, "number": n, "rate": -1}, keep_text=False)
+    write_point(
+        point,
+        compute_metrics(records, parallel, n),
+        records,
+        {"model": "synthetic", "parallel": parallel, "number": n, "rate": -1},
+        keep_text=False,
+    )
     return run
 
 
@@ -68,7 +73,9 @@ def main() -> None:
                 path = write_report(run)
                 times.append(time.perf_counter() - t0)
             db = next(run.rglob("benchmark_data.db")).stat().st_size / 1e6
-            print(f"{n:>9} {args.chunks:>7} {statistics.median(times):>24.2f} {path.stat().st_size / 1e6:>10.2f} {db:>7.1f}")
+            print(
+                f"{n:>9} {args.chunks:>7} {statistics.median(times):>24.2f} {path.stat().st_size / 1e6:>10.2f} {db:>7.1f}"
+            )
 
 
 if __name__ == "__main__":

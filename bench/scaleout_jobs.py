@@ -35,8 +35,11 @@ from evalscope.mock import MockConfig, MockServer
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
 PG = os.environ.get("EVALSCOPE_TEST_PG", "postgresql+psycopg://evalscope:evalscope@127.0.0.1:5432/evalscope")
-ENV = {**os.environ, "PYTHONPATH": os.pathsep.join([str(HERE), os.environ.get("PYTHONPATH", "")]),
-       "EVALSCOPE_JOB_KINDS": "noop=scaleout_noop:run"}
+ENV = {
+    **os.environ,
+    "PYTHONPATH": os.pathsep.join([str(HERE), os.environ.get("PYTHONPATH", "")]),
+    "EVALSCOPE_JOB_KINDS": "noop=scaleout_noop:run",
+}
 
 
 def _port() -> int:
@@ -64,8 +67,13 @@ class Database:
 
 
 def _spawn(args: list[str], log: Path) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-m", "evalscope", *args], stdout=open(log, "ab"),
-                            stderr=subprocess.STDOUT, env=ENV, cwd=str(log.parent))
+    return subprocess.Popen(
+        [sys.executable, "-m", "evalscope", *args],
+        stdout=open(log, "ab"),
+        stderr=subprocess.STDOUT,
+        env=ENV,
+        cwd=str(log.parent),
+    )
 
 
 def _wait_log(log: Path, marker: bytes, proc: subprocess.Popen, timeout: float = 120) -> None:
@@ -85,14 +93,37 @@ class Cluster:
         port = _port()
         self.url = f"http://127.0.0.1:{port}"
         broker = f"redis://127.0.0.1:6379/{14 if workers == 1 else 15}"
-        args = ["service", "--host", "127.0.0.1", "--port", str(port), "--work-dir", str(tmp / "out"),
-                "--database-url", self.db.url]
+        args = [
+            "service",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--work-dir",
+            str(tmp / "out"),
+            "--database-url",
+            self.db.url,
+        ]
         if executor == "celery":
             args += ["--executor", "celery", "--broker-url", broker]
             for k in range(workers):
                 log = tmp / f"worker{k}.log"
-                p = _spawn(["worker", "--broker-url", broker, "--database-url", self.db.url, "--concurrency", "1",
-                            "--heartbeat", "2", "--hostname", f"bench{k}@%h"], log)
+                p = _spawn(
+                    [
+                        "worker",
+                        "--broker-url",
+                        broker,
+                        "--database-url",
+                        self.db.url,
+                        "--concurrency",
+                        "1",
+                        "--heartbeat",
+                        "2",
+                        "--hostname",
+                        f"bench{k}@%h",
+                    ],
+                    log,
+                )
                 self.procs.append(p)
                 _wait_log(log, b" ready.", p)
         else:
@@ -129,8 +160,14 @@ def _wait(c: httpx.Client, ids: list[str]) -> list[dict]:
 
 def throughput(tmp: Path, workers: int, jobs: int, mock_url: str) -> float:
     cluster = Cluster(tmp, "celery", workers)
-    body = {"model": "m", "url": mock_url + "/v1/chat/completions", "dataset": "speed_benchmark",
-            "number": 40, "parallel": 4, "max_tokens": 20}
+    body = {
+        "model": "m",
+        "url": mock_url + "/v1/chat/completions",
+        "dataset": "speed_benchmark",
+        "number": 40,
+        "parallel": 4,
+        "max_tokens": 20,
+    }
     try:
         with httpx.Client(base_url=cluster.url, timeout=60) as c:
             _wait(c, [c.post("/api/v1/jobs/perf", json=body).json()["id"]])  # warm-up
@@ -183,9 +220,13 @@ def main() -> None:
     print(f"  2 workers: {rates[2]:6.1f} jobs/min   ratio {rates[2] / rates[1]:.2f}x")
     print(f"no-op job, submit -> succeeded in the store (created_at -> finished_at), {a.latency_jobs} jobs:")
     for executor, values in lat.items():
-        print(f"  {executor:6s} executor: median {statistics.median(values) * 1000:7.1f} ms   "
-              f"p90 {_q(values, 0.9) * 1000:7.1f} ms")
-    print(f"  added by celery (median): {(statistics.median(lat['celery']) - statistics.median(lat['local'])) * 1000:.1f} ms")
+        print(
+            f"  {executor:6s} executor: median {statistics.median(values) * 1000:7.1f} ms   "
+            f"p90 {_q(values, 0.9) * 1000:7.1f} ms"
+        )
+    print(
+        f"  added by celery (median): {(statistics.median(lat['celery']) - statistics.median(lat['local'])) * 1000:.1f} ms"
+    )
 
 
 if __name__ == "__main__":

@@ -123,17 +123,24 @@ class Conn:
                 length = int(value.strip())
         if len(self.buf) < end + 4 + length:
             return
-        body = self.buf[end + 4:end + 4 + length]
-        self.buf = self.buf[end + 4 + length:]
+        body = self.buf[end + 4 : end + 4 + length]
+        self.buf = self.buf[end + 4 + length :]
         method, path = head[0].split(" ")[:2]
         rx, self.rx = self.rx, time.time()
         if method == "GET" and path.startswith("/timings"):
             srv = self.server
-            payload = json.dumps({"records": srv.records, "kernel_stamps": srv.kernel_stamps,
-                                  "fallback_stamps": srv.fallback_stamps}).encode()
+            payload = json.dumps(
+                {
+                    "records": srv.records,
+                    "kernel_stamps": srv.kernel_stamps,
+                    "fallback_stamps": srv.fallback_stamps,
+                }
+            ).encode()
             srv.records = []
-            self._send(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s"
-                       % (len(payload), payload))
+            self._send(
+                b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s"
+                % (len(payload), payload)
+            )
             return
         self._stream(rx, json.loads(body or b"{}"))
 
@@ -142,21 +149,30 @@ class Conn:
         tokens = int(req.get("max_tokens") or 16)
         rec = {"received": rx, "handled": time.time(), "chunks": [], "end": None}
         self.busy = True
-        self._send(b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nTransfer-Encoding: chunked\r\n\r\n"
-                   + _chunk(b'{"id":"x","object":"chat.completion.chunk","choices":[{"index":0,'
-                            b'"delta":{"role":"assistant","content":""}}]}'))
+        self._send(
+            b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nTransfer-Encoding: chunked\r\n\r\n"
+            + _chunk(
+                b'{"id":"x","object":"chat.completion.chunk","choices":[{"index":0,'
+                b'"delta":{"role":"assistant","content":""}}]}'
+            )
+        )
         # the schedule is in time.time() (the kernel's clock); the loop's timers run on monotonic
         offset = loop.time() - time.time()
 
         def emit(i: int) -> None:
-            piece = _chunk(b'{"id":"x","object":"chat.completion.chunk","choices":[{"index":0,'
-                           b'"delta":{"content":"tok "}}]}')
+            piece = _chunk(
+                b'{"id":"x","object":"chat.completion.chunk","choices":[{"index":0,'
+                b'"delta":{"content":"tok "}}]}'
+            )
             if i == tokens - 1:
-                piece += _chunk(b'{"id":"x","object":"chat.completion.chunk","choices":[{"index":0,'
-                                b'"delta":{},"finish_reason":"length"}]}')
-                piece += _chunk(b'{"id":"x","object":"chat.completion.chunk","choices":[],"usage":'
-                                b'{"prompt_tokens":8,"completion_tokens":%d,"total_tokens":%d}}'
-                                % (tokens, tokens + 8))
+                piece += _chunk(
+                    b'{"id":"x","object":"chat.completion.chunk","choices":[{"index":0,'
+                    b'"delta":{},"finish_reason":"length"}]}'
+                )
+                piece += _chunk(
+                    b'{"id":"x","object":"chat.completion.chunk","choices":[],"usage":'
+                    b'{"prompt_tokens":8,"completion_tokens":%d,"total_tokens":%d}}' % (tokens, tokens + 8)
+                )
                 piece += _chunk(b"[DONE]") + b"0\r\n\r\n"
             self._send(piece)
             now = time.time()

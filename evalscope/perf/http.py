@@ -61,9 +61,8 @@ class HttpTarget:
         if parts.query:
             path += "?" + parts.query
         default_port = (self.tls and self.port == 443) or (not self.tls and self.port == 80)
-        host_header = self.host if default_port else f"{self.host}:{self.port}"
-        if ":" in self.host and not default_port:
-            host_header = f"[{self.host}]:{self.port}"
+        host = f"[{self.host}]" if ":" in self.host else self.host  # an IPv6 literal keeps its brackets
+        host_header = host if default_port else f"{host}:{self.port}"
         lines = [f"POST {path} HTTP/1.1", f"Host: {host_header}", "Accept: */*"]
         for k, v in headers.items():
             if k.lower() not in ("host", "content-length", "connection", "transfer-encoding"):
@@ -150,8 +149,13 @@ class Connection(asyncio.Protocol):
             self.close()
 
     # -- one request ------------------------------------------------------------------------
-    def exchange(self, request: bytes, sink: Callable[[bytes, float], None] | None, total_timeout: float,
-                 read_timeout: float) -> asyncio.Future:
+    def exchange(
+        self,
+        request: bytes,
+        sink: Callable[[bytes, float], None] | None,
+        total_timeout: float,
+        read_timeout: float,
+    ) -> asyncio.Future:
         """Write ``request``; the future resolves to an :class:`Exchange` or raises.
 
         With a ``sink``, the body of a 200 response is handed to it piece by piece with arrival
@@ -171,7 +175,9 @@ class Connection(asyncio.Protocol):
         self._read_timeout = read_timeout
         self._deadline = now + total_timeout
         self._timer = loop.call_later(min(total_timeout, read_timeout), self._check_timeout)
-        self.transport.write(request)
+        transport = self.transport
+        assert transport is not None  # exchanges run only on a connected Connection
+        transport.write(request)
         return fut
 
     def _check_timeout(self) -> None:
@@ -205,7 +211,7 @@ class Connection(asyncio.Protocol):
             self.close()
             return
         if 100 <= status < 200:  # interim response: the real one follows
-            self._buf = buf[end + 4:]
+            self._buf = buf[end + 4 :]
             self._head(t)
             return
         headers = {}
@@ -224,7 +230,7 @@ class Connection(asyncio.Protocol):
         if status != 200:
             self._sink = None
         self._state = _BODY
-        rest = buf[end + 4:]
+        rest = buf[end + 4 :]
         self._buf = b""
         if self._mode == _LENGTH and self._left == 0:
             self._finish()
@@ -249,7 +255,8 @@ class Connection(asyncio.Protocol):
             if len(data) >= left:
                 self._deliver(data[:left] if len(data) > left else data, t)
                 self._left = 0
-                if not self._fut.done():
+                fut = self._fut
+                if fut is not None and not fut.done():
                     self._finish()
             else:
                 self._left = left - len(data)
@@ -269,7 +276,7 @@ class Connection(asyncio.Protocol):
                 except ValueError:  # a chunk extension, or garbage: the full parser decides
                     end = -1
                 if end == len(data) - 2 and end > eol + 2:
-                    self._deliver(data[eol + 2:end], t)
+                    self._deliver(data[eol + 2 : end], t)
                     return
         buf = self._buf + data if self._buf else data
         pos, n = 0, len(buf)
@@ -277,7 +284,7 @@ class Connection(asyncio.Protocol):
         while pos < n:
             if self._left:
                 take = min(self._left, n - pos)
-                out.append(buf[pos:pos + take])
+                out.append(buf[pos : pos + take])
                 pos += take
                 self._left -= take
                 if not self._left:
@@ -321,7 +328,7 @@ class Connection(asyncio.Protocol):
             return
         end = buf.find(b"\r\n\r\n")
         if end >= 0:
-            self._buf = buf[end + 4:]
+            self._buf = buf[end + 4 :]
             self._finish()
         elif len(buf) > MAX_HEAD:
             self._fail(StreamError("bad_response", "trailer too large"))
@@ -380,9 +387,11 @@ class ConnectionPool:
         host, port = await self._resolve()
         t = self.target
         _, conn = await asyncio.wait_for(
-            loop.create_connection(Connection, host, port, ssl=t.ssl_context,
-                                   server_hostname=t.host if t.tls else None),
-            self.connect_timeout)
+            loop.create_connection(
+                Connection, host, port, ssl=t.ssl_context, server_hostname=t.host if t.tls else None
+            ),
+            self.connect_timeout,
+        )
         self._all.add(conn)
         return conn
 

@@ -89,3 +89,19 @@ def test_malformed_chunk_size_fails_the_exchange():
     with pytest.raises(Exception) as e:
         asyncio.run(go())
     assert "chunked" in str(e.value)
+
+
+@pytest.mark.parametrize(
+    ("url", "host"),
+    [
+        ("http://[::1]/v1", b"Host: [::1]"),
+        ("http://[::1]:8000/v1", b"Host: [::1]:8000"),
+        ("http://127.0.0.1/v1", b"Host: 127.0.0.1"),
+        ("https://h:8443/v1?key=1", b"Host: h:8443"),
+    ],
+)
+def test_host_header_keeps_ipv6_brackets(url, host):
+    from evalscope.perf.http import HttpTarget
+
+    head = HttpTarget(url, {}).request(b"{}").split(b"\r\n")
+    assert head[1] == host

@@ -18,6 +18,7 @@ from typing import Any
 import schemathesis
 from conftest import FIXTURES, ThreadService
 from hypothesis import HealthCheck, settings
+from hypothesis.errors import Flaky
 
 SEED_ROUTES = {"/api/v1/eval", "/api/v1/perf"}
 # Long enough for a few hundred calls, short enough for CI (the run takes ~30-60 s).
@@ -102,15 +103,25 @@ def test_stateful_fuzz_no_server_errors(tmp_path, mock_server, monkeypatch):
                     f"body: {str(case.body)[:500]}"
                 )
 
-        Machine.run(
-            settings=settings(
-                max_examples=EXAMPLES,
-                stateful_step_count=STEPS,
-                deadline=None,
-                database=None,
-                suppress_health_check=list(HealthCheck),
-            )
-        )
+        for _ in range(3):
+            try:
+                Machine.run(
+                    settings=settings(
+                        max_examples=EXAMPLES,
+                        stateful_step_count=STEPS,
+                        deadline=None,
+                        database=None,
+                        suppress_health_check=list(HealthCheck),
+                    )
+                )
+            except Flaky:
+                # Which links exist depends on live server state (a job queued or already done
+                # decides whether resume answers 202 or 409), so a replayed prefix can offer other
+                # rules and hypothesis flags its own replay as flaky. Server errors are collected
+                # by validate_response whatever happens, and the calls made so far still count.
+                pass
+            if len(calls) >= 200:
+                break
         assert not errors, "\n\n".join(errors[:5])
         # the run really exercised the API: hundreds of calls, jobs created and followed by their links
         assert len(calls) >= 200, len(calls)
