@@ -66,6 +66,12 @@ def _resolve(bench: Benchmark, args: DatasetArgs, cfg: TaskConfig, subset: str, 
             f"{local}: {bench.name}: no file for subset {subset!r}, split {split!r} in {where}; "
             f"expected one of: {', '.join(patterns)}"
         )
+    if bench.few_shot_files and split == bench.train_split:  # kept beside the data, not on the hub
+        tried = ", ".join(str(r) for r in roots[:4])
+        raise DatasetNotFoundError(
+            f"{local}: {bench.name} subset {subset!r}: no {split} file (looked for {', '.join(patterns)} "
+            f"under {tried}); put it beside the data as {patterns[0]}"
+        )
     repo = args.dataset_id or (bench.hf_dataset_id if cfg.dataset_hub == "huggingface" else bench.dataset_id)
     try:
         return fetch(repo or bench.dataset_id, bench.hub_file_for(subset, split), source=cfg.dataset_hub)
@@ -81,7 +87,7 @@ def _resolve(bench: Benchmark, args: DatasetArgs, cfg: TaskConfig, subset: str, 
 
 def _read(bench: Benchmark, path: Path, subset: str, start_index: int = 0) -> list[Sample]:
     try:
-        rows = read_rows(path, bench.csv_fieldnames)
+        rows = bench.reader(path) if bench.reader is not None else read_rows(path, bench.csv_fieldnames)
     except RowReadError as exc:
         raise DatasetFormatError(str(exc)) from None
     if bench.csv_fieldnames and rows and path.suffix.lower() in (".csv", ".tsv"):
@@ -207,7 +213,15 @@ def _few_shot(
             f"{path}); set dataset_args.{bench.name}.few_shot_num to 0 or add the {bench.train_split} file"
         )
     files[f"{subset}/{bench.train_split}"] = str(path)
-    pool = _read(bench, path, subset)
+    if bench.read_few_shot is not None:
+        try:
+            pool = bench.read_few_shot(path, subset)
+        except (OSError, UnicodeDecodeError, ValueError) as exc:
+            raise DatasetFormatError(f"{path}: not in {bench.name}'s few-shot format: {exc}") from None
+    else:
+        pool = _read(bench, path, subset)
+    if bench.subsets_in_one_file:  # one file holds every subset's examples (MMLU-Pro validation)
+        pool = [s for s in pool if s.subset == subset]
     if len(pool) < n:
         raise DatasetFormatError(
             f"dataset_args.{bench.name}.few_shot_num: {n} examples asked for subset "

@@ -14,6 +14,8 @@ from typing import TYPE_CHECKING, Any
 from pydantic import BaseModel, Field
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from evalscope.eval.scoring import Scorer
 
 
@@ -65,13 +67,24 @@ class Benchmark:
     subsets_in_one_file: bool = False
     # True for user datasets whose subsets are the files found in ``local_path`` when not listed.
     discover_subsets: bool = False
+    # A file reader of the benchmark's own, for files the shared reader cannot take as they are
+    # (MMLU-Redux: mixed delimiters, one Mac Roman file); None: ``evalscope.datasets.read_rows``.
+    # It raises ``evalscope.datasets.rows.RowReadError`` for a file it cannot parse.
+    reader: Callable[[Path], list[dict[str, Any]]] | None = None
+    # Few-shot examples kept in files of their own rather than as rows of ``train_split`` (BBH's
+    # chain-of-thought prompt texts): candidate patterns for a subset's file (same substitutions as
+    # ``local_files``; looked up locally, never downloaded) and the parser from that file to the
+    # examples, in order (it raises ValueError for a file it cannot parse).
+    few_shot_files: tuple[str, ...] = ()
+    read_few_shot: Callable[[Path, str], list[Sample]] | None = None
     system_prompt: str | None = None
     tags: tuple[str, ...] = ()
     extra: dict[str, Any] = field(default_factory=dict)
 
     def files_for(self, subset: str, split: str) -> list[str]:
         """Local candidate patterns for one subset and split."""
-        return [p.format(**_names(subset, split)) for p in self.local_files]
+        patterns = self.few_shot_files if self.few_shot_files and split == self.train_split else self.local_files
+        return [p.format(**_names(subset, split)) for p in patterns]
 
     def hub_file_for(self, subset: str, split: str) -> str:
         """The file to download from the hub for one subset and split."""
