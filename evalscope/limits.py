@@ -34,5 +34,7 @@ MAX_SEED = 2**63 - 1
 #: eval samples per benchmark (limit as a count) and few-shot examples
 MAX_LIMIT = 10_000_000
 MAX_FEW_SHOT = 100
+#: answers asked per eval question (``repeats``; pass@k needs k answers, and k times the requests)
+MAX_REPEATS = 1024
 #: SLO thresholds in milliseconds (one day)
 MAX_SLO_MS = MAX_SECONDS * 1000

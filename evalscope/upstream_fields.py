@@ -64,7 +64,6 @@ EVAL_FIELDS: dict[str, Rule] = {
     "model_args": Rule(defaults=({},)),
     "model_task": Rule(defaults=("text_generation",)),
     "chat_template": Rule(),
-    "repeats": Rule(defaults=(1,)),
     "eval_backend": Rule(defaults=("Native", "native")),
     "eval_config": Rule(),
     "rerun_review": Rule(defaults=(False,)),

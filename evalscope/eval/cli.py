@@ -50,6 +50,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--dataset-hub", default="modelscope", help="hub to download from: modelscope, huggingface"
     )
     p.add_argument("--limit", default=None, help="samples per subset: a count, or a fraction such as 0.1")
+    p.add_argument(
+        "--repeats", type=int, default=1, help="answers asked per question (avg@k, pass@k, maj@k; default 1)"
+    )
     p.add_argument("--eval-batch-size", type=int, default=1, help="concurrent requests (default 1)")
     p.add_argument(
         "--generation-config", default=None, help="JSON or k=v,k=v: temperature, max_tokens, top_p, ..."
@@ -94,6 +97,7 @@ def build_config(args: argparse.Namespace):
         "datasets": args.datasets,
         "dataset_dir": args.dataset_dir,
         "dataset_hub": args.dataset_hub,
+        "repeats": args.repeats,
         "eval_batch_size": args.eval_batch_size,
         "timeout": args.timeout,
         "max_retries": args.max_retries,

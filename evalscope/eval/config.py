@@ -69,6 +69,8 @@ class TaskConfig(BaseModel):
     dataset_dir: LocalDir | None = None
     dataset_hub: Literal["modelscope", "huggingface"] = "modelscope"
     limit: int | float | None = None
+    # EvalScope's field: each question asked k times (avg@k, pass@k, maj@k; evalscope/eval/repeats.py)
+    repeats: int = Field(1, ge=1, le=limits.MAX_REPEATS)
     eval_batch_size: int = Field(1, ge=1, le=4096)
     generation_config: GenerationConfig = Field(default_factory=GenerationConfig)
     timeout: float | None = Field(300.0, gt=0, le=limits.MAX_SECONDS)

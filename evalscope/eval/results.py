@@ -49,10 +49,18 @@ class _Model(BaseModel):
     model_config = ConfigDict(extra="allow", populate_by_name=True)
 
 
+def _absent(value: Any) -> bool:
+    """Keys written only when set (a repeats run's keys), so k = 1 files keep today's keys."""
+    return value is None
+
+
 class SampleResult(_Model):
     """One finished sample: the prompt, the model's answer, and its verdict."""
 
     id: str
+    # repeats > 1 only (keys absent otherwise): which of the k answers, and the seed it was asked with
+    repeat: int | None = Field(None, ge=0, exclude_if=_absent)
+    seed: int | None = Field(None, exclude_if=_absent)
     subset: str = "default"
     prompt_hash: str | None = None  # identifies the exact prompt (a changed one is asked again)
     messages: list[dict[str, Any]] | None = None
@@ -91,6 +99,7 @@ class CategorySubset(_Model):
     name: str
     num: int
     score: float | None
+    stderr: float | None = Field(None, exclude_if=_absent)  # repeat metrics only (eval/repeats.py)
 
 
 class CategoryReport(_Model):
@@ -109,6 +118,7 @@ class MetricReport(_Model):
     score: float | None
     macro_score: float | None
     categories: list[CategoryReport] = Field(default_factory=list)
+    stderr: float | None = Field(None, exclude_if=_absent)  # repeat metrics only (eval/repeats.py)
 
 
 class UsageReport(_Model):
@@ -140,10 +150,16 @@ class BenchmarkReport(_Model):
     usage: UsageReport = Field(default_factory=UsageReport)
     timing: TimingReport = Field(default_factory=TimingReport)
     files: dict[str, str] = Field(default_factory=dict)
+    repeats: int = Field(1, exclude_if=lambda v: v == 1)  # k; written only when > 1
 
     @property
     def metric_name(self) -> str:
         return self.metrics[0].name if self.metrics else "score"
+
+    @property
+    def repeat_metrics(self) -> list[MetricReport]:
+        """The repeat metrics (``mean_acc_pass@n``, ``mean_acc_vote@k``) after the main one."""
+        return self.metrics[1:] if self.repeats > 1 else []
 
 
 class EvalRun(_Model):
@@ -199,13 +215,13 @@ def run_error_counts(samples: Iterable[SampleResult]) -> dict[str, Any]:
     return error_counts(len(samples), [s.error_reason or "error" for s in samples if s.state == "error"])
 
 
-def read_samples(path: Path) -> dict[str, SampleResult]:
-    """The samples of one predictions file by id, the last line for an id winning; a torn last line
-    (a crash mid-write) or a line that is not a sample is skipped."""
-    out: dict[str, SampleResult] = {}
-    for sid, rec in read_predictions(path).items():
+def read_samples(path: Path) -> dict[tuple[str, int], SampleResult]:
+    """The samples of one predictions file by (id, repeat index), the last line for a key winning;
+    a torn last line (a crash mid-write) or a line that is not a sample is skipped."""
+    out: dict[tuple[str, int], SampleResult] = {}
+    for key, rec in read_predictions(path).items():
         try:
-            out[sid] = SampleResult.model_validate(rec)
+            out[key] = SampleResult.model_validate(rec)
         except ValidationError:
             continue
     return out

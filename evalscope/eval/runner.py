@@ -26,6 +26,7 @@ from evalscope.errors import RunFailed
 from evalscope.eval.benchmarks import Sample, get_benchmark
 from evalscope.eval.config import TaskConfig
 from evalscope.eval.loading import LoadedBenchmark, load_benchmark
+from evalscope.eval.repeats import repeat_seed
 from evalscope.eval.report import build_report, fmt_score
 from evalscope.eval.results import (
     BenchmarkReport,
@@ -54,14 +55,19 @@ def prompt_hash(messages: list[dict[str, Any]]) -> str:
     return hashlib.sha1(json.dumps(messages, ensure_ascii=False, sort_keys=True).encode()).hexdigest()[:16]
 
 
+#: a finished answer's key in a run: (sample id, repeat index); repeat 0 is a k = 1 run's only answer
+AnswerKey = tuple[str, int]
+
+
 @dataclass
 class PendingSample:
-    """A sample still to ask: where its answer goes once it is scored."""
+    """A sample (one repeat of it) still to ask: where its answer goes once it is scored."""
 
     bench: LoadedBenchmark
     sample: Sample
     writer: PredictionWriter
-    results: dict[str, SampleResult]  # the benchmark's finished samples by id
+    results: dict[AnswerKey, SampleResult]  # the benchmark's finished answers
+    repeat: int = 0
 
 
 @dataclass
@@ -69,7 +75,7 @@ class _Plan:
     """What a run has to do: the samples to ask, and per benchmark the finished ones and their file."""
 
     pending: list[PendingSample]
-    finished: dict[str, dict[str, SampleResult]]
+    finished: dict[str, dict[AnswerKey, SampleResult]]
     writers: dict[str, PredictionWriter]
     total: int
 
@@ -107,10 +113,14 @@ def _result(
     attempts: int = 1,
     error: str | None = None,
     error_reason: str | None = None,
+    repeat: int | None = None,
+    seed: int | None = None,
 ) -> SampleResult:
     verdict = judge(bench.benchmark.scorer, sample, output, finish_reason, failed=error is not None)
     return SampleResult(
         id=sample.id,
+        repeat=repeat,
+        seed=seed if repeat is not None else None,
         subset=sample.subset,
         prompt_hash=prompt_hash(sample.messages or []),
         messages=sample.messages,
@@ -131,8 +141,9 @@ def _result(
     )
 
 
-def _rejudge(bench: LoadedBenchmark, sample: Sample, old: SampleResult) -> SampleResult:
-    """A cached answer scored again with the current extractor (fixes to extraction apply on resume)."""
+def _rejudge(bench: LoadedBenchmark, sample: Sample, old: SampleResult, repeat: int | None) -> SampleResult:
+    """A cached answer scored again with the current extractor (fixes to extraction apply on resume);
+    ``repeat``: its index in this run (None when the run has one answer per question)."""
     return _result(
         bench,
         sample,
@@ -142,10 +153,23 @@ def _rejudge(bench: LoadedBenchmark, sample: Sample, old: SampleResult) -> Sampl
         usage=old.usage,
         latency=old.latency,
         attempts=old.attempts or 1,
+        repeat=repeat,
+        seed=old.seed,
     )
 
 
-def _request(cfg: TaskConfig, sample: Sample) -> GenerationRequest:
+def request_seed(cfg: TaskConfig, sample: Sample, repeat: int) -> int | None:
+    """The seed sent for one repeat: repeat 0 sends ``generation_config.seed`` as is (the request of a
+    k = 1 run, so its cached answer stays valid when k changes); repeat r >= 1 sends a seed derived
+    from ``generation_config.seed`` (or the run's ``seed`` when that is not set), the sample id and r
+    (evalscope.eval.repeats.repeat_seed), so each repeat samples anew and a rerun asks the same."""
+    g = cfg.generation_config
+    if repeat == 0:
+        return g.seed
+    return repeat_seed(g.seed if g.seed is not None else cfg.seed, sample.id, repeat)
+
+
+def _request(cfg: TaskConfig, sample: Sample, seed: int | None) -> GenerationRequest:
     g = cfg.generation_config
     return GenerationRequest(
         messages=sample.messages,
@@ -154,18 +178,29 @@ def _request(cfg: TaskConfig, sample: Sample) -> GenerationRequest:
         top_p=g.top_p,
         top_k=g.top_k,
         stop=g.stop,
-        seed=g.seed,
+        seed=seed,
         stream=cfg.stream,
         extra_body=g.extra_body(),
     )
 
 
 async def _ask(client: ModelClient, cfg: TaskConfig, item: PendingSample) -> SampleResult:
+    seed = request_seed(cfg, item.sample, item.repeat)
+    # a k = 1 run's lines carry no repeat key (today's keys); with k > 1 every line names its repeat
+    repeat = item.repeat if cfg.repeats > 1 else None
     try:
-        c = await client.generate(_request(cfg, item.sample))
+        c = await client.generate(_request(cfg, item.sample, seed))
     except ApiError as exc:
         log.warning("%s %s: request failed after retries: %s", item.bench.benchmark.name, item.sample.id, exc)
-        return _result(item.bench, item.sample, output=None, error=str(exc), error_reason=exc.reason)
+        return _result(
+            item.bench,
+            item.sample,
+            output=None,
+            error=str(exc),
+            error_reason=exc.reason,
+            repeat=repeat,
+            seed=seed,
+        )
     usage = {"prompt_tokens": c.usage.prompt_tokens, "completion_tokens": c.usage.completion_tokens}
     return _result(
         item.bench,
@@ -176,6 +211,8 @@ async def _ask(client: ModelClient, cfg: TaskConfig, item: PendingSample) -> Sam
         usage=usage,
         latency=round(c.latency, 4),
         attempts=c.attempts,
+        repeat=repeat,
+        seed=seed,
     )
 
 
@@ -254,32 +291,44 @@ async def evaluate(
     atomic_write_json(layout.config, cfg.redacted())
     with run_log(cfg, layout.log):
         log.info("run %s: model=%s datasets=%s", layout.root, cfg.model, ",".join(cfg.datasets))
-        plan = _plan(benches, layout, resume)
+        if cfg.repeats > 1 and cfg.generation_config.temperature == 0:
+            log.warning("repeats=%d with temperature 0: the repeats may all be the same answer", cfg.repeats)
+        plan = _plan(benches, layout, resume, cfg.repeats)
         span, warnings = await _ask_pending(cfg, plan, layout, progress)
         reports = _write_reports(cfg, benches, plan, layout, span)
         return _outcome(cfg, layout, reports, plan.finished, warnings)
 
 
-def _plan(benches: list[LoadedBenchmark], layout: RunLayout, resume: bool) -> _Plan:
-    """Split every benchmark's samples into finished ones (a cached answer to the same prompt,
-    scored again) and pending ones."""
+def _plan(benches: list[LoadedBenchmark], layout: RunLayout, resume: bool, repeats: int = 1) -> _Plan:
+    """Split every benchmark's (sample, repeat) pairs into finished ones (a cached answer to the same
+    prompt, scored again) and pending ones. Repeats already answered are kept whatever k was then."""
     plan = _Plan(pending=[], finished={}, writers={}, total=0)
+    keep_repeat = repeats > 1
     for lb in benches:
         name = lb.benchmark.name
         path = layout.predictions(name)
         cached = read_samples(path) if resume else {}
-        finished: dict[str, SampleResult] = {}
+        finished: dict[AnswerKey, SampleResult] = {}
         writer = PredictionWriter(path)
         plan.writers[name] = writer
         for s in lb.samples:
-            old = cached.get(s.id)
-            if old and old.state != "error" and old.prompt_hash == prompt_hash(s.messages or []):
-                finished[s.id] = _rejudge(lb, s, old)
-            else:
-                plan.pending.append(PendingSample(lb, s, writer, finished))
+            phash = prompt_hash(s.messages or []) if cached else None
+            for r in range(repeats):
+                old = cached.get((s.id, r))
+                if old and old.state != "error" and old.prompt_hash == phash:
+                    finished[(s.id, r)] = _rejudge(lb, s, old, r if keep_repeat else None)
+                else:
+                    plan.pending.append(PendingSample(lb, s, writer, finished, r))
         plan.finished[name] = finished
-        plan.total += len(lb.samples)
-        log.info("%s: %d samples, %d from cache, files: %s", name, len(lb.samples), len(finished), lb.files)
+        plan.total += len(lb.samples) * repeats
+        log.info(
+            "%s: %d samples x %d repeats, %d from cache, files: %s",
+            name,
+            len(lb.samples),
+            repeats,
+            len(finished),
+            lb.files,
+        )
     return plan
 
 
@@ -344,7 +393,7 @@ async def _send_all(cfg: TaskConfig, pending: list[PendingSample], tracker: _Tra
             result = await _ask(client, cfg, item)
             tracker.span[name][1] = time.perf_counter()
             item.writer.write(result)  # on disk at once: a crash loses only the samples in flight
-            item.results[item.sample.id] = result
+            item.results[(item.sample.id, item.repeat)] = result
             tracker.finish_one()
 
     async with client:
@@ -366,7 +415,9 @@ def _write_reports(
     for lb in benches:
         name = lb.benchmark.name
         finished = plan.finished[name]
-        ordered = [finished[s.id] for s in lb.samples if s.id in finished]
+        ordered = [
+            finished[(s.id, r)] for s in lb.samples for r in range(cfg.repeats) if (s.id, r) in finished
+        ]
         plan.writers[name].compact(ordered)
         report = build_report(
             benchmark=lb.benchmark,
@@ -376,6 +427,7 @@ def _write_reports(
             duration_s=(span[name][1] - span[name][0]) if name in span else None,
             asked=asked.get(name, 0),
             files=lb.files,
+            repeats=cfg.repeats,
         )
         atomic_write_json(layout.report(name), report.model_dump(mode="json", by_alias=True))
         reports[name] = report
@@ -410,7 +462,7 @@ def _outcome(
     cfg: TaskConfig,
     layout: RunLayout,
     reports: dict[str, BenchmarkReport],
-    finished: dict[str, dict[str, SampleResult]],
+    finished: dict[str, dict[AnswerKey, SampleResult]],
     warnings: list[str],
 ) -> EvalRun:
     """The run with its ``warnings`` and ``error_counts``; raises RunFailed (carrying that result)

@@ -50,10 +50,11 @@ class RunLayout:
         return self.root / "reports" / self.model_dir / f"{safe_name(benchmark)}.json"
 
 
-def read_predictions(path: Path) -> dict[str, dict[str, Any]]:
-    """Lines (raw JSON objects) by sample id, the last line for an id winning; a torn last line
-    (crash mid-write) is skipped. :func:`evalscope.eval.results.read_samples` types them."""
-    out: dict[str, dict[str, Any]] = {}
+def read_predictions(path: Path) -> dict[tuple[str, int], dict[str, Any]]:
+    """Lines (raw JSON objects) by (sample id, repeat index; 0 when the line has none), the last line
+    for a key winning; a torn last line (crash mid-write) is skipped.
+    :func:`evalscope.eval.results.read_samples` types them."""
+    out: dict[tuple[str, int], dict[str, Any]] = {}
     if not path.is_file():
         return out
     with path.open(encoding="utf-8") as fh:
@@ -65,7 +66,8 @@ def read_predictions(path: Path) -> dict[str, dict[str, Any]]:
             except json.JSONDecodeError:
                 continue
             if isinstance(rec, dict) and "id" in rec:
-                out[rec["id"]] = rec
+                repeat = rec.get("repeat")
+                out[(str(rec["id"]), repeat if isinstance(repeat, int) else 0)] = rec
     return out
 
 

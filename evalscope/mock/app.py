@@ -41,7 +41,7 @@ class MockState:
         self.reset()
 
     def reset(self) -> None:
-        """Zero the stats and scripted failure counters, drop timings, reseed the fault RNG."""
+        """Zero the stats and scripted failure and reply counters, drop timings, reseed the fault RNG."""
         seed = self.cfg.seed
         self.rng = random.Random(seed)
         # a separate stream for jitter, so the fault sequence does not depend on reply lengths
@@ -52,6 +52,7 @@ class MockState:
         self.prompts: Counter[str] = Counter()
         self.faults: Counter[str] = Counter()
         self.fail_counts: Counter[int] = Counter()
+        self.reply_counts: Counter[int] = Counter()  # requests answered per scripted row (replies cycle)
         self.in_flight = 0
         self.max_in_flight = 0
         self.timings: dict[str, dict[str, Any]] = {}
@@ -287,7 +288,12 @@ async def _generate(
         code = st.rng.choice(cfg.error_codes)
         return _error(fmt, code, f"injected error {code}", cfg.retry_after)
 
-    plan = build_plan(req, row, cfg)
+    reply = None
+    if picked is not None and picked[1].replies:
+        index, row = picked
+        reply = row.reply_for(st.reply_counts[index])
+        st.reply_counts[index] += 1
+    plan = build_plan(req, row, cfg, reply)
     cut = d_cut < cfg.cut_rate
     stall = d_stall < cfg.stall_rate
     malformed = d_malformed < cfg.malformed_rate

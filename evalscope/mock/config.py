@@ -39,6 +39,12 @@ class ScriptedAnswer(BaseModel):
     match: str = ""
     regex: bool = False
     reply: str = ""
+    replies: list[str] | None = Field(
+        None,
+        min_length=1,
+        description="replies taken in turn by successive matching requests (the n-th answered one gets "
+        "replies[n % len]; a repeated prompt's answers cycle); replaces reply",
+    )
     reasoning: str | None = Field(
         None, description="emitted before the reply as reasoning (reasoning_content / thinking)"
     )
@@ -60,6 +66,10 @@ class ScriptedAnswer(BaseModel):
             except re.error as exc:
                 raise ValueError(f"match: invalid regular expression: {exc}") from None
         return self
+
+    def reply_for(self, n: int) -> str:
+        """The reply of the ``n``-th request this row answers (0-based)."""
+        return self.replies[n % len(self.replies)] if self.replies else self.reply
 
     def matches(self, text: str) -> bool:
         """Whether this row applies to the last user message ``text``."""

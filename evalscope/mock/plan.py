@@ -86,14 +86,17 @@ def _filled(reply: str, n: int) -> tuple[str, ...]:
     return tuple(out[:n])
 
 
-def build_plan(req: GenRequest, row: ScriptedAnswer | None, cfg: MockConfig) -> Plan:
-    """Decide the reply for ``req``: scripted row, echo, or the default reply filled to length."""
+def build_plan(
+    req: GenRequest, row: ScriptedAnswer | None, cfg: MockConfig, reply: str | None = None
+) -> Plan:
+    """Decide the reply for ``req``: scripted row (``reply``: the row's reply for this request when it
+    cycles through several), echo, or the default reply filled to length."""
     cap = cfg.max_output_tokens
     limit = min(req.max_tokens, cap) if req.max_tokens is not None else cap
     reasoning = split_tokens(row.reasoning) if row is not None and row.reasoning else []
     filled_to_limit = False
     if row is not None:
-        content = split_tokens(row.reply)
+        content = split_tokens(row.reply if reply is None else reply)
     elif cfg.echo:
         content = split_tokens(req.last_user)
     else:

@@ -53,7 +53,8 @@ def _sample(model: str, benchmark: str, rec: SampleResult) -> dict[str, Any]:
     return {
         "model": model,
         "benchmark": benchmark,
-        "id": str(rec.id),
+        # a repeats run: one line per (question, repeat); the browser's id names the repeat
+        "id": str(rec.id) if rec.repeat is None else f"{rec.id} #{rec.repeat}",
         "subset": rec.subset,
         "state": rec.state,
         "score": rec.score,
@@ -116,6 +117,23 @@ def score_rows(run: EvalRun) -> list[dict[str, Any]]:
                         "overall": False,
                     }
                 )
+    return rows
+
+
+def repeat_rows(run: EvalRun) -> list[dict[str, Any]]:
+    """The repeat metrics (``repeats`` k > 1: pass@n, maj@k over questions), overall then per subset
+    when a benchmark has several; empty for runs without repeats."""
+    rows = []
+    for rep in run.result.values():
+        for m in rep.repeat_metrics:
+            base = {"model": rep.model_name, "benchmark": rep.dataset_name, "metric": m.name}
+            rows.append({**base, "subset": "OVERALL", "num": m.num, "score": m.score, "stderr": m.stderr})
+            subs = [s for c in m.categories for s in c.subsets]
+            if len(subs) > 1:
+                rows += [
+                    {**base, "subset": s.name, "num": s.num, "score": s.score, "stderr": s.stderr}
+                    for s in subs
+                ]
     return rows
 
 
@@ -192,6 +210,7 @@ def eval_context(folder: Path) -> dict[str, Any]:
             if k in config
         },
         "rows": rows,
+        "repeat_rows": repeat_rows(run),
         "states": STATES,
         "state_colors": STATE_COLORS,
         "scores_fig": scores_figure([("", rows)]),
@@ -201,6 +220,7 @@ def eval_context(folder: Path) -> dict[str, Any]:
             "kind": "eval",
             "run": str(folder),
             "rows": rows,
+            "repeat_rows": repeat_rows(run),
             "reports": [_report_json(r) for r in run.result.values()],
         },
     }

@@ -68,6 +68,23 @@ def test_fail_times_with_retry_after_then_success(mock_server):
     assert srv.stats()["faults"]["scripted_error"] == 2
 
 
+def test_replies_cycle_per_row_and_skip_failed_requests(mock_server):
+    srv = mock_server(
+        answers=[
+            {"match": "again", "replies": ["one", "two", "three"], "fail_times": 1, "status": 500},
+            {"match": "other", "replies": ["x"]},
+        ]
+    )
+    got = [_ask(srv.url, "again?") for _ in range(5)]
+    assert [r.status_code for r in got] == [500, 200, 200, 200, 200]
+    # the failed request took no reply; the answered ones take them in turn, round again after the last
+    assert [r.json()["choices"][0]["message"]["content"] for r in got[1:]] == ["one", "two", "three", "one"]
+    assert _ask(srv.url, "other").json()["choices"][0]["message"]["content"] == "x"  # its own counter
+    srv.reset_stats()  # counters start again
+    assert _ask(srv.url, "again").status_code == 500
+    assert _ask(srv.url, "again").json()["choices"][0]["message"]["content"] == "one"
+
+
 def test_status_row_always_fails(mock_server):
     srv = mock_server(answers=[{"match": "boom", "status": 500}])
     assert [_ask(srv.url, "boom").status_code for _ in range(3)] == [500, 500, 500]

@@ -270,7 +270,12 @@ def test_resume_invoke_reuses_the_task(client, mock):
 @pytest.mark.parametrize(
     "kind, extra, field, words",
     [
-        ("eval", {"repeats": 3}, "repeats", "not supported yet by this service (EvalScope 1.14 field)"),
+        (
+            "eval",
+            {"rerun_review": True},
+            "rerun_review",
+            "not supported yet by this service (EvalScope 1.14 field)",
+        ),
         ("eval", {"judge_strategy": "llm"}, "judge_strategy", "not supported yet"),
         ("eval", {"sandbox": {"enabled": True}}, "sandbox", "not supported yet"),
         (

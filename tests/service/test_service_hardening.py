@@ -352,7 +352,7 @@ def test_predictions_writer_cuts_a_torn_tail_left_by_a_crash(tmp_path):
 
     path = tmp_path / "p.jsonl"
     path.write_text('{"id": "0", "a": 1}\n{"id": "1", "a"', encoding="utf-8")
-    assert list(read_predictions(path)) == ["0"]  # reading ignores the torn line
+    assert list(read_predictions(path)) == [("0", 0)]  # reading ignores the torn line (keys: id, repeat)
     w = PredictionWriter(path)
     w.write({"id": "1", "a": 2})
     w.close()
