@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import re
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Protocol
@@ -85,6 +86,59 @@ def score_choice(sample: Sample, text: str, /) -> Score:
 
     pred = extract_choice(text, letters_for(sample.choices or []))
     return Score(extracted=pred, value=float(pred is not None and pred == sample.target.strip().upper()))
+
+
+# "ANSWER: A, C" / "The answer is A and C" / "答案：A、C": a marker, then the labels listed (multi-select).
+_MULTI_MARKER = re.compile(r"(?:answer\s*(?:is\s*:?|:|：)|答案\s*(?:是|为|：|:))[\s*]*", re.I)
+_LABEL_WORD = re.compile(r"[A-Za-z]+")
+
+
+def _label_list(tail: str, allowed: str) -> list[str]:
+    """The option labels listed at the start of ``tail``: "A, C", "(A/C)", "A and C", "AC"; stops at
+    the first word that is not a label (so "A, C because B is false" gives A and C)."""
+    tail = tail.split("\n", 1)[0].lstrip("([（【$ ")
+    found: list[str] = []
+    pos = 0
+    for m in _LABEL_WORD.finditer(tail):
+        gap, word = tail[pos : m.start()], m.group(0)
+        if found and gap.strip(" ,，、/;*") not in ("", "&"):
+            break  # a sentence goes on (". Because ..."): the list ended
+        if word.isupper() and all(c in allowed for c in word):
+            found.extend(c for c in word if c not in found)
+        elif not (found and word.lower() in ("and", "or")):
+            break
+        pos = m.end()
+    return found
+
+
+def extract_choices(text: str, letters: Sequence[str]) -> list[str] | None:
+    """Multi-select: the labels listed after the last answer marker followed by one or more labels.
+    A list of one label (or no marker) is left to the shared single-choice reader ``extract_choice``,
+    so one chosen letter is read exactly as in single-answer benchmarks. None: nothing chosen."""
+    visible = strip_think(text)
+    allowed = "".join(letters)
+    for m in reversed(list(_MULTI_MARKER.finditer(visible))):
+        labels = _label_list(visible[m.end() :], allowed)
+        if len(labels) > 1:
+            return sorted(labels)
+        if labels:
+            break
+    one = extract_choice(text, letters)
+    return [one] if one is not None else None
+
+
+def score_multi_choice(sample: Sample, text: str, /) -> Score:
+    """Multiple answers may be correct (``sample.target`` holds every correct letter, e.g. ``"ACE"``):
+    EvalScope 1.14's ``multi_choice_acc`` — 0 when any chosen letter is wrong, else the share of the
+    correct letters chosen (all of them: 1.0)."""
+    from evalscope.eval.benchmarks.base import letters_for
+
+    pred = extract_choices(text, letters_for(sample.choices or []))
+    if pred is None:
+        return Score(extracted=None, value=0.0)
+    gold = set(sample.target.strip().upper())
+    value = len(gold & set(pred)) / len(gold) if gold and set(pred) <= gold else 0.0
+    return Score(extracted="".join(pred), value=value)
 
 
 def _math_equal(gold: str, pred: str) -> bool:

@@ -8,11 +8,16 @@ from evalscope.eval.benchmarks import (  # noqa: F401  (importing registers each
     general_qa,
     gpqa,
     gsm8k,
+    hellaswag,
     iquiz,
     math_500,
+    mgsm,
     mmlu,
     mmlu_pro,
     mmlu_redux,
+    trivia_qa,
+    truthful_qa,
+    winogrande,
 )
 from evalscope.eval.benchmarks.base import Benchmark, Sample, get_benchmark, list_benchmarks, register
 

@@ -10,6 +10,17 @@ MCQ_EN_COT = (
     "Think step by step before answering.\n\n{question}\n\n{choices}"
 )
 MCQ_EN_FEWSHOT_HEADER = "Here are some examples of how to answer similar questions:\n\n{fewshot}\n\n"
+# EvalScope 1.14's answer-only templates (MultipleChoiceTemplate.SINGLE_ANSWER / MULTIPLE_ANSWER).
+MCQ_EN = (
+    "Answer the following multiple choice question. The entire content of your response should be of "
+    "the following format: 'ANSWER: [LETTER]' (without quotes) where [LETTER] is one of {letters}."
+    "\n\n{question}\n\n{choices}"
+)
+MCQ_EN_MULTI = (
+    "Answer the following multiple choice question where multiple answers may be correct. The entire "
+    "content of your response should be of the following format: 'ANSWER: [LETTERS]' (without quotes) "
+    "where [LETTERS] is one or more of {letters}.\n\n{question}\n\n{choices}"
+)
 
 MCQ_ZH_COT = (
     '回答下面的单项选择题，请选出其中的正确答案。你的回答的最后一行应该是这样的格式："答案：[LETTER]"（不带引号），'
