@@ -83,7 +83,8 @@ class Benchmark:
 
     def files_for(self, subset: str, split: str) -> list[str]:
         """Local candidate patterns for one subset and split."""
-        patterns = self.few_shot_files if self.few_shot_files and split == self.train_split else self.local_files
+        own = self.few_shot_files and split == self.train_split
+        patterns = self.few_shot_files if own else self.local_files
         return [p.format(**_names(subset, split)) for p in patterns]
 
     def hub_file_for(self, subset: str, split: str) -> str:
