@@ -1,7 +1,9 @@
 """Built-in benchmarks: importing this package registers each one (one small file per benchmark)."""
 
 from evalscope.eval.benchmarks import (  # noqa: F401  (importing registers each benchmark)
+    aime,
     arc,
+    bbh,
     ceval,
     cmmlu,
     general_mcq,
@@ -9,6 +11,7 @@ from evalscope.eval.benchmarks import (  # noqa: F401  (importing registers each
     gpqa,
     gsm8k,
     hellaswag,
+    ifeval,
     iquiz,
     math_500,
     mgsm,

@@ -16,6 +16,7 @@ from pydantic import BaseModel, Field
 if TYPE_CHECKING:
     from pathlib import Path
 
+    from evalscope.eval.results import SampleResult
     from evalscope.eval.scoring import Scorer
 
 
@@ -53,6 +54,10 @@ class Benchmark:
     train_split: str | None = None  # where few-shot examples come from
     few_shot_num: int = 0
     metric_name: str = "AverageAccuracy"
+    # More report metrics than the mean sample score (IFEval's instruction-level and loose
+    # accuracies): finished samples -> {metric name: value or None}, computed overall and per
+    # subset; names other than ``metric_name`` follow the main metric in the report's ``metrics``.
+    aggregate: Callable[[list[SampleResult]], dict[str, float | None]] | None = None
     # Candidate file patterns (globs, relative to a dataset folder) for a split of a subset; the first
     # pattern that matches wins. ``{subset}``, ``{split}``, ``{Split}`` (capitalised), ``{subset_lower}``
     # and ``{subset_snake}`` (lower case, dashes to underscores) are substituted.
