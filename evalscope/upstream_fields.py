@@ -101,7 +101,8 @@ DATASET_ARGS_FIELDS: dict[str, Rule] = {
     "choice_instructions": Rule(),
     "filters": Rule(defaults=({},)),
     "metric_list": Rule(defaults=([],)),
-    "aggregation": Rule(defaults=("mean",)),
+    # with repeats > 1 both pass@k and vote@k are always reported (evalscope/eval/repeats.py)
+    "aggregation": Rule(defaults=("mean", "mean_and_pass_at_k", "mean_and_vote_at_k")),
     "primary_metric": Rule(),
     "shuffle": Rule(defaults=(False,)),
     "shuffle_choices": Rule(defaults=(False,)),
