@@ -169,6 +169,36 @@ def score_math(sample: Sample, text: str, /) -> Score:
     return Score(extracted=pred, value=float(_math_equal(sample.target, pred)))
 
 
+_INTEGER_ANSWER = re.compile(r"(-?\d{1,3}(?:,\d{3})+|-?\d+)(?:\.0+)?(?:\s*[A-Za-z][A-Za-z ]*)?")
+
+
+def read_integer(answer: str) -> int | None:
+    """The integer a committed final answer states: ``"204"``, ``"025"``, ``"1,024"``, ``"$204$"``,
+    ``"\\text{204 minutes}"``, ``"x = 204"``, ``"70 - 9 = 61"`` (the result after the last ``=``);
+    None when it is not one integer (``"\\frac{1}{2}"``, ``"204.5"``, ``"3 or 4"``)."""
+    t = re.sub(r"\\(?:text|mathrm|mathbf|textbf)\{([^{}]*)\}", r"\1", answer)
+    t = t.replace("$", "").replace("\\,", "").replace("{,}", ",").replace("\\!", "")
+    t = t.rsplit("=", 1)[-1].strip().rstrip(".").strip()
+    m = _INTEGER_ANSWER.fullmatch(t)
+    return int(m.group(1).replace(",", "")) if m else None
+
+
+def score_integer(sample: Sample, text: str, /) -> Score:
+    """An integer answer (AIME: 0-999): the committed final answer (the last non-empty ``\\boxed{}``,
+    else the text after the last answer marker) read as an integer and compared as one with the gold
+    (``"025"`` equals 25); a final answer written as an expression (``\\frac{50}{2}``) is checked
+    against the gold by math-verify. No committed answer: unparsed (extracted None)."""
+    pred = extract_math(text)
+    if not pred:
+        return Score(extracted=None, value=0.0)
+    gold = read_integer(sample.target)
+    value = read_integer(pred)
+    if value is not None:
+        return Score(extracted=str(value), value=float(gold is not None and value == gold))
+    equal = _math_equal(str(gold) if gold is not None else sample.target, pred)
+    return Score(extracted=pred, value=float(equal))
+
+
 _CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 _TOKEN = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]|[^\W_]+", re.U)
 
