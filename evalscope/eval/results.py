@@ -158,8 +158,10 @@ class BenchmarkReport(_Model):
 
     @property
     def repeat_metrics(self) -> list[MetricReport]:
-        """The repeat metrics (``mean_acc_pass@n``, ``mean_acc_vote@k``) after the main one."""
-        return self.metrics[1:] if self.repeats > 1 else []
+        """The repeat metrics (``mean_acc_pass@n``, ``mean_acc_vote@k``; eval/repeats.py), in order."""
+        if self.repeats == 1:
+            return []
+        return [m for m in self.metrics[1:] if m.name.startswith(("mean_acc_pass@", "mean_acc_vote@"))]
 
 
 class EvalRun(_Model):

@@ -308,3 +308,24 @@ def test_cli_repeats_flag_and_summary(mock_server, tmp_path, capsys):
     assert "--repeats" in err and "greater than or equal to 1" in err
     assert main([*args, "--repeats", "1025"]) == 2
     assert "--repeats" in capsys.readouterr().err
+
+
+def test_repeats_beside_a_benchmarks_own_metrics(mock_server, tmp_path):
+    # IFEval adds its own metrics after the main one; the repeat metrics come after those
+    from evalscope.eval import BenchmarkReport
+
+    srv = mock_server()
+    cfg = _cfg(
+        srv,
+        tmp_path,
+        datasets=["ifeval"],
+        dataset_args={"ifeval": {"local_path": str(FIXTURES / "ifeval")}},
+        limit=2,
+        repeats=2,
+    )
+    rep = run_task(cfg)["result"]["ifeval"]
+    names = [m["name"] for m in rep["metrics"]]
+    assert names[-3:] == ["mean_acc_pass@1", "mean_acc_pass@2", "mean_acc_vote@2"] and len(names) > 4
+    typed = BenchmarkReport.model_validate(rep)
+    assert [m.name for m in typed.repeat_metrics] == names[-3:]
+    assert sum(rep["counts"].values()) == 2 * typed.repeat_metrics[0].num
