@@ -71,7 +71,7 @@ def _numbers_equal(a: str, b: str) -> bool:
 
 
 def score_numeric(sample: Sample, text: str, /) -> Score:
-    """The last number of the answer (``\\boxed{}`` first) equal to the gold number (GSM8K)."""
+    """The final number the answer commits to (``extract_number``) equal to the gold number (GSM8K)."""
     pred = extract_number(text)
     if pred is None:
         return Score(extracted=None, value=0.0)
@@ -80,11 +80,13 @@ def score_numeric(sample: Sample, text: str, /) -> Score:
 
 
 def score_choice(sample: Sample, text: str, /) -> Score:
-    """The chosen option letter equal to the gold letter (multiple choice)."""
+    """The option the answer commits to equal to the gold letter (multiple choice). The options' texts
+    go to the reader too: an answer that names one option by its exact text chose that option."""
     # imported here: the benchmark files import this module, and base's package imports them
     from evalscope.eval.benchmarks.base import letters_for
 
-    pred = extract_choice(text, letters_for(sample.choices or []))
+    choices = sample.choices or []
+    pred = extract_choice(text, letters_for(choices), choices)
     return Score(extracted=pred, value=float(pred is not None and pred == sample.target.strip().upper()))
 
 

@@ -72,7 +72,9 @@ SCENARIOS = {
             ("chambers does the human heart", "ANSWER: C", OK, "correct"),
             ("produces insulin", "ANSWER: (B)", OK, "correct"),
             ("largest organ", "ANSWER: A", OK, "wrong"),
-            ("carry oxygen", "Red cells carry it.", OK, "unparsed"),
+            # "Red cells carry it." names option D's exact text: a reader credits it (issue 14); naming
+            # two options commits to neither
+            ("carry oxygen", "Red cells or plasma, I cannot tell.", OK, "unparsed"),
             ("tibia located", "", {"status": 429, "retry_after": 0}, "error"),
         ],
         0.6,

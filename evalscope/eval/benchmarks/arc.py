@@ -3,6 +3,11 @@
 Reads three row shapes: the original AI2 jsonl (``question.stem``/``question.choices``/``answerKey``),
 the hub's (``question``/``choices.text``/``choices.label``/``answerKey``), and llm-foundry's ICL format
 (``query`` "Question: ...", ``choices`` list, ``gold`` 0-based index), which has no ids.
+
+Prompt: EvalScope 1.14.1's ARC adapter (``prompt_template=MultipleChoiceTemplate.SINGLE_ANSWER``), the
+answer-only template ("The entire content of your response should be of the following format:
+'ANSWER: [LETTER]'"), 0-shot; few-shot examples, when asked for, come from the train split under
+EvalScope's "Here are some examples" header.
 """
 
 from __future__ import annotations
@@ -10,7 +15,7 @@ from __future__ import annotations
 from typing import Any
 
 from evalscope.eval.benchmarks.base import Benchmark, Sample, letter_target, register
-from evalscope.eval.benchmarks.templates import MCQ_EN_COT, MCQ_EN_FEWSHOT_HEADER, mcq_prompt
+from evalscope.eval.benchmarks.templates import MCQ_EN, MCQ_EN_FEWSHOT_HEADER, mcq_prompt
 from evalscope.eval.scoring import score_choice
 
 
@@ -57,7 +62,7 @@ ARC = register(
         train_split="train",
         few_shot_num=0,
         record_to_sample=record_to_sample,
-        build_prompt=mcq_prompt(MCQ_EN_COT, MCQ_EN_FEWSHOT_HEADER),
+        build_prompt=mcq_prompt(MCQ_EN, MCQ_EN_FEWSHOT_HEADER),
         scorer=score_choice,
         local_files=(
             "{subset}/{subset}-{Split}.jsonl",
