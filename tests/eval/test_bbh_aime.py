@@ -334,6 +334,30 @@ def test_score_integer(text, extracted, value):
     assert (score.extracted, score.value) == (extracted, value)
 
 
+def test_aime_with_repeats_reports_avg_pass_and_vote_at_k(mock_server, tmp_path):
+    srv = mock_server(
+        answers=[
+            ScriptedAnswer(match="integer bases", replies=["\\boxed{70}", "\\boxed{71}", "\\boxed{70}"]),
+            ScriptedAnswer(match="$24^2 + 12$", replies=["\\boxed{598}", "\\boxed{598}", "\\boxed{0588}"]),
+            ScriptedAnswer(match="Find $2^{4}$", reply="\\boxed{16}"),
+            ScriptedAnswer(match="$9 \\cdot 13$", reply="no idea"),
+        ],
+        default_reply="UNMATCHED",
+    )
+    cfg = _cfg("aime25", srv, tmp_path).model_copy(update={"repeats": 3, "eval_batch_size": 1})
+    rep = run_task(cfg)["result"]["aime25"]
+    assert rep["counts"] == {"correct": 6, "wrong": 3, "unparsed": 3, "truncated": 0, "error": 0}
+    # per problem: 2/3, 1/3, 1, 0 correct
+    metrics = {m["name"]: m["score"] for m in rep["metrics"]}
+    assert rep["score"] == pytest.approx(0.5, abs=1e-4)  # avg@3
+    assert metrics["AverageAccuracy"] == rep["score"]
+    assert metrics["mean_acc_pass@1"] == pytest.approx(0.5, abs=1e-4)
+    assert metrics["mean_acc_pass@2"] == pytest.approx((1 + 2 / 3 + 1 + 0) / 4, abs=1e-4)
+    assert metrics["mean_acc_pass@3"] == pytest.approx(0.75, abs=1e-4)
+    assert metrics["mean_acc_vote@3"] == pytest.approx(0.5, abs=1e-4)  # 70 and 16 win their votes
+    assert srv.stats()["total"] == 12
+
+
 # ------------------------------------------------------------------ the real copies
 
 
