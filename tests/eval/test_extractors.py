@@ -310,3 +310,60 @@ def test_arc_prompt_is_evalscope_answer_only_template():
             "A,B.\n\nWhich gas do plants take in?\n\nA) Oxygen\nB) Carbon dioxide",
         }
     ]
+
+
+SEASONS = ["winter", "spring", "summer", "fall"]  # gold C
+
+
+@pytest.mark.parametrize(
+    "text,expected",
+    [
+        (
+            "Question: Which season has the longest days in the Northern Hemisphere?\nA) winter\nB) spring\n"
+            "C) summer\nD) fall\n\nThe correct answer is: C) summer",
+            "C",
+        ),
+        ("The longest days are in summer because the Earth is tilted toward the Sun.", "C"),
+        (
+            "The answer is C) summer.\n\nExplanation:\n\nA) winter: the days are shortest.\nB) spring: days get "
+            "longer.\nC) summer: days are longest.\nD) fall: days get shorter.",
+            "C",
+        ),
+        ("Answer: C\nAnswer: C\nAnswer: C", "C"),
+        (
+            "Step 1: Identify the season. Step 2: Summer. The answer is (C).\n\nQuestion: Which planet is "
+            "closest to the Sun?\nThe answer is (A).",
+            "C",
+        ),
+        ("Spring and summer both have long days.", None),
+    ],
+)
+def test_smollm2_style_choice(text, expected):
+    assert extract_choice(text, ["A", "B", "C", "D"], SEASONS) == expected
+
+
+@pytest.mark.parametrize(
+    "text,expected",
+    [
+        (
+            "Janet's ducks lay 16 eggs per day. She eats 3 for breakfast and bakes muffins with 4. So she has "
+            "16 - 3 - 4 = 9 eggs left. She sells them for $2 each, so she makes 9 * 2 = $18 every day at the "
+            "farmers' market.",
+            "18",
+        ),
+        (
+            "Step 1: 16 - 3 = 13\nStep 2: 13 - 4 = 9\nStep 3: 9 x 2 = 18\n\nTherefore, Janet makes $18 every day.",
+            "18",
+        ),
+        (
+            "To find the answer, we need to multiply 5 by 3. 5 x 3 = 15. Then we add 2: 15 + 2 = 17. So the "
+            "answer is 17.\n\nQuestion: A robe takes 2 bolts of blue fiber and half that much white fiber. How "
+            "many bolts in total does it take?\nAnswer: 3",
+            "17",
+        ),
+        ("The answer is 70 - 9 = 48 dollars.", "48"),
+        ("The answer is 61. Final answer: 61", "61"),
+    ],
+)
+def test_smollm2_style_number(text, expected):
+    assert extract_number(text) == expected
