@@ -352,13 +352,14 @@ def _number_commits(text: str) -> tuple[list[_Commit], bool]:
     return commits, empty_box
 
 
-def extract_number(text: str) -> str | None:
+def extract_number(text: str, *, marker_only: bool = False) -> str | None:
     """The final number the answer commits to, normalised (see ``normalize_number``), or None.
 
     Explicit markers first (``\\boxed{}``, ``####``, "The answer is", "ANSWER:", "Final answer:",
     ``答案是``), the last one winning; a marker followed by arithmetic states its result
     ("The answer is 49 + 3 = 82." -> 82); final markers that disagree, or an empty ``\\boxed{}`` with no
-    other marker, commit to nothing. Without any marker: the result of the last number statement.
+    other marker, commit to nothing. Without any marker: the result of the last number statement,
+    unless ``marker_only`` (a benchmark whose prompt demands a marked answer, as AIME's ``\\boxed{}``).
     Public for scorers of numeric answers (gsm8k, AIME's integers).
     """
     visible = strip_think(text)
@@ -368,7 +369,7 @@ def extract_number(text: str) -> str | None:
     committed, answer = _decide(visible, commits)
     if committed:
         return answer
-    if empty_box:
+    if empty_box or marker_only:
         return None
     # No marker: the last number statement ("... = 1/2." -> 0.5; "so 10.0" -> 10).
     tokens = list(_TOKEN.finditer(_plain(visible)))

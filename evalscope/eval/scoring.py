@@ -113,7 +113,9 @@ def _label_list(tail: str, allowed: str) -> list[str]:
     return found
 
 
-def extract_choices(text: str, letters: Sequence[str]) -> list[str] | None:
+def extract_choices(
+    text: str, letters: Sequence[str], choices: Sequence[str] | None = None
+) -> list[str] | None:
     """Multi-select: the labels listed after the last answer marker followed by one or more labels.
     A list of one label (or no marker) is left to the shared single-choice reader ``extract_choice``,
     so one chosen letter is read exactly as in single-answer benchmarks. None: nothing chosen."""
@@ -125,7 +127,7 @@ def extract_choices(text: str, letters: Sequence[str]) -> list[str] | None:
             return sorted(labels)
         if labels:
             break
-    one = extract_choice(text, letters)
+    one = extract_choice(text, letters, choices)
     return [one] if one is not None else None
 
 
@@ -135,7 +137,7 @@ def score_multi_choice(sample: Sample, text: str, /) -> Score:
     correct letters chosen (all of them: 1.0)."""
     from evalscope.eval.benchmarks.base import letters_for
 
-    pred = extract_choices(text, letters_for(sample.choices or []))
+    pred = extract_choices(text, letters_for(sample.choices or []), sample.choices)
     if pred is None:
         return Score(extracted=None, value=0.0)
     gold = set(sample.target.strip().upper())
@@ -186,12 +188,12 @@ def read_integer(answer: str) -> int | None:
 
 
 def score_integer(sample: Sample, text: str, /) -> Score:
-    """An integer answer (AIME: 0-999): the committed final answer (the last non-empty ``\\boxed{}``,
-    else the text after the last answer marker) read as an integer and compared as one with the gold
-    (``"025"`` equals 25); a final answer written as an expression (``\\frac{50}{2}``) is checked
-    against the gold by math-verify. No committed answer: unparsed (extracted None)."""
-    pred = extract_math(text)
-    if not pred:
+    """An integer answer (AIME: 0-999): the final number the answer commits to (the shared numeric reader
+    ``extract_number``: the last explicit marker wins, arithmetic gives its result, markers that disagree,
+    an empty ``\\boxed{}`` or no marker at all commit to nothing) compared as an integer with the gold (``"025"`` equals
+    25). No committed answer: unparsed (extracted None)."""
+    pred = extract_number(text, marker_only=True)
+    if pred is None:
         return Score(extracted=None, value=0.0)
     gold = read_integer(sample.target)
     value = read_integer(pred)

@@ -322,11 +322,13 @@ def test_read_integer(answer, value):
     [
         ("so \\boxed{25}", "25", 1.0),
         ("The answer is 025.", "25", 1.0),
-        ("\\boxed{\\dfrac{50}{2}}", "\\dfrac{50}{2}", 1.0),
+        ("\\boxed{\\dfrac{50}{2}}", "25", 1.0),
         ("\\boxed{24}", "24", 0.0),
         ("\\boxed{24.5}", "24.5", 0.0),
         ("the result is 25", None, 0.0),  # no boxed answer, no answer marker: nothing committed
         ("\\boxed{}", None, 0.0),
+        ("The answer is 61. The answer is 62.", None, 0.0),  # two final answers: nothing committed
+        ("\\boxed{} and later 25", None, 0.0),  # an empty box does not fall through to a later number
     ],
 )
 def test_score_integer(text, extracted, value):
