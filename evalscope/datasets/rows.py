@@ -68,8 +68,21 @@ def _read_parquet(path: Path) -> list[dict[str, Any]]:
 
 
 def read_rows(path: str | Path, fieldnames: Sequence[str] | None = None) -> list[dict[str, Any]]:
-    """Rows of ``path`` by extension. ``fieldnames`` names the columns of a CSV without a header row."""
+    """Rows of ``path`` by extension. ``fieldnames`` names the columns of a CSV without a header row.
+
+    Text files must be UTF-8: another encoding is a RowReadError naming the file and the byte offset
+    (never a bare UnicodeDecodeError from deep in the reader)."""
     path = Path(path)
+    try:
+        return _read_by_suffix(path, fieldnames)
+    except UnicodeDecodeError as exc:
+        raise RowReadError(
+            f"{path}: not UTF-8 text (byte 0x{exc.object[exc.start]:02x} at offset {exc.start}); "
+            "save it as UTF-8"
+        ) from None
+
+
+def _read_by_suffix(path: Path, fieldnames: Sequence[str] | None) -> list[dict[str, Any]]:
     suffix = path.suffix.lower()
     if suffix == ".jsonl":
         return read_jsonl(path)

@@ -239,3 +239,14 @@ def test_parquet_benchmark_downloads_from_the_hub_and_loads(isolated, hub):
     assert lb.samples[0].input and lb.samples[0].target
     assert any("main/test-00000-of-00001.parquet" in p for p in hub)
     assert any("main/train-00000-of-00001.parquet" in p for p in hub)
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".jsonl", ".json", ".tsv"])
+def test_a_file_not_in_utf8_is_a_clear_error(tmp_path, suffix):
+    path = tmp_path / f"data{suffix}"
+    path.write_bytes(
+        '{"question": "café"}\n'.encode("latin-1") if "json" in suffix else "q\ncafé\n".encode("latin-1")
+    )
+    with pytest.raises(RowReadError, match=r"not UTF-8 text \(byte 0xe9 at offset \d+\)") as info:
+        read_rows(path)
+    assert str(path) in str(info.value)
