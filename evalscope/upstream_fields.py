@@ -47,6 +47,19 @@ def _extra_arg(body_key: str) -> Callable[[dict[str, Any], Any], None]:
     return fold
 
 
+def _truthful_qa_params(data: dict[str, Any], value: Any) -> None:
+    """EvalScope's ``truthful_qa`` picks MC1 or MC2 with ``extra_params: {"multiple_correct": bool}``;
+    here they are the subsets ``mc1`` / ``mc2`` (an explicit ``subset_list`` wins). Any other key is
+    not supported yet."""
+    if not isinstance(value, dict) or not value:
+        return
+    unknown = sorted(set(value) - {"multiple_correct"})
+    if unknown:
+        raise ValueError(f"extra_params: {', '.join(unknown)} {UNSUPPORTED}")
+    if "multiple_correct" in value and data.get("subset_list") is None:
+        data["subset_list"] = ["mc2" if value["multiple_correct"] else "mc1"]
+
+
 def single_rate(value: Any) -> Any:
     """EvalScope 1.14's ``rate`` may be a list (a sweep of rates); a list of one value is that value."""
     if isinstance(value, list | tuple):
@@ -108,7 +121,7 @@ DATASET_ARGS_FIELDS: dict[str, Rule] = {
     "shuffle_choices": Rule(defaults=(False,)),
     "force_redownload": Rule(defaults=(False,)),
     "review_timeout": Rule(),
-    "extra_params": Rule(defaults=({},)),
+    "extra_params": Rule(fold=_truthful_qa_params),
 }
 
 PERF_FIELDS: dict[str, Rule] = {

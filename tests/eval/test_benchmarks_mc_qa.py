@@ -327,3 +327,20 @@ def test_real_copies_through_the_cli(shared_datasets, mock_server, tmp_path, cap
     # MGSM's first question in every language is the duck-egg one (answer 18); trivia "A" is wrong
     assert result["mgsm"]["counts"]["correct"] >= len(REAL_COUNTS["mgsm"])
     assert result["trivia_qa"]["counts"]["wrong"] == 3
+
+
+@pytest.mark.parametrize(("multiple", "subset"), [(True, "mc2"), (False, "mc1")])
+def test_evalscope_extra_params_pick_the_truthful_qa_subset(multiple, subset):
+    # EvalScope 1.14 clients choose MC2 with dataset_args.truthful_qa.extra_params.multiple_correct.
+    from evalscope.eval import TaskConfig
+
+    args = {"truthful_qa": {"extra_params": {"multiple_correct": multiple}}}
+    cfg = TaskConfig(model="m", api_url="http://127.0.0.1:9/v1", datasets=["truthful_qa"], dataset_args=args)
+    assert cfg.dataset_args["truthful_qa"].subset_list == [subset]
+    with pytest.raises(ValueError, match="extra_params: other not supported yet"):
+        TaskConfig(
+            model="m",
+            api_url="http://127.0.0.1:9/v1",
+            datasets=["truthful_qa"],
+            dataset_args={"truthful_qa": {"extra_params": {"other": 1}}},
+        )
