@@ -388,3 +388,15 @@ def test_an_evalscope_114_client_script_runs_against_us(service, mock, tmp_path)
     assert proc.returncode == 0, proc.stderr
     assert "SCORE 0.3333 STATUS completed REPORT True" in proc.stdout
     assert "| 模型 | 数据集 |" in proc.stdout
+
+
+def test_invoke_of_a_run_that_failed_is_500_with_what_it_wrote(client, mock):
+    # A dead model endpoint: the connection test fails the run; 1.14's error key and ours, plus the folder.
+    body = eval_body(mock) | {"api_url": "http://127.0.0.1:9/v1"}
+    resp = client.post("/api/v1/eval/invoke", json=body, headers={HEADER: uuid.uuid4().hex})
+    assert resp.status_code == 500, resp.text
+    data = resp.json()
+    assert data["status"] == "error" and data["error"] == data["message"]
+    assert "127.0.0.1:9" in data["error"] and "connection refused" in data["error"]
+    assert Path(data["output_dir"]).is_dir()
+    assert isinstance(data["result"], dict) and isinstance(data["warnings"], list)

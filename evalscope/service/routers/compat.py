@@ -309,6 +309,7 @@ async def invoke(ctx: ServiceContext, kind: str, body: Any, task_id: str | None,
         return {"status": "stopped", "task_id": task_id, "job_id": job.id}
     if final.state != JobState.succeeded:
         message = final.error or "the job failed"
+        written = final.result or {}  # what a failed run wrote (RunFailed's result), as in the seed's 500
         return JSONResponse(
             {
                 "status": "error",
@@ -316,7 +317,9 @@ async def invoke(ctx: ServiceContext, kind: str, body: Any, task_id: str | None,
                 "job_id": job.id,
                 "error": message,
                 "message": message,
-                "output_dir": final.output_dir,
+                "output_dir": written.get("output_dir") or final.output_dir,
+                "result": written.get("result" if kind == "eval" else "results", {}),
+                "warnings": written.get("warnings", []),
             },
             status_code=500,
         )
