@@ -251,7 +251,7 @@ def main() -> int:
     )
     peer_py, why = (None, "skipped (--skip-peer)") if args.skip_peer else ensure_peer(Path(args.peer_venv))
     tmp = Path(tempfile.mkdtemp(prefix="eval-mmlu-pro-data-"))
-    rows: list[tuple[str, str, dict, tuple[float, float, float]]] = []
+    rows: list[tuple[str, str, dict, tuple[float, float]]] = []
     try:
         # the peer's datasets cache (parquet -> arrow) goes here too, so every run loads cold
         env["HF_DATASETS_CACHE"] = str(tmp / "hf-datasets-cache")
@@ -261,14 +261,15 @@ def main() -> int:
             order = sorted(sizes, reverse=True)
             for i, frac in enumerate(order):
                 limit = None if frac >= 1 else frac
-                load = os.getloadavg()
+                load0 = os.getloadavg()[0]
                 res = run_one(sys.executable, OURS, mock.url, NAME, src, limit, args.batch_size, env)
+                load = (load0, os.getloadavg()[0])
                 rows.append(("evalscope (this repo)", "all" if limit is None else f"{frac:g}", res, load))
                 print(
                     f"  ours at {frac:g}: {res['samples']} samples in {res['seconds']:.1f} s", file=sys.stderr
                 )
                 if i == 0 and peer_py and peer_data:
-                    load = os.getloadavg()
+                    load0 = os.getloadavg()[0]
                     res = run_one(
                         str(peer_py),
                         PEER,
@@ -280,7 +281,7 @@ def main() -> int:
                         env,
                     )
                     label = "all" if peer_limit is None else str(peer_limit)
-                    rows.append((f"EvalScope {PEER_VERSION}", label, res, load))
+                    rows.append((f"EvalScope {PEER_VERSION}", label, res, (load0, os.getloadavg()[0])))
                     print(f"  peer: {res['samples']} samples in {res['seconds']:.1f} s", file=sys.stderr)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
@@ -290,12 +291,12 @@ def main() -> int:
         f"evalscope mock-server answering at once with '... ANSWER: A'; expected accuracy {expected:.4f}"
     )
     head = f"{'tool':<22} {'size':>5} {'samples':>8} {'samples/s':>10} {'run_task s':>11} {'process s':>10}"
-    print(head + f" {'maxrss MiB':>11} {'tree MiB':>9} {'accuracy':>9} {'load avg (1/5/15 min)':>22}")
+    print(head + f" {'maxrss MiB':>11} {'tree MiB':>9} {'accuracy':>9} {'load start/end':>15}")
     for tool, size, r, load in rows:
         print(
             f"{tool:<22} {size:>5} {r['samples']:>8} {r['samples'] / r['seconds']:>10.1f} "
             f"{r['seconds']:>11.2f} {r['process_wall_s']:>10.2f} {r['maxrss_mib']:>11.1f} "
-            f"{r['tree_peak_mib']:>9.1f} {r['score']:>9.4f} {' / '.join(f'{x:.1f}' for x in load):>22}"
+            f"{r['tree_peak_mib']:>9.1f} {r['score']:>9.4f} {' / '.join(f'{x:.1f}' for x in load):>15}"
         )
     full = [r for t, s, r, _ in rows if s == "all"]
     if len(full) == 2:
@@ -305,16 +306,19 @@ def main() -> int:
             f"{(ours['samples'] / ours['seconds']) / (peer['samples'] / peer['seconds']):.1f}x samples/s "
             f"inside run_task, {peer['process_wall_s'] / ours['process_wall_s']:.1f}x on process wall time; "
             f"peak RSS {ours['maxrss_mib']:.0f} vs {peer['maxrss_mib']:.0f} MiB "
-            f"({peer['maxrss_mib'] / ours['maxrss_mib']:.1f}x less)"
+            f"({ours['maxrss_mib'] / peer['maxrss_mib']:.2f}x the peer's)"
         )
     elif not peer_py:
         print(f"EvalScope {PEER_VERSION} not run: {why}")
     ours_rows = sorted((r["samples"], r["maxrss_mib"]) for t, s, r, _ in rows if t.startswith("evalscope"))
     if len(ours_rows) > 1:
+        (n0, m0), (n1, m1) = ours_rows[0], ours_rows[-1]
+        slope = (m1 - m0) * 1024 / max(n1 - n0, 1)
         print(
             "this repo, peak RSS by size: "
             + ", ".join(f"{n:,} samples {m:.0f} MiB" for n, m in ours_rows)
-            + f" (largest / smallest: {ours_rows[-1][1] / ours_rows[0][1]:.2f})"
+            + f" (largest / smallest: {ours_rows[-1][1] / ours_rows[0][1]:.2f}; "
+            f"{slope:.1f} KiB per added sample)"
         )
     return 0
 
