@@ -19,7 +19,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError
 
 from evalscope.errors import error_counts
-from evalscope.eval.storage import read_predictions
+from evalscope.eval.storage import iter_predictions, read_predictions
 from evalscope.rundir import RunDir
 
 __all__ = [
@@ -177,10 +177,23 @@ class EvalRun(_Model):
     error_counts: dict[str, Any] = Field(default_factory=lambda: error_counts(0, []))
     _samples: dict[str, list[SampleResult]] = PrivateAttr(default_factory=dict)
     _config: dict[str, Any] = PrivateAttr(default_factory=dict)
+    _sample_totals: dict[str, int] = PrivateAttr(default_factory=dict)
+    _sample_files: dict[str, str] = PrivateAttr(default_factory=dict)
 
     def samples(self, benchmark: str) -> list[SampleResult]:
-        """The samples of one benchmark (key of ``result``), in file order; read runs only."""
+        """The samples of one benchmark (key of ``result``), in file order; read runs only (the
+        first ``sample_limit`` of them when :func:`read_run` was given one)."""
         return self._samples.get(benchmark, [])
+
+    def sample_total(self, benchmark: str) -> int:
+        """How many samples the benchmark's predictions file holds (all of them, whatever
+        ``sample_limit``); read runs only."""
+        return self._sample_totals.get(benchmark, len(self.samples(benchmark)))
+
+    def predictions_file(self, benchmark: str) -> str:
+        """The benchmark's predictions file, relative to the run folder (``predictions/<model>/<bench>.jsonl``);
+        read runs only."""
+        return self._sample_files.get(benchmark, "")
 
     @property
     def config(self) -> dict[str, Any]:
@@ -229,10 +242,30 @@ def read_samples(path: Path) -> dict[tuple[str, int], SampleResult]:
     return out
 
 
-def read_run(path: str | Path | RunDir) -> EvalRun:
+def _scan_samples(path: Path, limit: int) -> tuple[list[SampleResult], list[str | None]]:
+    """One pass over a predictions file keeping only the first ``limit`` samples (by first line,
+    the last line for a key winning, as in :func:`read_samples`) and, for every sample, its error
+    reason (None when it did not fail): memory bounded by ``limit``, not by the file."""
+    kept: dict[tuple[str, int], SampleResult] = {}
+    failed: dict[tuple[str, int], str | None] = {}
+    for key, rec in iter_predictions(path):
+        try:
+            sample = SampleResult.model_validate(rec)
+        except ValidationError:
+            continue
+        failed[key] = (sample.error_reason or "error") if sample.state == "error" else None
+        if key in kept or len(kept) < limit:
+            kept[key] = sample
+    return list(kept.values()), list(failed.values())
+
+
+def read_run(path: str | Path | RunDir, *, sample_limit: int | None = None) -> EvalRun:
     """The run in an eval run folder: every ``reports/<model>/<benchmark>.json`` (sorted), the
     samples of its predictions file, ``config.json``, and the warnings and error counts that the
     files tell (the connection test's warning lives only in the live result).
+
+    ``sample_limit``: keep only the first that many samples of each benchmark (``EvalRun.samples``);
+    ``EvalRun.sample_total`` and the error counts still cover all of them.
 
     ``result`` is keyed by benchmark name (``<model>@<benchmark>`` when a folder holds two models).
     Raises :class:`RunReadError` when no report is there or one cannot be read.
@@ -240,6 +273,9 @@ def read_run(path: str | Path | RunDir) -> EvalRun:
     root = path.root if isinstance(path, RunDir) else Path(path).expanduser().resolve()
     reports: dict[str, BenchmarkReport] = {}
     samples: dict[str, list[SampleResult]] = {}
+    totals: dict[str, int] = {}
+    files: dict[str, str] = {}
+    failed: list[str | None] = []  # per sample: its error reason, None when it did not fail
     for file in sorted((root / "reports").glob("*/*.json")):
         try:
             raw = json.loads(file.read_text(encoding="utf-8"))
@@ -259,7 +295,15 @@ def read_run(path: str | Path | RunDir) -> EvalRun:
         key = rep.dataset_name if rep.dataset_name not in reports else rep.name
         reports[key] = rep
         pred = root / "predictions" / file.parent.name / f"{file.stem}.jsonl"
-        samples[key] = list(read_samples(pred).values())
+        files[key] = pred.relative_to(root).as_posix()
+        if sample_limit is None:
+            samples[key] = list(read_samples(pred).values())
+            totals[key] = len(samples[key])
+            failed += [(s.error_reason or "error") if s.state == "error" else None for s in samples[key]]
+        else:
+            samples[key], reasons = _scan_samples(pred, sample_limit)
+            totals[key] = len(reasons)
+            failed += reasons
     if not reports:
         raise RunReadError(f"{root}: no reports/<model>/<benchmark>.json inside (not an eval run)")
     config: dict[str, Any] = {}
@@ -272,8 +316,10 @@ def read_run(path: str | Path | RunDir) -> EvalRun:
         output_dir=str(root),
         result=reports,
         warnings=failure_warnings(reports, config.get("max_retries")),
-        error_counts=run_error_counts(s for rows in samples.values() for s in rows),
+        error_counts=error_counts(len(failed), [r for r in failed if r is not None]),
     )
     run._samples = samples
+    run._sample_totals = totals
+    run._sample_files = files
     run._config = config
     return run

@@ -14,17 +14,17 @@ predictions files and where each file lives.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from evalscope.fsio import LineAppender, atomic_write_text, safe_name
+from evalscope.fsio import LineAppender, atomic_open, safe_name
 from evalscope.rundir import RunDir
 
 if TYPE_CHECKING:
     from evalscope.eval.results import SampleResult
 
-__all__ = ["PredictionWriter", "RunLayout", "read_predictions"]
+__all__ = ["PredictionWriter", "RunLayout", "iter_predictions", "read_predictions"]
 
 
 class RunLayout:
@@ -50,13 +50,12 @@ class RunLayout:
         return self.root / "reports" / self.model_dir / f"{safe_name(benchmark)}.json"
 
 
-def read_predictions(path: Path) -> dict[tuple[str, int], dict[str, Any]]:
-    """Lines (raw JSON objects) by (sample id, repeat index; 0 when the line has none), the last line
-    for a key winning; a torn last line (crash mid-write) is skipped.
-    :func:`evalscope.eval.results.read_samples` types them."""
-    out: dict[tuple[str, int], dict[str, Any]] = {}
+def iter_predictions(path: Path) -> Iterator[tuple[tuple[str, int], dict[str, Any]]]:
+    """The file's lines (raw JSON objects) one at a time with their key (sample id, repeat index; 0
+    when the line has none), in file order; a torn line (crash mid-write) or one that is not a JSON
+    object with an ``id`` is skipped. Nothing but the current line is held in memory."""
     if not path.is_file():
-        return out
+        return
     with path.open(encoding="utf-8") as fh:
         for line in fh:
             if not line.strip():
@@ -67,8 +66,14 @@ def read_predictions(path: Path) -> dict[tuple[str, int], dict[str, Any]]:
                 continue
             if isinstance(rec, dict) and "id" in rec:
                 repeat = rec.get("repeat")
-                out[(str(rec["id"]), repeat if isinstance(repeat, int) else 0)] = rec
-    return out
+                yield (str(rec["id"]), repeat if isinstance(repeat, int) else 0), rec
+
+
+def read_predictions(path: Path) -> dict[tuple[str, int], dict[str, Any]]:
+    """Lines (raw JSON objects) by (sample id, repeat index; 0 when the line has none), the last line
+    for a key winning; a torn last line (crash mid-write) is skipped.
+    :func:`evalscope.eval.results.read_samples` types them."""
+    return dict(iter_predictions(path))
 
 
 class PredictionWriter:
@@ -90,7 +95,11 @@ class PredictionWriter:
     def compact(self, samples: list[SampleResult]) -> None:
         """Replace the file with exactly ``samples`` (one line per sample, in order), atomically."""
         self.close()
-        atomic_write_text(self.path, "".join(_line(s) + "\n" for s in samples))
+        # Line by line into the temporary file: a run's whole file is never one string in memory.
+        with atomic_open(self.path) as fh:
+            for sample in samples:
+                fh.write(_line(sample))
+                fh.write("\n")
 
 
 def _line(sample: SampleResult | Mapping[str, Any]) -> str:

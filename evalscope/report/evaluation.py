@@ -2,7 +2,9 @@
 ``predictions/<model>/<benchmark>.jsonl``) -> ``report.html``.
 
 Scores, standard errors and state counts are the engine's report numbers, shown as written; the
-sample browser lists every prediction line. Model output is untrusted: it travels only inside a
+sample browser lists the first :data:`SAMPLE_CAP` prediction lines of each benchmark (the page says
+so where a benchmark has more; the predictions file has them all), so the page's size and the memory
+to render it stay bounded whatever the run's size. Model output is untrusted: it travels only inside a
 JSON island (``<`` ``>`` ``&`` escaped) and the page's script puts it in the DOM as text, never HTML.
 """
 
@@ -19,6 +21,8 @@ from evalscope.secrets import redact_config
 
 #: longest text kept per field of a sample in the page (the predictions file keeps it whole)
 TEXT_LIMIT = 12000
+#: most samples per benchmark embedded in the sample browser (the first ones in the predictions file)
+SAMPLE_CAP = 500
 
 
 def is_eval_run(folder: Path) -> bool:
@@ -69,21 +73,41 @@ def _sample(model: str, benchmark: str, rec: SampleResult) -> dict[str, Any]:
     }
 
 
-def load_eval_run(folder: Path) -> EvalRun:
-    """The run (``evalscope.eval.read_run``): reports sorted by model and benchmark, with their samples."""
+def load_eval_run(folder: Path, sample_limit: int | None = None) -> EvalRun:
+    """The run (``evalscope.eval.read_run``): reports sorted by model and benchmark, with their samples
+    (the first ``sample_limit`` of each benchmark when given)."""
     try:
-        return read_run(folder)
+        return read_run(folder, sample_limit=sample_limit)
     except RunReadError as exc:
         raise ReportError(str(exc)) from None
 
 
 def sample_rows(run: EvalRun) -> list[dict[str, Any]]:
-    """Every sample of the run as the page's sample browser shows it (long texts clipped)."""
+    """Every sample the run holds as the page's sample browser shows it (long texts clipped)."""
     return [
         _sample(rep.model_name, rep.dataset_name, rec)
         for key, rep in run.result.items()
         for rec in run.samples(key)
     ]
+
+
+def capped_benchmarks(run: EvalRun) -> list[dict[str, Any]]:
+    """The benchmarks whose sample browser shows only some samples: how many of how many, and the
+    predictions file (relative to the run folder) that holds them all."""
+    out = []
+    for key, rep in run.result.items():
+        shown, total = len(run.samples(key)), run.sample_total(key)
+        if shown < total:
+            out.append(
+                {
+                    "model": rep.model_name,
+                    "benchmark": rep.dataset_name,
+                    "shown": shown,
+                    "total": total,
+                    "file": run.predictions_file(key),
+                }
+            )
+    return out
 
 
 def score_rows(run: EvalRun) -> list[dict[str, Any]]:
@@ -196,8 +220,8 @@ def states_figure(groups: list[tuple[str, list[dict[str, Any]]]]) -> dict[str, A
 
 def eval_context(folder: Path) -> dict[str, Any]:
     """Everything the eval template shows, plus the ``report_data`` JSON island for scripts."""
-    run = load_eval_run(folder)
-    rows = score_rows(run)
+    run = load_eval_run(folder, sample_limit=SAMPLE_CAP)
+    rows = score_rows(run)  # the reports' numbers: computed by the engine from all samples
     title = f"{', '.join(run.models)} · {folder.name}"
     config = redact_config(run.config)  # a folder written by another tool may hold a key in clear
     return {
@@ -216,6 +240,7 @@ def eval_context(folder: Path) -> dict[str, Any]:
         "scores_fig": scores_figure([("", rows)]),
         "states_fig": states_figure([("", rows)]),
         "samples": sample_rows(run),
+        "capped": capped_benchmarks(run),
         "report_data": {
             "kind": "eval",
             "run": str(folder),

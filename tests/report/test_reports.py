@@ -118,6 +118,40 @@ def test_eval_report_scores_states_and_samples(eval_runs):
     assert [s["state"] for s in samples].count("error") == 1
 
 
+def test_eval_report_caps_the_sample_browser(eval_runs, tmp_path, monkeypatch):
+    """A run with more samples than the browser's cap: the page embeds the first ones, says how many
+    of how many and where all are, and its numbers still count every sample."""
+    import shutil
+
+    from evalscope.eval import read_run
+    from evalscope.report import evaluation
+
+    a, _ = eval_runs
+    run = tmp_path / "run"
+    shutil.copytree(a["output_dir"], run)
+    (run / "report.html").unlink()
+    html_uncapped = (Path(a["output_dir"]) / "report.html").read_text(encoding="utf-8")
+    assert "showing the first" not in html_uncapped  # 6 samples, under the default cap
+
+    monkeypatch.setattr(evaluation, "SAMPLE_CAP", 4)
+    html = write_report(run).read_text(encoding="utf-8")
+    assert "ceval: showing the first 4 of 6 samples; all are in predictions/mock-model/ceval.jsonl" in html
+    file_ids = [json.loads(line)["id"] for line in (run / "predictions/mock-model/ceval.jsonl").open()]
+    assert len(file_ids) == 6
+    assert [s["id"] for s in island(html, "samples")] == file_ids[:4]
+    # the tables and charts: every sample, as the engine's report has them
+    rep = a["result"]["ceval"]
+    overall = next(r for r in island(html, "report-data")["rows"] if r["subset"] == "OVERALL")
+    assert overall["num"] == 6 and overall["counts"] == rep["counts"]
+    assert {t["name"]: t["y"][0] for t in island(html, "states-plot-spec")["data"]} == rep["counts"]
+
+    # read_run with a limit: the first samples, yet the totals and error counts of all of them
+    full, capped = read_run(run), read_run(run, sample_limit=2)
+    assert [s.id for s in capped.samples("ceval")] == file_ids[:2]
+    assert capped.sample_total("ceval") == full.sample_total("ceval") == 6
+    assert capped.error_counts == full.error_counts and full.error_counts["failed"] == 1
+
+
 def test_model_output_is_escaped(eval_runs):
     a, _ = eval_runs
     html = (Path(a["output_dir"]) / "report.html").read_text(encoding="utf-8")
