@@ -321,11 +321,12 @@ def _plan(benches: list[LoadedBenchmark], layout: RunLayout, resume: bool, repea
                     plan.pending.append(PendingSample(lb, s, writer, finished, r))
         plan.finished[name] = finished
         plan.total += len(lb.samples) * repeats
+        times = f" x {repeats} repeats" if repeats > 1 else ""
         log.info(
-            "%s: %d samples x %d repeats, %d from cache, files: %s",
+            "%s: %d samples%s, %d from cache, files: %s",
             name,
             len(lb.samples),
-            repeats,
+            times,
             len(finished),
             lb.files,
         )
