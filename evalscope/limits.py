@@ -38,3 +38,5 @@ MAX_FEW_SHOT = 100
 MAX_REPEATS = 1024
 #: SLO thresholds in milliseconds (one day)
 MAX_SLO_MS = MAX_SECONDS * 1000
+#: the mock server's /v1/embeddings vector length (a test server: a few thousand floats are plenty)
+MAX_EMBEDDING_DIM = 8192

@@ -15,6 +15,7 @@ from aiohttp import web
 
 from evalscope.client.probe import PROBE_HEADER
 from evalscope.mock.config import MockConfig, ScriptedAnswer
+from evalscope.mock.embeddings import handle_embeddings
 from evalscope.mock.formats import (
     AnthropicMessages,
     DashScopeGeneration,
@@ -448,6 +449,8 @@ def create_app(cfg: MockConfig) -> web.Application:
         r.add_post(f"{prefix}/completions", completions)
         r.add_get(f"{prefix}/models", _models)
     r.add_post("/v1/messages", _handler(AnthropicMessages()))
+    for prefix in ("/v1", ""):
+        r.add_post(f"{prefix}/embeddings", handle_embeddings)
     gemini = _handler(GeminiGenerate())
     for version in ("v1beta", "v1"):
         r.add_post(f"/{version}/models/{{model_method}}", gemini)

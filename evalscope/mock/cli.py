@@ -60,6 +60,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     t.add_argument(
         "--tokens-per-chunk", type=int, default=d.tokens_per_chunk, help="tokens per streamed chunk"
     )
+    p.add_argument(
+        "--embedding-dim", type=int, default=d.embedding_dim, help="length of each /v1/embeddings vector"
+    )
     o = p.add_argument_group("output")
     o.add_argument(
         "--output-tokens",

@@ -18,6 +18,7 @@ from pydantic import (
     model_validator,
 )
 
+from evalscope import limits
 from evalscope.fieldnames import field_errors
 
 DEFAULT_REPLY = "This is a reply from the EvalScope mock server."
@@ -129,6 +130,9 @@ class MockConfig(BaseModel):
         0.0, ge=0, le=1, description="relative jitter: each delay is multiplied by uniform(1-j, 1+j)"
     )
     tokens_per_chunk: int = Field(1, ge=1, description="tokens carried by each streamed chunk")
+    embedding_dim: int = Field(
+        16, ge=1, le=limits.MAX_EMBEDDING_DIM, description="length of each /v1/embeddings vector"
+    )
     # output length and content
     output_tokens: int | None = Field(
         None, ge=0, description="fixed output length (default replies only), capped by max_tokens"

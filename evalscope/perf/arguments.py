@@ -18,7 +18,9 @@ from evalscope.client.adapters import make_adapter
 from evalscope.client.urls import check_api_key, check_model_url
 from evalscope.paths import LocalPath, OutputDir, TextOrFile
 
-DATASETS = ("openqa", "random", "line_by_line", "custom", "speed_benchmark")
+DATASETS = ("openqa", "random", "line_by_line", "custom", "speed_benchmark", "embedding", "random_embedding")
+#: EvalScope's --api values for the embeddings endpoint (never streamed)
+EMBEDDING_APIS = ("openai_embedding", "embedding")
 SLO_KEYS = ("ttft", "tpot", "e2el", "itl")
 _HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
 
@@ -47,7 +49,7 @@ class PerfArguments(BaseModel):
     # target
     model: str = Field(min_length=1, description="model name sent in each request")
     url: str = Field(min_length=1, description="API URL; a bare base URL gets the API's path appended")
-    api: Literal["openai", "dashscope", "anthropic", "gemini"] = "openai"
+    api: Literal["openai", "dashscope", "anthropic", "gemini", "openai_embedding", "embedding"] = "openai"
     api_key: str | None = Field(default=None, repr=False, description="sent in a header only; never written")
     headers: dict[str, str] = Field(default_factory=dict, description="extra request headers")
     # load
@@ -258,10 +260,18 @@ class PerfArguments(BaseModel):
             seen.add(pair)
         if self.min_prompt_length > self.max_prompt_length:
             raise ValueError("min_prompt_length: larger than max_prompt_length")
-        if self.dataset == "random" and not self.tokenizer_path and self.prompt is None:
-            raise ValueError("tokenizer_path: dataset 'random' needs a local Hugging Face tokenizer")
-        if self.dataset in ("line_by_line", "custom") and not self.dataset_path and self.prompt is None:
+        if self.dataset in ("random", "random_embedding") and not self.tokenizer_path and self.prompt is None:
+            raise ValueError(f"tokenizer_path: dataset {self.dataset!r} needs a local Hugging Face tokenizer")
+        if (
+            self.dataset in ("line_by_line", "custom", "embedding")
+            and not self.dataset_path
+            and self.prompt is None
+        ):
             raise ValueError(f"dataset_path: dataset {self.dataset!r} needs a file of prompts")
+        if self.api in EMBEDDING_APIS:
+            self.stream = False  # an embeddings answer is one body: there is no stream to time
+        elif self.dataset in ("embedding", "random_embedding"):
+            raise ValueError(f"api: dataset {self.dataset!r} needs api 'openai_embedding' (or 'embedding')")
         self.url = normalize_url(self.api, self.url, self.model, self.stream, self.dataset)
         return self
 
@@ -291,6 +301,8 @@ def normalize_url(api: str, url: str, model: str, stream: bool, dataset: str = "
         if dataset == "speed_benchmark" and not urlsplit(base).path.rstrip("/").endswith("/completions"):
             return _append_path(base, "/completions")
         return make_adapter(api, base, model).full_url(stream)
+    if api in EMBEDDING_APIS and not parts.path.strip("/"):
+        url = _append_path(url, "/v1")
     if api == "gemini" and not parts.path.strip("/"):
         url = _append_path(url, "/v1beta")
     return make_adapter(api, url, model).full_url(stream)

@@ -28,7 +28,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     g.add_argument("--model", required=True, help="model name sent in each request")
     g.add_argument("--url", required=True, help="endpoint URL; a bare base URL gets the API's path appended")
     g.add_argument(
-        "--api", choices=["openai", "dashscope", "anthropic", "gemini"], help="wire protocol (openai)"
+        "--api",
+        choices=["openai", "dashscope", "anthropic", "gemini", "openai_embedding", "embedding"],
+        help="wire protocol (openai); openai_embedding/embedding: POST /v1/embeddings, never streamed",
     )
     g.add_argument("--api-key", help="API key (sent in a header only, never written to disk)")
     g.add_argument("--headers", nargs="+", metavar="KEY=VALUE", help="extra request headers")

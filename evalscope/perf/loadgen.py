@@ -110,6 +110,9 @@ class LoadClient:
         self.headers = self.adapter.headers(plan.stream)
         self.bodies = plan.bodies
         self.n_bodies = len(plan.bodies)
+        # inputs per body (embeddings), counted once here so the hot loop only indexes a list
+        count = getattr(self.adapter, "count_inputs", None)
+        self.inputs: list[int] | None = [count(loads(b)) for b in plan.bodies] if count else None
         self.done = 0
         self.session: aiohttp.ClientSession | None = None
         self.pool: ConnectionPool | None = None
@@ -181,6 +184,8 @@ class LoadClient:
             else:
                 rec.out_times.append(perf_counter())
                 self._take_body(rec, ex.body)
+                if self.inputs is not None:
+                    rec.inputs = self.inputs[pi]
         except Exception as exc:  # every failure is a measurement, never a crash
             rec.reason, rec.error = classify_exception(exc)
             if acc is not None and not len(rec.out_times):
@@ -247,6 +252,8 @@ class LoadClient:
                     raw = await resp.read()
                     rec.out_times.append(perf_counter())
                     self._take_body(rec, raw)
+                    if self.inputs is not None:
+                        rec.inputs = self.inputs[pi]
         except Exception as exc:  # every failure is a measurement, never a crash
             rec.reason, rec.error = classify_exception(exc)
         rec.end = perf_counter()

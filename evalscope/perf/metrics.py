@@ -13,6 +13,9 @@
   unknown tokens, per chunk). One value per gap.
 - Dispatch lag: actual send minus intended send.
 - Goodput: requests meeting every ``--slo`` (ms) per second of duration.
+- Embeddings (records with ``inputs``): no output, so no TTFT, TPOT, ITL or output tokens (their
+  summary keys are null); instead inputs/s (texts embedded), input tokens/s (``usage.prompt_tokens``)
+  and the average inputs per request.
 
 :func:`request_values` applies the per-request definitions (the report draws its distributions with
 it too); :func:`compute_metrics` turns one sweep point's records into a :class:`PointResult`.
@@ -66,6 +69,7 @@ class RequestValues:
     unknown_output: int = 0  # successful requests whose output tokens are unknown
     per_chunk_itl: bool = False  # some ITL values are per chunk (token counts unknown)
     meeting_slo: int = 0
+    inputs: list[int] = field(default_factory=list)  # texts per embeddings request
 
 
 def output_tokens(r: RequestRecord, tokenizer: Any = None) -> int | None:
@@ -115,6 +119,14 @@ def request_values(
         if not r.ok:
             continue
         lat = r.end - r.intended
+        if r.inputs is not None:  # embeddings: latency and input counts only
+            v.latency.append(lat)
+            v.inputs.append(r.inputs)
+            if r.prompt_tokens is not None:
+                v.input_tokens.append(r.prompt_tokens)
+            if slo and meets_slo(slo, None, None, lat, []):
+                v.meeting_slo += 1
+            continue
         first = (r.out_times[0] - r.intended) if len(r.out_times) else None
         v.latency.append(lat)
         if first is not None:
@@ -183,6 +195,10 @@ def _core_metrics(
         }
     m.unknown_output_requests = v.unknown_output
     m.itl_basis = "per chunk (token counts unknown)" if v.per_chunk_itl else "per token"
+    if v.inputs:
+        m.inputs_throughput = _round(sum(v.inputs) / seconds if seconds else None)
+        m.input_throughput = _round(sum_in / seconds if seconds and v.input_tokens else None)
+        m.avg_inputs = _round(_mean(v.inputs))
     return m
 
 

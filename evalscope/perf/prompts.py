@@ -6,6 +6,7 @@ larger. Length filters count characters, or tokens when ``--tokenizer-path`` is 
 
 from __future__ import annotations
 
+import json
 import random
 from dataclasses import dataclass
 from pathlib import Path
@@ -174,7 +175,42 @@ def _texts_for(args: PerfArguments) -> list[PromptItem]:
             else:
                 raise PromptSourceError("dataset_path", f"line {i} has neither 'prompt' nor 'messages'")
         return items
+    if args.dataset == "embedding":
+        return _embedding_texts(Path(args.dataset_path or ""))
     raise AssertionError(args.dataset)
+
+
+#: the fields EvalScope's ``embedding`` dataset reads a text from, in order
+EMBEDDING_FIELDS = ("text", "input", "sentence", "content")
+
+
+def _embedding_texts(path: Path) -> list[PromptItem]:
+    """EvalScope's ``embedding`` dataset: a ``.txt`` file (one text a line) or JSON Lines / a JSON list
+    of strings or of objects with a ``text``/``input``/``sentence``/``content`` field."""
+    if path.suffix == ".json":
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except OSError as exc:
+            raise PromptSourceError("dataset_path", f"cannot read {path}: {exc.strerror or exc}") from None
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            raise PromptSourceError("dataset_path", f"{path} is not valid JSON: {exc}") from None
+        rows: list[Any] = data if isinstance(data, list) else []
+    elif path.suffix == ".jsonl":
+        rows = _read_jsonl(path, "dataset_path")
+    else:
+        try:
+            lines = path.read_text(encoding="utf-8").splitlines()
+        except OSError as exc:
+            raise PromptSourceError("dataset_path", f"cannot read {path}: {exc.strerror or exc}") from None
+        return [PromptItem(prompt=line) for line in (s.strip() for s in lines) if line]
+    items = []
+    for row in rows:
+        text = row if isinstance(row, str) else None
+        if isinstance(row, dict):
+            text = next((row[k] for k in EMBEDDING_FIELDS if isinstance(row.get(k), str) and row[k]), None)
+        if text and text.strip():
+            items.append(PromptItem(prompt=text.strip()))
+    return items
 
 
 def _text_arg(args: PerfArguments, name: str) -> str | None:
@@ -216,9 +252,9 @@ def load_prompts(args: PerfArguments, tokenizer: Tokenizer | None = None) -> lis
     prompt = _text_arg(args, "prompt")
     if prompt is not None:
         items = [PromptItem(prompt=prompt)]
-    elif args.dataset == "random":
+    elif args.dataset in ("random", "random_embedding"):
         if tokenizer is None:
-            raise PromptSourceError("tokenizer_path", "dataset 'random' needs a tokenizer")
+            raise PromptSourceError("tokenizer_path", f"dataset {args.dataset!r} needs a tokenizer")
         prefix = tokenizer.random_ids(args.prefix_length, rng)
         lo = max(1, args.min_prompt_length)
         hi = max(lo, min(args.max_prompt_length, 1 << 20))

@@ -29,6 +29,7 @@ FIELDS = (
     "finish_reason",
     "text",
     "worker",
+    "inputs",
 )
 
 
@@ -60,6 +61,7 @@ class RequestRecord:
         self.finish_reason: str | None = None
         self.text = ""
         self.worker = 0
+        self.inputs: int | None = None  # texts sent (embeddings); None for generation
 
     def __getstate__(self) -> dict[str, Any]:
         return {name: getattr(self, name) for name in FIELDS}

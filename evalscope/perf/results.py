@@ -68,6 +68,10 @@ class PointMetrics(_Keyed):
     )  # when failed
     unknown_output_requests: int = Field(default=0, alias="Requests with unknown output tokens")
     itl_basis: str = Field(default="per token", alias="ITL basis")
+    # embeddings (no output: TTFT, TPOT, ITL and output tokens stay null)
+    inputs_throughput: float | None = Field(default=None, alias="Input throughput (inputs/s)")
+    input_throughput: float | None = Field(default=None, alias="Input token throughput (tok/s)")
+    avg_inputs: float | None = Field(default=None, alias="Average inputs per request")
     # under --rate
     target_rate: float | None = Field(default=None, alias="Target request rate (req/s)")
     achieved_send_rate: float | None = Field(default=None, alias="Achieved send rate (req/s)")

@@ -5,10 +5,11 @@ from __future__ import annotations
 from evalscope.client.adapters.anthropic import AnthropicAdapter
 from evalscope.client.adapters.base import Adapter
 from evalscope.client.adapters.dashscope import DashScopeAdapter
+from evalscope.client.adapters.embeddings import EMBEDDING_APIS, OpenAIEmbeddingsAdapter
 from evalscope.client.adapters.gemini import GeminiAdapter
 from evalscope.client.adapters.openai import OpenAIChatAdapter, OpenAICompletionsAdapter
 
-API_NAMES = ("openai", "dashscope", "anthropic", "gemini")
+API_NAMES = ("openai", "dashscope", "anthropic", "gemini", *EMBEDDING_APIS)
 
 
 def make_adapter(
@@ -20,6 +21,8 @@ def make_adapter(
         if path.endswith("/completions") and not path.endswith("/chat/completions"):
             return OpenAICompletionsAdapter(url, model, api_key, headers)
         return OpenAIChatAdapter(url, model, api_key, headers)
+    if api in EMBEDDING_APIS:
+        return OpenAIEmbeddingsAdapter(url, model, api_key, headers)
     if api == "anthropic":
         return AnthropicAdapter(url, model, api_key, headers)
     if api == "gemini":
@@ -34,8 +37,10 @@ __all__ = [
     "Adapter",
     "AnthropicAdapter",
     "DashScopeAdapter",
+    "EMBEDDING_APIS",
     "GeminiAdapter",
     "OpenAIChatAdapter",
     "OpenAICompletionsAdapter",
+    "OpenAIEmbeddingsAdapter",
     "make_adapter",
 ]
