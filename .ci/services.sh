@@ -28,6 +28,8 @@ psql_pg() { if [ -n "$SUDO" ]; then sudo -u postgres psql -qAt -c "$1"; else su 
 if [ "$(psql_pg "select 1 from pg_roles where rolname='evalscope'")" != 1 ]; then
     psql_pg "create role evalscope login password 'evalscope' createdb"
 fi
+# Tests drop their databases WITH (FORCE), which must also end an autovacuum worker on them.
+psql_pg "grant pg_signal_backend to evalscope" >/dev/null
 if [ "$(psql_pg "select 1 from pg_database where datname='evalscope'")" != 1 ]; then
     psql_pg "create database evalscope owner evalscope"
 fi

@@ -98,8 +98,20 @@ def make_database(admin_url: str) -> tuple[str, object]:
         conn.execute(text(f'CREATE DATABASE "{name}"'))
 
     def drop() -> None:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        from sqlalchemy.exc import DBAPIError
+
+        # FORCE also has to end an autovacuum worker that happens to be on the new database, which a
+        # role without pg_signal_backend may not do (.ci/services.sh grants it); a few tries ride out
+        # that race on a server set up otherwise.
+        for attempt in range(10):
+            try:
+                with admin.connect() as conn:
+                    conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+                break
+            except DBAPIError:
+                if attempt == 9:
+                    raise
+                time.sleep(0.5)
         admin.dispose()
 
     return make_url(admin_url).set(database=name).render_as_string(hide_password=False), drop
