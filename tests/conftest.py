@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -58,3 +60,15 @@ def dead_port():
     sock.bind(("127.0.0.1", 0))
     yield sock.getsockname()[1]
     sock.close()
+
+
+@pytest.fixture
+def evalscope_cli():
+    """``evalscope_cli("perf", "--model", ...)``: the command line as a user runs it, in a subprocess
+    (``python -m evalscope``), with its exit code and its stdout/stderr as text."""
+
+    def run(*args: object, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+        argv = [sys.executable, "-m", "evalscope", *map(str, args)]
+        return subprocess.run(argv, capture_output=True, text=True, timeout=timeout)
+
+    return run

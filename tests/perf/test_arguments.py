@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
-
 import pytest
 from pydantic import ValidationError
 
@@ -71,29 +68,22 @@ def test_secrets_are_removed_from_public_dict_and_repr():
     assert "sk-123" not in repr(a) and "sk-123" not in str(d)
 
 
-def test_cli_bad_flag_is_exit_2_with_flag_name():
-    out = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "evalscope",
-            "perf",
-            "--model",
-            "m",
-            "--url",
-            "http://h",
-            "--number",
-            "1",
-            "2",
-            "3",
-            "--parallel",
-            "1",
-            "2",
-            "--rate",
-            "0",
-        ],
-        capture_output=True,
-        text=True,
+def test_cli_bad_flag_is_exit_2_with_flag_name(evalscope_cli):
+    out = evalscope_cli(
+        "perf",
+        "--model",
+        "m",
+        "--url",
+        "http://h",
+        "--number",
+        "1",
+        "2",
+        "3",
+        "--parallel",
+        "1",
+        "2",
+        "--rate",
+        "0",
     )
     assert out.returncode == 2
     assert "error: --rate:" in out.stderr and "Traceback" not in out.stderr
@@ -107,12 +97,8 @@ def test_cli_bad_flag_is_exit_2_with_flag_name():
         (["--number", "1", "2", "3", "--parallel", "1", "2"], "--number"),
     ],
 )
-def test_cli_cross_field_errors_name_the_flag(extra, flag):
-    out = subprocess.run(
-        [sys.executable, "-m", "evalscope", "perf", "--model", "m", "--url", "http://h", *extra],
-        capture_output=True,
-        text=True,
-    )
+def test_cli_cross_field_errors_name_the_flag(extra, flag, evalscope_cli):
+    out = evalscope_cli("perf", "--model", "m", "--url", "http://h", *extra)
     assert out.returncode == 2
     assert f"error: {flag}:" in out.stderr and "Traceback" not in out.stderr, out.stderr
 

@@ -3,8 +3,6 @@ the probe never shifts the mock's scripted answers, and a partial failure says s
 
 from __future__ import annotations
 
-import subprocess
-import sys
 import time
 
 import pytest
@@ -28,33 +26,25 @@ def _args(url: str, tmp_path, **kw) -> PerfArguments:
     return PerfArguments(**(base | kw))
 
 
-def test_cli_dead_endpoint_fails_fast_naming_url_and_cause(dead_port, tmp_path, prompts_file):
+def test_cli_dead_endpoint_fails_fast_naming_url_and_cause(dead_port, tmp_path, prompts_file, evalscope_cli):
     url = f"http://127.0.0.1:{dead_port}/v1/chat/completions"
     started = time.perf_counter()
-    out = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "evalscope",
-            "perf",
-            "--model",
-            "m",
-            "--url",
-            url,
-            "--number",
-            "100",
-            "--parallel",
-            "4",
-            "--dataset",
-            "line_by_line",
-            "--dataset-path",
-            str(prompts_file),
-            "--outputs-dir",
-            str(tmp_path / "o"),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=120,
+    out = evalscope_cli(
+        "perf",
+        "--model",
+        "m",
+        "--url",
+        url,
+        "--number",
+        "100",
+        "--parallel",
+        "4",
+        "--dataset",
+        "line_by_line",
+        "--dataset-path",
+        str(prompts_file),
+        "--outputs-dir",
+        str(tmp_path / "o"),
     )
     elapsed = time.perf_counter() - started
     assert out.returncode == 1, out.stdout + out.stderr
@@ -103,30 +93,22 @@ def test_no_test_connection_sends_no_probe(mock_server, tmp_path):
     assert srv.stats()["probes"] == 0 and srv.stats()["total"] == 3
 
 
-def test_cli_partial_failure_exit_0_with_counts(mock_server, tmp_path, prompts_file):
+def test_cli_partial_failure_exit_0_with_counts(mock_server, tmp_path, prompts_file, evalscope_cli):
     srv = mock_server(answers=[ScriptedAnswer(match="", reply="ok", status=500, fail_times=2)])
-    out = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "evalscope",
-            "perf",
-            "--model",
-            "m",
-            "--url",
-            srv.url,
-            "--number",
-            "4",
-            "--dataset",
-            "line_by_line",
-            "--dataset-path",
-            str(prompts_file),
-            "--outputs-dir",
-            str(tmp_path / "o"),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=120,
+    out = evalscope_cli(
+        "perf",
+        "--model",
+        "m",
+        "--url",
+        srv.url,
+        "--number",
+        "4",
+        "--dataset",
+        "line_by_line",
+        "--dataset-path",
+        str(prompts_file),
+        "--outputs-dir",
+        str(tmp_path / "o"),
     )
     assert out.returncode == 0, out.stderr
     assert "warning: 2 of 4 requests failed (http_500 x2)" in out.stdout

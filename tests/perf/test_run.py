@@ -5,8 +5,6 @@ from __future__ import annotations
 import json
 import sqlite3
 import statistics
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -295,40 +293,32 @@ def test_goodput_with_slo(mock_server, run):
     assert m["Requests meeting SLO"] == 0 and m["Goodput (req/s)"] == 0
 
 
-def test_cli_end_to_end(mock_server, tmp_path, prompts_file):
+def test_cli_end_to_end(mock_server, tmp_path, prompts_file, evalscope_cli):
     srv = mock_server(output_tokens=4)
-    out = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "evalscope",
-            "perf",
-            "--model",
-            "m",
-            "--url",
-            srv.url,
-            "--api-key",
-            "sk-cli",
-            "--number",
-            "3",
-            "5",
-            "--parallel",
-            "1",
-            "2",
-            "--dataset",
-            "line_by_line",
-            "--dataset-path",
-            str(prompts_file),
-            "--outputs-dir",
-            str(tmp_path / "o"),
-            "--sleep-interval",
-            "0",
-            "--max-tokens",
-            "9",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=120,
+    out = evalscope_cli(
+        "perf",
+        "--model",
+        "m",
+        "--url",
+        srv.url,
+        "--api-key",
+        "sk-cli",
+        "--number",
+        "3",
+        "5",
+        "--parallel",
+        "1",
+        "2",
+        "--dataset",
+        "line_by_line",
+        "--dataset-path",
+        str(prompts_file),
+        "--outputs-dir",
+        str(tmp_path / "o"),
+        "--sleep-interval",
+        "0",
+        "--max-tokens",
+        "9",
     )
     assert out.returncode == 0, out.stderr
     assert "Benchmark summary" in out.stdout and "sk-cli" not in out.stdout + out.stderr
@@ -338,31 +328,23 @@ def test_cli_end_to_end(mock_server, tmp_path, prompts_file):
     assert body["max_tokens"] == 9 and "api_key" not in body
 
 
-def test_cli_all_failed_is_exit_1(tmp_path, prompts_file):
+def test_cli_all_failed_is_exit_1(tmp_path, prompts_file, evalscope_cli):
     # without the connection test the sweep runs, every request fails, and the run fails at the end
-    out = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "evalscope",
-            "perf",
-            "--model",
-            "m",
-            "--url",
-            "http://127.0.0.1:9",
-            "--number",
-            "2",
-            "--dataset",
-            "line_by_line",
-            "--dataset-path",
-            str(prompts_file),
-            "--outputs-dir",
-            str(tmp_path / "o"),
-            "--no-test-connection",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=120,
+    out = evalscope_cli(
+        "perf",
+        "--model",
+        "m",
+        "--url",
+        "http://127.0.0.1:9",
+        "--number",
+        "2",
+        "--dataset",
+        "line_by_line",
+        "--dataset-path",
+        str(prompts_file),
+        "--outputs-dir",
+        str(tmp_path / "o"),
+        "--no-test-connection",
     )
     assert out.returncode == 1 and "connection" in out.stdout
     assert "error: every request failed: all 2 requests to the model at http://127.0.0.1:9" in out.stderr
