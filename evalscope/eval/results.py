@@ -54,6 +54,10 @@ def _absent(value: Any) -> bool:
     return value is None
 
 
+def _empty(value: Any) -> bool:
+    return not value
+
+
 class SampleResult(_Model):
     """One finished sample: the prompt, the model's answer, and its verdict."""
 
@@ -76,8 +80,10 @@ class SampleResult(_Model):
     latency: float | None = None
     attempts: int = 1
     error: str | None = None
-    error_reason: str | None = None  # ApiError.reason (http_500, connection, timeout, ...)
+    error_reason: str | None = None  # ApiError.reason (http_500, connection, timeout, ...); "scorer"
     metadata: dict[str, Any] = Field(default_factory=dict)
+    # an async scorer's view (a code run's output, a judge's verdict and reasoning); absent when empty
+    details: dict[str, Any] = Field(default_factory=dict, exclude_if=_empty)
 
     def to_json(self) -> str:
         """The predictions line (without the newline)."""
@@ -209,18 +215,32 @@ class EvalRun(_Model):
         return self.model_dump(mode="json", by_alias=True)
 
 
-def failure_warnings(reports: dict[str, BenchmarkReport], max_retries: int | None) -> list[str]:
-    """One warning per benchmark where samples failed: none scored (n/a), or some failed."""
+def failure_warnings(
+    reports: dict[str, BenchmarkReport], max_retries: int | None, scorer_errors: dict[str, int] | None = None
+) -> list[str]:
+    """One warning per benchmark where samples failed: none scored (n/a), or some failed.
+    ``scorer_errors``: per benchmark, how many of its errors are the scorer's (sandbox, judge), not
+    the model's."""
     out = []
     for name, rep in reports.items():
         bad, num = rep.counts.get("error", 0), sum(rep.counts.values())
+        by_scorer = (scorer_errors or {}).get(name, 0)
         if num and not rep.num_scored:
-            out.append(f"{name}: no sample could be scored (all {num} requests failed); its score is n/a")
-        elif bad:
-            out.append(
-                f"{name}: {bad} of {num} samples failed (no answer after {max_retries} "
-                f"retries); the score covers the other {num - bad}"
+            why = (
+                f"all {num} requests failed"
+                if not by_scorer
+                else f"the scorer failed on {by_scorer} of {num}"
             )
+            out.append(f"{name}: no sample could be scored ({why}); its score is n/a")
+        elif bad:
+            parts = []
+            if bad - by_scorer:
+                parts.append(
+                    f"{bad - by_scorer} of {num} samples failed (no answer after {max_retries} retries)"
+                )
+            if by_scorer:
+                parts.append(f"{by_scorer} of {num} samples could not be scored (the scorer failed)")
+            out.append(f"{name}: {'; '.join(parts)}; the score covers the other {num - bad}")
     return out
 
 

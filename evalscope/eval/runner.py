@@ -36,7 +36,7 @@ from evalscope.eval.results import (
     read_samples,
     run_error_counts,
 )
-from evalscope.eval.scoring import judge
+from evalscope.eval.scoring import AnyScorer, AsyncScorer, ScoreContext, judge, judge_async
 from evalscope.eval.storage import PredictionWriter, RunLayout
 from evalscope.fsio import atomic_write_json
 from evalscope.rundir import RunDir
@@ -68,6 +68,8 @@ class PendingSample:
     writer: PredictionWriter
     results: dict[AnswerKey, SampleResult]  # the benchmark's finished answers
     repeat: int = 0
+    # an earlier answer whose scorer failed (sandbox, judge): scored again, the model not asked again
+    cached: SampleResult | None = None
 
 
 @dataclass
@@ -101,9 +103,27 @@ class _Tracker:
         self.report()
 
 
-def _result(
+def scorer_of(bench: LoadedBenchmark, cfg: TaskConfig) -> AnyScorer:
+    """The scorer this run uses for ``bench``: the benchmark's own."""
+    return bench.benchmark.scorer
+
+
+def check_scorers(benches: list[LoadedBenchmark], cfg: TaskConfig) -> None:
+    """Every async scorer's ``check`` before the run asks anything (no sandbox, no judge set up):
+    raises :class:`EvalError` naming the benchmark and the fix."""
+    for lb in benches:
+        scorer = scorer_of(lb, cfg)
+        if isinstance(scorer, AsyncScorer):
+            try:
+                scorer.check(cfg)
+            except ValueError as exc:
+                raise EvalError(f"{lb.benchmark.name}: {exc}") from None
+
+
+async def _result(
     bench: LoadedBenchmark,
     sample: Sample,
+    ctx: ScoreContext,
     *,
     output: str | None,
     reasoning: str = "",
@@ -116,7 +136,11 @@ def _result(
     repeat: int | None = None,
     seed: int | None = None,
 ) -> SampleResult:
-    verdict = judge(bench.benchmark.scorer, sample, output, finish_reason, failed=error is not None)
+    verdict = await judge_async(
+        scorer_of(bench, ctx.config), sample, output, finish_reason, ctx, failed=error is not None
+    )
+    if verdict.error is not None:
+        error, error_reason = verdict.error, "scorer"
     return SampleResult(
         id=sample.id,
         repeat=repeat,
@@ -138,23 +162,39 @@ def _result(
         error=error,
         error_reason=error_reason,
         metadata=sample.metadata,
+        details=verdict.details,
     )
 
 
-def _rejudge(bench: LoadedBenchmark, sample: Sample, old: SampleResult, repeat: int | None) -> SampleResult:
+def _rejudge(
+    bench: LoadedBenchmark, sample: Sample, old: SampleResult, repeat: int | None, cfg: TaskConfig
+) -> SampleResult:
     """A cached answer scored again with the current extractor (fixes to extraction apply on resume);
-    ``repeat``: its index in this run (None when the run has one answer per question)."""
-    return _result(
-        bench,
-        sample,
+    ``repeat``: its index in this run (None when the run has one answer per question). An async
+    scorer's verdict is kept as it was (resume never runs the code or asks the judge twice)."""
+    scorer = scorer_of(bench, cfg)
+    if isinstance(scorer, AsyncScorer):
+        return old.model_copy(update={"repeat": repeat, "seed": old.seed if repeat is not None else None})
+    verdict = judge(scorer, sample, old.output, old.finish_reason)
+    return SampleResult(
+        id=sample.id,
+        repeat=repeat,
+        seed=old.seed if repeat is not None else None,
+        subset=sample.subset,
+        prompt_hash=prompt_hash(sample.messages or []),
+        messages=sample.messages,
+        target=sample.target,
         output=old.output,
         reasoning=old.reasoning or "",
         finish_reason=old.finish_reason,
+        extracted=verdict.extracted,
+        state=verdict.state,
+        score=verdict.score,
+        metrics=verdict.metrics,
         usage=old.usage,
         latency=old.latency,
         attempts=old.attempts or 1,
-        repeat=repeat,
-        seed=old.seed,
+        metadata=sample.metadata,
     )
 
 
@@ -184,17 +224,33 @@ def _request(cfg: TaskConfig, sample: Sample, seed: int | None) -> GenerationReq
     )
 
 
-async def _ask(client: ModelClient, cfg: TaskConfig, item: PendingSample) -> SampleResult:
+async def _ask(client: ModelClient, cfg: TaskConfig, item: PendingSample, ctx: ScoreContext) -> SampleResult:
     seed = request_seed(cfg, item.sample, item.repeat)
     # a k = 1 run's lines carry no repeat key (today's keys); with k > 1 every line names its repeat
     repeat = item.repeat if cfg.repeats > 1 else None
+    old = item.cached
+    if old is not None:  # the model answered before; only its scorer failed
+        return await _result(
+            item.bench,
+            item.sample,
+            ctx,
+            output=old.output,
+            reasoning=old.reasoning or "",
+            finish_reason=old.finish_reason,
+            usage=old.usage,
+            latency=old.latency,
+            attempts=old.attempts or 1,
+            repeat=repeat,
+            seed=old.seed if repeat is not None else seed,
+        )
     try:
         c = await client.generate(_request(cfg, item.sample, seed))
     except ApiError as exc:
         log.warning("%s %s: request failed after retries: %s", item.bench.benchmark.name, item.sample.id, exc)
-        return _result(
+        return await _result(
             item.bench,
             item.sample,
+            ctx,
             output=None,
             error=str(exc),
             error_reason=exc.reason,
@@ -202,9 +258,10 @@ async def _ask(client: ModelClient, cfg: TaskConfig, item: PendingSample) -> Sam
             seed=seed,
         )
     usage = {"prompt_tokens": c.usage.prompt_tokens, "completion_tokens": c.usage.completion_tokens}
-    return _result(
+    return await _result(
         item.bench,
         item.sample,
+        ctx,
         output=c.text,
         reasoning=c.reasoning,
         finish_reason=c.finish_reason,
@@ -286,6 +343,7 @@ async def evaluate(
     reached or not one sample could be scored, :class:`EvalError` when the run cannot start.
     """
     benches = [load_benchmark(get_benchmark(name), cfg) for name in cfg.datasets]
+    check_scorers(benches, cfg)
     rd, resume = open_run_dir(cfg, run_dir, resume)
     layout = RunLayout(rd, cfg.model)
     atomic_write_json(layout.config, cfg.redacted())
@@ -293,16 +351,22 @@ async def evaluate(
         log.info("run %s: model=%s datasets=%s", layout.root, cfg.model, ",".join(cfg.datasets))
         if cfg.repeats > 1 and cfg.generation_config.temperature == 0:
             log.warning("repeats=%d with temperature 0: the repeats may all be the same answer", cfg.repeats)
-        plan = _plan(benches, layout, resume, cfg.repeats)
-        span, warnings = await _ask_pending(cfg, plan, layout, progress)
+        plan = _plan(benches, layout, resume, cfg)
+        ctx = ScoreContext(cfg)
+        try:
+            span, warnings = await _ask_pending(cfg, plan, layout, progress, ctx)
+        finally:
+            await ctx.aclose()
         reports = _write_reports(cfg, benches, plan, layout, span)
         return _outcome(cfg, layout, reports, plan.finished, warnings)
 
 
-def _plan(benches: list[LoadedBenchmark], layout: RunLayout, resume: bool, repeats: int = 1) -> _Plan:
+def _plan(benches: list[LoadedBenchmark], layout: RunLayout, resume: bool, cfg: TaskConfig) -> _Plan:
     """Split every benchmark's (sample, repeat) pairs into finished ones (a cached answer to the same
-    prompt, scored again) and pending ones. Repeats already answered are kept whatever k was then."""
+    prompt, scored again) and pending ones. Repeats already answered are kept whatever k was then.
+    A cached answer whose scorer failed is pending for its scorer only (the model is not asked again)."""
     plan = _Plan(pending=[], finished={}, writers={}, total=0)
+    repeats = cfg.repeats
     keep_repeat = repeats > 1
     for lb in benches:
         name = lb.benchmark.name
@@ -316,7 +380,14 @@ def _plan(benches: list[LoadedBenchmark], layout: RunLayout, resume: bool, repea
             for r in range(repeats):
                 old = cached.get((s.id, r))
                 if old and old.state != "error" and old.prompt_hash == phash:
-                    finished[(s.id, r)] = _rejudge(lb, s, old, r if keep_repeat else None)
+                    finished[(s.id, r)] = _rejudge(lb, s, old, r if keep_repeat else None, cfg)
+                elif (
+                    old
+                    and old.error_reason == "scorer"
+                    and old.output is not None
+                    and old.prompt_hash == phash
+                ):
+                    plan.pending.append(PendingSample(lb, s, writer, finished, r, cached=old))
                 else:
                     plan.pending.append(PendingSample(lb, s, writer, finished, r))
         plan.finished[name] = finished
@@ -347,7 +418,7 @@ def _progress_bar(total: int, enabled: bool) -> Any:
 
 
 async def _ask_pending(
-    cfg: TaskConfig, plan: _Plan, layout: RunLayout, progress: Progress | None
+    cfg: TaskConfig, plan: _Plan, layout: RunLayout, progress: Progress | None, ctx: ScoreContext
 ) -> tuple[dict[str, list[float]], list[str]]:
     """Ask every pending sample (after the connection test); returns the span of each benchmark's
     requests and the warnings so far.  Cached samples count as done at once."""
@@ -364,7 +435,7 @@ async def _ask_pending(
         if plan.pending:
             if not cfg.no_test_connection:
                 warnings.extend(await _test_connection(cfg, layout))
-            await _send_all(cfg, plan.pending, tracker)
+            await _send_all(cfg, plan.pending, tracker, ctx)
     finally:
         if tracker.bar is not None:
             tracker.bar.stop()
@@ -374,7 +445,9 @@ async def _ask_pending(
     return tracker.span, warnings
 
 
-async def _send_all(cfg: TaskConfig, pending: list[PendingSample], tracker: _Tracker) -> None:
+async def _send_all(
+    cfg: TaskConfig, pending: list[PendingSample], tracker: _Tracker, ctx: ScoreContext
+) -> None:
     """``eval_batch_size`` senders share one client and one queue of pending samples."""
     client = ModelClient(
         api=cfg.api,
@@ -391,7 +464,7 @@ async def _send_all(cfg: TaskConfig, pending: list[PendingSample], tracker: _Tra
         for item in queue:
             name = item.bench.benchmark.name
             tracker.span.setdefault(name, [time.perf_counter(), 0.0])
-            result = await _ask(client, cfg, item)
+            result = await _ask(client, cfg, item, ctx)
             tracker.span[name][1] = time.perf_counter()
             item.writer.write(result)  # on disk at once: a crash loses only the samples in flight
             item.results[(item.sample.id, item.repeat)] = result
@@ -469,7 +542,12 @@ def _outcome(
     """The run with its ``warnings`` and ``error_counts``; raises RunFailed (carrying that result)
     when samples were due and not one of them could be scored."""
     samples = [s for by_id in finished.values() for s in by_id.values()]
-    warnings = warnings + failure_warnings(reports, cfg.max_retries)
+    scorer_errors: dict[str, int] = {}
+    for name, by_id in finished.items():
+        n = sum(1 for s in by_id.values() if s.state == "error" and s.error_reason == "scorer")
+        if n:
+            scorer_errors[name] = n
+    warnings = warnings + failure_warnings(reports, cfg.max_retries, scorer_errors)
     counts = run_error_counts(samples)
     for w in warnings:
         log.warning("%s", w)
@@ -480,10 +558,13 @@ def _outcome(
 
         endpoint = make_adapter(cfg.api, cfg.api_url, cfg.model).endpoint(cfg.stream)
         reasons = ", ".join(f"{k} x{v}" for k, v in counts["by_reason"].items())
-        message = (
-            f"no sample could be scored: all {len(samples)} requests to the model at {endpoint} failed "
-            f"({reasons}); first error: {failed[0].error}"
+        by_scorer = sum(scorer_errors.values())
+        what = (
+            f"the scorer failed on all {len(samples)} answers"
+            if by_scorer == len(samples)
+            else f"all {len(samples)} requests to the model at {endpoint} failed"
         )
+        message = f"no sample could be scored: {what} ({reasons}); first error: {failed[0].error}"
         log.error("%s", message)
         raise RunFailed(message, output_dir=str(layout.root), result=run.to_json())
     return run

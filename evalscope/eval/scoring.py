@@ -9,16 +9,26 @@
 A scorer is a typed callable ``(sample, answer text) -> Score`` (:class:`Scorer`); a benchmark
 declaration holds the scorer itself (``scorer=score_choice``). :func:`judge` turns its ``Score`` into
 the sample's state. A new scorer is a function with that signature (docs/architecture.md).
+
+A scorer that has to wait for something (code run in the sandbox, a judge model) is an
+:class:`AsyncScorer`: ``await scorer.score(sample, text, ctx)`` with a :class:`ScoreContext` that holds
+the run's config and run-scoped resources (a sandbox pool, the judge's client), and a ``check`` run
+before the first request.  When the scorer itself fails (the sandbox broke, the judge answered
+garbage) its ``Score.error`` makes the sample ``error``, never ``wrong``; ``Score.details`` (the code
+run's output, the judge's verdict and reasoning) is kept with the sample for the sample browser.
+An async verdict is cached with the run: resuming keeps it instead of running or asking again.
 """
 
 from __future__ import annotations
 
+import logging
 import re
 import threading
+from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -32,6 +42,9 @@ from evalscope.eval.extractors import (
 
 if TYPE_CHECKING:
     from evalscope.eval.benchmarks.base import Sample
+    from evalscope.eval.config import TaskConfig
+
+log = logging.getLogger("evalscope.eval")
 
 STATES = ("correct", "wrong", "unparsed", "truncated", "error")
 
@@ -45,12 +58,56 @@ class Score(BaseModel):
     extracted: str | None
     value: float
     metrics: dict[str, float] = Field(default_factory=dict)
+    # the scorer itself failed (not the answer): the sample is "error" with this message
+    error: str | None = None
+    # what the scorer saw, for the sample browser: a code run's output, a judge's verdict and reasoning
+    details: dict[str, Any] = Field(default_factory=dict)
 
 
 class Scorer(Protocol):
     """A scorer: the gold answer is ``sample.target``; ``text`` is the model's answer (never None)."""
 
     def __call__(self, sample: Sample, text: str, /) -> Score: ...
+
+
+class ScoreContext:
+    """What an :class:`AsyncScorer` may use during one run: the run's config and resources shared by
+    every sample of the run (created on first use, closed when the run ends)."""
+
+    def __init__(self, config: TaskConfig) -> None:
+        self.config = config
+        self._resources: dict[str, Any] = {}
+
+    def resource(self, key: str, factory: Any) -> Any:
+        """The run's resource under ``key``, made by ``factory()`` the first time it is asked for."""
+        if key not in self._resources:
+            self._resources[key] = factory()
+        return self._resources[key]
+
+    async def aclose(self) -> None:
+        """Close every resource that has ``aclose`` or ``close`` (the run is over)."""
+        resources, self._resources = list(self._resources.values()), {}
+        for r in resources:
+            closer = getattr(r, "aclose", None) or getattr(r, "close", None)
+            if closer is not None:
+                result = closer()
+                if hasattr(result, "__await__"):
+                    await result
+
+
+class AsyncScorer(ABC):
+    """A scorer that waits for something: code run in the sandbox, a judge model."""
+
+    def check(self, config: TaskConfig) -> None:  # noqa: B027 -- most scorers need no check
+        """Raise ``ValueError`` (naming the setting and the fix) when this scorer cannot work in a run
+        with ``config`` (no sandbox, no judge): called before the first request is sent."""
+
+    @abstractmethod
+    async def score(self, sample: Sample, text: str, ctx: ScoreContext, /) -> Score:
+        """The verdict on ``text``; a failure of the scorer itself is ``Score(error=...)``."""
+
+
+AnyScorer = Scorer | AsyncScorer
 
 
 @dataclass
@@ -61,6 +118,8 @@ class Judgement:
     extracted: str | None
     score: float
     metrics: dict[str, float] = field(default_factory=dict)
+    error: str | None = None  # the scorer failed (state "error")
+    details: dict[str, Any] = field(default_factory=dict)
 
 
 def _numbers_equal(a: str, b: str) -> bool:
@@ -249,11 +308,41 @@ def judge(
     """The state and score of one answer (``failed``: the request itself failed)."""
     if failed or text is None:
         return Judgement("error", None, 0.0)
-    result = scorer(sample, text)
-    extracted, score, metrics = result.extracted, result.value, dict(result.metrics)
+    return _verdict(scorer(sample, text), finish_reason)
+
+
+async def judge_async(
+    scorer: AnyScorer,
+    sample: Sample,
+    text: str | None,
+    finish_reason: str | None,
+    ctx: ScoreContext,
+    failed: bool = False,
+) -> Judgement:
+    """:func:`judge` for either kind of scorer. An async scorer is not called for an answer cut at
+    ``max_tokens`` (``truncated`` whatever it holds: no sandbox run, no judge tokens spent on it)."""
+    if not isinstance(scorer, AsyncScorer):
+        return judge(scorer, sample, text, finish_reason, failed)
+    if failed or text is None:
+        return Judgement("error", None, 0.0)
     if finish_reason == "length":
-        return Judgement("truncated", extracted, 0.0, metrics)
+        return Judgement("truncated", None, 0.0)
+    try:
+        result = await scorer.score(sample, text, ctx)
+    except Exception as exc:  # a scorer bug must not end the run: this sample is an error, with why
+        log.exception("scorer failed on %s", sample.id)
+        return Judgement("error", None, 0.0, error=f"scorer failed: {type(exc).__name__}: {exc}")
+    return _verdict(result, finish_reason)
+
+
+def _verdict(result: Score, finish_reason: str | None) -> Judgement:
+    extracted, score, metrics = result.extracted, result.value, dict(result.metrics)
+    if result.error is not None:
+        return Judgement("error", extracted, 0.0, metrics, result.error, dict(result.details))
+    if finish_reason == "length":
+        return Judgement("truncated", extracted, 0.0, metrics, details=dict(result.details))
     if extracted is None:
-        return Judgement("unparsed", None, 0.0, metrics)
+        return Judgement("unparsed", None, 0.0, metrics, details=dict(result.details))
     # An open (qa) answer is "correct" when it holds every reference unit in order (recall 1).
-    return Judgement("correct" if score >= 1.0 else "wrong", extracted, score, metrics)
+    state = "correct" if score >= 1.0 else "wrong"
+    return Judgement(state, extracted, score, metrics, details=dict(result.details))
