@@ -40,3 +40,9 @@ MAX_REPEATS = 1024
 MAX_SLO_MS = MAX_SECONDS * 1000
 #: the mock server's /v1/embeddings vector length (a test server: a few thousand floats are plenty)
 MAX_EMBEDDING_DIM = 8192
+#: the code sandbox's per-run limits (evalscope.sandbox.Limits): memory, processes, file and disk sizes
+MAX_SANDBOX_MEMORY_MB = 65_536
+MAX_SANDBOX_PROCESSES = 4096
+MAX_SANDBOX_FILE_MB = 65_536
+#: captured stdout + stderr of one sandboxed run (held in memory)
+MAX_SANDBOX_OUTPUT_BYTES = 256 * 1024 * 1024

@@ -148,6 +148,15 @@ class Settings(EnvSettings):
     database_url: str | None = Field(
         default=None, description="job store of `evalscope worker` (and the service)"
     )
+    # the code sandbox (evalscope.sandbox)
+    bwrap: str = Field(
+        default="bwrap",
+        description="bubblewrap binary of the code sandbox: a name looked up on PATH, or a path",
+    )
+    sandbox_python: str | None = Field(
+        default=None,
+        description="Python interpreter that runs sandboxed code (default: this process's base interpreter)",
+    )
     # the mock server
     mock_api_key: SecretStr | None = Field(
         default=None, description="key `evalscope mock-server` requires (as --api-key)"

@@ -11,7 +11,7 @@ Layers, low to high:
 
 0. base: ``evalscope/{__init__,_lazy,_cpus,errors,fsio,limits,paths,fieldnames,secrets,
    upstream_fields,rundir,settings}.py``
-1. ``evalscope/client/``, ``evalscope/datasets/``
+1. ``evalscope/client/``, ``evalscope/datasets/``, ``evalscope/sandbox/``
 2. engines: ``evalscope/eval/``, ``evalscope/perf/`` (they never import each other)
 3. ``evalscope/report/``
 4. ``evalscope/jobs/`` (and no FastAPI there)
@@ -50,7 +50,7 @@ BASE_MODULES = {
         "settings",
     )
 } | {"evalscope"}
-PACKAGE_LAYERS = {"client": 1, "datasets": 1, "eval": 2, "perf": 2, "report": 3, "jobs": 4, "service": 5}
+PACKAGE_LAYERS = {"client": 1, "datasets": 1, "sandbox": 1, "eval": 2, "perf": 2, "report": 3, "jobs": 4, "service": 5}
 ENTRY_MODULES = {"evalscope.cli", "evalscope.__main__", "evalscope.eval.api", "evalscope.perf.api"}
 ENTRY = 6
 MOCK = "mock"
