@@ -46,3 +46,5 @@ MAX_SANDBOX_PROCESSES = 4096
 MAX_SANDBOX_FILE_MB = 65_536
 #: captured stdout + stderr of one sandboxed run (held in memory)
 MAX_SANDBOX_OUTPUT_BYTES = 256 * 1024 * 1024
+#: documents per query of the random_rerank perf dataset (``extra_args.num_documents``)
+MAX_RERANK_DOCUMENTS = 10_000

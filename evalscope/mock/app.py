@@ -26,6 +26,8 @@ from evalscope.mock.formats import (
     WireFormat,
 )
 from evalscope.mock.plan import BadRequest, GenRequest, Plan, build_plan
+from evalscope.mock.rerank import handle_rerank
+from evalscope.mock.responses import OpenAIResponses
 
 FAULT_KINDS = ("error", "cut", "stall", "malformed")
 # Recorded in by_status when the client went away before its answer was written (nginx's
@@ -449,8 +451,12 @@ def create_app(cfg: MockConfig) -> web.Application:
         r.add_post(f"{prefix}/completions", completions)
         r.add_get(f"{prefix}/models", _models)
     r.add_post("/v1/messages", _handler(AnthropicMessages()))
+    responses = _handler(OpenAIResponses())
     for prefix in ("/v1", ""):
         r.add_post(f"{prefix}/embeddings", handle_embeddings)
+        r.add_post(f"{prefix}/responses", responses)
+    for path in ("/v1/rerank", "/rerank", "/v2/rerank", "/v1/reranks"):  # vLLM's three, EvalScope's
+        r.add_post(path, handle_rerank)
     gemini = _handler(GeminiGenerate())
     for version in ("v1beta", "v1"):
         r.add_post(f"/{version}/models/{{model_method}}", gemini)

@@ -100,7 +100,7 @@ def _chat_texts(messages: list[dict], key: str) -> tuple[list[str], str]:
 class StreamState:
     """Running totals while one stream is written (formats that repeat totals need them)."""
 
-    __slots__ = ("tokens", "chunks", "content", "reasoning", "block", "frame")
+    __slots__ = ("tokens", "chunks", "content", "reasoning", "block", "frame", "seq")
 
     def __init__(self) -> None:
         self.frame: tuple[bytes, bytes] | None = None  # cached bytes around a delta's text
@@ -109,6 +109,7 @@ class StreamState:
         self.content: list[str] = []
         self.reasoning: list[str] = []
         self.block: str | None = None  # anthropic: the content block kind now open
+        self.seq = 0  # Responses API: events written so far (each event's sequence_number)
 
 
 class WireFormat:

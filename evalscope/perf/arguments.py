@@ -14,13 +14,30 @@ from urllib.parse import urlsplit, urlunsplit
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 from evalscope import limits, upstream_fields
-from evalscope.client.adapters import make_adapter
+from evalscope.client.adapters import INPUT_ONLY_APIS, RERANK_APIS, RESPONSES_APIS, make_adapter
 from evalscope.client.urls import check_api_key, check_model_url
 from evalscope.paths import LocalPath, OutputDir, TextOrFile
 
-DATASETS = ("openqa", "random", "line_by_line", "custom", "speed_benchmark", "embedding", "random_embedding")
+DATASETS = (
+    "openqa",
+    "random",
+    "line_by_line",
+    "custom",
+    "speed_benchmark",
+    "embedding",
+    "random_embedding",
+    "rerank",
+    "random_rerank",
+)
 #: EvalScope's --api values for the embeddings endpoint (never streamed)
 EMBEDDING_APIS = ("openai_embedding", "embedding")
+#: datasets that only fit one endpoint, and the --api values of that endpoint
+ENDPOINT_DATASETS = {
+    "embedding": EMBEDDING_APIS,
+    "random_embedding": EMBEDDING_APIS,
+    "rerank": RERANK_APIS,
+    "random_rerank": RERANK_APIS,
+}
 SLO_KEYS = ("ttft", "tpot", "e2el", "itl")
 _HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
 
@@ -49,7 +66,19 @@ class PerfArguments(BaseModel):
     # target
     model: str = Field(min_length=1, description="model name sent in each request")
     url: str = Field(min_length=1, description="API URL; a bare base URL gets the API's path appended")
-    api: Literal["openai", "dashscope", "anthropic", "gemini", "openai_embedding", "embedding"] = "openai"
+    api: Literal[
+        "openai",
+        "dashscope",
+        "anthropic",
+        "gemini",
+        "openai_embedding",
+        "embedding",
+        "openai_rerank",
+        "rerank",
+        "openai_responses",
+        "openai_response",
+        "responses",
+    ] = "openai"
     api_key: str | None = Field(default=None, repr=False, description="sent in a header only; never written")
     headers: dict[str, str] = Field(default_factory=dict, description="extra request headers")
     # load
@@ -260,18 +289,25 @@ class PerfArguments(BaseModel):
             seen.add(pair)
         if self.min_prompt_length > self.max_prompt_length:
             raise ValueError("min_prompt_length: larger than max_prompt_length")
-        if self.dataset in ("random", "random_embedding") and not self.tokenizer_path and self.prompt is None:
+        if (
+            self.dataset in ("random", "random_embedding", "random_rerank")
+            and not self.tokenizer_path
+            and self.prompt is None
+        ):
             raise ValueError(f"tokenizer_path: dataset {self.dataset!r} needs a local Hugging Face tokenizer")
         if (
-            self.dataset in ("line_by_line", "custom", "embedding")
+            self.dataset in ("line_by_line", "custom", "embedding", "rerank")
             and not self.dataset_path
             and self.prompt is None
         ):
             raise ValueError(f"dataset_path: dataset {self.dataset!r} needs a file of prompts")
-        if self.api in EMBEDDING_APIS:
-            self.stream = False  # an embeddings answer is one body: there is no stream to time
-        elif self.dataset in ("embedding", "random_embedding"):
-            raise ValueError(f"api: dataset {self.dataset!r} needs api 'openai_embedding' (or 'embedding')")
+        if self.api in INPUT_ONLY_APIS:
+            self.stream = False  # an embeddings or rerank answer is one body: there is no stream to time
+        apis = ENDPOINT_DATASETS.get(self.dataset)
+        if apis is not None and self.api not in apis:
+            raise ValueError(f"api: dataset {self.dataset!r} needs api {apis[0]!r} (or {apis[1]!r})")
+        if self.dataset == "random_rerank":
+            _check_rerank_extras(self.extra_args)
         self.url = normalize_url(self.api, self.url, self.model, self.stream, self.dataset)
         return self
 
@@ -301,11 +337,22 @@ def normalize_url(api: str, url: str, model: str, stream: bool, dataset: str = "
         if dataset == "speed_benchmark" and not urlsplit(base).path.rstrip("/").endswith("/completions"):
             return _append_path(base, "/completions")
         return make_adapter(api, base, model).full_url(stream)
-    if api in EMBEDDING_APIS and not parts.path.strip("/"):
+    if (api in INPUT_ONLY_APIS or api in RESPONSES_APIS) and not parts.path.strip("/"):
         url = _append_path(url, "/v1")
     if api == "gemini" and not parts.path.strip("/"):
         url = _append_path(url, "/v1beta")
     return make_adapter(api, url, model).full_url(stream)
+
+
+def _check_rerank_extras(extra: dict[str, Any]) -> None:
+    """EvalScope's ``random_rerank`` settings in ``extra_args``: ``num_documents`` per query (default
+    10) and ``document_length_ratio`` (document tokens per query token, default 5)."""
+    n = extra.get("num_documents", 10)
+    if isinstance(n, bool) or not isinstance(n, int) or not 1 <= n <= limits.MAX_RERANK_DOCUMENTS:
+        raise ValueError(f"extra_args: num_documents must be an integer in 1..{limits.MAX_RERANK_DOCUMENTS}")
+    ratio = extra.get("document_length_ratio", 5)
+    if isinstance(ratio, bool) or not isinstance(ratio, int | float) or not 0 < ratio <= 1000:
+        raise ValueError("extra_args: document_length_ratio must be a number in (0, 1000]")
 
 
 def _append_path(url: str, suffix: str) -> str:

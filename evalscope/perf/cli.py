@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+import typing
 from typing import Any
 
 from pydantic import ValidationError
@@ -29,8 +30,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     g.add_argument("--url", required=True, help="endpoint URL; a bare base URL gets the API's path appended")
     g.add_argument(
         "--api",
-        choices=["openai", "dashscope", "anthropic", "gemini", "openai_embedding", "embedding"],
-        help="wire protocol (openai); openai_embedding/embedding: POST /v1/embeddings, never streamed",
+        choices=list(typing.get_args(PerfArguments.model_fields["api"].annotation)),
+        help="wire protocol (openai); openai_embedding/embedding: POST /v1/embeddings, "
+        "openai_rerank/rerank: POST /v1/rerank (both never streamed); "
+        "openai_responses/openai_response/responses: POST /v1/responses",
     )
     g.add_argument("--api-key", help="API key (sent in a header only, never written to disk)")
     g.add_argument("--headers", nargs="+", metavar="KEY=VALUE", help="extra request headers")

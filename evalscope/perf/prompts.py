@@ -177,7 +177,50 @@ def _texts_for(args: PerfArguments) -> list[PromptItem]:
         return items
     if args.dataset == "embedding":
         return _embedding_texts(Path(args.dataset_path or ""))
+    if args.dataset == "rerank":
+        return _rerank_pairs(Path(args.dataset_path or ""))
     raise AssertionError(args.dataset)
+
+
+#: the fields EvalScope's ``rerank`` dataset reads the documents from, in order
+RERANK_DOC_FIELDS = ("documents", "passages", "texts")
+
+
+def rerank_item(query: str, documents: list[str]) -> PromptItem:
+    """A rerank request's input as messages: the query first, then one message per document (the
+    shape EvalScope's rerank API plugin reads, and what the rerank adapter turns into its body)."""
+    return PromptItem(messages=(("query", query), *(("document", d) for d in documents)))
+
+
+def _rerank_pairs(path: Path) -> list[PromptItem]:
+    """EvalScope's ``rerank`` dataset: a ``.json`` list, or ``.jsonl``/``.txt`` lines, of objects with
+    ``query`` and ``documents`` (or ``passages`` / ``texts``: strings, or objects with ``text``)."""
+    if path.suffix == ".json":
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except OSError as exc:
+            raise PromptSourceError("dataset_path", f"cannot read {path}: {exc.strerror or exc}") from None
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            raise PromptSourceError("dataset_path", f"{path} is not valid JSON: {exc}") from None
+        if not isinstance(data, list):
+            raise PromptSourceError("dataset_path", f"{path} must hold a JSON list of query and documents")
+        rows: list[Any] = data
+    else:
+        rows = _read_jsonl(path, "dataset_path")
+    items = []
+    for row in rows:
+        if not isinstance(row, dict) or not isinstance(row.get("query"), str) or not row["query"]:
+            continue
+        docs = next((row[k] for k in RERANK_DOC_FIELDS if row.get(k)), None)
+        if isinstance(docs, str):
+            docs = [docs]
+        if not isinstance(docs, list):
+            continue
+        found = [d.get("text") if isinstance(d, dict) else d for d in docs]
+        texts = [t for t in found if isinstance(t, str)]
+        if texts:
+            items.append(rerank_item(row["query"], texts))
+    return items
 
 
 #: the fields EvalScope's ``embedding`` dataset reads a text from, in order
@@ -265,6 +308,10 @@ def load_prompts(args: PerfArguments, tokenizer: Tokenizer | None = None) -> lis
             text, count = tokenizer.random_text(max(target, len(prefix)), rng, prefix)
             items.append(PromptItem(prompt=text, input_tokens=count))
         return items
+    elif args.dataset == "random_rerank":
+        if tokenizer is None:
+            raise PromptSourceError("tokenizer_path", "dataset 'random_rerank' needs a tokenizer")
+        return _random_rerank(args, tokenizer, rng)
     elif args.dataset == "speed_benchmark":
         return [
             PromptItem(prompt=SPEED_FILLER * max(1, n - 1) if n > 1 else SPEED_FILLER) for n in SPEED_LENGTHS
@@ -291,6 +338,25 @@ def load_prompts(args: PerfArguments, tokenizer: Tokenizer | None = None) -> lis
                 f"{field_name('max_prompt_length')} {args.max_prompt_length} {unit})",
             )
         raise PromptSourceError("dataset_path", "the dataset has no prompts")
+    return items
+
+
+def _random_rerank(args: PerfArguments, tokenizer: Tokenizer, rng: random.Random) -> list[PromptItem]:
+    """EvalScope's ``random_rerank``: a query of ``min..max_prompt_length`` tokens and
+    ``extra_args.num_documents`` (10) documents of ``document_length_ratio`` (5) times its length each."""
+    n_docs = int(args.extra_args.get("num_documents", 10))
+    ratio = float(args.extra_args.get("document_length_ratio", 5))
+    lo = max(1, args.min_prompt_length)
+    hi = max(lo, min(args.max_prompt_length, 1 << 20))
+    # distinct queries, cycled over --number; bounded so building them stays short before the clock starts
+    n_unique = max(1, min(max(args.number), 1024, 4096 // n_docs))
+    items = []
+    for _ in range(n_unique):
+        q_len = rng.randint(lo, hi) if hi > lo else lo
+        d_len = min(max(1, int(q_len * ratio)), 1 << 20)
+        query, _ = tokenizer.random_text(q_len, rng)
+        docs = [tokenizer.random_text(d_len, rng)[0] for _ in range(n_docs)]
+        items.append(rerank_item(query, docs))
     return items
 
 

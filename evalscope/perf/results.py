@@ -18,6 +18,22 @@ from evalscope.errors import error_counts
 
 #: the percentile rows of every table, as the "Percentiles" column shows them
 PERCENTILES = (10, 25, 50, 66, 75, 80, 90, 95, 98, 99)
+#: summary fields without meaning for an input-only point (embeddings, rerank: nothing generated).
+#: The files keep their keys (null); the console and the report leave them out.
+GENERATION_ONLY_FIELDS = (
+    "output_throughput",
+    "total_throughput",
+    "avg_ttft",
+    "avg_tpot",
+    "avg_itl",
+    "avg_output_tokens",
+    "unknown_output_requests",
+    "itl_basis",
+)
+#: the input-only point's own summary fields (set only there)
+INPUT_ONLY_FIELDS = ("inputs_throughput", "input_throughput", "avg_inputs")
+#: percentile columns (fields) that are all null for an input-only point
+GENERATION_ONLY_PERCENTILES = ("ttft", "itl", "tpot", "output_tokens", "output_rate", "total_rate")
 
 
 class _Keyed(BaseModel):
@@ -92,6 +108,21 @@ class PointMetrics(_Keyed):
     distributed_shards: int | None = Field(default=None, alias="Distributed shards")
     warnings: list[str] = Field(default_factory=list, alias="Warnings")
 
+    @property
+    def input_only(self) -> bool:
+        """An embeddings or rerank point: it counted inputs, not output tokens (see
+        :data:`GENERATION_ONLY_FIELDS`)."""
+        return self.avg_inputs is not None
+
+    @classmethod
+    def shown_keys(cls, summary: dict[str, Any]) -> list[str]:
+        """The keys of a summary dict worth showing: all of them, except, for an input-only point
+        (one holding ``Average inputs per request``), those of :data:`GENERATION_ONLY_FIELDS`."""
+        if summary.get(cls.key("avg_inputs")) is None:
+            return list(summary)
+        hidden = {cls.key(f) for f in GENERATION_ONLY_FIELDS}
+        return [k for k in summary if k not in hidden]
+
 
 class PointPercentiles(_Keyed):
     """One sweep point's percentile table (``benchmark_percentile.json``): a column per metric, a row per
@@ -118,6 +149,15 @@ class PointPercentiles(_Keyed):
     def columns(self) -> dict[str, list[Any]]:
         """The table as ``{JSON key: values}``, ``"Percentiles"`` first (as written to disk)."""
         return self.model_dump(mode="json")
+
+    @classmethod
+    def shown(cls, table: dict[str, list[Any]], input_only: bool) -> dict[str, list[Any]]:
+        """``table`` (JSON keys) without the :data:`GENERATION_ONLY_PERCENTILES` columns when the point
+        is input-only."""
+        if not input_only:
+            return table
+        hidden = {cls.key(f) for f in GENERATION_ONLY_PERCENTILES}
+        return {k: v for k, v in table.items() if k not in hidden}
 
 
 class PointResult(BaseModel):

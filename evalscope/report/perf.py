@@ -24,7 +24,7 @@ from evalscope.perf.output import (
     read_point_args,
     read_records,
 )
-from evalscope.perf.results import PointMetrics, PointResult
+from evalscope.perf.results import GENERATION_ONLY_FIELDS, PointMetrics, PointPercentiles, PointResult
 from evalscope.report.page import PALETTE, ReportError, figure
 from evalscope.secrets import redact_config
 
@@ -48,6 +48,12 @@ SUMMARY_FIELDS = [
     ("avg_itl", "Avg ITL (s)"),
     ("avg_input_tokens", "Avg input tok"),
     ("avg_output_tokens", "Avg output tok"),
+]
+#: an input-only run's columns (embeddings, rerank) in place of those of GENERATION_ONLY_FIELDS
+INPUT_SUMMARY_FIELDS = [
+    ("inputs_throughput", "Inputs/s"),
+    ("input_throughput", "Input tok/s"),
+    ("avg_inputs", "Avg inputs/req"),
 ]
 #: (row key, column title): rows are keyed by the summary's JSON keys, as ``report_data`` shows them
 SUMMARY_COLUMNS = [(PointMetrics.key(f), title) for f, title in SUMMARY_FIELDS]
@@ -87,8 +93,35 @@ class PerfPoint:
         return self.result.percentiles.columns()
 
     @property
+    def shown_percentiles(self) -> dict[str, Any]:
+        """:attr:`percentiles` without the columns an input-only point cannot have (TTFT, output tokens)."""
+        return PointPercentiles.shown(self.percentiles, self.input_only)
+
+    @property
     def rate(self) -> float:
         return float(self.args.get("rate") or -1)
+
+    @property
+    def input_only(self) -> bool:
+        """An embeddings or rerank point (inputs counted, nothing generated)."""
+        return self.result.metrics.input_only
+
+
+def input_only_run(points: list[PerfPoint]) -> bool:
+    """Every point that succeeded at all is input-only (one API per run, so all or none)."""
+    return any(p.input_only for p in points) and all(
+        p.input_only or not p.metrics.succeed_requests for p in points
+    )
+
+
+def summary_fields(points: list[PerfPoint]) -> list[tuple[str, str]]:
+    """(PointMetrics field, column title) of the summary table: an input-only run shows inputs/s,
+    input tokens/s and inputs per request instead of the generation columns it cannot have."""
+    if not input_only_run(points):
+        return SUMMARY_FIELDS
+    kept = [(f, t) for f, t in SUMMARY_FIELDS if f not in GENERATION_ONLY_FIELDS]
+    at = next(i for i, (f, _) in enumerate(kept) if f == "request_throughput") + 1
+    return kept[:at] + INPUT_SUMMARY_FIELDS + kept[at:]
 
 
 def is_perf_run(folder: Path) -> bool:
@@ -170,13 +203,15 @@ def _pct(p: PerfPoint, column: str, q: str) -> float | None:
 def summary_rows(points: list[PerfPoint]) -> list[dict[str, Any]]:
     """One table row per sweep point with the engine's summary numbers (and p50/p99 from its files)."""
     rows = []
+    input_only = input_only_run(points)
     for p in points:
         row: dict[str, Any] = {"key": p.key, "label": point_label(p)}
-        for (key, _), (name, _) in zip(SUMMARY_COLUMNS, SUMMARY_FIELDS, strict=True):
-            row[key] = getattr(p.metrics, name)
+        for name, _ in summary_fields(points):
+            row[PointMetrics.key(name)] = getattr(p.metrics, name)
         row["P50 latency (s)"] = _pct(p, "latency", "50%")
         row["P99 latency (s)"] = _pct(p, "latency", "99%")
-        row["P99 TTFT (s)"] = _pct(p, "ttft", "99%")
+        if not input_only:
+            row["P99 TTFT (s)"] = _pct(p, "ttft", "99%")
         rows.append(row)
     return rows
 
@@ -234,6 +269,11 @@ def sweep_figures(
     groups = groups or [points]
     names = names or [""]
     x_title = sweep_axis([p for g in groups for p in g])[0]
+    # embeddings/rerank: inputs/s on the right axis, and no TTFT lines (there is no first token)
+    input_only = input_only_run([p for g in groups for p in g])
+    right_name, right_field = (
+        ("Inputs/s", "inputs_throughput") if input_only else ("Output tokens/s", "output_throughput")
+    )
     thr, lat = [], []
     for g, (run_points, run_name) in enumerate(zip(groups, names, strict=True)):
         xs = [f"{x:g}" for x in sweep_axis(run_points)[1]]  # categories: a 1, 4, 16, 64 sweep spreads evenly
@@ -256,21 +296,17 @@ def sweep_figures(
             {
                 "type": "scatter",
                 "mode": "lines+markers",
-                "name": "Output tokens/s" + suffix,
+                "name": right_name + suffix,
                 "x": xs,
-                "y": [p.metrics.output_throughput for p in run_points],
+                "y": [getattr(p.metrics, right_field) for p in run_points],
                 "yaxis": "y2",
                 "line": {"color": PALETTE[1], "dash": dash},
             }
         )
-        for k, (label, column, q) in enumerate(
-            [
-                ("Latency p50", "latency", "50%"),
-                ("Latency p99", "latency", "99%"),
-                ("TTFT p50", "ttft", "50%"),
-                ("TTFT p99", "ttft", "99%"),
-            ]
-        ):
+        lines = [("Latency p50", "latency", "50%"), ("Latency p99", "latency", "99%")]
+        if not input_only:
+            lines += [("TTFT p50", "ttft", "50%"), ("TTFT p99", "ttft", "99%")]
+        for k, (label, column, q) in enumerate(lines):
             lat.append(
                 {
                     "type": "scatter",
@@ -289,7 +325,7 @@ def sweep_figures(
             margin={"l": 60, "r": 70, "t": 48, "b": 50},
             yaxis={"title": {"text": "requests/s"}, "rangemode": "tozero"},
             yaxis2={
-                "title": {"text": "output tokens/s"},
+                "title": {"text": right_name.lower()},
                 "overlaying": "y",
                 "side": "right",
                 "rangemode": "tozero",
@@ -454,12 +490,12 @@ def perf_context(folder: Path) -> dict[str, Any]:
         "run_title": run_title(folder),
         "folder": str(folder),
         "config": config,
-        "columns": SUMMARY_COLUMNS
+        "columns": [(PointMetrics.key(f), title) for f, title in summary_fields(points)]
         + [
             ("P50 latency (s)", "P50 latency (s)"),
             ("P99 latency (s)", "P99 latency (s)"),
-            ("P99 TTFT (s)", "P99 TTFT (s)"),
-        ],
+        ]
+        + ([] if input_only_run(points) else [("P99 TTFT (s)", "P99 TTFT (s)")]),
         "rows": summary_rows(points),
         "points": points,
         "sweep_figs": [f for kind, f in figures if kind == "sweep"],

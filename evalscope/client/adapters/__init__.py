@@ -8,8 +8,12 @@ from evalscope.client.adapters.dashscope import DashScopeAdapter
 from evalscope.client.adapters.embeddings import EMBEDDING_APIS, OpenAIEmbeddingsAdapter
 from evalscope.client.adapters.gemini import GeminiAdapter
 from evalscope.client.adapters.openai import OpenAIChatAdapter, OpenAICompletionsAdapter
+from evalscope.client.adapters.rerank import RERANK_APIS, OpenAIRerankAdapter
+from evalscope.client.adapters.responses import RESPONSES_APIS, OpenAIResponsesAdapter
 
-API_NAMES = ("openai", "dashscope", "anthropic", "gemini", *EMBEDDING_APIS)
+API_NAMES = ("openai", "dashscope", "anthropic", "gemini", *EMBEDDING_APIS, *RERANK_APIS, *RESPONSES_APIS)
+#: APIs that generate nothing: each request has inputs (texts, documents) instead of output tokens
+INPUT_ONLY_APIS = (*EMBEDDING_APIS, *RERANK_APIS)
 
 
 def make_adapter(
@@ -23,6 +27,10 @@ def make_adapter(
         return OpenAIChatAdapter(url, model, api_key, headers)
     if api in EMBEDDING_APIS:
         return OpenAIEmbeddingsAdapter(url, model, api_key, headers)
+    if api in RERANK_APIS:
+        return OpenAIRerankAdapter(url, model, api_key, headers)
+    if api in RESPONSES_APIS:
+        return OpenAIResponsesAdapter(url, model, api_key, headers)
     if api == "anthropic":
         return AnthropicAdapter(url, model, api_key, headers)
     if api == "gemini":
@@ -39,8 +47,13 @@ __all__ = [
     "DashScopeAdapter",
     "EMBEDDING_APIS",
     "GeminiAdapter",
+    "INPUT_ONLY_APIS",
     "OpenAIChatAdapter",
     "OpenAICompletionsAdapter",
     "OpenAIEmbeddingsAdapter",
+    "OpenAIRerankAdapter",
+    "OpenAIResponsesAdapter",
+    "RERANK_APIS",
+    "RESPONSES_APIS",
     "make_adapter",
 ]
