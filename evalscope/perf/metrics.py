@@ -13,9 +13,9 @@
   unknown tokens, per chunk). One value per gap.
 - Dispatch lag: actual send minus intended send.
 - Goodput: requests meeting every ``--slo`` (ms) per second of duration.
-- Embeddings (records with ``inputs``): no output, so no TTFT, TPOT, ITL or output tokens (their
-  summary keys are null); instead inputs/s (texts embedded), input tokens/s (``usage.prompt_tokens``)
-  and the average inputs per request.
+- Embeddings and rerank (records with ``inputs``): no output, so no TTFT, TPOT, ITL or output tokens
+  (their summary keys are null); instead inputs/s (texts embedded, documents ranked), input tokens/s
+  (``usage.prompt_tokens``) and the average inputs per request.
 
 :func:`request_values` applies the per-request definitions (the report draws its distributions with
 it too); :func:`compute_metrics` turns one sweep point's records into a :class:`PointResult`.
