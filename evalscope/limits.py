@@ -38,6 +38,8 @@ MAX_FEW_SHOT = 100
 MAX_REPEATS = 1024
 #: SLO thresholds in milliseconds (one day)
 MAX_SLO_MS = MAX_SECONDS * 1000
+#: verdict labels of a judge's ``score_mapping`` (judge_model_args)
+MAX_JUDGE_LABELS = 26
 #: the mock server's /v1/embeddings vector length (a test server: a few thousand floats are plenty)
 MAX_EMBEDDING_DIM = 8192
 #: the code sandbox's per-run limits (evalscope.sandbox.Limits): memory, processes, file and disk sizes

@@ -88,9 +88,10 @@ EVAL_FIELDS: dict[str, Rule] = {
     ),
     "dry_run": Rule(defaults=(False,)),
     "judge": Rule(defaults=({},)),
-    "judge_strategy": Rule(defaults=("auto", "rule")),  # the benchmarks served here are all rule-scored
-    "judge_model_args": Rule(defaults=({},)),
-    "judge_worker_num": Rule(),
+    "judge_worker_num": Rule(
+        ignore="the judge's requests in flight are bounded by eval_batch_size, as in EvalScope 1.14 "
+        "(which removed this field)"
+    ),
     "analysis_report": Rule(defaults=(False,)),
     "collect_perf": Rule(ignore="evals do not collect per-request timings here; use /api/v1/perf"),
     "sandbox": Rule(),
@@ -99,6 +100,12 @@ EVAL_FIELDS: dict[str, Rule] = {
     "sandbox_manager_config": Rule(defaults=({},)),
     "agent_config": Rule(),
     "evalscope_version": Rule(ignore="informational: the version of the client's EvalScope"),
+}
+
+#: keys of EvalScope's ``judge_model_args`` that our ``JudgeModelArgs`` lacks
+JUDGE_MODEL_ARGS_FIELDS: dict[str, Rule] = {
+    "model_args": Rule(defaults=({},)),
+    "score_pattern": Rule(),  # EvalScope 1.14 refuses it too (the JSON judge contract replaced it)
 }
 
 #: keys of EvalScope's ``dataset_args.<benchmark>`` that our ``DatasetArgs`` lacks

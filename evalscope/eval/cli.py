@@ -45,6 +45,17 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--dataset-args", default=None, help="JSON: {name: {subset_list, few_shot_num, local_path, ...}}"
     )
+    p.add_argument(
+        "--judge-strategy",
+        default="auto",
+        choices=["auto", "rule", "llm", "llm_recall"],
+        help="which answers a judge model grades: auto (the benchmark's default), rule, llm, llm_recall",
+    )
+    p.add_argument(
+        "--judge-model-args",
+        default=None,
+        help='JSON: the judge model, {"model_id": ..., "api_url": ..., "api_key": ..., "generation_config": {...}}',
+    )
     p.add_argument("--dataset-dir", default=None, help="folder holding local copies of the datasets")
     p.add_argument(
         "--dataset-hub", default="modelscope", help="hub to download from: modelscope, huggingface"
@@ -107,9 +118,15 @@ def build_config(args: argparse.Namespace):
         "seed": args.seed,
         "debug": args.debug,
         "no_test_connection": args.no_test_connection,
+        "judge_strategy": args.judge_strategy,
     }
     if args.limit is not None:
         data["limit"] = args.limit
+    if args.judge_model_args is not None:
+        try:
+            data["judge_model_args"] = json.loads(args.judge_model_args)
+        except json.JSONDecodeError as exc:
+            raise ValueError(f"--judge-model-args: not valid JSON: {exc}") from None
     for flag, key in (("--dataset-args", "dataset_args"), ("--generation-config", "generation_config")):
         raw = getattr(args, key)
         if raw is None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from evalscope import limits, upstream_fields
 from evalscope.paths import HubIdOrPath, LocalDir, LocalPath, OutputDir, RunDir
@@ -31,6 +31,88 @@ class GenerationConfig(BaseModel):
     def extra_body(self) -> dict[str, Any]:
         """The keys this model does not name (e.g. ``repetition_penalty``), for the request body."""
         return dict(self.model_extra or {})
+
+
+class JudgeGenerationConfig(GenerationConfig):
+    """The judge's sampling settings; EvalScope's judge defaults: temperature 0, ``max_tokens`` 4096."""
+
+    max_tokens: int = Field(4096, ge=1, le=limits.MAX_TOKENS)
+
+
+#: EvalScope's ``judge_strategy`` (meanings in evalscope/eval/judge/strategy.py and docs/eval.md)
+JudgeStrategy = Literal["auto", "rule", "llm", "llm_recall"]
+
+
+class JudgeModelArgs(BaseModel):
+    """The judge model (EvalScope's ``judge_model_args``): where it is served, how it is asked.
+
+    EvalScope's keys: ``model_id`` (``model`` is accepted too), ``api_url``, ``api_key``,
+    ``eval_type``, ``generation_config``, ``system_prompt``, ``prompt_template`` (``{question}``,
+    ``{gold}``, ``{pred}``) and ``score_mapping`` (verdict label -> score) shape the generic grader;
+    a benchmark with a grader of its own (simple_qa) keeps its prompt and labels. Ours: ``api`` (wire
+    protocol), ``timeout`` and ``max_retries`` (as for the model under test). ``api_key`` is a secret
+    (evalscope.secrets: redacted in config.json, job records, answers and logs).
+    """
+
+    model_config = ConfigDict(
+        extra="forbid", allow_inf_nan=False, protected_namespaces=(), populate_by_name=True
+    )
+
+    model_id: str = Field(min_length=1, validation_alias=AliasChoices("model_id", "model"))
+    api_url: str = Field(min_length=1)
+    api_key: str = "EMPTY"
+    api: Literal["openai", "dashscope", "anthropic", "gemini"] = "openai"
+    # EvalScope's: what kind of model the judge is; only API models here
+    eval_type: Literal["openai_api", "service", "server", "llm_ckpt_api"] | None = None
+    generation_config: JudgeGenerationConfig = Field(default_factory=JudgeGenerationConfig)
+    system_prompt: str | None = None
+    prompt_template: str | None = Field(None, min_length=1)
+    score_mapping: dict[str, float] | None = Field(None, min_length=1, max_length=limits.MAX_JUDGE_LABELS)
+    # EvalScope's "numeric" (a reference-free 0-1 rating) is not implemented: "pattern" only
+    score_type: Literal["pattern"] = "pattern"
+    timeout: float | None = Field(300.0, gt=0, le=limits.MAX_SECONDS)
+    max_retries: int = Field(3, ge=0, le=20)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _evalscope_fields(cls, data: Any) -> Any:
+        return upstream_fields.check_fields(
+            data,
+            upstream_fields.JUDGE_MODEL_ARGS_FIELDS,
+            {**cls.model_fields, "model": cls.model_fields["model_id"]},
+            "judge_model_args",
+        )
+
+    @field_validator("api_url")
+    @classmethod
+    def _api_url(cls, v: str) -> str:
+        from evalscope.client.urls import check_model_url
+
+        return check_model_url(v)
+
+    @field_validator("api_key")
+    @classmethod
+    def _api_key(cls, v: str) -> str:
+        from evalscope.client.urls import check_api_key
+
+        return check_api_key(v) or v
+
+    @field_validator("prompt_template")
+    @classmethod
+    def _prompt_template(cls, v: str | None) -> str | None:
+        if v is not None and "{pred}" not in v:
+            raise ValueError("must contain {pred} (the answer to grade); {question} and {gold} are optional")
+        return v
+
+    @field_validator("score_mapping")
+    @classmethod
+    def _score_mapping(cls, v: dict[str, float] | None) -> dict[str, float] | None:
+        for label, score in (v or {}).items():
+            if not label.strip() or len(label) > 64:
+                raise ValueError(f"label {label!r}: 1 to 64 characters")
+            if not 0.0 <= score <= 1.0:
+                raise ValueError(f"{label}: a score must be between 0 and 1")
+        return v
 
 
 class DatasetArgs(BaseModel):
@@ -82,6 +164,11 @@ class TaskConfig(BaseModel):
     debug: bool = False
     # EvalScope's switch: skip the one-request connection test before the run (evalscope.client.probe)
     no_test_connection: bool = False
+    # EvalScope's judge (evalscope/eval/judge): which answers a judge model grades. auto: the
+    # benchmark's default (simple_qa: the judge; the others: rule); rule: none; llm: every answer;
+    # llm_recall: the rule first, the judge for the answers it does not score correct.
+    judge_strategy: JudgeStrategy = "auto"
+    judge_model_args: JudgeModelArgs | None = None
 
     @field_validator("api_url")
     @classmethod
@@ -102,6 +189,11 @@ class TaskConfig(BaseModel):
     def _evalscope_fields(cls, data: Any) -> Any:
         # EvalScope 1.14 fields we lack: accepted, folded, or "not supported yet" (evalscope.upstream_fields)
         return upstream_fields.check_fields(data, upstream_fields.EVAL_FIELDS, cls.model_fields, "TaskConfig")
+
+    @field_validator("judge_model_args", mode="before")
+    @classmethod
+    def _judge_unset(cls, v: Any) -> Any:
+        return None if v == {} else v  # EvalScope's default ({}): no judge model
 
     @field_validator("datasets", mode="before")
     @classmethod
@@ -163,6 +255,14 @@ class TaskConfig(BaseModel):
                 raise ValueError(
                     f"dataset_args.{name}.few_shot_num: {name} has no split to take examples from"
                 )
+        return self
+
+    @model_validator(mode="after")
+    def _judge_usable(self) -> TaskConfig:
+        # before any request: a strategy a benchmark cannot honour, a judge without judge_model_args
+        from evalscope.eval.judge.strategy import check_config
+
+        check_config(self)
         return self
 
     def args_for(self, name: str) -> DatasetArgs:

@@ -134,6 +134,36 @@ def fmt_score(value: float | None) -> str:
     return "n/a" if value is None else f"{value:.4f}"
 
 
+def judge_usage(records: Iterable[SampleResult]) -> dict[str, Any] | None:
+    """The benchmark's ``judge`` entry from its samples' ``details`` (the judge scorer writes
+    ``judge_model``, ``judge_usage`` and, when it failed, ``judge_error_reason``); None when no sample
+    was graded by a judge."""
+    models: list[str] = []
+    requests = failed = prompt = completion = 0
+    for r in records:
+        d = r.details
+        if "judge_model" not in d:
+            continue
+        requests += 1
+        if d["judge_model"] not in models:
+            models.append(str(d["judge_model"]))
+        if d.get("judge_error_reason"):
+            failed += 1
+        usage = d.get("judge_usage") or {}
+        prompt += int(usage.get("prompt_tokens") or 0)
+        completion += int(usage.get("completion_tokens") or 0)
+    if not requests:
+        return None
+    return {
+        "models": models,
+        "requests": requests,
+        "failed": failed,
+        "prompt_tokens": prompt,
+        "completion_tokens": completion,
+        "total_tokens": prompt + completion,
+    }
+
+
 def build_report(
     *,
     benchmark: Any,
@@ -185,6 +215,7 @@ def build_report(
             }
         )
 
+    judge = judge_usage(records)
     prompt_tokens = sum(r.usage.get("prompt_tokens") or 0 for r in records)
     completion_tokens = sum(r.usage.get("completion_tokens") or 0 for r in records)
     metric = {
@@ -217,6 +248,7 @@ def build_report(
                 "completion_tokens": completion_tokens,
                 "total_tokens": prompt_tokens + completion_tokens,
             },
+            "judge": judge,
             "timing": {
                 "duration_s": round(duration_s, 3) if duration_s is not None else None,
                 "requests_asked": asked,

@@ -27,6 +27,7 @@ __all__ = [
     "CategoryReport",
     "CategorySubset",
     "EvalRun",
+    "JudgeReport",
     "MetricReport",
     "RunReadError",
     "SampleResult",
@@ -133,6 +134,20 @@ class UsageReport(_Model):
     total_tokens: int = 0
 
 
+class JudgeReport(_Model):
+    """What the judge model did for one benchmark (``judge_strategy`` asked it; absent otherwise):
+    verdicts asked (``requests``, cached ones from a resumed run included), how many failed (HTTP
+    error or unparsable: those samples are ``error``), and the judge's tokens as its server counted
+    them. EvalScope has no price notion for the judge, so there is no cost: multiply the tokens."""
+
+    models: list[str] = Field(default_factory=list)
+    requests: int = 0
+    failed: int = 0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    total_tokens: int = 0
+
+
 class TimingReport(_Model):
     duration_s: float | None = None
     requests_asked: int = 0
@@ -154,6 +169,8 @@ class BenchmarkReport(_Model):
     counts: dict[str, int] = Field(default_factory=dict)
     subsets: list[SubsetReport] = Field(default_factory=list)
     usage: UsageReport = Field(default_factory=UsageReport)
+    # the judge's work (evalscope/eval/judge); written only when a judge graded this benchmark
+    judge: JudgeReport | None = Field(None, exclude_if=_absent)
     timing: TimingReport = Field(default_factory=TimingReport)
     files: dict[str, str] = Field(default_factory=dict)
     repeats: int = Field(1, exclude_if=lambda v: v == 1)  # k; written only when > 1

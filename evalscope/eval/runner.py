@@ -25,6 +25,7 @@ from evalscope.client import ApiError, GenerationRequest, ModelClient
 from evalscope.errors import RunFailed
 from evalscope.eval.benchmarks import Sample, get_benchmark
 from evalscope.eval.config import TaskConfig
+from evalscope.eval.judge.strategy import for_run
 from evalscope.eval.loading import LoadedBenchmark, load_benchmark
 from evalscope.eval.repeats import repeat_seed
 from evalscope.eval.report import build_report, fmt_score
@@ -104,7 +105,8 @@ class _Tracker:
 
 
 def scorer_of(bench: LoadedBenchmark, cfg: TaskConfig) -> AnyScorer:
-    """The scorer this run uses for ``bench``: the benchmark's own."""
+    """The scorer this run uses for ``bench``: the one ``judge_strategy`` picked when the benchmark was
+    loaded (evalscope/eval/judge/strategy.py ``for_run``: the benchmark's own, or the judge)."""
     return bench.benchmark.scorer
 
 
@@ -342,7 +344,8 @@ async def evaluate(
     already in it.  Raises :class:`RunFailed` (carrying the result's JSON) when the model cannot be
     reached or not one sample could be scored, :class:`EvalError` when the run cannot start.
     """
-    benches = [load_benchmark(get_benchmark(name), cfg) for name in cfg.datasets]
+    # each benchmark as this run scores it: judge_strategy picks its scorer (evalscope.eval.judge)
+    benches = [load_benchmark(for_run(get_benchmark(name), cfg), cfg) for name in cfg.datasets]
     check_scorers(benches, cfg)
     rd, resume = open_run_dir(cfg, run_dir, resume)
     layout = RunLayout(rd, cfg.model)

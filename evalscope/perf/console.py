@@ -75,6 +75,8 @@ class ConsoleReporter:
             result.metrics.model_dump(mode="json"),
             result.percentiles.model_dump(mode="json"),
         )
+        if result.turns is not None:
+            print_turns(self.console, result)
 
 
 def _fmt(v: Any) -> str:
@@ -114,6 +116,43 @@ def print_result(console: Console, key: str, summary: dict[str, Any], percentile
         console.print(p)
     for w in summary.get(PointMetrics.key("warnings"), []):
         console.print(f"[yellow]warning:[/yellow] {w}")
+
+
+#: the per-turn table's columns: (TurnMetrics field, header)
+_TURN_COLUMNS = (
+    ("turn", "Turn"),
+    ("requests", "Requests"),
+    ("succeed_requests", "Succeed"),
+    ("avg_ttft", "Avg TTFT (s)"),
+    ("p50_ttft", "P50 TTFT (s)"),
+    ("p99_ttft", "P99 TTFT (s)"),
+    ("avg_latency", "Avg latency (s)"),
+    ("avg_input_tokens", "Avg input tokens"),
+    ("avg_output_tokens", "Avg output tokens"),
+)
+
+
+def print_turns(console: Console, result: PointResult) -> None:
+    """A multi-turn point's table per turn index (turn 1 vs later turns shows the prefix cache) and its
+    session figures."""
+    headers = [h for _, h in _TURN_COLUMNS]
+    rows = [[_fmt(getattr(t, f)) for f, _ in _TURN_COLUMNS] for t in result.turns or []]
+    groups = _column_groups(console.width, headers, rows)
+    for n, group in enumerate(groups, 1):
+        title = "Per turn" if len(groups) == 1 else f"Per turn ({n}/{len(groups)})"
+        p = Table(title=title, show_header=True, header_style="bold")
+        for c, width in group:
+            p.add_column(headers[c], justify="right", width=width)
+        for row in rows:
+            p.add_row(*(row[c] for c, _ in group))
+        console.print(p)
+    if result.sessions is not None:
+        t = Table(title="Sessions", show_header=True, header_style="bold")
+        t.add_column("Metric", no_wrap=True)
+        t.add_column("Value", justify="right")
+        for k, v in result.sessions.model_dump(mode="json").items():
+            t.add_row(k, _fmt(v))
+        console.print(t)
 
 
 def _column_groups(

@@ -18,6 +18,7 @@ from evalscope.eval.benchmarks import (  # noqa: F401  (importing registers each
     mmlu,
     mmlu_pro,
     mmlu_redux,
+    simple_qa,
     trivia_qa,
     truthful_qa,
     winogrande,

@@ -16,8 +16,9 @@ from pydantic import BaseModel, Field
 if TYPE_CHECKING:
     from pathlib import Path
 
+    from evalscope.eval.judge.templates import JudgeTemplate
     from evalscope.eval.results import SampleResult
-    from evalscope.eval.scoring import Scorer
+    from evalscope.eval.scoring import AnyScorer
 
 
 class Sample(BaseModel):
@@ -49,7 +50,7 @@ class Benchmark:
     eval_split: str
     record_to_sample: RowToSample
     build_prompt: PromptBuilder
-    scorer: Scorer  # e.g. evalscope.eval.scoring.score_choice
+    scorer: AnyScorer  # e.g. evalscope.eval.scoring.score_choice, or an AsyncScorer (code, judge)
     hf_dataset_id: str | None = None
     train_split: str | None = None  # where few-shot examples come from
     few_shot_num: int = 0
@@ -83,6 +84,12 @@ class Benchmark:
     few_shot_files: tuple[str, ...] = ()
     read_few_shot: Callable[[Path, str], list[Sample]] | None = None
     system_prompt: str | None = None
+    # EvalScope's ScoringPolicy, read by judge_strategy (evalscope/eval/judge/strategy.py):
+    # "rule_default" (auto scores by rule), "judge_default" (auto asks the judge), "judge_only" (no
+    # rule scorer: rule / llm_recall refused)
+    scoring_policy: str = "rule_default"
+    # the judge's prompt and verdict labels when a judge grades this benchmark; None: the generic grader
+    judge_template: JudgeTemplate | None = None
     tags: tuple[str, ...] = ()
     extra: dict[str, Any] = field(default_factory=dict)
 
