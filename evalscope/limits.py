@@ -38,6 +38,8 @@ MAX_FEW_SHOT = 100
 MAX_REPEATS = 1024
 #: SLO thresholds in milliseconds (one day)
 MAX_SLO_MS = MAX_SECONDS * 1000
+#: turns of one multi-turn perf session (--min-turns, --max-turns)
+MAX_TURNS = 10_000
 #: verdict labels of a judge's ``score_mapping`` (judge_model_args)
 MAX_JUDGE_LABELS = 26
 #: the mock server's /v1/embeddings vector length (a test server: a few thousand floats are plenty)

@@ -183,9 +183,6 @@ PERF_FIELDS: dict[str, Rule] = {
     "n_choices": Rule(fold=_extra_arg("n")),
     "stop_token_ids": Rule(fold=_extra_arg("stop_token_ids")),
     "tokenize_prompt": Rule(defaults=(False,)),
-    "multi_turn": Rule(defaults=(False,)),
-    "min_turns": Rule(defaults=(1,)),
-    "max_turns": Rule(),
     "multi_turn_args": Rule(),
 }
 

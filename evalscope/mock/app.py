@@ -8,7 +8,7 @@ import hmac
 import json
 import random
 import time
-from collections import Counter
+from collections import Counter, deque
 from typing import Any
 
 from aiohttp import web
@@ -30,6 +30,7 @@ from evalscope.mock.rerank import handle_rerank
 from evalscope.mock.responses import OpenAIResponses
 
 FAULT_KINDS = ("error", "cut", "stall", "malformed")
+REQUEST_LOG = 100_000  # requests kept by record_requests (the oldest go first)
 # Recorded in by_status when the client went away before its answer was written (nginx's
 # convention); aiohttp then finishes the dead response quietly.
 CLIENT_GONE = 499
@@ -61,6 +62,8 @@ class MockState:
         self.timings: dict[str, dict[str, Any]] = {}
         self.arrivals = 0
         self.probes = 0  # connection tests (PROBE_HEADER), kept out of every other statistic
+        # record_requests: what each request carried and what it was answered (the newest REQUEST_LOG)
+        self.request_log: deque[dict[str, Any]] = deque(maxlen=REQUEST_LOG)
 
     def snapshot(self) -> dict[str, Any]:
         """The JSON body of ``GET /mock/stats``."""
@@ -297,6 +300,9 @@ async def _generate(
         reply = row.reply_for(st.reply_counts[index])
         st.reply_counts[index] += 1
     plan = build_plan(req, row, cfg, reply)
+    if cfg.record_requests:  # the messages as received (a multi-turn test checks the history it carries)
+        messages = body.get("messages", body.get("contents", body.get("input", body.get("prompt"))))
+        st.request_log.append({"path": request.path, "messages": messages, "reply": plan.text})
     cut = d_cut < cfg.cut_rate
     stall = d_stall < cfg.stall_rate
     malformed = d_malformed < cfg.malformed_rate
@@ -426,6 +432,16 @@ async def _reset(request: web.Request) -> web.Response:
     return web.json_response({"ok": True})
 
 
+async def _requests(request: web.Request) -> web.Response:
+    st = request.app[STATE]
+    if not st.cfg.record_requests:
+        return web.json_response(
+            {"error": "requests are not recorded: start the mock with record_requests (--record-requests)"},
+            status=404,
+        )
+    return web.json_response({"requests": list(st.request_log)})
+
+
 async def _timings(request: web.Request) -> web.Response:
     st = request.app[STATE]
     if not st.cfg.record_timings:
@@ -464,5 +480,6 @@ def create_app(cfg: MockConfig) -> web.Application:
     r.add_get("/mock/stats", _stats)
     r.add_post("/mock/reset", _reset)
     r.add_get("/mock/timings", _timings)
+    r.add_get("/mock/requests", _requests)
     r.add_get("/health", _health)
     return app

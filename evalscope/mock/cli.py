@@ -109,6 +109,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         action="store_true",
         help="keep per-request server timestamps at GET /mock/timings",
     )
+    p.add_argument(
+        "--record-requests",
+        action="store_true",
+        help="keep each request's messages and the reply sent at GET /mock/requests (the last 100,000)",
+    )
     p.set_defaults(func=run_cli)
 
 

@@ -159,6 +159,9 @@ class MockConfig(BaseModel):
     seed: int | None = Field(None, description="seed for injected faults and jitter (reproducible runs)")
     # observability and access
     record_timings: bool = Field(False, description="keep per-request server timestamps at /mock/timings")
+    record_requests: bool = Field(
+        False, description="keep each request's messages and the reply sent at /mock/requests"
+    )
     api_key: SecretStr | None = Field(
         None,
         description="if set, requests must carry this key (Bearer, x-api-key, x-goog-api-key, ?key= "

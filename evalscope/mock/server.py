@@ -202,6 +202,11 @@ class MockServer:
         """Zero the counters, scripted failure counts and timings (``POST /mock/reset``)."""
         self._call("POST", "/mock/reset")
 
+    def requests(self) -> list[dict[str, Any]]:
+        """What each request carried and what it was answered, in arrival order (``GET /mock/requests``;
+        needs ``record_requests``): ``{"path", "messages", "reply"}`` per request."""
+        return self._call("GET", "/mock/requests")["requests"]
+
     def timings(self) -> dict[str, Any]:
         """Per-request server timestamps (``GET /mock/timings``; needs ``record_timings``)."""
         return self._call("GET", "/mock/timings")["requests"]

@@ -28,7 +28,15 @@ DATASETS = (
     "random_embedding",
     "rerank",
     "random_rerank",
+    "share_gpt_en",
+    "share_gpt_zh",
+    "share_gpt_en_multi_turn",
+    "share_gpt_zh_multi_turn",
+    "random_multi_turn",
+    "custom_multi_turn",
 )
+#: the multi-turn datasets (EvalScope's names): ``--multi-turn`` runs exactly these, as sessions
+MULTI_TURN_DATASETS = ("share_gpt_en_multi_turn", "share_gpt_zh_multi_turn", "random_multi_turn", "custom_multi_turn")
 #: EvalScope's --api values for the embeddings endpoint (never streamed)
 EMBEDDING_APIS = ("openai_embedding", "embedding")
 #: datasets that only fit one endpoint, and the --api values of that endpoint
@@ -132,6 +140,19 @@ class PerfArguments(BaseModel):
     no_test_connection: bool = Field(
         default=False, description="skip the one-request connection test before the run"
     )
+    # multi-turn sessions (EvalScope's names; think_time is ours)
+    multi_turn: bool = Field(
+        default=False, description="sessions: number counts conversations, parallel concurrent ones"
+    )
+    min_turns: int = Field(default=1, ge=1, le=limits.MAX_TURNS, description="random_multi_turn: fewest turns")
+    max_turns: int | None = Field(
+        default=None, ge=1, le=limits.MAX_TURNS, description="most turns per session (random_multi_turn: needed)"
+    )
+    think_time: list[float] = Field(
+        default_factory=list,
+        description="seconds before each later turn of a session: one value (fixed) or two (uniform min max)",
+    )
+
 
     def __repr__(self) -> str:
         return f"PerfArguments({self.public_dict()!r}, api_key='***')"
@@ -142,6 +163,20 @@ class PerfArguments(BaseModel):
     @classmethod
     def _split_lists(cls, value: Any) -> Any:
         return _as_list(value)
+
+    @field_validator("think_time", mode="before")
+    @classmethod
+    def _think_list(cls, value: Any) -> Any:
+        return [] if value is None else _as_list(value)
+
+    @field_validator("think_time")
+    @classmethod
+    def _think_bounds(cls, value: list[float]) -> list[float]:
+        for v in value:
+            if not 0 <= v <= limits.MAX_SECONDS:
+                raise ValueError(f"{v} is not a number of seconds in 0..{limits.MAX_SECONDS:.0f}")
+        return value
+
 
     @field_validator("number", "parallel")
     @classmethod
@@ -309,7 +344,46 @@ class PerfArguments(BaseModel):
         if self.dataset == "random_rerank":
             _check_rerank_extras(self.extra_args)
         self.url = normalize_url(self.api, self.url, self.model, self.stream, self.dataset)
+        self._check_multi_turn()
         return self
+
+    def _check_multi_turn(self) -> None:
+        """Multi-turn settings that fit together (EvalScope's rules, plus ours for think_time)."""
+        if self.think_time:
+            if len(self.think_time) > 2:
+                raise ValueError("think_time: give one value (fixed) or two (uniform min max)")
+            if self.think_time[0] > self.think_time[-1]:
+                raise ValueError("think_time: the minimum is larger than the maximum")
+            if not self.multi_turn:
+                raise ValueError("think_time: only used with multi_turn")
+        if self.max_turns is not None and self.max_turns < self.min_turns:
+            raise ValueError("max_turns: smaller than min_turns")
+        if not self.multi_turn:
+            if self.dataset in MULTI_TURN_DATASETS:
+                raise ValueError(f"multi_turn: dataset {self.dataset!r} is a multi-turn dataset: set multi_turn")
+            return
+        if self.dataset not in MULTI_TURN_DATASETS:
+            raise ValueError(f"dataset: multi_turn needs one of {', '.join(MULTI_TURN_DATASETS)}")
+        if self.api not in ("openai", "anthropic", "gemini", "dashscope"):
+            raise ValueError(f"api: multi-turn sessions need a chat API, not {self.api!r}")
+        if self.api == "openai" and not urlsplit(self.url).path.rstrip("/").endswith("/chat/completions"):
+            raise ValueError("url: multi-turn sessions need the chat endpoint (/v1/chat/completions)")
+        if self.rate > 0:
+            # a turn waits for the previous reply, so sends cannot follow an arrival schedule
+            raise ValueError("rate: multi-turn sessions run closed-loop (parallel sessions); leave rate at -1")
+        if self.prompt is not None:
+            raise ValueError("prompt: a fixed prompt is not a conversation; leave it out with multi_turn")
+        raw = self.query_template
+        if raw and not raw.startswith("@") and raw.lstrip().startswith("{"):
+            raise ValueError("query_template: a JSON body template cannot carry a session's history")
+        if self.dataset == "random_multi_turn":
+            if self.max_turns is None:
+                raise ValueError("max_turns: dataset 'random_multi_turn' needs max_turns")
+            if not self.tokenizer_path:
+                raise ValueError("tokenizer_path: dataset 'random_multi_turn' needs a local Hugging Face tokenizer")
+        if self.dataset == "custom_multi_turn" and not self.dataset_path:
+            raise ValueError("dataset_path: dataset 'custom_multi_turn' needs a JSONL file of conversations")
+
 
     @property
     def pairs(self) -> list[tuple[int, int]]:

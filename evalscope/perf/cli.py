@@ -62,6 +62,25 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     g.add_argument(
         "--query-template", help="'{prompt}' text template, or a JSON body with %%p/%%m (@file ok)"
     )
+    g = p.add_argument_group("multi-turn sessions")
+    g.add_argument(
+        "--multi-turn",
+        action="store_true",
+        help="sessions: --number counts conversations, --parallel concurrent ones; each turn sends the "
+        "history with the model's real replies (datasets share_gpt_en_multi_turn, share_gpt_zh_multi_turn, "
+        "random_multi_turn, custom_multi_turn)",
+    )
+    g.add_argument("--min-turns", type=int, help="fewest turns of a random_multi_turn session (1)")
+    g.add_argument(
+        "--max-turns", type=int, help="most turns per session (random_multi_turn: required; others truncate)"
+    )
+    g.add_argument(
+        "--think-time",
+        nargs="+",
+        type=float,
+        metavar="S",
+        help="seconds before each later turn: one value (fixed) or two (uniform MIN MAX)",
+    )
     g = p.add_argument_group("generation")
     g.add_argument("--max-tokens", type=int, help="(2048)")
     g.add_argument("--min-tokens", type=int)

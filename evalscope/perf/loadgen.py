@@ -65,6 +65,14 @@ class ShardPlan:
     # dropping it saves a string per streamed token (hundreds of MB over a long run)
     keep_parts: bool = False
     http: str = "raw"  # "raw": evalscope.perf.http (fast); "aiohttp": the reference client
+    # multi-turn (evalscope.perf.sessions): the conversations, each a tuple of turns of (role, content)
+    # messages; ``indices`` are then session ids and ``bodies`` is empty (each turn's body is built
+    # from ``request``, a GenerationRequest, with the history and the model's real replies)
+    sessions: list[Any] | None = None
+    request: Any = None
+    think_time: tuple[float, ...] = ()  # seconds before each later turn: (fixed,) or (min, max)
+    seed: int | None = None
+
 
 
 @dataclass
@@ -114,6 +122,7 @@ class LoadClient:
         count = getattr(self.adapter, "count_inputs", None)
         self.inputs: list[int] | None = [count(loads(b)) for b in plan.bodies] if count else None
         self.done = 0
+        self.sessions_done = 0  # multi-turn: sessions ended (what progress counts there)
         self.session: aiohttp.ClientSession | None = None
         self.pool: ConnectionPool | None = None
         if plan.http == "aiohttp":
@@ -132,7 +141,7 @@ class LoadClient:
             )
             self.send = self._send_aiohttp
         else:
-            target = HttpTarget(self.url, self.headers)
+            target = self.target = HttpTarget(self.url, self.headers)
             self.requests = [target.request(b) for b in plan.bodies]
             self.pool = ConnectionPool(target, plan.connect_timeout)
             self.send = self._send_raw
@@ -143,10 +152,17 @@ class LoadClient:
         if self.pool is not None:
             self.pool.close()
 
-    async def _send_raw(self, index: int, intended: float) -> RequestRecord:
-        """Send request ``index`` (due at ``intended``) and record what happened."""
+    async def _send_raw(
+        self, index: int, intended: float, body: bytes | None = None, pi: int = 0
+    ) -> RequestRecord:
+        """Send request ``index`` (due at ``intended``) and record what happened. ``body``: a body built
+        on the fly (a multi-turn session's turn, of conversation ``pi``) instead of a pre-built one."""
         perf_counter = time.perf_counter
-        pi = index % self.n_bodies
+        if body is None:
+            pi = index % self.n_bodies
+            request = self.requests[pi]
+        else:
+            request = self.target.request(body)
         rec = RequestRecord(index, pi, intended, perf_counter())
         plan = self.plan
         acc = StreamAccumulator(self.adapter) if plan.stream else None
@@ -159,7 +175,7 @@ class LoadClient:
                 reused = conn.used > 0
                 try:
                     ex = await conn.exchange(
-                        self.requests[pi],
+                        request,
                         acc.feed if acc is not None else None,
                         plan.total_timeout,
                         plan.read_timeout,
@@ -222,15 +238,19 @@ class LoadClient:
         rec.prompt_tokens, rec.completion_tokens = d.prompt_tokens, d.completion_tokens
         rec.finish_reason = d.finish_reason
 
-    async def _send_aiohttp(self, index: int, intended: float) -> RequestRecord:
+    async def _send_aiohttp(
+        self, index: int, intended: float, body: bytes | None = None, pi: int = 0
+    ) -> RequestRecord:
         """The same measurement through aiohttp (kept as the reference the fast client is tested against)."""
         perf_counter = time.perf_counter
-        pi = index % self.n_bodies
+        if body is None:
+            pi = index % self.n_bodies
+            body = self.bodies[pi]
         rec = RequestRecord(index, pi, intended, perf_counter())
         session = self.session
         assert session is not None  # set in __init__ for the aiohttp client, whose send this is
         try:
-            async with session.post(self.url, data=self.bodies[pi], headers=self.headers) as resp:
+            async with session.post(self.url, data=body, headers=self.headers) as resp:
                 rec.status = status = resp.status
                 if status != 200:
                     rec.reason = f"http_{status}"
@@ -293,6 +313,11 @@ async def warm_up(client: LoadClient, n: int, parallel: int) -> None:
     """Send ``n`` unrecorded requests at ``parallel`` concurrency (fills the pool, warms the server)."""
     if n <= 0:
         return
+    if client.plan.sessions is not None:  # multi-turn: n whole sessions, unrecorded
+        from evalscope.perf.sessions import warm_up_sessions
+
+        await warm_up_sessions(client, n, parallel)
+        return
     it = iter(range(n))
 
     async def one() -> None:
@@ -314,6 +339,14 @@ def _floats(values: Sequence[float] | np.ndarray) -> Iterator[float]:
 
 async def run_schedule(client: LoadClient, plan: ShardPlan, t0: float, records: list[RequestRecord]) -> None:
     """Send the plan's requests (closed or open loop) from ``t0``; append records as they end."""
+    if plan.sessions is not None:  # multi-turn: each of ``parallel`` senders runs sessions turn by turn
+        from evalscope.perf.sessions import run_sessions
+
+        await run_sessions(client, plan, t0, records)
+        return
+    append = records.append
+    perf_counter = time.perf_counter
+    deadline = t0 + plan.duration if plan.duration else None
     append = records.append
     perf_counter = time.perf_counter
     deadline = t0 + plan.duration if plan.duration else None
@@ -382,7 +415,7 @@ async def run_shard(
             async def tick() -> None:
                 while True:
                     await asyncio.sleep(0.1)
-                    on_progress(client.done)
+                    on_progress(client.sessions_done if plan.sessions is not None else client.done)
 
             ticker = asyncio.create_task(tick())
         cpu0, wall0 = time.process_time(), time.perf_counter()
@@ -396,7 +429,7 @@ async def run_shard(
             if ticker is not None:
                 ticker.cancel()
         if on_progress is not None:
-            on_progress(client.done)
+            on_progress(client.sessions_done if plan.sessions is not None else client.done)
     finally:
         await client.close()
     for r in records:

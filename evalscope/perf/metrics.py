@@ -13,6 +13,8 @@
   unknown tokens, per chunk). One value per gap.
 - Dispatch lag: actual send minus intended send.
 - Goodput: requests meeting every ``--slo`` (ms) per second of duration.
+- Multi-turn (records with ``turn``): the same definitions per request, plus one row per turn index
+  and the sessions' figures (:func:`session_metrics`).
 - Embeddings and rerank (records with ``inputs``): no output, so no TTFT, TPOT, ITL or output tokens
   (their summary keys are null); instead inputs/s (texts embedded, documents ranked), input tokens/s
   (``usage.prompt_tokens``) and the average inputs per request.
@@ -31,7 +33,14 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from evalscope.perf.records import RequestRecord
-from evalscope.perf.results import PERCENTILES, PointMetrics, PointPercentiles, PointResult
+from evalscope.perf.results import (
+    PERCENTILES,
+    PointMetrics,
+    PointPercentiles,
+    PointResult,
+    SessionMetrics,
+    TurnMetrics,
+)
 
 if TYPE_CHECKING:
     from evalscope.perf.loadgen import ClientStats
@@ -292,4 +301,78 @@ def compute_metrics(
         )
     if warnings:
         m.warnings = warnings
-    return PointResult(metrics=m, percentiles=percentile_table(v))
+    result = PointResult(metrics=m, percentiles=percentile_table(v))
+    if records and records[0].turn is not None:  # a multi-turn point: every record has its turn
+        result.turns, result.sessions = session_metrics(records, m, seconds, tokenizer)
+    return result
+
+
+def _p(values: list[float], q: float) -> float | None:
+    return round(float(np.percentile(values, q)), 6) if values else None
+
+
+def session_metrics(
+    records: list[RequestRecord], m: PointMetrics, seconds: float, tokenizer: Any = None
+) -> tuple[list[TurnMetrics], SessionMetrics]:
+    """A multi-turn point's rows per turn index and its session figures; also sets the multi-turn
+    keys of the summary ``m`` (sessions, turns per session, first vs subsequent turn TTFT).
+
+    Per turn: requests, successes, TTFT (average, p50, p99), latency and token averages of the
+    successful requests sent as that turn. Per session (records grouped by ``session``): a session
+    failed when one of its turns failed (that ends it); its duration is its last reply's end minus its
+    first intended send; its tokens are summed over its successful turns.
+    """
+    by_turn: dict[int, list[RequestRecord]] = {}
+    by_session: dict[int, list[RequestRecord]] = {}
+    for r in records:
+        by_turn.setdefault(r.turn or 0, []).append(r)
+        by_session.setdefault(r.session if r.session is not None else -1, []).append(r)
+    turns = []
+    first_ttft: list[float] = []
+    later_ttft: list[float] = []
+    for turn in sorted(by_turn):
+        rows = by_turn[turn]
+        ok = [r for r in rows if r.ok]
+        ttft = [r.out_times[0] - r.intended for r in ok if len(r.out_times)]
+        (first_ttft if turn == 1 else later_ttft).extend(ttft)
+        n_in = [r.prompt_tokens for r in ok if r.prompt_tokens is not None]
+        n_out = [n for n in (output_tokens(r, tokenizer) for r in ok) if n is not None]
+        t = TurnMetrics()
+        t.turn = turn
+        t.requests = len(rows)
+        t.succeed_requests = len(ok)
+        t.avg_ttft = _round(_mean(ttft), 6)
+        t.p50_ttft, t.p99_ttft = _p(ttft, 50), _p(ttft, 99)
+        t.avg_latency = _round(_mean([r.end - r.intended for r in ok]), 6)
+        t.avg_input_tokens = _round(_mean(n_in))
+        t.avg_output_tokens = _round(_mean(n_out))
+        turns.append(t)
+    durations: list[float] = []
+    ins: list[int] = []
+    outs: list[int] = []
+    failed = 0
+    for rows in by_session.values():
+        durations.append(max(r.end for r in rows) - min(r.intended for r in rows))
+        if not all(r.ok for r in rows):
+            failed += 1
+        ok = [r for r in rows if r.ok]
+        ins.append(sum(r.prompt_tokens or 0 for r in ok))
+        outs.append(sum(output_tokens(r, tokenizer) or 0 for r in ok))
+    n = len(by_session)
+    s = SessionMetrics()
+    s.sessions = n
+    s.completed_sessions = n - failed
+    s.failed_sessions = failed
+    s.total_turns = len(records)
+    s.avg_turns = _round(len(records) / n if n else None)
+    s.max_turns = max((len(rows) for rows in by_session.values()), default=0)
+    s.avg_duration = _round(_mean(durations), 6)
+    s.p50_duration, s.p99_duration = _p(durations, 50), _p(durations, 99)
+    s.session_throughput = _round((n - failed) / seconds if seconds else None)
+    s.avg_input_tokens = _round(_mean(ins))
+    s.avg_output_tokens = _round(_mean(outs))
+    m.sessions = n
+    m.avg_turns = s.avg_turns
+    m.avg_first_turn_ttft = _round(_mean(first_ttft), 6)
+    m.avg_later_turn_ttft = _round(_mean(later_ttft), 6)
+    return turns, s

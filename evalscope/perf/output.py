@@ -31,6 +31,8 @@ from evalscope.perf.results import PerfRun, PointMetrics, PointPercentiles, Poin
 ARGS_FILE = "benchmark_args.json"
 SUMMARY_FILE = "benchmark_summary.json"
 PERCENTILE_FILE = "benchmark_percentile.json"
+#: a multi-turn point's rows per turn index and its session figures ({"turns": [...], "sessions": {...}})
+MULTI_TURN_FILE = "benchmark_multi_turn.json"
 RECORDS_FILE = "benchmark_data.db"
 POINT_RE = re.compile(r"^parallel_(\d+)_number_(\d+)$")
 
@@ -42,7 +44,8 @@ CREATE TABLE requests (
     latency REAL, ttft REAL, dispatch_lag REAL,
     success INTEGER, status INTEGER, error_reason TEXT, error TEXT,
     prompt_tokens INTEGER, completion_tokens INTEGER, output_chunks INTEGER,
-    finish_reason TEXT, chunk_times TEXT, output_text TEXT
+    finish_reason TEXT, chunk_times TEXT, output_text TEXT,
+    session_id INTEGER, turn INTEGER
 )
 """
 
@@ -84,6 +87,9 @@ def write_point(
     fsio.atomic_write_json(folder / ARGS_FILE, args)
     fsio.atomic_write_json(folder / SUMMARY_FILE, result.metrics.model_dump(mode="json"))
     fsio.atomic_write_json(folder / PERCENTILE_FILE, result.percentiles.model_dump(mode="json"))
+    if result.turns is not None:
+        extra = result.model_dump(mode="json", include={"turns", "sessions"})
+        fsio.atomic_write_json(folder / MULTI_TURN_FILE, extra)
     write_records(folder / RECORDS_FILE, records, keep_text=keep_text)
 
 
@@ -100,9 +106,12 @@ def read_point(point_dir: str | Path) -> PointResult:
     """One sweep point's result from its summary and percentile files (keys kept exactly)."""
     folder = Path(point_dir)
     try:
+        multi = _read_json(folder / MULTI_TURN_FILE) if (folder / MULTI_TURN_FILE).is_file() else {}
         return PointResult(
             metrics=PointMetrics.model_validate(_read_json(folder / SUMMARY_FILE)),
             percentiles=PointPercentiles.model_validate(_read_json(folder / PERCENTILE_FILE)),
+            turns=multi.get("turns") if isinstance(multi, dict) else None,
+            sessions=multi.get("sessions") if isinstance(multi, dict) else None,
         )
     except ValueError as exc:
         if isinstance(exc, PerfReadError):
@@ -154,6 +163,8 @@ def write_records(path: Path, records: list[RequestRecord], keep_text: bool = Tr
                 r.finish_reason,
                 json.dumps([round(t - r.intended, 6) for t in times]),
                 r.text if keep_text else None,
+                r.session,
+                r.turn,
             )
         )
     with fsio.atomic_path(path) as tmp:
@@ -163,7 +174,7 @@ def write_records(path: Path, records: list[RequestRecord], keep_text: bool = Tr
             con.execute("PRAGMA synchronous=OFF")
             with con:
                 con.execute(SCHEMA)
-                con.executemany(f"INSERT INTO requests VALUES ({','.join('?' * 21)})", rows)
+                con.executemany(f"INSERT INTO requests VALUES ({','.join('?' * 23)})", rows)
         finally:
             con.close()
 
@@ -180,10 +191,13 @@ def read_records(path: str | Path, with_text: bool = False) -> list[RequestRecor
         return []
     con = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
     try:
+        # databases written before multi-turn runs have no session_id / turn columns
+        columns = {row[1] for row in con.execute("PRAGMA table_info(requests)")}
+        sessions = "session_id, turn" if "turn" in columns else "NULL, NULL"
         rows = con.execute(
             "SELECT request_index, prompt_index, worker, intended_start, start, first_output, end_time, success, "
             "status, error_reason, error, prompt_tokens, completion_tokens, finish_reason, chunk_times, "
-            f"{'output_text' if with_text else 'NULL'} FROM requests ORDER BY intended_start"
+            f"{'output_text' if with_text else 'NULL'}, {sessions} FROM requests ORDER BY intended_start"
         ).fetchall()
     except sqlite3.Error as exc:
         raise PerfReadError(f"{db}: cannot read ({exc})") from None
@@ -207,8 +221,11 @@ def read_records(path: str | Path, with_text: bool = False) -> list[RequestRecor
         finish,
         times,
         text,
+        session,
+        turn,
     ) in rows:
         r = RequestRecord(index, prompt_index, intended, start)
+        r.session, r.turn = session, turn
         r.end, r.status, r.worker = end, status, worker
         r.reason = None if ok else (reason or "unknown")
         r.error, r.prompt_tokens, r.completion_tokens, r.finish_reason = error, n_in, n_out, finish

@@ -316,6 +316,14 @@ def load_prompts(args: PerfArguments, tokenizer: Tokenizer | None = None) -> lis
         return [
             PromptItem(prompt=SPEED_FILLER * max(1, n - 1) if n > 1 else SPEED_FILLER) for n in SPEED_LENGTHS
         ]
+    elif args.dataset in ("share_gpt_en", "share_gpt_zh"):
+        # EvalScope filters on the last user message, not the whole history (done in the reader)
+        from evalscope.perf.conversations import sharegpt_one_turn
+
+        items = [PromptItem(messages=m) for m in sharegpt_one_turn(args, tokenizer)]
+        return _apply_template(items, _text_arg(args, "query_template"))
+    elif args.multi_turn:
+        raise PromptSourceError("multi_turn", "sessions come from load_conversations, not load_prompts")
     else:
         items = _texts_for(args)
     items = _apply_template(items, _text_arg(args, "query_template"))

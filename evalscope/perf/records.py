@@ -30,6 +30,8 @@ FIELDS = (
     "text",
     "worker",
     "inputs",
+    "session",
+    "turn",
 )
 
 
@@ -40,7 +42,8 @@ class RequestRecord:
     client processes of one machine). ``intended`` is when the schedule wanted the request sent;
     ``start`` when it was; ``out_times`` the arrival time of every chunk that carried output.
     ``reason`` is None for a success, else the failure label (``http_429``, ``timeout``, ...).
-    ``worker`` is the shard (client process or distributed shard) that sent it.
+    ``worker`` is the shard (client process or distributed shard) that sent it. In a multi-turn run
+    ``session`` and ``turn`` say which session and which of its turns (from 1) the request was.
     """
 
     __slots__ = FIELDS
@@ -62,6 +65,8 @@ class RequestRecord:
         self.text = ""
         self.worker = 0
         self.inputs: int | None = None  # texts sent (embeddings); None for generation
+        self.session: int | None = None  # multi-turn: the session (conversation) this request is a turn of
+        self.turn: int | None = None  # multi-turn: the turn's number in its session, from 1
 
     def __getstate__(self) -> dict[str, Any]:
         return {name: getattr(self, name) for name in FIELDS}

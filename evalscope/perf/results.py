@@ -88,6 +88,11 @@ class PointMetrics(_Keyed):
     inputs_throughput: float | None = Field(default=None, alias="Input throughput (inputs/s)")
     input_throughput: float | None = Field(default=None, alias="Input token throughput (tok/s)")
     avg_inputs: float | None = Field(default=None, alias="Average inputs per request")
+    # multi-turn sessions (per turn and per session: PointResult.turns / .sessions)
+    sessions: int | None = Field(default=None, alias="Sessions")
+    avg_turns: float | None = Field(default=None, alias="Average turns per session")
+    avg_first_turn_ttft: float | None = Field(default=None, alias="Average first-turn TTFT (s)")
+    avg_later_turn_ttft: float | None = Field(default=None, alias="Average subsequent-turn TTFT (s)")
     # under --rate
     target_rate: float | None = Field(default=None, alias="Target request rate (req/s)")
     achieved_send_rate: float | None = Field(default=None, alias="Achieved send rate (req/s)")
@@ -160,11 +165,56 @@ class PointPercentiles(_Keyed):
         return {k: v for k, v in table.items() if k not in hidden}
 
 
+class TurnMetrics(_Keyed):
+    """One turn index of a multi-turn point: its requests over every session (turn 1 is the cold
+    prefill; later turns show the server's prefix cache)."""
+
+    turn: int = Field(default=0, alias="Turn")
+    requests: int = Field(default=0, alias="Requests")
+    succeed_requests: int = Field(default=0, alias="Succeed requests")
+    avg_ttft: float | None = Field(default=None, alias="Average time to first token (s)")
+    p50_ttft: float | None = Field(default=None, alias="P50 time to first token (s)")
+    p99_ttft: float | None = Field(default=None, alias="P99 time to first token (s)")
+    avg_latency: float | None = Field(default=None, alias="Average latency (s)")
+    avg_input_tokens: float | None = Field(default=None, alias="Average input tokens per request")
+    avg_output_tokens: float | None = Field(default=None, alias="Average output tokens per request")
+
+
+class SessionMetrics(_Keyed):
+    """The sessions of a multi-turn point. A session is complete when every turn of its conversation
+    succeeded; its duration runs from its first send to the end of its last reply (think times included)."""
+
+    sessions: int = Field(default=0, alias="Sessions")
+    completed_sessions: int = Field(default=0, alias="Completed sessions")
+    failed_sessions: int = Field(default=0, alias="Failed sessions")
+    total_turns: int = Field(default=0, alias="Turns sent")
+    avg_turns: float | None = Field(default=None, alias="Average turns per session")
+    max_turns: int | None = Field(default=None, alias="Most turns in a session")
+    avg_duration: float | None = Field(default=None, alias="Average session duration (s)")
+    p50_duration: float | None = Field(default=None, alias="P50 session duration (s)")
+    p99_duration: float | None = Field(default=None, alias="P99 session duration (s)")
+    session_throughput: float | None = Field(default=None, alias="Session throughput (sessions/s)")
+    avg_input_tokens: float | None = Field(default=None, alias="Average input tokens per session")
+    avg_output_tokens: float | None = Field(default=None, alias="Average output tokens per session")
+
+
 class PointResult(BaseModel):
-    """One sweep point: ``{"metrics": ..., "percentiles": ...}`` in a run's ``results``."""
+    """One sweep point: ``{"metrics": ..., "percentiles": ...}`` in a run's ``results``; a multi-turn
+    point adds ``"turns"`` (one row per turn index) and ``"sessions"``."""
 
     metrics: PointMetrics
     percentiles: PointPercentiles
+    turns: list[TurnMetrics] | None = None
+    sessions: SessionMetrics | None = None
+
+    @model_serializer(mode="wrap")
+    def _multi_turn_keys_only(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        data = handler(self)  # a one-turn point keeps exactly its two keys
+        for key in ("turns", "sessions"):
+            if data.get(key) is None:
+                data.pop(key, None)
+        return data
+
 
 
 class PerfRun(BaseModel):

@@ -120,13 +120,41 @@ def _arrival_array(n: int, rate: float, burstiness: float, seed: int | None) -> 
     return np.concatenate(([0.0], np.cumsum(gaps)))
 
 
+def session_request(args: PerfArguments) -> GenerationRequest:
+    """The generation settings every turn of a multi-turn session is sent with (its messages are
+    filled in per turn)."""
+    return GenerationRequest(
+        messages=[],
+        max_tokens=args.max_tokens,
+        temperature=args.temperature,
+        top_p=args.top_p,
+        top_k=args.top_k,
+        stop=args.stop,
+        seed=args.seed,
+        min_tokens=args.min_tokens,
+        stream=args.stream,
+        extra_body=args.extra_args,
+    )
+
+
 def plan_shards(
-    args: PerfArguments, bodies: list[bytes], parallel: int, number: int, shards: int
+    args: PerfArguments,
+    bodies: list[bytes],
+    parallel: int,
+    number: int,
+    shards: int,
+    sessions: list[Any] | None = None,
 ) -> list[ShardPlan]:
     """Split one sweep point into ``shards`` plans: shard ``k`` sends request indices ``k, k + shards, ...``
     (each index exactly once over all shards), ``parallel / shards`` concurrency (at least 1), the
-    matching arrival offsets under a rate, and its share of the warm-up requests."""
+    matching arrival offsets under a rate, and its share of the warm-up requests. With ``sessions``
+    (the conversations of a multi-turn run, :func:`evalscope.perf.conversations.load_conversations`)
+    the indices are session ids and ``parallel`` counts sessions."""
     from evalscope.settings import settings
+
+    if args.multi_turn and sessions is None:
+        raise ValueError("multi_turn: a multi-turn run needs its conversations (load_conversations)")
+    request = session_request(args) if sessions is not None else None
 
     http = settings().perf_http  # one read per point, not per shard
     offsets = _arrival_array(number, args.rate, args.burstiness, args.seed) if args.rate > 0 else None
@@ -153,6 +181,10 @@ def plan_shards(
                 shard_id=k,
                 keep_parts=args.tokenizer_path is not None,
                 http=http,
+                sessions=sessions,
+                request=request,
+                think_time=tuple(args.think_time),
+                seed=args.seed,
             )
         )
     return plans
@@ -164,12 +196,13 @@ async def run_point(
     parallel: int,
     number: int,
     on_progress: Callable[[int], None] | None = None,
+    sessions: list[Any] | None = None,
 ) -> tuple[list[RequestRecord], ClientStats, int]:
     """Send one sweep point's requests (in this process or spread over several); returns the records,
     the client's health and the number of client processes."""
     shards = args.workers or auto_workers(parallel, args.rate, number)
     shards = max(1, min(shards, number))
-    plans = plan_shards(args, bodies, parallel, number, shards)
+    plans = plan_shards(args, bodies, parallel, number, shards, sessions)
     if shards == 1:
         records, stats = await run_shard(plans[0], None, on_progress)
         return records, stats, 1
@@ -236,8 +269,14 @@ async def abenchmark(
     show_progress = interactive if show_progress is None else show_progress
     show_summary = interactive if show_summary is None else show_summary
     tokenizer = Tokenizer(args.tokenizer_path) if args.tokenizer_path else None
-    prompts = load_prompts(args, tokenizer)
-    bodies = build_bodies(args, prompts)
+    sessions = None
+    if args.multi_turn:
+        from evalscope.perf.conversations import load_conversations
+
+        sessions = load_conversations(args, tokenizer)
+        bodies: list[bytes] = []
+    else:
+        bodies = build_bodies(args, load_prompts(args, tokenizer))
     run_warnings: list[str] = []  # run-level; each point's own are in its summary
     if not args.no_test_connection:
         run_warnings.extend(await _test_connection(args))
@@ -259,7 +298,9 @@ async def abenchmark(
                 if progress is not None:
                     progress(base + done, total)
 
-            records, stats, processes = await run_point(args, bodies, parallel, number, on_progress)
+            records, stats, processes = await run_point(
+                args, bodies, parallel, number, on_progress, sessions
+            )
             finished += number
             on_progress(number, finished - number)
             result = point_result(

@@ -288,7 +288,7 @@ def test_resume_invoke_reuses_the_task(client, mock):
         ("perf", {"open_loop": True}, "open_loop", "not supported yet"),
         ("perf", {"rate": [1, 2]}, "rate", "not supported yet"),
         ("perf", {"dataset_args": {"x": 1}}, "dataset_args", "not supported yet"),
-        ("perf", {"multi_turn": True}, "multi_turn", "not supported yet"),
+        ("perf", {"multi_turn_args": {"first_turn_length": 10}}, "multi_turn_args", "not supported yet"),
         ("perf", {"colour": "red"}, "colour", "unknown field"),
     ],
 )

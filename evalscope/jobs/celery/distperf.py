@@ -84,14 +84,21 @@ def shard_job(config: dict[str, Any], ctx: Any) -> dict[str, Any]:
     client = _redis(config["_redis"])
     args = perf_args(config)
     tokenizer = Tokenizer(args.tokenizer_path) if args.tokenizer_path else None
-    bodies = build_bodies(args, load_prompts(args, tokenizer))
+    sessions = None  # multi-turn: every shard holds the conversations and runs its share of sessions
+    if args.multi_turn:
+        from evalscope.perf.conversations import load_conversations
+
+        sessions = load_conversations(args, tokenizer)
+        bodies: list[bytes] = []
+    else:
+        bodies = build_bodies(args, load_prompts(args, tokenizer))
     # Progress counts this shard's requests; the task sums the shards' counts for the job.
     total = sum(len(range(k, number, n)) for _, number in args.pairs)
     finished = 0
     for p, (parallel, number) in enumerate(args.pairs):
         if p and args.sleep_interval:
             time.sleep(args.sleep_interval)
-        plan = plan_shards(args, bodies, parallel, number, n)[k] if k < number else None
+        plan = plan_shards(args, bodies, parallel, number, n, sessions)[k] if k < number else None
         local_t0: list[float] = []
 
         async def start_at(point: int = p, box: list[float] = local_t0) -> float:
