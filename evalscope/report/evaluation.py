@@ -70,6 +70,9 @@ def _sample(model: str, benchmark: str, rec: SampleResult) -> dict[str, Any]:
         "error": _clip(rec.error),
         "finish_reason": rec.finish_reason,
         "latency": rec.latency,
+        # what an async scorer saw (a judge's verdict and reasoning, a code run's output and exit):
+        # the browser shows known keys in their own blocks and any other as key / value
+        "details": {k: _clip(v) for k, v in rec.details.items()},
     }
 
 

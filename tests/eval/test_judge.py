@@ -189,6 +189,17 @@ def test_simple_qa_states_metrics_f_score_and_resume(mock_server, tmp_path):
     run_task(_cfg(model, judge.url + "/v1", tmp_path, use_cache=str(run_dir)))
     assert _asked(judge) == before and _asked(model) == 0
 
+    # the sample browser of report.html carries each sample's details (verdict, reasoning, tokens)
+    import re
+
+    html = (run_dir / "report.html").read_text(encoding="utf-8")
+    island = re.search(r'<script type="application/json" id="samples">(.*?)</script>', html, re.S)
+    assert island is not None
+    shown = {x["gold"]: x["details"] for x in json.loads(island.group(1))}
+    assert shown["Mars"]["reasoning"] == "Mars is the Red Planet" and shown["Mars"]["grade"] == "CORRECT"
+    assert shown["Mars"]["judge_usage"] == mars["details"]["judge_usage"]
+    assert shown["Canberra"]["verdict"] == "B" and "judge_output" not in shown["Canberra"]  # resumed: judged
+
     # the judge's key is in no file of the run (config.json redacts it; logs, predictions, reports)
     config = json.loads((run_dir / "config.json").read_text())
     assert config["judge_model_args"]["api_key"] == "***" and config["judge_strategy"] == "auto"
@@ -407,3 +418,48 @@ def test_simple_qa_real_data_loads():
             "content": "Answer the question:\n\nWho received the IEEE Frank Rosenblatt Award in 2010?",
         }
     ]
+
+
+def test_simple_qa_from_the_command_line(mock_server, evalscope_cli, tmp_path):
+    model = _model(mock_server)
+    judge = mock_server(api_key=JUDGE_KEY, answers=judge_answers())
+    args = [
+        "eval",
+        "--model",
+        "mock-model",
+        "--api-url",
+        model.url + "/v1",
+        "--datasets",
+        "simple_qa",
+        "--dataset-args",
+        json.dumps({"simple_qa": {"local_path": str(FIXTURES / "simpleqa")}}),
+        "--max-retries",
+        "0",
+        "--work-dir",
+        str(tmp_path / "out"),
+    ]
+    judge_args = {
+        "model_id": "judge-model",
+        "api_url": judge.url + "/v1",
+        "api_key": JUDGE_KEY,
+        "max_retries": 0,
+    }
+    done = evalscope_cli(*args, "--judge-model-args", json.dumps(judge_args), "--json")
+    assert done.returncode == 0, done.stderr
+    result = json.loads(done.stdout)
+    rep = result["result"]["simple_qa"]
+    assert rep["counts"] == {"correct": 2, "wrong": 2, "unparsed": 0, "truncated": 0, "error": 2}
+    assert {m["name"]: m["score"] for m in rep["metrics"]}["f1"] == 0.5714
+    assert JUDGE_KEY not in done.stdout + done.stderr
+    _no_key_in(Path(result["output_dir"]))
+
+    # no judge model: refused before any request, naming the flag
+    done = evalscope_cli(*args)
+    assert done.returncode == 2
+    assert done.stderr.startswith("error: --judge-model-args: required: simple_qa is graded by a judge model")
+    done = evalscope_cli(*args, "--judge-strategy", "rule", "--judge-model-args", json.dumps(judge_args))
+    assert done.returncode == 2 and done.stderr.startswith(
+        "error: --judge-strategy: simple_qa has no rule-based"
+    )
+    done = evalscope_cli(*args, "--judge-model-args", "{not json")
+    assert done.returncode == 2 and done.stderr.startswith("error: --judge-model-args: not valid JSON")

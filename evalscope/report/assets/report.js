@@ -60,7 +60,8 @@
         if (sub && s.subset !== sub) return false;
         if (st && s.state !== st) return false;
         if (q) {
-          var hay = [s.id, s.prompt, s.output, s.extracted, s.gold].join("\n").toLowerCase();
+          var hay = [s.id, s.prompt, s.output, s.extracted, s.gold, JSON.stringify(s.details || {})]
+            .join("\n").toLowerCase();
           if (hay.indexOf(q) < 0) return false;
         }
         return true;
@@ -70,6 +71,48 @@
       if (text === null || text === undefined || text === "") return;
       parent.appendChild(el("h4", null, title));
       parent.appendChild(el("pre", {"class": "text"}, typeof text === "string" ? text : JSON.stringify(text)));
+    }
+    // A scorer's details (Score.details): a judge's verdict, reasoning and tokens; a code run's exit,
+    // limit, duration, stdout and stderr; any other key as key / value. All as text, never markup.
+    var KNOWN = ["verdict", "grade", "reasoning", "judge_model", "judge_usage", "judge_output",
+                 "judge_error_reason", "exit_code", "limit", "duration_s", "stdout", "stderr"];
+    function has(d, k) { return d[k] !== undefined && d[k] !== null; }
+    function detailsBlock(parent, d) {
+      if (!d || typeof d !== "object" || !Object.keys(d).length) return;
+      if (has(d, "verdict") || has(d, "grade") || has(d, "judge_model")) {
+        var v = "Judge verdict: " + (has(d, "verdict") ? d.verdict : "–") + (has(d, "grade") ? " (" + d.grade + ")" : "");
+        if (has(d, "judge_model")) v += "   judge: " + d.judge_model;
+        if (has(d, "judge_usage")) {
+          v += "   judge tokens: prompt " + (d.judge_usage.prompt_tokens || 0) + ", completion " +
+            (d.judge_usage.completion_tokens || 0);
+        }
+        if (has(d, "judge_error_reason")) v += "   judge failed: " + d.judge_error_reason;
+        parent.appendChild(el("h4", null, "Judge"));
+        parent.appendChild(el("div", {"class": "judge-verdict"}, v));
+      }
+      textBlock(parent, "Judge reasoning", d.reasoning);
+      textBlock(parent, "Judge reply (not a verdict)", d.judge_output);
+      if (has(d, "exit_code") || has(d, "limit") || has(d, "duration_s")) {
+        parent.appendChild(el("h4", null, "Code run"));
+        parent.appendChild(el("div", {"class": "code-run"},
+          "exit code: " + (has(d, "exit_code") ? d.exit_code : "none (killed)") +
+          "   limit hit: " + (has(d, "limit") ? d.limit : "none") +
+          "   duration: " + (has(d, "duration_s") ? d.duration_s + " s" : "–")));
+      }
+      textBlock(parent, "stdout", d.stdout);
+      textBlock(parent, "stderr", d.stderr);
+      var rest = Object.keys(d).filter(function (k) { return KNOWN.indexOf(k) < 0; });
+      if (!rest.length) return;
+      parent.appendChild(el("h4", null, "Scorer details"));
+      var table = el("table", {"class": "details"});
+      rest.forEach(function (k) {
+        var tr = el("tr");
+        tr.appendChild(el("th", null, k));
+        var v = d[k];
+        tr.appendChild(el("td", null, typeof v === "string" ? v : JSON.stringify(v)));
+        table.appendChild(tr);
+      });
+      parent.appendChild(table);
     }
     function render() {
       var rows = filtered();
@@ -100,6 +143,7 @@
           textBlock(td, "Extracted answer", s.extracted === null ? "(none)" : s.extracted);
           textBlock(td, "Gold answer", s.gold);
           textBlock(td, "Error", s.error);
+          detailsBlock(td, s.details);
           var meta = "finish_reason: " + (s.finish_reason || "–") + "   latency: " +
             (s.latency === null || s.latency === undefined ? "–" : s.latency + " s");
           td.appendChild(el("div", {"class": "muted"}, meta));
