@@ -20,6 +20,7 @@ COMMAND_MODULES: list[str] = [
     "evalscope.jobs.cli",
     "evalscope.eval.cli",
     "evalscope.perf.cli",
+    "evalscope.remote.cli",
     "evalscope.report.cli",
 ]
 

@@ -142,6 +142,10 @@ class Settings(EnvSettings):
         description="the service's bearer token (after --auth-token / --auth-token-file); the workers' "
         "upload mode sends it. EVALSCOPE_SERVICE_TOKEN is the earlier name, still read",
     )
+    service_url: str | None = Field(
+        default=None,
+        description="the service `evalscope remote` talks to (its --server), e.g. http://host:9000",
+    )
     broker_url: str | None = Field(
         default=None, description="Celery broker of `evalscope worker` (and the service's --executor celery)"
     )

@@ -95,7 +95,8 @@ def test_eval_flags_match_task_config():
         flag_problems(
             _subparser("eval"),
             TaskConfig,
-            cli_only={"json"},  # output format of the command, not a setting of the run
+            # output format of the command and the CI gates (evalscope/gates.py), not settings of the run
+            cli_only={"json", "fail_under", "junit_xml"},
             model_only={"eval_type"},  # EvalScope 1.14's field: only "openai_api"/"service" exist here
         )
         == []
@@ -109,7 +110,8 @@ def test_perf_flags_match_perf_arguments():
         flag_problems(
             _subparser("perf"),
             PerfArguments,
-            cli_only={"no_progress"},  # the terminal's progress bar, not a setting of the run
+            # the terminal's progress bar and the CI gates (evalscope/gates.py), not settings of the run
+            cli_only={"no_progress", "slo_percentile", "junit_xml"},
         )
         == []
     )

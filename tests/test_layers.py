@@ -10,10 +10,10 @@ the table points to).
 Layers, low to high:
 
 0. base: ``evalscope/{__init__,_lazy,_cpus,errors,fsio,limits,paths,fieldnames,secrets,
-   upstream_fields,rundir,settings}.py``
+   upstream_fields,rundir,settings,gates}.py``
 1. ``evalscope/client/``, ``evalscope/datasets/``, ``evalscope/sandbox/``
 2. engines: ``evalscope/eval/``, ``evalscope/perf/`` (they never import each other)
-3. ``evalscope/report/``
+3. ``evalscope/report/``, ``evalscope/remote/`` (the service's typed client; they never import each other)
 4. ``evalscope/jobs/`` (and no FastAPI there)
 5. ``evalscope/service/``
 6. entry modules: ``evalscope/cli.py``, ``evalscope/__main__.py``, ``evalscope/*/cli.py``,
@@ -48,14 +48,18 @@ BASE_MODULES = {
         "upstream_fields",
         "rundir",
         "settings",
+        "gates",
     )
 } | {"evalscope"}
 PACKAGE_LAYERS = {"client": 1, "datasets": 1, "sandbox": 1, "eval": 2, "perf": 2, "report": 3, "jobs": 4, "service": 5}
+#: remote/ (the service's typed client) sits above the engines (it validates TaskConfig / PerfArguments
+#: before sending them), beside report/ and below jobs/ and service/: a CI machine needs neither.
+PACKAGE_LAYERS["remote"] = 3
 ENTRY_MODULES = {"evalscope.cli", "evalscope.__main__", "evalscope.eval.api", "evalscope.perf.api"}
 ENTRY = 6
 MOCK = "mock"
 #: Same rank, yet never importing each other.
-SIBLINGS = {frozenset({"eval", "perf"})}
+SIBLINGS = {frozenset({"eval", "perf"}), frozenset({"report", "remote"})}
 #: Third-party packages a layer must not import, with the reason.
 FORBIDDEN_THIRD_PARTY = {"jobs": ("fastapi", "starlette")}
 

@@ -35,6 +35,21 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser(
         "eval", help="evaluate a model served behind an OpenAI-compatible API on benchmarks"
     )
+    add_eval_arguments(p)
+    from evalscope.gates import add_eval_gate_arguments
+
+    add_eval_gate_arguments(p)
+    p.set_defaults(func=run_cli)
+
+    b = subparsers.add_parser("benchmarks", help="list the benchmarks with their subsets and defaults")
+    b.add_argument("--json", action="store_true", help="print JSON")
+    b.add_argument("name", nargs="?", help="show one benchmark in full")
+    b.set_defaults(func=benchmarks_cli)
+
+
+def add_eval_arguments(p: argparse.ArgumentParser) -> None:
+    """The flags of a run (one per ``TaskConfig`` field, read by :func:`build_config`): shared by
+    ``evalscope eval`` and ``evalscope remote eval``, so the two cannot drift."""
     p.add_argument("--model", required=True, help="model name sent in each request")
     p.add_argument("--api-url", required=True, help="base URL (.../v1) or full .../chat/completions URL")
     p.add_argument("--api-key", default="EMPTY", help="API key (never written to disk)")
@@ -83,12 +98,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--debug", action="store_true", help="tracebacks and debug logging")
     p.add_argument("--json", action="store_true", help="print the result as JSON instead of a table")
-    p.set_defaults(func=run_cli)
-
-    b = subparsers.add_parser("benchmarks", help="list the benchmarks with their subsets and defaults")
-    b.add_argument("--json", action="store_true", help="print JSON")
-    b.add_argument("name", nargs="?", help="show one benchmark in full")
-    b.set_defaults(func=benchmarks_cli)
 
 
 def _fail(flag: str, reason: str) -> int:
@@ -147,6 +156,7 @@ def build_config(args: argparse.Namespace):
 
 def run_cli(args: argparse.Namespace) -> int:
     """Entry point of ``evalscope eval``."""
+    from evalscope import gates
     from evalscope.datasets import DatasetNotFoundError
     from evalscope.errors import RunFailed
     from evalscope.eval.api import run_task
@@ -155,6 +165,7 @@ def run_cli(args: argparse.Namespace) -> int:
 
     try:
         cfg = build_config(args)
+        fail_under = gates.parse_fail_under(args.fail_under, cfg.datasets)
     except ValueError as exc:  # "--flag: reason", or the reason alone when no flag is named
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -175,9 +186,13 @@ def run_cli(args: argparse.Namespace) -> int:
         elif exc.output_dir:
             print(f"output: {exc.output_dir}")
         print(f"error: {exc.message}", file=sys.stderr)
+        failed = gates.run_failed_checks("eval", cfg.datasets, f"run failed: {exc.message}", cfg.model)
+        gates.conclude(failed, args.junit_xml, f"evalscope eval {cfg.model}")
         return 1
     _print_result(result, args.json)
-    return 0
+    # CI gates (--fail-under, --junit-xml): the same rule as `evalscope remote eval` (evalscope/gates.py)
+    checks = gates.eval_checks(result, fail_under, cfg.model)
+    return gates.conclude(checks, args.junit_xml, f"evalscope eval {cfg.model}")
 
 
 def _print_result(result: dict[str, Any], as_json: bool) -> None:

@@ -15,6 +15,8 @@ from evalscope.perf.arguments import DATASETS, PerfArguments
 from evalscope.perf.prompts import PromptSourceError
 
 S = argparse.SUPPRESS  # a flag not given is left out, so PerfArguments' default applies
+#: flags that are no PerfArguments field: the terminal's progress bar and the CI gates (evalscope/gates.py)
+CLI_ONLY = ("func", "command", "no_progress", "slo_percentile", "junit_xml")
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -25,6 +27,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description="Load-test an OpenAI/Anthropic/Gemini/DashScope endpoint and report EvalScope's metrics.",
         argument_default=S,
     )
+    add_perf_arguments(p)
+    from evalscope.gates import add_perf_gate_arguments
+
+    add_perf_gate_arguments(p)
+    p.set_defaults(func=run_cli)
+
+
+def add_perf_arguments(p: argparse.ArgumentParser) -> None:
+    """The flags of a run (one per ``PerfArguments`` field, plus ``--no-progress``), on a parser made
+    with ``argument_default=SUPPRESS``: shared by ``evalscope perf`` and ``evalscope remote perf``."""
     g = p.add_argument_group("target")
     g.add_argument("--model", required=True, help="model name sent in each request")
     g.add_argument("--url", required=True, help="endpoint URL; a bare base URL gets the API's path appended")
@@ -104,7 +116,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="skip the one-request connection test before the run",
     )
     g.add_argument("--debug", action="store_true", help="tracebacks on errors")
-    p.set_defaults(func=run_cli)
 
 
 def format_validation_error(exc: ValidationError) -> str:
@@ -117,9 +128,7 @@ def format_validation_error(exc: ValidationError) -> str:
 def run_cli(ns: argparse.Namespace) -> int:
     """Validate the flags, run the sweep, print the tables; 2 on bad input, 1 when the model could not
     be reached or every request failed."""
-    values: dict[str, Any] = {
-        k: v for k, v in vars(ns).items() if k not in ("func", "command", "no_progress")
-    }
+    values: dict[str, Any] = {k: v for k, v in vars(ns).items() if k not in CLI_ONLY}
     debug = bool(values.get("debug"))
     logging.basicConfig(level=logging.DEBUG if debug else logging.WARNING, format="%(levelname)s %(message)s")
     try:
@@ -127,6 +136,14 @@ def run_cli(ns: argparse.Namespace) -> int:
     except ValidationError as exc:
         print(format_validation_error(exc), file=sys.stderr)
         return 2
+    from evalscope import gates
+
+    try:
+        percentile = gates.check_percentile(getattr(ns, "slo_percentile", 99))
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    junit = getattr(ns, "junit_xml", None)
     from evalscope.fieldnames import cli_style
     from evalscope.perf.api import run_perf
 
@@ -149,9 +166,15 @@ def run_cli(ns: argparse.Namespace) -> int:
         if exc.output_dir:
             _print_outputs(exc.output_dir, exc.result)
         print(f"error: {exc.message}", file=sys.stderr)
+        failed = gates.run_failed_checks("perf", [], f"run failed: {exc.message}", args.model)
+        gates.conclude(failed, junit, f"evalscope perf {args.model}")
         return 1
     _print_outputs(result["output_dir"], result)
-    return 0
+    if not args.slo and not junit:
+        return 0
+    # CI gates (--slo, --junit-xml): the same rule as `evalscope remote perf` (evalscope/gates.py)
+    checks = gates.perf_checks(result, args.slo, percentile, args.model)
+    return gates.conclude(checks, junit, f"evalscope perf {args.model}")
 
 
 def _print_outputs(output_dir: str, result: dict[str, Any] | None) -> None:
