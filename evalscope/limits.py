@@ -52,3 +52,5 @@ MAX_SANDBOX_FILE_MB = 65_536
 MAX_SANDBOX_OUTPUT_BYTES = 256 * 1024 * 1024
 #: documents per query of the random_rerank perf dataset (``extra_args.num_documents``)
 MAX_RERANK_DOCUMENTS = 10_000
+#: code programs an eval runs at once in the sandbox (``sandbox_pool_size``)
+MAX_SANDBOX_POOL = 1024

@@ -69,6 +69,21 @@ def single_rate(value: Any) -> Any:
     return value
 
 
+def _sandbox(data: dict[str, Any], value: Any) -> None:
+    """EvalScope 1.14's nested ``sandbox`` (``{enabled, engine, pool_size, default_config,
+    manager_config}``): ``engine`` is our ``sandbox_type`` (its ``docker`` read as ``bwrap``),
+    ``pool_size`` our ``sandbox_pool_size``; ``enabled`` changes nothing (code always runs in the
+    sandbox); a container's ``default_config`` / ``manager_config`` is not supported yet."""
+    if not isinstance(value, dict):
+        raise ValueError('sandbox: expected an object such as {"engine": "bwrap"}')
+    unknown = sorted(k for k in set(value) - {"enabled", "engine", "pool_size"} if value[k] not in (None, {}))
+    if unknown:
+        raise ValueError(f"sandbox: {', '.join(unknown)} {UNSUPPORTED}")
+    for key, field in (("engine", "sandbox_type"), ("pool_size", "sandbox_pool_size")):
+        if value.get(key) is not None:
+            data.setdefault(field, value[key])  # our own field, when given too, wins
+
+
 _SLA = "only used with sla_auto_tune, which is not supported yet"
 _LOCAL = "only used with a local model (api local / local_vllm), which this service does not run"
 
@@ -94,9 +109,11 @@ EVAL_FIELDS: dict[str, Rule] = {
     ),
     "analysis_report": Rule(defaults=(False,)),
     "collect_perf": Rule(ignore="evals do not collect per-request timings here; use /api/v1/perf"),
-    "sandbox": Rule(),
-    "use_sandbox": Rule(defaults=(False,)),
-    "sandbox_type": Rule(ignore="only used with use_sandbox, which is not supported yet"),
+    "sandbox": Rule(fold=_sandbox),
+    "use_sandbox": Rule(
+        ignore="code benchmarks always run the model's code in the sandbox (`sandbox_type` picks how); "
+        "EvalScope's false (run it in the evaluating process) is never done"
+    ),
     "sandbox_manager_config": Rule(defaults=({},)),
     "agent_config": Rule(),
     "evalscope_version": Rule(ignore="informational: the version of the client's EvalScope"),
@@ -127,7 +144,6 @@ DATASET_ARGS_FIELDS: dict[str, Rule] = {
     "shuffle": Rule(defaults=(False,)),
     "shuffle_choices": Rule(defaults=(False,)),
     "force_redownload": Rule(defaults=(False,)),
-    "review_timeout": Rule(),
     "extra_params": Rule(fold=_truthful_qa_params),
 }
 

@@ -96,6 +96,19 @@ def add_eval_arguments(p: argparse.ArgumentParser) -> None:
         action="store_true",
         help="skip the one-request connection test before the run",
     )
+    p.add_argument(
+        "--sandbox-type",
+        default="bwrap",
+        choices=["bwrap", "unsafe_no_isolation"],
+        help="where code benchmarks run the model's code: bwrap (isolated, default) or "
+        "unsafe_no_isolation (a plain subprocess of this machine; only for code you trust)",
+    )
+    p.add_argument(
+        "--sandbox-pool-size", type=int, default=None, help="code programs run at once (default: the CPUs)"
+    )
+    p.add_argument(
+        "--sandbox-memory-mb", type=int, default=512, help="memory of each sandboxed process, MiB (512)"
+    )
     p.add_argument("--debug", action="store_true", help="tracebacks and debug logging")
     p.add_argument("--json", action="store_true", help="print the result as JSON instead of a table")
 
@@ -128,6 +141,9 @@ def build_config(args: argparse.Namespace):
         "debug": args.debug,
         "no_test_connection": args.no_test_connection,
         "judge_strategy": args.judge_strategy,
+        "sandbox_type": args.sandbox_type,
+        "sandbox_pool_size": args.sandbox_pool_size,
+        "sandbox_memory_mb": args.sandbox_memory_mb,
     }
     if args.limit is not None:
         data["limit"] = args.limit

@@ -126,6 +126,9 @@ class DatasetArgs(BaseModel):
     local_path: LocalPath | None = None
     dataset_id: HubIdOrPath | None = None  # a hub id, or a local file or folder
     system_prompt: str | None = None
+    # EvalScope's name: seconds one program of a code benchmark may run (wall clock and CPU time);
+    # None: the benchmark's own (humaneval 4, mbpp 20)
+    review_timeout: float | None = Field(None, gt=0, le=limits.MAX_SECONDS)
 
     @model_validator(mode="before")
     @classmethod
@@ -169,6 +172,14 @@ class TaskConfig(BaseModel):
     # llm_recall: the rule first, the judge for the answers it does not score correct.
     judge_strategy: JudgeStrategy = "auto"
     judge_model_args: JudgeModelArgs | None = None
+    # Code benchmarks (humaneval, mbpp): where the model's code runs (evalscope/sandbox, docs/sandbox.md).
+    # "bwrap" isolates it; "unsafe_no_isolation" runs it as a plain subprocess of this machine (opt-in,
+    # a warning on every run). EvalScope's "docker" is read as "bwrap": isolated, without a daemon.
+    sandbox_type: Literal["bwrap", "unsafe_no_isolation"] = "bwrap"
+    # programs run at once (EvalScope's sandbox.pool_size); None: the usable CPUs
+    sandbox_pool_size: int | None = Field(None, ge=1, le=limits.MAX_SANDBOX_POOL)
+    # address space of each sandboxed process, MiB
+    sandbox_memory_mb: int = Field(512, ge=64, le=limits.MAX_SANDBOX_MEMORY_MB)
 
     @field_validator("api_url")
     @classmethod
@@ -189,6 +200,12 @@ class TaskConfig(BaseModel):
     def _evalscope_fields(cls, data: Any) -> Any:
         # EvalScope 1.14 fields we lack: accepted, folded, or "not supported yet" (evalscope.upstream_fields)
         return upstream_fields.check_fields(data, upstream_fields.EVAL_FIELDS, cls.model_fields, "TaskConfig")
+
+    @field_validator("sandbox_type", mode="before")
+    @classmethod
+    def _sandbox_type(cls, v: Any) -> Any:
+        # EvalScope 1.14's default engine; its clients send it in every dump
+        return "bwrap" if v == "docker" else v
 
     @field_validator("judge_model_args", mode="before")
     @classmethod

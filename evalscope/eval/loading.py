@@ -85,11 +85,16 @@ def _resolve(bench: Benchmark, args: DatasetArgs, cfg: TaskConfig, subset: str, 
         ) from None
 
 
-def _read(bench: Benchmark, path: Path, subset: str, start_index: int = 0) -> list[Sample]:
+def _read(bench: Benchmark, path: Path, subset: str, split: str, start_index: int = 0) -> list[Sample]:
     try:
         rows = bench.reader(path) if bench.reader is not None else read_rows(path, bench.csv_fieldnames)
     except RowReadError as exc:
         raise DatasetFormatError(str(exc)) from None
+    if bench.in_split is not None:
+        try:
+            rows = [row for row in rows if bench.in_split(row, split)]
+        except (KeyError, ValueError, TypeError) as exc:
+            raise DatasetFormatError(f"{path}: not in {bench.name} format: {exc}") from None
     if bench.csv_fieldnames and rows and path.suffix.lower() in (".csv", ".tsv"):
         first = [str(v).strip().lower() for v in rows[0].values()]
         if first == [f.lower() for f in bench.csv_fieldnames]:
@@ -164,7 +169,7 @@ def load_benchmark(bench: Benchmark, cfg: TaskConfig) -> LoadedBenchmark:
     if bench.subsets_in_one_file:
         path = _resolve(bench, args, cfg, "default", bench.eval_split)
         files[f"*/{bench.eval_split}"] = str(path)
-        for s in _read(bench, path, "default"):
+        for s in _read(bench, path, "default", bench.eval_split):
             by_subset.setdefault(s.subset, []).append(s)
     else:
         for subset in subsets:
@@ -174,7 +179,7 @@ def load_benchmark(bench: Benchmark, cfg: TaskConfig) -> LoadedBenchmark:
                 else _resolve(bench, args, cfg, subset, bench.eval_split)
             )
             files[f"{subset}/{bench.eval_split}"] = str(path)
-            by_subset[subset] = _read(bench, path, subset)
+            by_subset[subset] = _read(bench, path, subset, bench.eval_split)
 
     rng = random.Random(cfg.seed)
     samples: list[Sample] = []
@@ -207,7 +212,8 @@ def _few_shot(
         raise DatasetNotFoundError(
             f"{exc} (few-shot examples; set dataset_args.{bench.name}.few_shot_num to 0 to run without them)"
         ) from None
-    if str(path) == files.get(f"{subset}/{bench.eval_split}"):
+    # the same file for both splits is a mistake, unless the file holds every split (``in_split``)
+    if bench.in_split is None and str(path) == files.get(f"{subset}/{bench.eval_split}"):
         raise DatasetNotFoundError(
             f"{bench.name}: no {bench.train_split!r} split for subset {subset!r} (only the scored file "
             f"{path}); set dataset_args.{bench.name}.few_shot_num to 0 or add the {bench.train_split} file"
@@ -219,7 +225,7 @@ def _few_shot(
         except (OSError, UnicodeDecodeError, ValueError) as exc:
             raise DatasetFormatError(f"{path}: not in {bench.name}'s few-shot format: {exc}") from None
     else:
-        pool = _read(bench, path, subset)
+        pool = _read(bench, path, subset, bench.train_split)
     if bench.subsets_in_one_file:  # one file holds every subset's examples (MMLU-Pro validation)
         pool = [s for s in pool if s.subset == subset]
     if len(pool) < n:

@@ -77,6 +77,9 @@ class Benchmark:
     # (MMLU-Redux: mixed delimiters, one Mac Roman file); None: ``evalscope.datasets.read_rows``.
     # It raises ``evalscope.datasets.rows.RowReadError`` for a file it cannot parse.
     reader: Callable[[Path], list[dict[str, Any]]] | None = None
+    # For a file that holds several splits (MBPP's one ``mbpp.jsonl``, split by task id): whether a
+    # raw row belongs to a split; rows of other splits are skipped. None: every row of the file.
+    in_split: Callable[[dict[str, Any], str], bool] | None = None
     # Few-shot examples kept in files of their own rather than as rows of ``train_split`` (BBH's
     # chain-of-thought prompt texts): candidate patterns for a subset's file (same substitutions as
     # ``local_files``; looked up locally, never downloaded) and the parser from that file to the
