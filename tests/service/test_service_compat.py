@@ -276,7 +276,8 @@ def test_resume_invoke_reuses_the_task(client, mock):
             "rerun_review",
             "not supported yet by this service (EvalScope 1.14 field)",
         ),
-        ("eval", {"judge_strategy": "llm"}, "judge_strategy", "not supported yet"),
+        ("eval", {"judge_strategy": "llm"}, "judge_model_args", "required: gsm8k is graded by a judge model"),
+        ("eval", {"judge": {"strategy": "llm"}}, "judge", "not supported yet"),
         ("eval", {"sandbox": {"enabled": True}}, "sandbox", "not supported yet"),
         (
             "eval",
