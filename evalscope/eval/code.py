@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import ast
 import builtins
+import logging
 import re
 import secrets
 import textwrap
@@ -20,6 +21,8 @@ from typing import TYPE_CHECKING, Any
 
 from evalscope.eval.extractors import _THINK_BLOCK, _THINK_CLOSE, _THINK_OPEN
 from evalscope.eval.scoring import AsyncScorer, Score, ScoreContext
+
+log = logging.getLogger("evalscope.eval")
 
 if TYPE_CHECKING:
     from evalscope.eval.benchmarks.base import Sample
@@ -305,9 +308,17 @@ class CodeScorer(AsyncScorer):
             return Score(extracted=None, value=0.0)
         cfg = ctx.config
         limits = self._limits(cfg)
-        pool = ctx.resource(
-            "sandbox", lambda: SandboxPool(cfg.sandbox_pool_size, backend=cfg.sandbox_type, limits=limits)
-        )
+
+        def make_pool() -> SandboxPool:
+            if cfg.sandbox_type == "unsafe_no_isolation":
+                # in the run's own log too (the sandbox's warnings go to its logger, not to run.log)
+                log.warning(
+                    "SANDBOX DISABLED (sandbox_type unsafe_no_isolation): the model's code runs as a plain "
+                    "subprocess of this machine, with rlimits only"
+                )
+            return SandboxPool(cfg.sandbox_pool_size, backend=cfg.sandbox_type, limits=limits)
+
+        pool = ctx.resource("sandbox", make_pool)
         # The program proves it reached the end: a code that exits early (``sys.exit(0)`` before the
         # tests) would otherwise pass. The mark is new for each run, so the model cannot print it.
         mark = f"evalscope-tests-passed-{secrets.token_hex(8)}"

@@ -322,3 +322,14 @@ def test_check_names_the_setting_and_what_to_install(monkeypatch, tmp_path):
     with pytest.raises(ValueError, match=r"^sandbox_type: bwrap: the code sandbox needs bubblewrap") as info:
         get_benchmark("mbpp").scorer.check(cfg)  # type: ignore[union-attr]
     assert "unsafe_no_isolation" in str(info.value)  # the opt-out is named
+
+
+def test_the_unsafe_backend_scores_the_same_and_says_so_in_the_log(mock_server, tmp_path):
+    # the scripted programs are ours (trusted): the explicit opt-in runs them as plain subprocesses
+    srv = mock_server(answers=humaneval_answers())
+    out = run_task(_cfg(srv, tmp_path, sandbox_type="unsafe_no_isolation"))
+    rep = out["result"]["humaneval"]
+    assert rep["score"] == 0.2 and rep["counts"] == EXPECTED_COUNTS
+    _check_humaneval_lines(_predictions(out["output_dir"]))
+    log = (Path(out["output_dir"]) / "logs" / "run.log").read_text()
+    assert "SANDBOX DISABLED (sandbox_type unsafe_no_isolation)" in log
