@@ -333,3 +333,27 @@ def test_the_unsafe_backend_scores_the_same_and_says_so_in_the_log(mock_server, 
     _check_humaneval_lines(_predictions(out["output_dir"]))
     log = (Path(out["output_dir"]) / "logs" / "run.log").read_text()
     assert "SANDBOX DISABLED (sandbox_type unsafe_no_isolation)" in log
+
+
+def test_mbpp_real_data_splits_few_shot_and_canonical_solutions(shared_datasets):
+    from evalscope.eval.benchmarks import get_benchmark
+    from evalscope.eval.loading import load_benchmark
+    from evalscope.eval.scoring import ScoreContext
+
+    cfg = TaskConfig(
+        model="m", api_url="http://127.0.0.1:9/v1", datasets=["mbpp"], dataset_dir=str(shared_datasets)
+    )
+    bench = get_benchmark("mbpp")
+    samples = load_benchmark(bench, cfg).samples
+    assert len(samples) == 500  # task ids 11-510 of the one-file layout
+    assert [samples[0].metadata["task_id"], samples[-1].metadata["task_id"]] == [11, 510]
+    prompt = samples[0].messages[-1]["content"]  # type: ignore[index]
+    assert prompt.count("[DONE]") == 3 and "similar_elements" in prompt and "min_cost" not in prompt
+    # canonical solutions as answers: a spread of tasks, and the two with setup code (367: a Node tree)
+    chosen = [s for s in samples if s.metadata["task_id"] in (11, 100, 200, 300, 367, 400, 500)]
+
+    async def score_all():
+        ctx = ScoreContext(cfg)
+        return [await bench.scorer.score(s, s.target, ctx) for s in chosen]  # type: ignore[call-arg]
+
+    assert [r.value for r in asyncio.run(score_all())] == [1.0] * len(chosen)
