@@ -123,6 +123,7 @@ def _root_mounts() -> list[str]:
             args += ["--symlink", os.readlink(top), top]
         elif os.path.isdir(top):
             args += ["--ro-bind", top, top]
+    args += ["--perms", "0755", "--dir", "/etc"]  # bwrap would make it 0700: closed to the run's uid
     for etc in (
         "/etc/ld.so.cache",
         "/etc/ld.so.conf",

@@ -106,8 +106,7 @@ class _Capture:
             into += chunk[: max(0, room)]
             self.total += len(chunk)
             if self.total > self.limit:
-                self.over.set()
-                return
+                self.over.set()  # keep reading, discarding: a pipe left full never reaches its end
 
 
 async def _feed(pipe: asyncio.StreamWriter | None, data: bytes) -> None:
@@ -157,11 +156,18 @@ async def _supervise(
                 hit = "output"
     finally:
         _kill(proc)  # also ends what a program of the unsafe backend left behind in its group
-        await asyncio.shield(ended)
+        done, _ = await asyncio.wait({ended}, timeout=DRAIN_S)
+        if not done:
+            # asyncio's wait() ends only once the pipes close: a process of the unsafe backend that left
+            # the group (setsid) may hold them open; close our ends, the kill already happened
+            transport = getattr(proc, "_transport", None)
+            if transport is not None:
+                transport.close()
+            await asyncio.wait({ended}, timeout=DRAIN_S)
         await asyncio.wait(pumps, timeout=DRAIN_S)
-        for task in (*pumps, feeder, over):
+        for task in (*pumps, feeder, over, ended):
             task.cancel()
-        await asyncio.gather(*pumps, feeder, over, return_exceptions=True)
+        await asyncio.gather(*pumps, feeder, over, ended, return_exceptions=True)
     return cap, hit
 
 
