@@ -232,7 +232,8 @@ def _follow(svc: Any, job: Any, args: argparse.Namespace, secrets: dict[str, Any
     if args.resume_interrupted < 0:
         raise ValueError("--resume-interrupted: must be >= 0")
     progress = _Progress()
-    progress(job)
+    if job.state:  # a job just submitted: say so before the stream's first event
+        progress(job)
     return svc.wait(
         job.id,
         timeout=args.wait_timeout,
@@ -365,14 +366,17 @@ def wait_cli(args: argparse.Namespace) -> int:
 
 def _wait(args: argparse.Namespace) -> int:
     from evalscope import gates
+    from evalscope.remote.models import RemoteJob
 
     percentile = gates.check_percentile(args.slo_percentile)
-    fail_under = gates.parse_fail_under(args.fail_under)
+    gates.parse_fail_under(args.fail_under)  # the syntax now; the benchmarks once the job is known
     with _client(args) as svc:
-        job = svc.get_job(args.job_id)
-        if fail_under and job.kind == "eval":  # now that the benchmarks are known
-            fail_under = gates.parse_fail_under(args.fail_under, job.config.get("datasets") or [])
-        job = _follow(svc, job, args, None)
+        # Straight to the event stream (its first event is the job as it is): a service that is away
+        # (restarting) when the wait starts is waited for too, as one lost while waiting.
+        job = _follow(svc, RemoteJob(id=args.job_id, kind="", state=""), args, None)
+        if args.fail_under and job.kind != "eval":
+            raise ValueError(f"--fail-under: job {job.id} is a {job.kind} job, not an evaluation")
+        fail_under = gates.parse_fail_under(args.fail_under, job.config.get("datasets") or [])
         return _finish(svc, job, args, fail_under, percentile)
 
 
