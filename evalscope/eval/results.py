@@ -85,6 +85,8 @@ class SampleResult(_Model):
     metadata: dict[str, Any] = Field(default_factory=dict)
     # an async scorer's view (a code run's output, a judge's verdict and reasoning); absent when empty
     details: dict[str, Any] = Field(default_factory=dict, exclude_if=_empty)
+    # which async scorer gave the verdict (AsyncScorer.fingerprint): resume keeps only its own verdicts
+    scored_by: str | None = Field(None, exclude_if=_absent)
 
     def to_json(self) -> str:
         """The predictions line (without the newline)."""

@@ -143,6 +143,10 @@ async def _result(
     )
     if verdict.error is not None:
         error, error_reason = verdict.error, "scorer"
+    scorer = scorer_of(bench, ctx.config)
+    scored_by = (
+        scorer.fingerprint(ctx.config) if isinstance(scorer, AsyncScorer) and output is not None else None
+    )
     return SampleResult(
         id=sample.id,
         repeat=repeat,
@@ -165,6 +169,7 @@ async def _result(
         error_reason=error_reason,
         metadata=sample.metadata,
         details=verdict.details,
+        scored_by=scored_by,
     )
 
 
@@ -375,6 +380,8 @@ def _plan(benches: list[LoadedBenchmark], layout: RunLayout, resume: bool, cfg: 
         name = lb.benchmark.name
         path = layout.predictions(name)
         cached = read_samples(path) if resume else {}
+        scorer = scorer_of(lb, cfg)
+        fp = scorer.fingerprint(cfg) if isinstance(scorer, AsyncScorer) else None
         finished: dict[AnswerKey, SampleResult] = {}
         writer = PredictionWriter(path)
         plan.writers[name] = writer
@@ -382,14 +389,15 @@ def _plan(benches: list[LoadedBenchmark], layout: RunLayout, resume: bool, cfg: 
             phash = prompt_hash(s.messages or []) if cached else None
             for r in range(repeats):
                 old = cached.get((s.id, r))
-                if old and old.state != "error" and old.prompt_hash == phash:
+                if old and old.state != "error" and old.prompt_hash == phash and _verdict_valid(old, fp):
                     finished[(s.id, r)] = _rejudge(lb, s, old, r if keep_repeat else None, cfg)
                 elif (
                     old
-                    and old.error_reason == "scorer"
                     and old.output is not None
                     and old.prompt_hash == phash
+                    and old.error_reason in (None, "scorer")
                 ):
+                    # answered before; its scorer failed, or was another one: scored again, not asked again
                     plan.pending.append(PendingSample(lb, s, writer, finished, r, cached=old))
                 else:
                     plan.pending.append(PendingSample(lb, s, writer, finished, r))
@@ -405,6 +413,12 @@ def _plan(benches: list[LoadedBenchmark], layout: RunLayout, resume: bool, cfg: 
             lb.files,
         )
     return plan
+
+
+def _verdict_valid(old: SampleResult, fingerprint: str | None) -> bool:
+    """A cached verdict is kept when the run's scorer is a rule (it is scored again, cheaply) or the
+    async scorer that gave it (same judge model and template): a changed judge grades again."""
+    return fingerprint is None or old.scored_by == fingerprint
 
 
 def _progress_bar(total: int, enabled: bool) -> Any:
@@ -438,6 +452,7 @@ async def _ask_pending(
         if plan.pending:
             if not cfg.no_test_connection:
                 warnings.extend(await _test_connection(cfg, layout))
+                warnings.extend(await _prepare_scorers(plan.pending, ctx, layout))
             await _send_all(cfg, plan.pending, tracker, ctx)
     finally:
         if tracker.bar is not None:
@@ -516,6 +531,29 @@ def _write_reports(
             report.coverage,
         )
     return reports
+
+
+async def _prepare_scorers(pending: list[PendingSample], ctx: ScoreContext, layout: RunLayout) -> list[str]:
+    """Each async scorer's ``prepare`` once (the judge's connection test), before any sample is asked:
+    a judge that cannot be reached fails the run now, not after the model answered everything."""
+    warnings: list[str] = []
+    seen: set[str] = set()
+    for item in pending:
+        scorer = scorer_of(item.bench, ctx.config)
+        if not isinstance(scorer, AsyncScorer):
+            continue
+        key = scorer.fingerprint(ctx.config)
+        if key in seen:
+            continue
+        seen.add(key)
+        try:
+            warnings.extend(await scorer.prepare(ctx))
+        except RunFailed as exc:
+            log.error("%s: %s", item.bench.benchmark.name, exc.message)
+            raise RunFailed(
+                f"{item.bench.benchmark.name}: {exc.message}", output_dir=str(layout.root)
+            ) from None
+    return warnings
 
 
 async def _test_connection(cfg: TaskConfig, layout: RunLayout) -> list[str]:

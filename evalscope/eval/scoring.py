@@ -102,6 +102,17 @@ class AsyncScorer(ABC):
         """Raise ``ValueError`` (naming the setting and the fix) when this scorer cannot work in a run
         with ``config`` (no sandbox, no judge): called before the first request is sent."""
 
+    def fingerprint(self, config: TaskConfig) -> str:
+        """What a cached verdict must have been scored by to be kept on resume (a verdict of another
+        judge model or template is scored again). Never holds a secret: it is written with the sample."""
+        return type(self).__qualname__
+
+    async def prepare(self, ctx: ScoreContext) -> list[str]:
+        """Once before the first sample (unless the connection test is off): raise
+        ``evalscope.errors.RunFailed`` when the scorer cannot serve the run at all (a judge that
+        cannot be reached); returns warnings."""
+        return []
+
     @abstractmethod
     async def score(self, sample: Sample, text: str, ctx: ScoreContext, /) -> Score:
         """The verdict on ``text``; a failure of the scorer itself is ``Score(error=...)``."""

@@ -205,11 +205,35 @@ def test_simple_qa_states_metrics_f_score_and_resume(mock_server, tmp_path):
     assert config["judge_model_args"]["api_key"] == "***" and config["judge_strategy"] == "auto"
     _no_key_in(run_dir)
 
+    # another judge model on resume grades every answer again (its verdicts are not the old judge's);
+    # the model is still not asked
+    before = _asked(judge)
+    other = _cfg(model, judge.url + "/v1", tmp_path, use_cache=str(run_dir))
+    other.judge_model_args = other.judge_model_args.model_copy(update={"model_id": "judge-model-2"})
+    regraded = run_task(other)
+    assert _asked(judge) - before == 6 and _asked(model) == 0
+    assert {x["details"]["judge_model"] for x in _lines(run_dir).values()} == {"judge-model-2"}
+    assert regraded["result"]["simple_qa"]["counts"]["correct"] == 3
 
-def test_a_judge_that_refuses_connections_makes_every_sample_an_error(mock_server, dead_port, tmp_path):
+
+def test_a_judge_that_cannot_be_reached_fails_the_run_before_the_model_is_asked(
+    mock_server, dead_port, tmp_path
+):
     model = _model(mock_server)
     with pytest.raises(RunFailed) as info:
         run_task(_cfg(model, f"http://127.0.0.1:{dead_port}/v1", tmp_path))
+    message = str(info.value)
+    assert message.startswith(
+        "simple_qa: judge model judge-model: cannot reach the model at http://127.0.0.1:"
+    )
+    assert message.endswith("connection refused")
+    assert _asked(model) == 0  # the connection test spared the model's tokens
+
+
+def test_a_judge_that_refuses_connections_makes_every_sample_an_error(mock_server, dead_port, tmp_path):
+    model = _model(mock_server)
+    with pytest.raises(RunFailed) as info:  # the judge's connection test off: each sample finds out
+        run_task(_cfg(model, f"http://127.0.0.1:{dead_port}/v1", tmp_path, no_test_connection=True))
     message = str(info.value)
     assert message.startswith("no sample could be scored: the scorer failed on all 6 answers (scorer x6)")
     assert "judge request failed (connection)" in message

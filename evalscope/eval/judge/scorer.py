@@ -84,6 +84,44 @@ class JudgeScorer(AsyncScorer):
                 f"'{config.judge_strategy}'); give at least model_id and api_url"
             )
 
+    def fingerprint(self, config: TaskConfig) -> str:
+        """The judge model, where it is served, how it is asked and with which template (never the
+        key): a verdict cached under another judge, template or strategy is graded again on resume."""
+        import hashlib
+        import json
+
+        args = config.judge_model_args
+        if args is None:
+            return "judge"
+        seen = {
+            "model": args.model_id,
+            "url": redact_text(args.api_url),
+            "api": args.api,
+            "generation": args.generation_config.model_dump(mode="json"),
+            "template": repr(self.template_for(args)),
+            "rule": getattr(self.rule, "__qualname__", type(self.rule).__qualname__) if self.rule else None,
+        }
+        digest = hashlib.sha1(json.dumps(seen, sort_keys=True, default=str).encode()).hexdigest()[:12]
+        return f"judge:{args.model_id}:{digest}"
+
+    async def prepare(self, ctx: ScoreContext) -> list[str]:
+        """The judge's connection test (as the model's): a judge that cannot be reached, or refuses the
+        key, fails the run before the model is asked anything."""
+        from evalscope.client.probe import check_connection
+
+        args = ctx.config.judge_model_args
+        if args is None:
+            return []
+        from evalscope.errors import RunFailed
+
+        try:
+            warning = await check_connection(
+                args.api, args.api_url, args.model_id, args.api_key, timeout=args.timeout
+            )
+        except RunFailed as exc:
+            raise RunFailed(f"judge model {args.model_id}: {exc.message}") from None
+        return [f"judge model {args.model_id}: {warning}"] if warning else []
+
     def template_for(self, args: JudgeModelArgs) -> JudgeTemplate:
         """The template used with ``args``."""
         if self.template is not None:
