@@ -3,6 +3,7 @@ restartable on the same port), the mock model, small data files, and the remote 
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
@@ -46,6 +47,13 @@ class Service:
         if not datasets.exists():
             datasets.mkdir(parents=True)
             (datasets / "gsm8k").symlink_to(FIXTURES / "gsm8k")
+            hc3 = datasets / "AI-ModelScope" / "HC3-Chinese"  # perf's openqa prompts
+            hc3.mkdir(parents=True)
+            rows = (
+                json.dumps({"question": f"问题{i}：天空为什么是蓝色的？"}, ensure_ascii=False)
+                for i in range(40)
+            )
+            (hc3 / "open_qa.jsonl").write_text("\n".join(rows) + "\n", encoding="utf-8")
         self.data = root / "data"
         self.data.mkdir(exist_ok=True)
         self.env = {
