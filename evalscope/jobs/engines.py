@@ -2,7 +2,7 @@
 
 They call the engines' typed cores (``evalscope.eval.runner.evaluate``,
 ``evalscope.perf.runner.benchmark``) with the job's own folder as the exact run folder, then write
-report.html.
+report.html (plotly.js left out: the service serves it once and puts it back in the files it hands out).
 """
 
 from __future__ import annotations
@@ -41,9 +41,9 @@ def run_eval_job(config: dict[str, Any], ctx: JobContext) -> dict[str, Any]:
         )
     except RunFailed as exc:
         if exc.result is not None:  # reports were written: the job keeps its report.html too
-            try_write_report(ctx.output_dir)
+            try_write_report(ctx.output_dir, plotly="service")
         raise
-    try_write_report(run.output_dir)
+    try_write_report(run.output_dir, plotly="service")
     return run.to_json()
 
 
@@ -82,7 +82,7 @@ def run_perf_job(config: dict[str, Any], ctx: JobContext) -> dict[str, Any]:
         run = benchmark(PerfArguments.model_validate(config), progress=ctx.progress, run_dir=ctx.output_dir)
     except RunFailed as exc:
         if exc.output_dir:  # the sweep was written: the job keeps its report.html too
-            try_write_report(exc.output_dir)
+            try_write_report(exc.output_dir, plotly="service")
         raise
-    try_write_report(run.output_dir)
+    try_write_report(run.output_dir, plotly="service")
     return run.as_json()

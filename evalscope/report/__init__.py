@@ -21,6 +21,7 @@ from evalscope.report.page import ReportError
 __all__ = [
     "REPORT_NAME",
     "ReportError",
+    "comparison_html",
     "detect_kind",
     "find_runs",
     "missing_report_packages",
@@ -102,10 +103,12 @@ def find_runs(folder: str | Path, depth: int = 3) -> list[tuple[Kind, Path]]:
     return found
 
 
-def write_report(folder: str | Path, output: str | Path | None = None) -> Path:
+def write_report(folder: str | Path, output: str | Path | None = None, plotly: str = "inline") -> Path:
     """Render ``report.html`` for one run folder (perf or eval, detected); returns its path.
 
-    ``output`` defaults to ``<folder>/report.html``.
+    ``output`` defaults to ``<folder>/report.html``. ``plotly="service"`` leaves plotly.js out for
+    the service to put back when it serves the file (``evalscope.report.page``); the default
+    inlines it (a self-contained file).
     """
     from evalscope.report.page import render
 
@@ -115,31 +118,56 @@ def write_report(folder: str | Path, output: str | Path | None = None) -> Path:
     if kind == "perf":
         from evalscope.report.perf import perf_context
 
-        return render("perf.html", target, **perf_context(path))
+        return render("perf.html", target, plotly, **perf_context(path))
     from evalscope.report.evaluation import eval_context
 
-    return render("eval.html", target, **eval_context(path))
+    return render("eval.html", target, plotly, **eval_context(path))
 
 
-def write_comparison(a: str | Path, b: str | Path, output: str | Path | None = None) -> Path:
-    """Render a side-by-side comparison of two runs of the same kind; returns its path.
-
-    ``output`` defaults to ``./comparison_<A>_vs_<B>.html`` in the current folder.
-    """
-    from evalscope.report.compare import default_output, eval_compare_context, perf_compare_context
-    from evalscope.report.page import render
+def comparison_html(
+    a: str | Path,
+    b: str | Path,
+    label_a: str | None = None,
+    label_b: str | None = None,
+    plotly: str = "inline",
+) -> str:
+    """The comparison page of two runs of the same kind (B against A), as text: a verdict line,
+    regressions first, then the details. ``label_a``/``label_b`` name the runs (default: their
+    folder names). What :func:`write_comparison` writes; the service can answer it as is."""
+    from evalscope.report.compare import eval_compare_context, perf_compare_context
+    from evalscope.report.page import render_html
 
     pa, pb = Path(a).expanduser().resolve(), Path(b).expanduser().resolve()
     ka, kb = detect_kind(pa), detect_kind(pb)
     if ka != kb:
         raise ReportError(f"cannot compare a {ka} run ({pa}) with a {kb} run ({pb})")
-    target = Path(output) if output else default_output(pa, pb)
     if ka == "perf":
-        return render("compare_perf.html", target, **perf_compare_context(pa, pb))
-    return render("compare_eval.html", target, **eval_compare_context(pa, pb))
+        return render_html("compare_perf.html", plotly, **perf_compare_context(pa, pb, label_a, label_b))
+    return render_html("compare_eval.html", plotly, **eval_compare_context(pa, pb, label_a, label_b))
 
 
-def try_write_report(folder: str | Path) -> Path | None:
+def write_comparison(
+    a: str | Path,
+    b: str | Path,
+    output: str | Path | None = None,
+    label_a: str | None = None,
+    label_b: str | None = None,
+) -> Path:
+    """Write :func:`comparison_html` (self-contained) to a file; returns its path.
+
+    ``output`` defaults to ``./comparison_<A>_vs_<B>.html`` in the current folder.
+    """
+    from evalscope.fsio import atomic_write_text
+    from evalscope.report.compare import default_output
+
+    html = comparison_html(a, b, label_a, label_b)
+    pa, pb = Path(a).expanduser().resolve(), Path(b).expanduser().resolve()
+    target = Path(output) if output else default_output(pa, pb)
+    atomic_write_text(target, html, mode=0o644)
+    return target
+
+
+def try_write_report(folder: str | Path, plotly: str = "inline") -> Path | None:
     """Write the run's report, logging (never raising) when it cannot: a report is a by-product,
     and a run that measured or scored everything must not fail because of it."""
     missing = missing_report_packages()
@@ -149,7 +177,7 @@ def try_write_report(folder: str | Path) -> Path | None:
         )
         return None
     try:
-        path = write_report(folder)
+        path = write_report(folder, plotly=plotly)
     except ImportError as exc:
         log.warning("report.html skipped: %s (%s)", exc, INSTALL_HINT)
         return None

@@ -18,6 +18,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     p.add_argument("folders", nargs="+", metavar="FOLDER", help="one folder, or two run folders to compare")
     p.add_argument("-o", "--output", help="file to write (one run folder, or a comparison)")
+    p.add_argument("--label-a", help="comparison: the name shown for the first run (default: its folder)")
+    p.add_argument("--label-b", help="comparison: the name shown for the second run (default: its folder)")
     p.add_argument("--debug", action="store_true", help="show tracebacks")
     p.set_defaults(func=run_cli)
 
@@ -37,8 +39,12 @@ def run_cli(args: argparse.Namespace) -> int:
                 f"{len(args.folders)} folders given ({', '.join(args.folders)}): give one folder, "
                 "or two run folders to compare"
             )
+        if len(args.folders) == 1 and (args.label_a or args.label_b):
+            return _error("--label-a/--label-b: name the runs of a comparison; give two run folders")
         if len(args.folders) == 2:
-            path = write_comparison(args.folders[0], args.folders[1], args.output)
+            path = write_comparison(
+                args.folders[0], args.folders[1], args.output, label_a=args.label_a, label_b=args.label_b
+            )
             print(f"comparison written to {path}")
             return 0
         runs = find_runs(args.folders[0])

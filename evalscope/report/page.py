@@ -4,6 +4,12 @@ safe inside ``<script>``, and the plotly.js bundle inlined once per page.
 Every report is one self-contained file: CSS, JavaScript (plotly.js from the installed ``plotly``
 package plus ``report.js`` from this package) and data are inlined, so it opens offline and never
 fetches anything from a CDN.
+
+The one exception is a report written for the service (``plotly="service"``): plotly.js (4.8 MB, most
+of a report) is left out and replaced by one marked ``<script src>`` tag naming the service's copy
+(:data:`PLOTLY_ROUTE`); the service puts the bundle back in whenever it hands the file out
+(:func:`inline_plotly`), so what a browser gets from it, shown or downloaded, is self-contained again,
+while a job folder holds no copy of plotly.
 """
 
 from __future__ import annotations
@@ -11,6 +17,7 @@ from __future__ import annotations
 import functools
 import json
 import math
+import re
 from datetime import datetime
 from importlib import resources
 from pathlib import Path
@@ -38,6 +45,14 @@ PALETTE = [
     "#bcbd22",
     "#17becf",
 ]
+
+
+#: where the service serves the plotly.js bundle; a ``plotly="service"`` report names it
+PLOTLY_ROUTE = "/report-assets/plotly.min.js"
+#: the attribute that marks the left-out bundle's tag (what :func:`inline_plotly` replaces)
+PLOTLY_MARK = "data-evalscope-plotly"
+PLOTLY_MODES = ("inline", "service")
+_MARK_RE = re.compile(r'<script src="[^"<>]*" ' + PLOTLY_MARK + r'="[^"<>]*"></script>')
 
 
 class ReportError(RuntimeError):
@@ -159,11 +174,33 @@ def figure(
     return {"data": data, "layout": base}
 
 
-def render(template: str, output: Path, **context: Any) -> Path:
-    """Render ``template`` with the shared assets inlined and write it to ``output`` atomically."""
+def plotly_tag(mode: str = "inline"):
+    """The page's plotly.js element: the whole bundle inline, or (``"service"``) the marked tag that
+    :func:`inline_plotly` replaces with it."""
+    from markupsafe import Markup
+
+    if mode not in PLOTLY_MODES:
+        raise ValueError(f"plotly: {mode!r} is not one of {', '.join(PLOTLY_MODES)}")
+    if mode == "service":
+        return Markup(f'<script src="{PLOTLY_ROUTE}" {PLOTLY_MARK}="{plotly_version()}"></script>')
+    return Markup("<script>") + _script_safe(plotly_js()) + Markup("</script>")
+
+
+def inline_plotly(html: str) -> str:
+    """``html`` with a service report's plotly.js tag replaced by the inline bundle (unchanged when it
+    has none), so the file works offline wherever it goes next."""
+    m = _MARK_RE.search(html)
+    if m is None:
+        return html
+    return html[: m.start()] + str(plotly_tag("inline")) + html[m.end() :]
+
+
+def render_html(template: str, plotly: str = "inline", **context: Any) -> str:
+    """The page for ``template`` (see :func:`render`), as text."""
     env = _env()
-    html = env.get_template(template).render(
-        plotly_js=_script_safe(plotly_js()),
+    return env.get_template(template).render(
+        plotly_tag=plotly_tag(plotly),
+        plotly_mode=plotly,
         report_js=_script_safe(_package_text("report.js")),
         report_css=_script_safe(_package_text("report.css")),
         generated_at=datetime.now().astimezone().isoformat(timespec="seconds"),
@@ -171,6 +208,12 @@ def render(template: str, output: Path, **context: Any) -> Path:
         plotly_version=plotly_version(),
         **context,
     )
+
+
+def render(template: str, output: Path, plotly: str = "inline", **context: Any) -> Path:
+    """Render ``template`` with the shared assets inlined and write it to ``output`` atomically
+    (``plotly="service"``: plotly.js left out, see the module's docstring)."""
+    html = render_html(template, plotly, **context)
     output = Path(output)
     atomic_write_text(output, html, mode=0o644)  # a report is meant to be shared
     return output

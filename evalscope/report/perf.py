@@ -8,6 +8,7 @@ per-request definitions (:func:`evalscope.perf.metrics.request_values`), never r
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -24,11 +25,37 @@ from evalscope.perf.output import (
     read_point_args,
     read_records,
 )
-from evalscope.perf.results import GENERATION_ONLY_FIELDS, PointMetrics, PointPercentiles, PointResult
-from evalscope.report.page import PALETTE, ReportError, figure
+from evalscope.perf.results import (
+    GENERATION_ONLY_FIELDS,
+    PERCENTILES,
+    PointMetrics,
+    PointPercentiles,
+    PointResult,
+)
+from evalscope.report.page import PALETTE, ReportError, figure, fmt_num
 from evalscope.secrets import redact_config
 
-HIST_BINS = 40
+#: the percentiles each ECDF curve is drawn at (0..100 by 1, the tail finer, and the engine's own)
+ECDF_PROBS = np.unique(
+    np.concatenate([np.linspace(0, 1, 101), [0.995, 0.999], np.asarray(PERCENTILES, dtype=float) / 100])
+)
+#: most time bins of the over-time charts
+FLOW_BINS = 240
+SCRAPES_FILE = "server_metrics.jsonl"
+SLO_SEARCH_FILE = "slo_search.json"
+#: (scrape key, label, dash, axis, scale) of the server chart
+SERVER_GAUGES = [
+    ("running", "running", "solid", "y", 1.0),
+    ("waiting", "waiting", "dash", "y", 1.0),
+    ("kv_cache_usage", "KV-cache %", "dot", "y2", 100.0),
+]
+#: (percentile column, title, scale) of the side-by-side percentile tables
+SIDE_BY_SIDE = [
+    ("latency", "Latency (s)", 1.0),
+    ("ttft", "TTFT (ms)", 1000.0),
+    ("tpot", "TPOT (ms)", 1000.0),
+    ("itl", "ITL (ms)", 1000.0),
+]
 #: requests drawn per sweep point on the timeline (evenly spaced when there are more)
 TIMELINE_MAX = 3000
 
@@ -57,11 +84,12 @@ INPUT_SUMMARY_FIELDS = [
 ]
 #: (row key, column title): rows are keyed by the summary's JSON keys, as ``report_data`` shows them
 SUMMARY_COLUMNS = [(PointMetrics.key(f), title) for f, title in SUMMARY_FIELDS]
+#: (metric, unit, title, scale from seconds) of the percentile curves; TTFT, TPOT and ITL in ms
 DIST_METRICS = [
-    ("ttft", "TTFT (s)", "Time to first token"),
-    ("tpot", "TPOT (s)", "Time per output token"),
-    ("itl", "ITL (s)", "Inter-token latency"),
-    ("latency", "Latency (s)", "End-to-end latency"),
+    ("ttft", "ms", "Time to first token (TTFT)", 1000.0),
+    ("tpot", "ms", "Time per output token (TPOT)", 1000.0),
+    ("itl", "ms", "Inter-token latency (ITL)", 1000.0),
+    ("latency", "s", "End-to-end latency", 1.0),
 ]
 
 
@@ -77,6 +105,10 @@ class PerfPoint:
     values: dict[str, np.ndarray] = field(default_factory=dict)
     timeline: list[dict[str, Any]] = field(default_factory=list)
     t0: float | None = None
+    #: every request's start, end, success and output tokens (arrays), for the over-time charts
+    flow: dict[str, np.ndarray] = field(default_factory=dict)
+    #: the server's scrapes during the point (``server_metrics.jsonl``; empty without them)
+    scrapes: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def metrics(self) -> PointMetrics:
@@ -143,6 +175,12 @@ def _read_records(db: Path, point: PerfPoint) -> None:
         "latency": np.asarray(v.latency),
     }
     point.t0 = records[0].intended  # read in send order
+    point.flow = {
+        "start": np.asarray([r.start for r in records], dtype=float),
+        "end": np.asarray([r.end for r in records], dtype=float),
+        "ok": np.asarray([bool(r.ok) for r in records]),
+        "tokens": np.asarray([r.completion_tokens or 0 for r in records], dtype=float),
+    }
     step = max(1, -(-len(records) // TIMELINE_MAX))  # ceil: at most TIMELINE_MAX drawn
     point.timeline = [
         {
@@ -173,6 +211,7 @@ def load_perf_run(folder: Path) -> list[PerfPoint]:
                 args=read_point_args(sub),
             )
             _read_records(sub / "benchmark_data.db", point)
+            point.scrapes = read_scrapes(sub)
             points.append(point)
     except PerfReadError as exc:
         raise ReportError(str(exc)) from None
@@ -216,47 +255,395 @@ def summary_rows(points: list[PerfPoint]) -> list[dict[str, Any]]:
     return rows
 
 
-def histogram_figure(
-    points: list[PerfPoint], metric: str, unit_label: str, title: str, names: list[str] | None = None
+def ecdf_figure(
+    points: list[PerfPoint],
+    metric: str,
+    unit_label: str,
+    title: str,
+    scale: float = 1.0,
+    names: list[str] | None = None,
+    dashes: list[str] | None = None,
 ) -> dict[str, Any] | None:
-    """Share of values per bin, one step line per sweep point, on bins shared by every point.
-
-    Bins end at the largest 99.5th percentile so one outlier does not flatten the chart; values
-    beyond it are counted in the trace's legend entry.
-    """
-    series = [(p, v) for p in points if (v := p.values.get(metric)) is not None and len(v)]
+    """Percentile curves (an ECDF drawn at fixed percentiles): one line per sweep point, so points
+    never hide each other as overlapping histograms do. The curve passes through the engine's own
+    percentiles (numpy's linear interpolation, as ``benchmark_percentile.json``); ``scale`` turns
+    seconds into milliseconds. A log/linear switch sits above the chart (tails read better on log)."""
+    series = [(k, p, v) for k, p in enumerate(points) if (v := p.values.get(metric)) is not None and len(v)]
     if not series:
         return None
-    lo = min(float(v.min()) for _, v in series)
-    hi = max(float(np.percentile(v, 99.5)) for _, v in series)
-    if hi <= lo:
-        hi = lo + (abs(lo) * 0.1 or 1e-3)
-    edges = np.linspace(lo, hi, HIST_BINS + 1)
-    centers = (edges[:-1] + edges[1:]) / 2
     traces = []
-    for k, (p, v) in enumerate(series):
-        counts, _ = np.histogram(np.clip(v, lo, hi), bins=edges)
-        above = int((v > hi).sum())
-        name = (names[points.index(p)] if names else point_label(p)) + (f" ({above} above)" if above else "")
+    for k, p, v in series:
+        name = names[k] if names else point_label(p)
+        xs = np.quantile(np.asarray(v, dtype=float) * scale, ECDF_PROBS)
         traces.append(
             {
                 "type": "scatter",
                 "mode": "lines",
-                "line": {"shape": "hvh", "color": PALETTE[k % len(PALETTE)]},
-                "fill": "tozeroy",
-                "opacity": 0.6,
                 "name": name,
-                "x": centers.round(6).tolist(),
-                "y": (100.0 * counts / len(v)).round(3).tolist(),
-                "hovertemplate": f"{unit_label} %{{x:.4g}}<br>%{{y:.1f}}% of values<extra>{name}</extra>",
+                "line": {"color": PALETTE[k % len(PALETTE)], "dash": (dashes[k] if dashes else "solid")},
+                "x": [round(float(x), 6) for x in xs],
+                "y": [round(float(q) * 100, 3) for q in ECDF_PROBS],
+                "hovertemplate": f"p%{{y:.1f}}: %{{x:.4g}} {unit_label}<extra>{name}</extra>",
             }
         )
     return figure(
         traces,
-        f"{title} distribution",
-        xaxis={"title": {"text": unit_label}},
-        yaxis={"title": {"text": "% of values"}, "rangemode": "tozero"},
+        f"{title}: percentiles",
+        xaxis={"title": {"text": f"{title.split(' (')[0]} ({unit_label})"}, "type": "linear"},
+        yaxis={"title": {"text": "percentile (% of requests at or below)"}, "range": [0, 101], "dtick": 10},
+        updatemenus=[log_toggle("xaxis")],
     )
+
+
+def log_toggle(axis: str) -> dict[str, Any]:
+    """A linear/log switch for ``axis`` drawn above the plot's top-right corner."""
+    return {
+        "type": "buttons",
+        "direction": "left",
+        "showactive": True,
+        "x": 1.0,
+        "xanchor": "right",
+        "y": 1.02,
+        "yanchor": "bottom",
+        "pad": {"t": 0, "r": 0},
+        "font": {"size": 11},
+        "buttons": [
+            {"label": "linear", "method": "relayout", "args": [{f"{axis}.type": "linear"}]},
+            {"label": "log", "method": "relayout", "args": [{f"{axis}.type": "log"}]},
+        ],
+    }
+
+
+def slo_of(points: list[PerfPoint]) -> dict[str, float]:
+    """The run's SLOs in ms (``ttft``, ``e2el``, ``tpot``, ``itl``): the perf args' ``slo`` field, else
+    what the summary recorded (``SLO (ms)``)."""
+    for p in points:
+        slo = p.args.get("slo") or p.summary.get("SLO (ms)")
+        if isinstance(slo, dict) and slo:
+            return {str(k): float(v) for k, v in slo.items() if isinstance(v, int | float)}
+    return {}
+
+
+def capacity_figures(
+    points: list[PerfPoint],
+    slo: dict[str, float],
+    capacity: float | None = None,
+    groups: list[list[PerfPoint]] | None = None,
+    names: list[str] | None = None,
+) -> list[dict[str, Any]]:
+    """Throughput against p99 latency and p99 TTFT (ms): one marker per sweep point, labelled with
+    its concurrency (or rate); the SLO as a vertical line when given, the found capacity as a
+    horizontal one. Up and to the left is better; the knee is where the capacity is."""
+    groups = groups or [points]
+    names = names or [""]
+    input_only = input_only_run([p for g in groups for p in g])
+    specs = [("latency", 1.0, "s", "p99 latency", "e2el", 0.001)]
+    if not input_only:
+        specs.append(("ttft", 1000.0, "ms", "p99 TTFT", "ttft", 1.0))
+    figs = []
+    for column, scale, unit, label, slo_key, slo_scale in specs:
+        traces = []
+        for g, (run_points, run_name) in enumerate(zip(groups, names, strict=True)):
+            xs, ys, texts = [], [], []
+            for p in run_points:
+                x = _pct(p, column, "99%")
+                if x is None or not p.metrics.succeed_requests:
+                    continue
+                xs.append(round(x * scale, 6))
+                ys.append(p.metrics.request_throughput)
+                texts.append(f"{p.rate:g}/s" if p.rate > 0 else f"c={p.parallel}")
+            traces.append(
+                {
+                    "type": "scatter",
+                    "mode": "lines+markers+text",
+                    "name": run_name or "sweep points",
+                    "x": xs,
+                    "y": ys,
+                    "text": texts,
+                    "textposition": "top left",
+                    "textfont": {"size": 11},
+                    "line": {"color": PALETTE[g % len(PALETTE)], "dash": "solid" if g == 0 else "dash"},
+                    "marker": {"size": 9},
+                    "hovertemplate": f"%{{text}}<br>{label} %{{x:.4g}} {unit}<br>%{{y:.4g}} req/s<extra></extra>",
+                }
+            )
+        shapes, notes = [], []
+        if slo_key in slo:
+            at = slo[slo_key] * slo_scale
+            shapes.append(_vline(at))
+            notes.append(_note(at, 1.0, f"SLO {slo_key} {fmt_num(at)} {unit}", "x", "paper"))
+        if capacity is not None:
+            shapes.append(_hline(capacity))
+            notes.append(_note(1.0, capacity, f"capacity {fmt_num(capacity)} req/s", "paper", "y"))
+        figs.append(
+            figure(
+                traces,
+                f"Throughput against {label}",
+                xaxis={"title": {"text": f"{label} ({unit})"}, "rangemode": "tozero"},
+                yaxis={"title": {"text": "requests/s"}, "rangemode": "tozero"},
+                shapes=shapes,
+                annotations=notes,
+                showlegend=len(groups) > 1,
+            )
+        )
+    return figs
+
+
+def _vline(x: float) -> dict[str, Any]:
+    return {
+        "type": "line",
+        "xref": "x",
+        "yref": "paper",
+        "x0": x,
+        "x1": x,
+        "y0": 0,
+        "y1": 1,
+        "line": {"color": "#b91c1c", "dash": "dot", "width": 2},
+    }
+
+
+def _hline(y: float) -> dict[str, Any]:
+    return {
+        "type": "line",
+        "xref": "paper",
+        "yref": "y",
+        "x0": 0,
+        "x1": 1,
+        "y0": y,
+        "y1": y,
+        "line": {"color": "#15803d", "dash": "dot", "width": 2},
+    }
+
+
+def _note(x: float, y: float, text: str, xref: str, yref: str) -> dict[str, Any]:
+    return {
+        "x": x,
+        "y": y,
+        "xref": xref,
+        "yref": yref,
+        "text": text,
+        "showarrow": False,
+        "xanchor": "left" if xref == "x" else "right",
+        "yanchor": "top" if yref == "paper" else "bottom",
+        "font": {"size": 11, "color": "#374151"},
+        "bgcolor": "rgba(255,255,255,.8)",
+    }
+
+
+def _time_bins(t0: float, t1: float) -> np.ndarray:
+    """Bin edges over [t0, t1]: whole or round fractions of a second, at most :data:`FLOW_BINS` bins."""
+    span = max(t1 - t0, 1e-3)
+    width = next(
+        (w for w in (0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10, 30, 60) if span / w <= FLOW_BINS),
+        span / FLOW_BINS,
+    )
+    return t0 + np.arange(0, span + width, width)
+
+
+def _busy_integral(start: np.ndarray, end: np.ndarray, t: np.ndarray) -> np.ndarray:
+    """∫ (requests in flight) dt from -∞ to each ``t``: Σ clip(t - start, 0, end - start), in
+    O((n + len(t)) log n) with sorted starts and ends."""
+    s, e = np.sort(start), np.sort(end)
+    cs, ce = np.concatenate([[0.0], np.cumsum(s)]), np.concatenate([[0.0], np.cumsum(e)])
+    ns, ne = np.searchsorted(s, t), np.searchsorted(e, t)
+    return (ns * t - cs[ns]) - (ne * t - ce[ne])
+
+
+def flow_figures(points: list[PerfPoint]) -> list[dict[str, Any]]:
+    """Requests in flight (time-weighted mean per bin) and throughput over time (requests finishing
+    per second, successful only, and output tokens per second), from every request record; every
+    sweep point on one time axis (seconds since the run's first send)."""
+    with_flow = [(k, p) for k, p in enumerate(points) if p.flow and len(p.flow["start"])]
+    if not with_flow:
+        return []
+    t0 = min(float(p.flow["start"].min()) for _, p in with_flow)
+    busy, thr = [], []
+    input_only = input_only_run(points)
+    for k, p in with_flow:
+        start, end, ok, tokens = p.flow["start"], p.flow["end"], p.flow["ok"], p.flow["tokens"]
+        edges = _time_bins(float(start.min()), float(end.max()))
+        width = np.diff(edges)
+        integral = _busy_integral(start, end, edges)
+        inflight = np.diff(integral) / width
+        mids = ((edges[:-1] + edges[1:]) / 2 - t0).round(4).tolist()
+        color = PALETTE[k % len(PALETTE)]
+        name = point_label(p)
+        busy.append(
+            {
+                "type": "scatter",
+                "mode": "lines",
+                "name": name,
+                "x": mids,
+                "y": inflight.round(3).tolist(),
+                "line": {"color": color, "shape": "hv"},
+                "legendgroup": p.key,
+                "hovertemplate": "t=%{x:.2f}s<br>%{y:.2f} in flight<extra>" + name + "</extra>",
+            }
+        )
+        done, _ = np.histogram(end[ok], bins=edges)
+        thr.append(
+            {
+                "type": "scatter",
+                "mode": "lines",
+                "name": name,
+                "x": mids,
+                "y": (done / width).round(3).tolist(),
+                "line": {"color": color, "shape": "hv"},
+                "legendgroup": p.key,
+                "hovertemplate": "t=%{x:.2f}s<br>%{y:.3g} req/s<extra>" + name + "</extra>",
+            }
+        )
+        if not input_only and tokens[ok].sum() > 0:
+            toks, _ = np.histogram(end[ok], bins=edges, weights=tokens[ok])
+            thr.append(
+                {
+                    "type": "scatter",
+                    "mode": "lines",
+                    "name": name + " · tok/s",
+                    "x": mids,
+                    "y": (toks / width).round(2).tolist(),
+                    "yaxis": "y2",
+                    "showlegend": False,
+                    "legendgroup": p.key,
+                    "line": {"color": color, "dash": "dot", "shape": "hv"},
+                    "hovertemplate": "t=%{x:.2f}s<br>%{y:.4g} output tok/s<extra>" + name + "</extra>",
+                }
+            )
+    x_title = {"title": {"text": "seconds since the first send"}, "rangemode": "tozero"}
+    figs = [
+        figure(
+            busy,
+            "Requests in flight over time",
+            xaxis=x_title,
+            yaxis={"title": {"text": "requests in flight"}, "rangemode": "tozero"},
+        ),
+    ]
+    extra: dict[str, Any] = {}
+    if any(t.get("yaxis") == "y2" for t in thr):
+        extra["yaxis2"] = {
+            "title": {"text": "output tokens/s (dotted)"},
+            "overlaying": "y",
+            "side": "right",
+            "rangemode": "tozero",
+            "showgrid": False,
+        }
+        extra["margin"] = {"l": 60, "r": 70, "t": 48, "b": 50}
+    figs.append(
+        figure(
+            thr,
+            "Throughput over time (requests finishing per second)",
+            xaxis=x_title,
+            yaxis={"title": {"text": "requests/s (solid)"}, "rangemode": "tozero"},
+            **extra,
+        )
+    )
+    return figs
+
+
+def read_scrapes(point_dir: Path) -> list[dict[str, Any]]:
+    """The server's scrapes during a point (``server_metrics.jsonl``: one JSON object a line); a
+    torn or foreign line is skipped, a missing file gives none."""
+    path = point_dir / SCRAPES_FILE
+    if not path.is_file():
+        return []
+    out = []
+    for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
+        try:
+            row = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(row, dict) and isinstance(row.get("time"), int | float):
+            out.append(row)
+    return out
+
+
+def server_figure(points: list[PerfPoint]) -> dict[str, Any] | None:
+    """The server's own gauges over time (running and waiting requests; KV-cache use in % on the
+    right axis), from its scrapes; every point on one wall-clock axis."""
+    scraped = [(k, p) for k, p in enumerate(points) if p.scrapes]
+    if not scraped:
+        return None
+    t0 = min(float(p.scrapes[0]["time"]) for _, p in scraped)
+    traces = []
+    for k, p in scraped:
+        xs = [round(float(r["time"]) - t0, 3) for r in p.scrapes]
+        for key, label, dash, axis, scale in SERVER_GAUGES:
+            ys = [(r[key] * scale if isinstance(r.get(key), int | float) else None) for r in p.scrapes]
+            if all(y is None for y in ys):
+                continue
+            traces.append(
+                {
+                    "type": "scatter",
+                    "mode": "lines+markers",
+                    "name": f"{label} · {point_label(p)}",
+                    "x": xs,
+                    "y": ys,
+                    "yaxis": axis,
+                    "marker": {"size": 4},
+                    "line": {"color": PALETTE[k % len(PALETTE)], "dash": dash},
+                }
+            )
+    if not traces:
+        return None
+    extra: dict[str, Any] = {}
+    if any(t["yaxis"] == "y2" for t in traces):
+        extra["yaxis2"] = {
+            "title": {"text": "KV-cache use (%)"},
+            "overlaying": "y",
+            "side": "right",
+            "range": [0, 100],
+            "showgrid": False,
+        }
+        extra["margin"] = {"l": 60, "r": 70, "t": 48, "b": 50}
+    return figure(
+        traces,
+        "Server metrics over time (scraped from its /metrics)",
+        xaxis={"title": {"text": "seconds since the first scrape"}, "rangemode": "tozero"},
+        yaxis={"title": {"text": "requests"}, "rangemode": "tozero"},
+        height=380,
+        **extra,
+    )
+
+
+def server_rows(points: list[PerfPoint]) -> tuple[list[str], list[dict[str, Any]]]:
+    """The ``Server metrics`` summary of each point as written (keys, rows); empty when none has it."""
+    rows, keys = [], []
+    for p in points:
+        data = p.summary.get("Server metrics")
+        if isinstance(data, dict) and data:
+            rows.append({"key": p.key, **data})
+            keys += [k for k, v in data.items() if k not in keys and not isinstance(v, dict | list)]
+    return keys, rows
+
+
+def read_capacity(folder: Path) -> dict[str, Any] | None:
+    """``slo_search.json`` (an SLO search's answer) when the run has one, as written."""
+    path = folder / SLO_SEARCH_FILE
+    if not path.is_file():
+        return None
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except ValueError:
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def percentile_side_by_side(points: list[PerfPoint]) -> list[dict[str, Any]]:
+    """For each key metric, a table with a row per percentile and a column per sweep point (the
+    engine's numbers; TTFT, TPOT and ITL in ms)."""
+    input_only = input_only_run(points)
+    tables = []
+    for column, title, scale in SIDE_BY_SIDE:
+        if input_only and column in ("ttft", "tpot", "itl"):
+            continue
+        labels = points[0].result.percentiles.labels
+        rows = []
+        for q in labels:
+            vals = [_pct(p, column, q) for p in points]
+            rows.append({"q": q, "values": [None if v is None else round(v * scale, 4) for v in vals]})
+        if any(v is not None for r in rows for v in r["values"]):
+            tables.append({"column": column, "title": title, "rows": rows})
+    return tables
 
 
 def sweep_figures(
@@ -274,7 +661,9 @@ def sweep_figures(
     right_name, right_field = (
         ("Inputs/s", "inputs_throughput") if input_only else ("Output tokens/s", "output_throughput")
     )
-    thr, lat = [], []
+    thr: list[dict[str, Any]] = []
+    lat: list[dict[str, Any]] = []
+    ttft: list[dict[str, Any]] = []
     for g, (run_points, run_name) in enumerate(zip(groups, names, strict=True)):
         xs = [f"{x:g}" for x in sweep_axis(run_points)[1]]  # categories: a 1, 4, 16, 64 sweep spreads evenly
         suffix = f" · {run_name}" if run_name else ""
@@ -303,20 +692,28 @@ def sweep_figures(
                 "line": {"color": PALETTE[1], "dash": dash},
             }
         )
-        lines = [("Latency p50", "latency", "50%"), ("Latency p99", "latency", "99%")]
-        if not input_only:
-            lines += [("TTFT p50", "ttft", "50%"), ("TTFT p99", "ttft", "99%")]
-        for k, (label, column, q) in enumerate(lines):
-            lat.append(
-                {
-                    "type": "scatter",
-                    "mode": "lines+markers",
-                    "name": label + suffix,
-                    "x": xs,
-                    "y": [_pct(p, column, q) for p in run_points],
-                    "line": {"color": PALETTE[(k + 2) % len(PALETTE)], "dash": dash},
-                }
-            )
+        # TTFT in ms on a chart of its own: on the latency chart's seconds it is a flat line at 0
+        charts = [(lat, "latency", 1.0)] + ([] if input_only else [(ttft, "ttft", 1000.0)])
+        for target, column, scale in charts:
+            for k, q in enumerate(("50%", "99%")):
+                values = [_pct(p, column, q) for p in run_points]
+                target.append(
+                    {
+                        "type": "scatter",
+                        "mode": "lines+markers",
+                        "name": f"p{q[:-1]}{suffix}",
+                        "x": xs,
+                        "y": [None if v is None else round(v * scale, 6) for v in values],
+                        "line": {"color": PALETTE[(k + 2) % len(PALETTE)], "dash": dash},
+                    }
+                )
+    ttft_fig = figure(
+        ttft,
+        f"TTFT against {x_title.lower()}",
+        xaxis={"title": {"text": x_title}, "type": "category"},
+        yaxis={"title": {"text": "TTFT (ms)"}, "rangemode": "tozero", "type": "linear"},
+        updatemenus=[log_toggle("yaxis")],
+    )
     return [
         figure(
             thr,
@@ -337,9 +734,9 @@ def sweep_figures(
             lat,
             f"Latency against {x_title.lower()}",
             xaxis={"title": {"text": x_title}, "type": "category"},
-            yaxis={"title": {"text": "seconds"}, "rangemode": "tozero"},
+            yaxis={"title": {"text": "latency (s)"}, "rangemode": "tozero"},
         ),
-    ]
+    ] + ([] if input_only else [ttft_fig])
 
 
 def timeline_figure(points: list[PerfPoint]) -> dict[str, Any] | None:
@@ -451,26 +848,47 @@ def run_title(folder: Path) -> str:
     return f"{folder.name} ({folder.parent.name})"
 
 
+#: the summary columns every reader looks for first, left of the rest (visible at 1000 px)
+KEY_COLUMNS = ["request_throughput", "output_throughput", "inputs_throughput"]
+
+
+def table_columns(points: list[PerfPoint]) -> list[tuple[str, str]]:
+    """(row key, title) of the summary table: throughput, p50/p99 latency, p99 TTFT and failures
+    first (they fit a 1000 px window), then every other column of :func:`summary_fields`."""
+    fields = summary_fields(points)
+    key = [(PointMetrics.key(f), t) for f, t in fields if f in KEY_COLUMNS]
+    key += [("P50 latency (s)", "P50 latency (s)"), ("P99 latency (s)", "P99 latency (s)")]
+    if not input_only_run(points):
+        key.append(("P99 TTFT (s)", "P99 TTFT (s)"))
+    key.append((PointMetrics.key("failed_requests"), "Failed"))
+    rest = [(PointMetrics.key(f), t) for f, t in fields if f not in KEY_COLUMNS and f != "failed_requests"]
+    return key + rest
+
+
 def perf_context(folder: Path) -> dict[str, Any]:
     """Everything the perf template shows, plus the ``report_data`` JSON island for scripts."""
     points = load_perf_run(folder)
-    figures: list[tuple[str, dict[str, Any]]] = []
-    for fig in sweep_figures(points):
-        figures.append(("sweep", fig))
-    for metric, unit, title in DIST_METRICS:
-        dist = histogram_figure(points, metric, unit, title)
-        if dist is not None:
-            figures.append(("dist", dist))
-    timeline = timeline_figure(points)
-    errors = errors_figure(points)
+    slo = slo_of(points)
+    capacity_data = read_capacity(folder)
+    capacity = capacity_data.get("capacity") if capacity_data else None
+    if not isinstance(capacity, int | float) or isinstance(capacity, bool):
+        capacity = None
+    dist_figs = [
+        f
+        for metric, unit, title, scale in DIST_METRICS
+        if (f := ecdf_figure(points, metric, unit, title, scale=scale)) is not None
+    ]
     first = redact_config(points[0].args)  # a folder written by another tool may hold a key in clear
-    config = {
+    config: dict[str, Any] = {
         k: first.get(k)
         for k in ("model", "url", "api", "dataset", "max_tokens", "stream", "rate")
         if k in first
     }
     if "rate" in config and (config["rate"] is None or config["rate"] <= 0):
         config["rate"] = "no limit (fixed concurrency)"
+    if slo:
+        config["slo (ms)"] = ", ".join(f"{k} {fmt_num(v)}" for k, v in slo.items())
+    server_keys, server_table = server_rows(points)
     report_data = {
         "kind": "perf",
         "run": str(folder),
@@ -484,24 +902,28 @@ def perf_context(folder: Path) -> dict[str, Any]:
             }
             for p in points
         ],
+        "slo": slo,
+        "capacity": capacity_data,
     }
     return {
         "title": f"Perf report · {run_title(folder)}",
         "run_title": run_title(folder),
         "folder": str(folder),
         "config": config,
-        "columns": [(PointMetrics.key(f), title) for f, title in summary_fields(points)]
-        + [
-            ("P50 latency (s)", "P50 latency (s)"),
-            ("P99 latency (s)", "P99 latency (s)"),
-        ]
-        + ([] if input_only_run(points) else [("P99 TTFT (s)", "P99 TTFT (s)")]),
+        "columns": table_columns(points),
         "rows": summary_rows(points),
         "points": points,
-        "sweep_figs": [f for kind, f in figures if kind == "sweep"],
-        "dist_figs": [f for kind, f in figures if kind == "dist"],
-        "timeline_fig": timeline,
-        "errors_fig": errors,
+        "capacity": capacity_data,
+        "capacity_figs": capacity_figures(points, slo, capacity),
+        "side_by_side": percentile_side_by_side(points),
+        "sweep_figs": sweep_figures(points),
+        "dist_figs": dist_figs,
+        "flow_figs": flow_figures(points),
+        "server_fig": server_figure(points),
+        "server_keys": server_keys,
+        "server_rows": server_table,
+        "timeline_fig": timeline_figure(points),
+        "errors_fig": errors_figure(points),
         "error_rows": error_rows(points),
         "warnings": [(p.key, w) for p in points for w in p.metrics.warnings],
         "report_data": report_data,

@@ -16,9 +16,10 @@ Scope = dict[str, Any]
 OPEN_PATHS = frozenset(
     {"/health", "/docs", "/docs/oauth2-redirect", "/redoc", "/openapi.json", "/", "/favicon.ico"}
 )
-#: The web page's shells and static files (evalscope.service.web): they hold no job data, their
-#: script calls the API with the token the user typed.
-OPEN_PREFIXES = ("/static/", "/jobs/")
+#: The web page's shells and static files (evalscope.service.web), and plotly.js for the reports
+#: (evalscope.report.page.PLOTLY_ROUTE): they hold no job data, their script calls the API with the
+#: token the user typed.
+OPEN_PREFIXES = ("/static/", "/jobs/", "/report-assets/")
 
 
 async def _send_json(

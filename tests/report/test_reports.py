@@ -54,15 +54,72 @@ def test_perf_report_holds_the_summary_numbers(perf_runs):
         for key in ("Request throughput (req/s)", "Average latency (s)", "Succeed requests"):
             cell = re.search(rf'data-metric="{re.escape(key)}">([^<]*)<', row).group(1)
             assert cell == fmt_num(on_disk[key])
-    # every chart is present: 2 sweep charts, 4 distributions, the timeline; no failures -> no error chart
-    for fig_id in ("sweep-1", "sweep-2", "dist-1", "dist-2", "dist-3", "dist-4", "timeline-plot"):
+    # every chart is present: throughput, latency and TTFT across the sweep, capacity (req/s against p99
+    # latency and p99 TTFT), 4 percentile curves, in flight and throughput over time, the timeline;
+    # no failures -> no error chart
+    for fig_id in (
+        "sweep-1",
+        "sweep-2",
+        "sweep-3",
+        "capacity-1",
+        "capacity-2",
+        "dist-1",
+        "dist-2",
+        "dist-3",
+        "dist-4",
+        "flow-1",
+        "flow-2",
+        "timeline-plot",
+    ):
         assert island(html, f"{fig_id}-spec")["data"], fig_id
     assert 'id="no-errors"' in html
-    # the distributions are drawn from the request records: each point's shares add up to 100 %
+    # the percentile curves are drawn from the request records and pass through the engine's percentiles
     ttft = island(html, "dist-1-spec")
     assert "Time to first token" in ttft["layout"]["title"]["text"]
-    for trace in ttft["data"]:
-        assert sum(trace["y"]) == pytest.approx(100.0, abs=0.05)
+    assert ttft["layout"]["xaxis"]["title"]["text"].endswith("(ms)")
+    assert [b["args"][0]["xaxis.type"] for b in ttft["layout"]["updatemenus"][0]["buttons"]] == [
+        "linear",
+        "log",
+    ]
+    for trace, point in zip(ttft["data"], data["points"], strict=True):
+        assert trace["y"][0] == 0 and trace["y"][-1] == 100 and trace["x"] == sorted(trace["x"])
+        pct = point["percentiles"]
+        for q in ("50%", "90%", "99%"):
+            engine_ms = pct["TTFT (s)"][pct["Percentiles"].index(q)] * 1000
+            assert trace["x"][trace["y"].index(float(q[:-1]))] == pytest.approx(engine_ms, abs=1e-3)
+    # TTFT across the sweep in ms, on its own chart with a log switch; p99 per point as the engine wrote it
+    sweep_ttft = island(html, "sweep-3-spec")
+    p99 = next(t for t in sweep_ttft["data"] if t["name"] == "p99")
+    assert p99["y"] == [
+        pytest.approx(p["percentiles"]["TTFT (s)"][p["percentiles"]["Percentiles"].index("99%")] * 1000)
+        for p in data["points"]
+    ]
+    # capacity: one marker per sweep point at (p99 latency, req/s)
+    cap = island(html, "capacity-1-spec")["data"][0]
+    assert cap["y"] == [p["summary"]["Request throughput (req/s)"] for p in data["points"]]
+    assert cap["text"] == ["c=1", "c=3"]
+    # requests in flight over time: the time-integral is the total busy time of all requests
+    flow = island(html, "flow-1-spec")
+    for trace, point in zip(flow["data"], data["points"], strict=True):
+        assert max(trace["y"]) <= point["parallel"] + 1e-6
+    # throughput over time: requests finishing per bin add up to the successful requests
+    thr = island(html, "flow-2-spec")
+    for point in data["points"]:
+        trace = next(
+            t
+            for t in thr["data"]
+            if t.get("yaxis") != "y2" and t["name"] == f"concurrency {point['parallel']}"
+        )
+        width = trace["x"][1] - trace["x"][0] if len(trace["x"]) > 1 else 1
+        assert sum(trace["y"]) * width == pytest.approx(point["summary"]["Succeed requests"], rel=0.01)
+    # percentiles with the sweep points side by side (TTFT in ms)
+    table = re.search(r'<table class="side-by-side" data-column="ttft">(.*?)</table>', html, re.S).group(1)
+    row99 = re.search(r"<tr class=\"p99\"><td>99%</td>(.*?)</tr>", table, re.S).group(1)
+    cells = re.findall(r'<td class="num">([^<]*)</td>', row99)
+    assert cells == [
+        fmt_num(round(p["percentiles"]["TTFT (s)"][p["percentiles"]["Percentiles"].index("99%")] * 1000, 4))
+        for p in data["points"]
+    ]
     # the timeline has one segment per request (waiting + generating)
     timeline = island(html, "timeline-plot-spec")
     generating = next(t for t in timeline["data"] if t["name"] == "generating")

@@ -17,7 +17,7 @@ from typing import Annotated, Any
 from urllib.parse import urlsplit
 
 from fastapi import APIRouter, Body, Header, Query, Request
-from fastapi.responses import FileResponse, JSONResponse
+from fastapi.responses import FileResponse, JSONResponse, Response
 from pydantic import ValidationError
 
 from evalscope import __version__
@@ -29,6 +29,7 @@ from evalscope.rundir import RunDir
 from evalscope.service.bodies import ENGINE_ROUTES
 from evalscope.service.context import Context, ServiceContext
 from evalscope.service.errors import ApiError, validation_errors
+from evalscope.service.routers.files import serve_file
 from evalscope.service.submit import submit
 
 TASK_HEADER = "EvalScope-Task-Id"
@@ -382,14 +383,14 @@ def log_page(
     return _log_page(RunDir(Path(job.output_dir)).log, start_line, page)
 
 
-def report(ctx: ServiceContext, kind: str, task_id: str | None) -> FileResponse:
-    """The task's report.html."""
+def report(ctx: ServiceContext, kind: str, task_id: str | None) -> Response:
+    """The task's report.html (self-contained: plotly.js put back in, see files.serve_file)."""
     task_id = check_task_id(task_id, "task_id")
     job = _job_of(ctx, task_id, kind)
     path = _report_file(job) if job is not None else None
     if path is None:
         raise _error(404, f"Report not found for task_id: {task_id}", "task_id")
-    return FileResponse(path, media_type="text/html")
+    return serve_file(path)
 
 
 def _add_task_routes(kind: str) -> None:
@@ -424,7 +425,7 @@ def _add_task_routes(kind: str) -> None:
         summary="A task's report.html",
         response_class=FileResponse,
     )
-    def _report(ctx: Context, task_id: TaskQuery = None) -> FileResponse:
+    def _report(ctx: Context, task_id: TaskQuery = None) -> Response:
         return report(ctx, kind, task_id)
 
 
