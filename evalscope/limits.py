@@ -42,6 +42,11 @@ MAX_SLO_MS = MAX_SECONDS * 1000
 MAX_TURNS = 10_000
 #: verdict labels of a judge's ``score_mapping`` (judge_model_args)
 MAX_JUDGE_LABELS = 26
+#: the mock's KV-cache size in tokens (``kv_cache_tokens``: what /metrics reports usage against)
+MAX_KV_CACHE_TOKENS = 2**40
+#: seconds between two scrapes of a server's /metrics during a perf run (``server_metrics_interval``)
+MIN_SCRAPE_INTERVAL = 0.05
+MAX_SCRAPE_INTERVAL = 3600.0
 #: the mock server's /v1/embeddings vector length (a test server: a few thousand floats are plenty)
 MAX_EMBEDDING_DIM = 8192
 #: the code sandbox's per-run limits (evalscope.sandbox.Limits): memory, processes, file and disk sizes

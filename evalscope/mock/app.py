@@ -14,6 +14,7 @@ from typing import Any
 from aiohttp import web
 
 from evalscope.client.probe import PROBE_HEADER
+from evalscope.mock.capacity import Engine, Sequence
 from evalscope.mock.config import MockConfig, ScriptedAnswer
 from evalscope.mock.embeddings import handle_embeddings
 from evalscope.mock.formats import (
@@ -62,6 +63,7 @@ class MockState:
         self.timings: dict[str, dict[str, Any]] = {}
         self.arrivals = 0
         self.probes = 0  # connection tests (PROBE_HEADER), kept out of every other statistic
+        self.engine = Engine(self.cfg)  # slots, queue and the counters of GET /metrics (capacity.py)
         # record_requests: what each request carried and what it was answered (the newest REQUEST_LOG)
         self.request_log: deque[dict[str, Any]] = deque(maxlen=REQUEST_LOG)
 
@@ -76,6 +78,14 @@ class MockState:
             "in_flight": self.in_flight,
             "max_in_flight": self.max_in_flight,
             "probes": self.probes,
+            "engine": {
+                "running": self.engine.running,
+                "waiting": self.engine.waiting,
+                "max_running": self.engine.max_running,
+                "max_waiting": self.engine.max_waiting,
+                "prompt_tokens": self.engine.prompt_tokens,
+                "generation_tokens": self.engine.generation_tokens,
+            },
         }
 
     def delay(self, base: float) -> float:
@@ -87,6 +97,7 @@ class MockState:
 
 
 STATE: web.AppKey[MockState] = web.AppKey("mock_state", MockState)
+METRICS: web.AppKey[Any] = web.AppKey("mock_metrics_registry")
 
 
 class _Writer:
@@ -262,6 +273,7 @@ async def _generate(
     request: web.Request, fmt: WireFormat, st: MockState, record: dict[str, Any] | None
 ) -> web.StreamResponse:
     cfg = st.cfg
+    arrived = time.perf_counter()  # the engine's clock: queue time, TTFT and latency in /metrics
     if not _authorized(request, cfg):
         return _error(fmt, 401, "invalid or missing API key or required header")
     try:
@@ -309,9 +321,17 @@ async def _generate(
     for kind, hit in (("cut", cut), ("stall", stall), ("malformed", malformed)):
         if hit:
             st.faults[kind] += 1
-    if req.stream:
-        return await _stream(request, fmt, st, req, plan, record, cut, stall, malformed)
-    return await _respond(request, fmt, st, req, plan, record, cut, stall, malformed)
+    seq = await st.engine.admit(plan.prompt_tokens, arrived)  # with max_num_seqs: a slot, in arrival order
+    try:
+        if req.stream:
+            resp = await _stream(request, fmt, st, req, plan, record, cut, stall, malformed, seq=seq)
+        else:
+            resp = await _respond(request, fmt, st, req, plan, record, cut, stall, malformed, seq=seq)
+        if not (cut or request.get(DISCONNECTED)):
+            seq.finish(plan.finish)
+        return resp
+    finally:
+        seq.close()
 
 
 async def _respond(
@@ -324,11 +344,13 @@ async def _respond(
     cut: bool,
     stall: bool,
     malformed: bool,
+    seq: Sequence | None = None,
 ) -> web.StreamResponse:
     cfg = st.cfg
     n_chunks = len(plan.chunks(cfg.tokens_per_chunk))
-    # a non-streamed answer takes as long as the stream would have
-    wait = st.delay(cfg.ttft) + sum(st.delay(cfg.itl) for _ in range(max(0, n_chunks - 1)))
+    # a non-streamed answer takes as long as the stream would have (gaps at the batch size of its start)
+    gap = st.engine.gap()
+    wait = st.delay(cfg.ttft) + sum(st.delay(gap) for _ in range(max(0, n_chunks - 1)))
     if stall:
         wait += cfg.stall_seconds
     if wait > 0:
@@ -337,6 +359,9 @@ async def _respond(
     if record is not None:
         record["first_chunk"] = time.perf_counter()
         record["chunks"].append(record["first_chunk"])
+    if seq is not None:
+        seq.first_token()
+        seq.emit(plan.completion_tokens)
     if not (cut or malformed):
         return web.Response(body=data, content_type="application/json")
     half = data[: len(data) // 2]
@@ -368,8 +393,10 @@ async def _stream(
     cut: bool,
     stall: bool,
     malformed: bool,
+    seq: Sequence | None = None,
 ) -> web.StreamResponse:
     cfg = st.cfg
+    eng = st.engine
     resp = web.StreamResponse(
         headers={"Content-Type": fmt.stream_content_type(req), "Cache-Control": "no-cache"}
     )
@@ -382,11 +409,12 @@ async def _stream(
         w.emit(fmt.head(plan, req))
         if cfg.ttft > 0:
             await w.sleep(st.delay(cfg.ttft))
-        itl = cfg.itl
         faulty = stall or malformed or cut
         for i, (kind, text, n) in enumerate(chunks):
-            if i and itl > 0:
-                await w.sleep(st.delay(itl))
+            if i:
+                gap = eng.gap()  # itl + itl_per_seq * requests decoding now
+                if gap > 0:
+                    await w.sleep(st.delay(gap))
             if faulty and i == middle:
                 if stall:
                     await w.sleep(cfg.stall_seconds)
@@ -399,6 +427,10 @@ async def _stream(
             (ss.content if kind == "content" else ss.reasoning).append(text)
             w.emit(fmt.delta(plan, req, kind, text, ss), chunk=True)
             ss.chunks += 1
+            if seq is not None:
+                if i == 0:
+                    seq.first_token()  # buffered now, written at the next sleep or the end: microseconds later
+                seq.emit(n)
         if not chunks and (stall or malformed or cut):  # an empty reply still shows its fault
             if stall:
                 await w.sleep(cfg.stall_seconds)
@@ -452,6 +484,12 @@ async def _timings(request: web.Request) -> web.Response:
     return web.json_response({"clock": "time.perf_counter", "requests": st.timings})
 
 
+async def _metrics(request: web.Request) -> web.Response:
+    from evalscope.mock.metrics import CONTENT_TYPE, render
+
+    return web.Response(body=render(request.app[METRICS]), headers={"Content-Type": CONTENT_TYPE})
+
+
 async def _health(request: web.Request) -> web.Response:
     return web.json_response({"status": "ok"})
 
@@ -482,4 +520,9 @@ def create_app(cfg: MockConfig) -> web.Application:
     r.add_get("/mock/timings", _timings)
     r.add_get("/mock/requests", _requests)
     r.add_get("/health", _health)
+    if cfg.metrics:
+        from evalscope.mock.metrics import metrics_registry
+
+        app[METRICS] = metrics_registry(app[STATE])
+        r.add_get("/metrics", _metrics)
     return app

@@ -60,6 +60,33 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     t.add_argument(
         "--tokens-per-chunk", type=int, default=d.tokens_per_chunk, help="tokens per streamed chunk"
     )
+    k = p.add_argument_group(
+        "capacity model (slots, a FIFO queue, per-token time growing with the batch; docs/mock-server.md)"
+    )
+    k.add_argument(
+        "--max-num-seqs",
+        type=int,
+        default=d.max_num_seqs,
+        help="at most this many requests decode at once, the others wait in arrival order (default: no limit)",
+    )
+    k.add_argument(
+        "--itl-per-seq",
+        type=float,
+        default=d.itl_per_seq,
+        help="seconds added to every gap between chunks per request decoding at that moment",
+    )
+    k.add_argument(
+        "--kv-cache-tokens",
+        type=int,
+        default=d.kv_cache_tokens,
+        help="KV-cache size in tokens that /metrics reports vllm:kv_cache_usage_perc against",
+    )
+    k.add_argument(
+        "--metrics",
+        action=argparse.BooleanOptionalAction,
+        default=d.metrics,
+        help="serve vLLM-style Prometheus metrics at GET /metrics",
+    )
     p.add_argument(
         "--embedding-dim", type=int, default=d.embedding_dim, help="length of each /v1/embeddings vector"
     )

@@ -130,6 +130,23 @@ class MockConfig(BaseModel):
         0.0, ge=0, le=1, description="relative jitter: each delay is multiplied by uniform(1-j, 1+j)"
     )
     tokens_per_chunk: int = Field(1, ge=1, description="tokens carried by each streamed chunk")
+    # capacity model (evalscope/mock/capacity.py): slots, a FIFO queue, token time growing with the batch
+    max_num_seqs: int | None = Field(
+        None,
+        ge=1,
+        le=limits.MAX_PARALLEL,
+        description="at most this many requests decode at once; the others wait in a FIFO queue (None: no limit)",
+    )
+    itl_per_seq: float = Field(
+        0.0, ge=0, le=1, description="seconds added to every gap between chunks per request decoding then"
+    )
+    kv_cache_tokens: int = Field(
+        262_144,
+        ge=1,
+        le=limits.MAX_KV_CACHE_TOKENS,
+        description="KV-cache size in tokens that /metrics reports usage against (nothing is evicted)",
+    )
+    metrics: bool = Field(True, description="serve vLLM-style Prometheus metrics at GET /metrics")
     embedding_dim: int = Field(
         16, ge=1, le=limits.MAX_EMBEDDING_DIM, description="length of each /v1/embeddings vector"
     )

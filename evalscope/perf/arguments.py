@@ -140,6 +140,19 @@ class PerfArguments(BaseModel):
     no_test_connection: bool = Field(
         default=False, description="skip the one-request connection test before the run"
     )
+    # the target's own Prometheus metrics, scraped during each sweep point (perf/server_metrics.py)
+    server_metrics: bool = Field(
+        default=True, description="scrape the server's Prometheus metrics during the run (aiperf's default)"
+    )
+    server_metrics_url: str | None = Field(
+        default=None, description="the metrics endpoint; default: /metrics on the host of url"
+    )
+    server_metrics_interval: float = Field(
+        default=1.0,
+        ge=limits.MIN_SCRAPE_INTERVAL,
+        le=limits.MAX_SCRAPE_INTERVAL,
+        description="seconds between two scrapes",
+    )
     # multi-turn sessions (EvalScope's names; think_time is ours)
     multi_turn: bool = Field(
         default=False, description="sessions: number counts conversations, parallel concurrent ones"
@@ -158,6 +171,11 @@ class PerfArguments(BaseModel):
         return f"PerfArguments({self.public_dict()!r}, api_key='***')"
 
     __str__ = __repr__
+
+    @field_validator("server_metrics_url")
+    @classmethod
+    def _metrics_url(cls, value: str | None) -> str | None:
+        return None if value is None else check_model_url(value)
 
     @field_validator("number", "parallel", mode="before")
     @classmethod

@@ -115,6 +115,13 @@ def add_perf_arguments(p: argparse.ArgumentParser) -> None:
         action="store_true",
         help="skip the one-request connection test before the run",
     )
+    g.add_argument(
+        "--server-metrics",
+        action=argparse.BooleanOptionalAction,
+        help="scrape the server's Prometheus metrics during the run (default: on; --no-server-metrics: off)",
+    )
+    g.add_argument("--server-metrics-url", help="metrics endpoint (default: /metrics on the host of --url)")
+    g.add_argument("--server-metrics-interval", type=float, help="seconds between two scrapes (1.0)")
     g.add_argument("--debug", action="store_true", help="tracebacks on errors")
 
 

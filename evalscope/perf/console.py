@@ -12,7 +12,11 @@ from rich.table import Table
 from evalscope.perf.results import PointMetrics, PointPercentiles, PointResult
 
 #: summary keys left out of the table (printed as warnings, or too long for a cell)
-_NOT_IN_TABLE = (PointMetrics.key("failure_examples"), PointMetrics.key("warnings"))
+_NOT_IN_TABLE = (
+    PointMetrics.key("failure_examples"),
+    PointMetrics.key("warnings"),
+    PointMetrics.key("server_metrics"),  # a table of its own
+)
 
 
 class ConsoleReporter:
@@ -114,6 +118,14 @@ def print_result(console: Console, key: str, summary: dict[str, Any], percentile
         for row in rows:
             p.add_row(*(row[c] for c, _ in group))
         console.print(p)
+    server = summary.get(PointMetrics.key("server_metrics"))
+    if server:
+        s = Table(title="Server metrics (the server's own /metrics)", show_header=True, header_style="bold")
+        s.add_column("Metric", no_wrap=True)
+        s.add_column("Value", justify="right", overflow="fold")
+        for k, v in server.items():
+            s.add_row(k, _fmt(v))
+        console.print(s)
     for w in summary.get(PointMetrics.key("warnings"), []):
         console.print(f"[yellow]warning:[/yellow] {w}")
 

@@ -58,6 +58,42 @@ class _Keyed(BaseModel):
         return cls.model_fields[field].alias or field
 
 
+class ServerMetricsSummary(_Keyed):
+    """What the server's own metrics said during one sweep point (``Server metrics`` in the summary;
+    :mod:`evalscope.perf.server_metrics`). Gauges are over the scrapes taken while the load ran;
+    tokens and requests are counter increases over the point; server TTFT, latency, queue time and
+    TPOT come from the histograms' increase over the point (mean exact: sum / count; p50 and p99
+    interpolated inside buckets). Only the keys the server's names gave are present."""
+
+    url: str = Field(default="", alias="Metrics URL")
+    server: str = Field(default="unknown", alias="Server type")
+    scrapes: int = Field(default=0, alias="Scrapes")
+    failed_scrapes: int = Field(default=0, alias="Failed scrapes")
+    peak_running: float | None = Field(default=None, alias="Peak running requests")
+    mean_running: float | None = Field(default=None, alias="Mean running requests")
+    peak_waiting: float | None = Field(default=None, alias="Peak waiting requests")
+    mean_waiting: float | None = Field(default=None, alias="Mean waiting requests")
+    mean_kv_cache_usage: float | None = Field(default=None, alias="Mean KV-cache usage")
+    peak_kv_cache_usage: float | None = Field(default=None, alias="Peak KV-cache usage")
+    prefix_cache_hit_rate: float | None = Field(default=None, alias="Prefix-cache hit rate")
+    prompt_tokens: float | None = Field(default=None, alias="Prompt tokens")
+    generation_tokens: float | None = Field(default=None, alias="Generation tokens")
+    requests: float | None = Field(default=None, alias="Requests finished")
+    ttft_mean: float | None = Field(default=None, alias="Server TTFT mean (s)")
+    ttft_p50: float | None = Field(default=None, alias="Server TTFT p50 (s)")
+    ttft_p99: float | None = Field(default=None, alias="Server TTFT p99 (s)")
+    client_minus_server_ttft: float | None = Field(default=None, alias="Client-server TTFT gap (s)")
+    latency_mean: float | None = Field(default=None, alias="Server latency mean (s)")
+    latency_p50: float | None = Field(default=None, alias="Server latency p50 (s)")
+    latency_p99: float | None = Field(default=None, alias="Server latency p99 (s)")
+    queue_time_mean: float | None = Field(default=None, alias="Server queue time mean (s)")
+    queue_time_p50: float | None = Field(default=None, alias="Server queue time p50 (s)")
+    queue_time_p99: float | None = Field(default=None, alias="Server queue time p99 (s)")
+    tpot_mean: float | None = Field(default=None, alias="Server TPOT mean (s)")
+    tpot_p50: float | None = Field(default=None, alias="Server TPOT p50 (s)")
+    tpot_p99: float | None = Field(default=None, alias="Server TPOT p99 (s)")
+
+
 class PointMetrics(_Keyed):
     """One sweep point's summary (``benchmark_summary.json``); definitions in :mod:`evalscope.perf.metrics`."""
 
@@ -111,6 +147,8 @@ class PointMetrics(_Keyed):
     # how the load was sent
     client_processes: int | None = Field(default=None, alias="Client processes")
     distributed_shards: int | None = Field(default=None, alias="Distributed shards")
+    # the server's own metrics (scraped from its /metrics during the point)
+    server_metrics: ServerMetricsSummary | None = Field(default=None, alias="Server metrics")
     warnings: list[str] = Field(default_factory=list, alias="Warnings")
 
     @property

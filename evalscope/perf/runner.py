@@ -35,6 +35,7 @@ from evalscope.perf.output import point_name, write_point
 from evalscope.perf.prompts import PromptItem, Tokenizer, load_prompts
 from evalscope.perf.records import RequestRecord
 from evalscope.perf.results import PerfRun, PointResult
+from evalscope.perf.server_metrics import ServerMetrics
 from evalscope.perf.shards import run_processes
 from evalscope.rundir import RunDir
 
@@ -281,6 +282,7 @@ async def abenchmark(
     if not args.no_test_connection:
         run_warnings.extend(await _test_connection(args))
     folder = open_run_dir(args, run_dir)
+    server = ServerMetrics.for_run(args)  # the target's /metrics, scraped in a thread per point
     total = sum(n for _, n in args.pairs)
     reporter = ConsoleReporter(total, enabled=show_progress)
     results: dict[str, PointResult] = {}
@@ -298,14 +300,26 @@ async def abenchmark(
                 if progress is not None:
                     progress(base + done, total)
 
-            records, stats, processes = await run_point(
-                args, bodies, parallel, number, on_progress, sessions
-            )
+            scrape = server.start_point(folder.root / key) if server is not None else None
+            if scrape is not None:
+                await asyncio.to_thread(scrape.wait_baseline)  # the counters' reference, before the load
+            try:
+                records, stats, processes = await run_point(
+                    args, bodies, parallel, number, on_progress, sessions
+                )
+            except BaseException:
+                if scrape is not None:
+                    scrape.stop(timeout=0)
+                raise
             finished += number
             on_progress(number, finished - number)
             result = point_result(
                 args, records, stats, parallel, number, tokenizer=tokenizer, processes=processes
             )
+            if server is not None:
+                seen = await asyncio.to_thread(server.end_point, scrape, result.metrics.avg_ttft)
+                if seen is not None:
+                    result.metrics.server_metrics = seen
             for w in result.metrics.warnings:
                 log.warning("%s: %s", key, w)
             write_point(folder.root / key, result, records, point_args(args, parallel, number))
@@ -315,6 +329,8 @@ async def abenchmark(
                 reporter.print_result(key, result)
     finally:
         reporter.close()
+    if server is not None:
+        run_warnings.extend(server.warnings)
     return check_run(args, PerfRun.collect(str(folder), results, run_warnings))
 
 
