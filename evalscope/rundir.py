@@ -10,6 +10,8 @@ folder *is* the run's folder (no nesting).  The common files are named here once
   job.json           # a job's own metadata (id, kind, submitted config), written by the job manager only
   logs/run.log       # the run's log: the engine's lines and, in a job, the worker's
   report.html        # the self-contained HTML report
+  live.json          # a job's run only: the run so far, rewritten about once a second (evalscope.perf.live,
+                     # evalscope.eval.live); the service streams it to the job's live page
   ...                # the engine's own files (eval: predictions/, reports/; perf: parallel_*/, benchmark_data.db)
 ```
 """
@@ -27,6 +29,7 @@ CONFIG_FILE = "config.json"
 JOB_FILE = "job.json"
 LOG_FILE = "logs/run.log"
 REPORT_FILE = "report.html"
+LIVE_FILE = "live.json"
 
 
 @dataclass(frozen=True)
@@ -89,6 +92,10 @@ class RunDir:
     @property
     def report_html(self) -> Path:
         return self.root / REPORT_FILE
+
+    @property
+    def live(self) -> Path:
+        return self.root / LIVE_FILE
 
     def is_run(self) -> bool:
         """True when the folder holds a finished or interrupted run (an engine wrote its config)."""

@@ -26,6 +26,7 @@ from evalscope.errors import RunFailed
 from evalscope.eval.benchmarks import Sample, get_benchmark
 from evalscope.eval.config import TaskConfig
 from evalscope.eval.judge.strategy import for_run
+from evalscope.eval.live import EvalLiveView
 from evalscope.eval.loading import LoadedBenchmark, load_benchmark
 from evalscope.eval.repeats import repeat_seed
 from evalscope.eval.report import build_report, fmt_score
@@ -40,7 +41,7 @@ from evalscope.eval.results import (
 from evalscope.eval.scoring import AnyScorer, AsyncScorer, ScoreContext, judge, judge_async
 from evalscope.eval.storage import PredictionWriter, RunLayout
 from evalscope.fsio import atomic_write_json
-from evalscope.rundir import RunDir
+from evalscope.rundir import LIVE_FILE, RunDir
 from evalscope.secrets import ScrubFilter, config_secret_values
 
 log = logging.getLogger("evalscope.eval")
@@ -92,15 +93,20 @@ class _Tracker:
     callback: Progress | None
     bar: Any = None
     span: dict[str, list[float]] = field(default_factory=dict)  # benchmark -> [first send, last finish]
+    live: EvalLiveView | None = None  # a job's live.json (evalscope.eval.live)
 
     def report(self) -> None:
         if self.bar is not None:
             self.bar.update(self.bar.task_ids[0], completed=self.done)
         if self.callback is not None:
             self.callback(self.done, self.total)
+        if self.live is not None:
+            self.live.maybe_write()
 
-    def finish_one(self) -> None:
+    def finish_one(self, benchmark: str | None = None, result: SampleResult | None = None) -> None:
         self.done += 1
+        if self.live is not None and benchmark is not None and result is not None:
+            self.live.add(benchmark, result)
         self.report()
 
 
@@ -342,11 +348,12 @@ async def evaluate(
     *,
     run_dir: Path | str | RunDir | None = None,
     resume: bool = False,
+    live: bool = False,
 ) -> EvalRun:
     """Run an evaluation (the typed core of ``run_task``; no report.html).
 
     ``run_dir``: write exactly there (a job's folder); ``resume``: continue from the predictions
-    already in it.  Raises :class:`RunFailed` (carrying the result's JSON) when the model cannot be
+    already in it; ``live``: keep ``live.json`` (evalscope.eval.live) there while it runs (jobs).  Raises :class:`RunFailed` (carrying the result's JSON) when the model cannot be
     reached or not one sample could be scored, :class:`EvalError` when the run cannot start.
     """
     # each benchmark as this run scores it: judge_strategy picks its scorer (evalscope.eval.judge)
@@ -362,7 +369,7 @@ async def evaluate(
         plan = _plan(benches, layout, resume, cfg)
         ctx = ScoreContext(cfg)
         try:
-            span, warnings = await _ask_pending(cfg, plan, layout, progress, ctx)
+            span, warnings = await _ask_pending(cfg, plan, layout, progress, ctx, live)
         finally:
             await ctx.aclose()
         reports = _write_reports(cfg, benches, plan, layout, span)
@@ -435,7 +442,12 @@ def _progress_bar(total: int, enabled: bool) -> Any:
 
 
 async def _ask_pending(
-    cfg: TaskConfig, plan: _Plan, layout: RunLayout, progress: Progress | None, ctx: ScoreContext
+    cfg: TaskConfig,
+    plan: _Plan,
+    layout: RunLayout,
+    progress: Progress | None,
+    ctx: ScoreContext,
+    live: bool = False,
 ) -> tuple[dict[str, list[float]], list[str]]:
     """Ask every pending sample (after the connection test); returns the span of each benchmark's
     requests and the warnings so far.  Cached samples count as done at once."""
@@ -445,6 +457,8 @@ async def _ask_pending(
         callback=progress,
         bar=_progress_bar(plan.total, progress is None and sys.stderr.isatty()),
     )
+    if live:
+        tracker.live = _live_view(plan, layout)
     tracker.report()
     started = time.perf_counter()
     warnings: list[str] = []
@@ -454,13 +468,32 @@ async def _ask_pending(
                 warnings.extend(await _test_connection(cfg, layout))
                 warnings.extend(await _prepare_scorers(plan.pending, ctx, layout))
             await _send_all(cfg, plan.pending, tracker, ctx)
+    except BaseException:
+        if tracker.live is not None:
+            tracker.live.close("failed")
+        raise
     finally:
         if tracker.bar is not None:
             tracker.bar.stop()
         for w in plan.writers.values():
             w.close()
     log.info("asked %d samples in %.2f s", len(plan.pending), time.perf_counter() - started)
+    if tracker.live is not None:
+        tracker.live.close("finished")
     return tracker.span, warnings
+
+
+def _live_view(plan: _Plan, layout: RunLayout) -> EvalLiveView:
+    """The live view of this run, holding the samples already finished (from the cache)."""
+    totals: dict[str, int] = {name: len(done) for name, done in plan.finished.items()}
+    for item in plan.pending:
+        name = item.bench.benchmark.name
+        totals[name] = totals.get(name, 0) + 1
+    view = EvalLiveView(layout.root / LIVE_FILE, totals)
+    for name, done in plan.finished.items():
+        for result in done.values():
+            view.add(name, result, cached=True)
+    return view
 
 
 async def _send_all(
@@ -486,7 +519,7 @@ async def _send_all(
             tracker.span[name][1] = time.perf_counter()
             item.writer.write(result)  # on disk at once: a crash loses only the samples in flight
             item.results[(item.sample.id, item.repeat)] = result
-            tracker.finish_one()
+            tracker.finish_one(name, result)
 
     async with client:
         await asyncio.gather(*(sender() for _ in range(min(cfg.eval_batch_size, len(pending)))))

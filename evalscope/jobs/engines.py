@@ -37,7 +37,9 @@ def run_eval_job(config: dict[str, Any], ctx: JobContext) -> dict[str, Any]:
         shutil.copytree(previous, ctx.output_dir, dirs_exist_ok=True, ignore=_not_copied(Path(previous)))
     try:
         run = asyncio.run(
-            evaluate(cfg, ctx.progress, run_dir=ctx.output_dir, resume=ctx.resume or bool(previous))
+            evaluate(
+                cfg, ctx.progress, run_dir=ctx.output_dir, resume=ctx.resume or bool(previous), live=True
+            )
         )
     except RunFailed as exc:
         if exc.result is not None:  # reports were written: the job keeps its report.html too
@@ -79,7 +81,9 @@ def run_perf_job(config: dict[str, Any], ctx: JobContext) -> dict[str, Any]:
     from evalscope.report import try_write_report
 
     try:
-        run = benchmark(PerfArguments.model_validate(config), progress=ctx.progress, run_dir=ctx.output_dir)
+        run = benchmark(
+            PerfArguments.model_validate(config), progress=ctx.progress, run_dir=ctx.output_dir, live=True
+        )
     except RunFailed as exc:
         if exc.output_dir:  # the sweep was written: the job keeps its report.html too
             try_write_report(exc.output_dir, plotly="service")

@@ -50,6 +50,8 @@ class Job(BaseModel):
     attempts: int = 0
     has_secret: bool = False
     worker_pid: int | None = None
+    #: the headline (evalscope.jobs.summary.JobSummary as JSON), stored when the job reaches a final state
+    summary: dict[str, Any] | None = None
 
     @property
     def is_final(self) -> bool:

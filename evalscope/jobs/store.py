@@ -25,7 +25,8 @@ from sqlalchemy import (
 from sqlalchemy.engine import CursorResult, make_url
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, sessionmaker
 
-from evalscope.jobs.models import Job, JobState
+from evalscope.jobs.models import FINAL_STATES, Job, JobState
+from evalscope.jobs.summary import summarize
 
 #: how long a store operation waits for a SQLite lock held by another process before it fails
 #: (the service then answers 503): a few seconds, so an HTTP caller is never held for long
@@ -66,6 +67,7 @@ class JobRow(_Base):
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     has_secret: Mapped[bool] = mapped_column(Boolean, default=False)
     worker_pid: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    summary: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
 
 
 _FIELDS = [c.name for c in JobRow.__table__.columns]
@@ -138,6 +140,14 @@ class JobStore:
             if row is None:
                 return None
             s.refresh(row)
+            if "state" in values and "summary" not in values and JobState(row.state) in FINAL_STATES:
+                # the headline, computed once here: every final state (the local manager's and a
+                # remote worker's) goes through this update
+                row.summary = summarize(row.kind, row.state, row.config or {}, row.result).model_dump(
+                    mode="json"
+                )
+            elif "state" in values and "summary" not in values:
+                row.summary = None  # queued again (resume): the old headline no longer holds
             return _to_model(row)
 
     def mark_started(self, job_id: str, pid: int | None) -> Job | None:

@@ -392,11 +392,13 @@ async def run_shard(
     plan: ShardPlan,
     start_at: Callable[[], Any] | None = None,
     on_progress: Callable[[int], None] | None = None,
+    on_records: Callable[[list[RequestRecord]], None] | None = None,
 ) -> tuple[list[RequestRecord], ClientStats]:
     """Run one shard: warm up, wait for the start signal (multi-process), send, measure itself.
 
     ``start_at`` is an awaitable factory returning the common ``t0`` (perf_counter seconds); without
-    it the client starts right after its warm-up. ``on_progress(done)`` is called every 100 ms.
+    it the client starts right after its warm-up. ``on_progress(done)`` is called every 100 ms, and
+    ``on_records`` (a job's live view) with the records finished since its last call.
     """
     client = LoadClient(plan)
     records: list[RequestRecord] = []
@@ -410,11 +412,21 @@ async def run_shard(
         probe = LagProbe()
         probe.start()
         ticker = None
+        seen = 0
+
+        def hand_over() -> None:  # the records finished since the last call, to the live view
+            nonlocal seen
+            if on_records is not None and len(records) > seen:
+                n = len(records)
+                on_records(records[seen:n])
+                seen = n
+
         if on_progress is not None:
 
             async def tick() -> None:
                 while True:
                     await asyncio.sleep(0.1)
+                    hand_over()
                     on_progress(client.sessions_done if plan.sessions is not None else client.done)
 
             ticker = asyncio.create_task(tick())
@@ -428,6 +440,7 @@ async def run_shard(
             stats.loop_lag = probe.lags
             if ticker is not None:
                 ticker.cancel()
+        hand_over()
         if on_progress is not None:
             on_progress(client.sessions_done if plan.sessions is not None else client.done)
     finally:

@@ -29,6 +29,7 @@ from evalscope.client.types import GenerationRequest
 from evalscope.errors import RunFailed
 from evalscope.perf.arguments import PerfArguments, load_prompt_arg
 from evalscope.perf.console import ConsoleReporter
+from evalscope.perf.live import LiveView, live_point, live_rows
 from evalscope.perf.loadgen import ClientStats, ShardPlan, run_async, run_shard
 from evalscope.perf.metrics import compute_metrics
 from evalscope.perf.output import point_name, write_point
@@ -198,6 +199,8 @@ async def run_point(
     number: int,
     on_progress: Callable[[int], None] | None = None,
     sessions: list[Any] | None = None,
+    *,
+    on_rows: Callable[[list[Any]], None] | None = None,
 ) -> tuple[list[RequestRecord], ClientStats, int]:
     """Send one sweep point's requests (in this process or spread over several); returns the records,
     the client's health and the number of client processes."""
@@ -205,15 +208,29 @@ async def run_point(
     shards = max(1, min(shards, number))
     plans = plan_shards(args, bodies, parallel, number, shards, sessions)
     if shards == 1:
-        records, stats = await run_shard(plans[0], None, on_progress)
+        on_records: Callable[[list[RequestRecord]], None] | None = None
+        if on_rows is not None:  # a job's live view (evalscope.perf.live)
+            sink = on_rows
+
+            def to_rows(recs: list[RequestRecord]) -> None:
+                sink(live_rows(recs))
+
+            on_records = to_rows
+
+        records, stats = await run_shard(plans[0], None, on_progress, on_records)
         return records, stats, 1
     loop = asyncio.get_running_loop()
+
+    def rows_threadsafe(rows: list[Any]) -> None:
+        if on_rows is not None:
+            loop.call_soon_threadsafe(on_rows, rows)
 
     def threadsafe(done: int) -> None:
         if on_progress is not None:
             loop.call_soon_threadsafe(on_progress, done)
 
-    records, stats = await asyncio.to_thread(run_processes, plans, threadsafe)
+    rows = rows_threadsafe if on_rows is not None else None
+    records, stats = await asyncio.to_thread(run_processes, plans, threadsafe, 120.0, rows)
     return records, stats, shards
 
 
@@ -262,6 +279,7 @@ async def abenchmark(
     run_dir: str | Path | RunDir | None = None,
     show_progress: bool | None = None,
     show_summary: bool | None = None,
+    live: bool = False,
 ) -> PerfRun:
     """Run the sweep in the running event loop; see :func:`benchmark`."""
     if not isinstance(args, PerfArguments):
@@ -285,6 +303,7 @@ async def abenchmark(
     server = ServerMetrics.for_run(args)  # the target's /metrics, scraped in a thread per point
     total = sum(n for _, n in args.pairs)
     reporter = ConsoleReporter(total, enabled=show_progress)
+    view = LiveView(folder.live, list(args.pairs)) if live else None
     results: dict[str, PointResult] = {}
     finished = 0
     try:
@@ -294,9 +313,13 @@ async def abenchmark(
                 await asyncio.sleep(args.sleep_interval)
             key = point_name(parallel, number)
             reporter.start_point(key, number)
+            if view is not None:
+                view.start_point(k, key)
 
             def on_progress(done: int, base: int = finished) -> None:
                 reporter.update(base + done)
+                if view is not None:
+                    view.maybe_write()
                 if progress is not None:
                     progress(base + done, total)
 
@@ -305,7 +328,13 @@ async def abenchmark(
                 await asyncio.to_thread(scrape.wait_baseline)  # the counters' reference, before the load
             try:
                 records, stats, processes = await run_point(
-                    args, bodies, parallel, number, on_progress, sessions
+                    args,
+                    bodies,
+                    parallel,
+                    number,
+                    on_progress,
+                    sessions,
+                    on_rows=view.add if view is not None else None,
                 )
             except BaseException:
                 if scrape is not None:
@@ -324,11 +353,19 @@ async def abenchmark(
                 log.warning("%s: %s", key, w)
             write_point(folder.root / key, result, records, point_args(args, parallel, number))
             results[key] = result
+            if view is not None:
+                view.end_point(live_point(result))
             reporter.end_point()
             if show_summary:
                 reporter.print_result(key, result)
+    except BaseException:
+        if view is not None:
+            view.close("failed")
+        raise
     finally:
         reporter.close()
+    if view is not None:
+        view.close("finished")
     if server is not None:
         run_warnings.extend(server.warnings)
     return check_run(args, PerfRun.collect(str(folder), results, run_warnings))
@@ -404,6 +441,7 @@ def benchmark(
     run_dir: str | Path | RunDir | None = None,
     show_progress: bool | None = None,
     show_summary: bool | None = None,
+    live: bool = False,
 ) -> PerfRun:
     """Run a perf sweep into a run folder and block until it ends (no report.html: see
     :func:`evalscope.perf.api.run_perf`).
@@ -412,10 +450,15 @@ def benchmark(
     ``<outputs_dir>/<timestamp>/<name>/`` is made. ``progress(done, total)`` is called as requests
     finish (total = requests over all sweep points). Raises :class:`evalscope.errors.RunFailed`
     (carrying the result's JSON when there is one) when the model cannot be reached or every request
-    failed.
+    failed. ``live``: keep ``live.json`` (evalscope.perf.live) in the run folder while it runs (jobs).
     """
     return run_blocking(
         lambda: abenchmark(
-            args, progress, run_dir=run_dir, show_progress=show_progress, show_summary=show_summary
+            args,
+            progress,
+            run_dir=run_dir,
+            show_progress=show_progress,
+            show_summary=show_summary,
+            live=live,
         )
     )

@@ -13,6 +13,7 @@ import time
 import traceback
 from collections.abc import Callable
 from multiprocessing.connection import Connection, wait
+from typing import Any
 
 from evalscope.perf.loadgen import ClientStats, ShardPlan, run_async, run_shard
 from evalscope.perf.records import RequestRecord
@@ -20,7 +21,7 @@ from evalscope.perf.records import RequestRecord
 START_DELAY = 0.05  # seconds between "all ready" and t0, so every child sees t0 in the future
 
 
-def _child(plan: ShardPlan, conn: Connection) -> None:
+def _child(plan: ShardPlan, conn: Connection, live: bool = False) -> None:
     async def main() -> None:
         loop = asyncio.get_running_loop()
 
@@ -29,7 +30,16 @@ def _child(plan: ShardPlan, conn: Connection) -> None:
             msg = await loop.run_in_executor(None, conn.recv)
             return float(msg[1])
 
-        records, stats = await run_shard(plan, start_at, lambda n: conn.send(("progress", n)))
+        on_records: Callable[[list[RequestRecord]], None] | None = None
+        if live:  # a job's live view: compact rows of the requests just finished
+            from evalscope.perf.live import live_rows
+
+            def send_rows(recs: list[RequestRecord]) -> None:
+                conn.send(("rows", live_rows(recs)))
+
+            on_records = send_rows
+
+        records, stats = await run_shard(plan, start_at, lambda n: conn.send(("progress", n)), on_records)
         conn.send(("done", (records, stats)))
 
     try:
@@ -44,16 +54,23 @@ def _child(plan: ShardPlan, conn: Connection) -> None:
 
 
 def run_processes(
-    plans: list[ShardPlan], on_progress: Callable[[int], None] | None = None, ready_timeout: float = 120.0
+    plans: list[ShardPlan],
+    on_progress: Callable[[int], None] | None = None,
+    ready_timeout: float = 120.0,
+    on_rows: Callable[[list[Any]], None] | None = None,
 ) -> tuple[list[RequestRecord], ClientStats]:
-    """Run each shard plan in its own process; returns all records and the merged client stats (blocking)."""
+    """Run each shard plan in its own process; returns all records and the merged client stats (blocking).
+    ``on_rows``: the live rows (evalscope.perf.live) of the requests each shard finished, as they come."""
     ctx = mp.get_context("spawn")
     procs: list[mp.process.BaseProcess] = []
     conns: list[Connection] = []
     for plan in plans:
         parent, child = ctx.Pipe()
         p = ctx.Process(
-            target=_child, args=(plan, child), name=f"evalscope-perf-{plan.shard_id}", daemon=True
+            target=_child,
+            args=(plan, child, on_rows is not None),
+            name=f"evalscope-perf-{plan.shard_id}",
+            daemon=True,
         )
         p.start()
         child.close()
@@ -85,6 +102,9 @@ def run_processes(
                     progress[w] = payload
                     if on_progress is not None:
                         on_progress(sum(progress))
+                elif kind == "rows":
+                    if on_rows is not None:
+                        on_rows(payload)
                 elif kind == "done":
                     recs, st = payload
                     records.extend(recs)

@@ -8,6 +8,7 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from evalscope.jobs import Job, JobState
+from evalscope.jobs.summary import JobSummary, summarize
 
 
 class HealthOut(BaseModel):
@@ -75,6 +76,7 @@ class JobOut(BaseModel):
     output_dir: str
     error: str | None
     traceback: str | None = Field(None, description="only when the service runs with --debug")
+    summary: JobSummary = Field(description="the headline: name, outcome, scores or best req/s, errors")
     links: dict[str, str]
 
     @classmethod
@@ -99,6 +101,7 @@ class JobOut(BaseModel):
             output_dir=job.output_dir,
             error=job.error,
             traceback=job.traceback if debug else None,
+            summary=_summary(job),
             links={
                 "self": base,
                 "events": f"{base}/events",
@@ -107,6 +110,17 @@ class JobOut(BaseModel):
                 "resume": f"{base}/resume",
             },
         )
+
+
+def _summary(job: Job) -> JobSummary:
+    """The stored headline of a finished job; computed now for one still queued or running (its name
+    only) or a row stored before headlines existed."""
+    if job.summary is not None and job.is_final:
+        try:
+            return JobSummary.model_validate(job.summary)
+        except ValueError:
+            pass  # a headline of another version: computed again below
+    return summarize(job.kind, job.state.value, job.config, job.result if job.is_final else None)
 
 
 class JobListOut(BaseModel):

@@ -10,17 +10,20 @@ from fastapi import APIRouter, Body, Query, Request
 from fastapi.responses import JSONResponse, StreamingResponse
 
 from evalscope.eval import TaskConfig
-from evalscope.jobs import JobConflict, JobState, PathOutsideBase, resolve_under
+from evalscope.jobs import Job, JobConflict, JobState, PathOutsideBase, resolve_under
 from evalscope.perf import PerfArguments
 from evalscope.service.bodies import ENGINE_ROUTES, EVAL, PERF
 from evalscope.service.context import Context, ExistingJob
 from evalscope.service.errors import ApiError
+from evalscope.service.live import LiveOut, live_state
 from evalscope.service.openapi import error_responses
 from evalscope.service.schemas import JobListOut, JobOut, ResumeIn
 from evalscope.service.submit import job_created, submit
 
 router = APIRouter(tags=["jobs"])
 SUBMIT_ERRORS = error_responses(400, 401, 413, 503, 507)
+#: how often an event stream with ``?live=1`` reads the job's live state again
+LIVE_EVERY_S = 1.0
 
 
 @router.post("/api/v1/jobs/eval", status_code=202, response_model=JobOut, responses=SUBMIT_ERRORS)
@@ -117,22 +120,38 @@ def resume_job(ctx: Context, job_id: str, body: Annotated[ResumeIn | None, Body(
         **error_responses(401, 404, 503),
     },
 )
-async def job_events(request: Request, ctx: Context, job_id: str) -> StreamingResponse:
-    """Server-sent events: ``event: job`` with the job at each change, then ``event: end``."""
+async def job_events(
+    request: Request,
+    ctx: Context,
+    job_id: str,
+    live: Annotated[
+        bool, Query(description="also send `event: live` (the run so far) when it changes")
+    ] = False,
+) -> StreamingResponse:
+    """Server-sent events: ``event: job`` with the job at each change, then ``event: end``.  With
+    ``?live=1`` also ``event: live`` (:class:`LiveOut`: live.json, log tail, files) about once a second
+    while it changes, and once more when the job ends."""
     if await asyncio.to_thread(ctx.manager.get, job_id) is None:
         raise ApiError(404, f"Job {job_id} not found")
 
     async def stream() -> AsyncIterator[str]:
         last = None
-        async for job in ctx.notifier.updates(job_id, ctx.manager.get):
+        shown = ""
+        async for kind, job in _with_ticks(ctx.notifier.updates(job_id, ctx.manager.get), live):
             if await request.is_disconnected():
                 return
-            if job is None:
-                yield ": keep-alive\n\n"
-                continue
-            last = job
-            data = JobOut.of(job, ctx.settings.debug).model_dump_json()
-            yield f"event: job\ndata: {data}\n\n"
+            if kind == "job":
+                if job is None:
+                    yield ": keep-alive\n\n"
+                    continue
+                last = job
+                data = JobOut.of(job, ctx.settings.debug).model_dump_json()
+                yield f"event: job\ndata: {data}\n\n"
+            if live and last is not None:
+                state = (await asyncio.to_thread(live_state, last)).model_dump_json()
+                if state != shown:
+                    shown = state
+                    yield f"event: live\ndata: {state}\n\n"
         if last is not None:
             yield f"event: end\ndata: {json.dumps({'id': job_id, 'state': last.state.value})}\n\n"
 
@@ -141,3 +160,42 @@ async def job_events(request: Request, ctx: Context, job_id: str) -> StreamingRe
         media_type="text/event-stream",
         headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
     )
+
+
+async def _with_ticks(
+    updates: AsyncIterator[Job | None], ticks: bool
+) -> AsyncIterator[tuple[str, Job | None]]:
+    """``("job", job)`` for each update; with ``ticks`` also ``("tick", None)`` every
+    :data:`LIVE_EVERY_S` between them (the live state is read again then)."""
+    if not ticks:
+        async for job in updates:
+            yield "job", job
+        return
+    queue: asyncio.Queue[tuple[str, Job | None]] = asyncio.Queue()
+
+    async def pump() -> None:
+        try:
+            async for job in updates:
+                await queue.put(("job", job))
+        finally:
+            await queue.put(("end", None))
+
+    task = asyncio.create_task(pump())
+    try:
+        while True:
+            try:
+                item = await asyncio.wait_for(queue.get(), LIVE_EVERY_S)
+            except TimeoutError:
+                item = ("tick", None)
+            if item[0] == "end":
+                return
+            yield item
+    finally:
+        task.cancel()
+
+
+@router.get("/api/v1/jobs/{job_id}/live", response_model=LiveOut, responses=error_responses(401, 404, 503))
+def job_live(job: ExistingJob) -> LiveOut:
+    """The run so far: live.json (rolling rates, percentiles, partial scores, errors by reason), the log's
+    tail and the folder's files; the live page follows ``.../events?live=1`` for the same."""
+    return live_state(job)
