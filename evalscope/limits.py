@@ -38,10 +38,10 @@ MAX_FEW_SHOT = 100
 MAX_REPEATS = 1024
 #: SLO thresholds in milliseconds (one day)
 MAX_SLO_MS = MAX_SECONDS * 1000
-#: turns of one multi-turn perf session (--min-turns, --max-turns)
-MAX_TURNS = 10_000
 #: verdict labels of a judge's ``score_mapping`` (judge_model_args)
 MAX_JUDGE_LABELS = 26
+#: turns of one multi-turn perf session (--min-turns, --max-turns)
+MAX_TURNS = 10_000
 #: the mock's KV-cache size in tokens (``kv_cache_tokens``: what /metrics reports usage against)
 MAX_KV_CACHE_TOKENS = 2**40
 #: seconds between two scrapes of a server's /metrics during a perf run (``server_metrics_interval``)
@@ -49,13 +49,18 @@ MIN_SCRAPE_INTERVAL = 0.05
 MAX_SCRAPE_INTERVAL = 3600.0
 #: the mock server's /v1/embeddings vector length (a test server: a few thousand floats are plenty)
 MAX_EMBEDDING_DIM = 8192
+#: documents per query of the random_rerank perf dataset (``extra_args.num_documents``)
+MAX_RERANK_DOCUMENTS = 10_000
+#: prefix-cache blocks the mock keeps (``prefix_cache_blocks``) and tokens per block
+MAX_PREFIX_CACHE_BLOCKS = 10_000_000
+#: trace replay speed-up (``trace_speedup``) and distinct prefix groups (``prefix_count``)
+MAX_TRACE_SPEEDUP = 1_000_000.0
+MAX_PREFIX_COUNT = 1_000_000
 #: the code sandbox's per-run limits (evalscope.sandbox.Limits): memory, processes, file and disk sizes
 MAX_SANDBOX_MEMORY_MB = 65_536
 MAX_SANDBOX_PROCESSES = 4096
 MAX_SANDBOX_FILE_MB = 65_536
 #: captured stdout + stderr of one sandboxed run (held in memory)
 MAX_SANDBOX_OUTPUT_BYTES = 256 * 1024 * 1024
-#: documents per query of the random_rerank perf dataset (``extra_args.num_documents``)
-MAX_RERANK_DOCUMENTS = 10_000
 #: code programs an eval runs at once in the sandbox (``sandbox_pool_size``)
 MAX_SANDBOX_POOL = 1024

@@ -69,6 +69,27 @@ def single_rate(value: Any) -> Any:
     return value
 
 
+def _open_loop(data: dict[str, Any], value: Any) -> None:
+    """EvalScope's ``open_loop``: what trace replay always is; with any other dataset not supported yet."""
+    if value and data.get("dataset") != "workload_trace":
+        raise ValueError(f"open_loop: {UNSUPPORTED} (except with dataset workload_trace, which is open-loop)")
+
+
+def _trace_dataset_args(data: dict[str, Any], value: Any) -> None:
+    """EvalScope's ``dataset_args`` of ``workload_trace``: ``speed`` is our ``trace_speedup`` and
+    ``match_output_length`` our ``trace_match_output``; any other key, or another dataset's, is not
+    supported yet."""
+    if not isinstance(value, dict) or not value:
+        return
+    known = {"speed": "trace_speedup", "match_output_length": "trace_match_output"}
+    unknown = sorted(set(value) - set(known)) if data.get("dataset") == "workload_trace" else sorted(value)
+    if unknown:
+        raise ValueError(f"dataset_args: {', '.join(unknown)} {UNSUPPORTED}")
+    for key, field in known.items():
+        if key in value:
+            data.setdefault(field, value[key])  # our own field, when given too, wins
+
+
 def _sandbox(data: dict[str, Any], value: Any) -> None:
     """EvalScope 1.14's nested ``sandbox`` (``{enabled, engine, pool_size, default_config,
     manager_config}``): ``engine`` is our ``sandbox_type`` (its ``docker`` read as ``bwrap``),
@@ -153,7 +174,7 @@ PERF_FIELDS: dict[str, Rule] = {
     "port": Rule(ignore=_LOCAL),
     "scenario": Rule(),
     "enable_pd_metrics": Rule(defaults=(False,)),
-    "open_loop": Rule(defaults=(False,)),
+    "open_loop": Rule(fold=_open_loop),
     "sla_auto_tune": Rule(defaults=(False,)),
     **{
         name: Rule(ignore=_SLA)
@@ -184,7 +205,6 @@ PERF_FIELDS: dict[str, Rule] = {
     "swanlab_host": Rule(),
     "alias": Rule(ignore="a display label of EvalScope's web UI (kept by the /api/v1/tasks routes)"),
     "no_timestamp": Rule(ignore="every job gets its own new folder, named by the service"),
-    "prefix_count": Rule(defaults=(1,)),
     "apply_chat_template": Rule(),
     **{
         name: Rule(ignore="only used by the image datasets (random_vl), which are not supported yet")
@@ -192,7 +212,7 @@ PERF_FIELDS: dict[str, Rule] = {
     },
     "data_source": Rule(),
     "dataset_offset": Rule(defaults=(0,)),
-    "dataset_args": Rule(defaults=({},)),
+    "dataset_args": Rule(fold=_trace_dataset_args),
     "frequency_penalty": Rule(fold=_extra_arg("frequency_penalty")),
     "repetition_penalty": Rule(fold=_extra_arg("repetition_penalty")),
     "logprobs": Rule(fold=_extra_arg("logprobs")),

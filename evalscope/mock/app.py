@@ -27,8 +27,10 @@ from evalscope.mock.formats import (
     WireFormat,
 )
 from evalscope.mock.plan import BadRequest, GenRequest, Plan, build_plan
+from evalscope.mock.prefix_cache import PrefixCache
 from evalscope.mock.rerank import handle_rerank
 from evalscope.mock.responses import OpenAIResponses
+from evalscope.mock.tokenizer import count_tokens
 
 FAULT_KINDS = ("error", "cut", "stall", "malformed")
 REQUEST_LOG = 100_000  # requests kept by record_requests (the oldest go first)
@@ -63,9 +65,13 @@ class MockState:
         self.timings: dict[str, dict[str, Any]] = {}
         self.arrivals = 0
         self.probes = 0  # connection tests (PROBE_HEADER), kept out of every other statistic
-        self.engine = Engine(self.cfg)  # slots, queue and the counters of GET /metrics (capacity.py)
         # record_requests: what each request carried and what it was answered (the newest REQUEST_LOG)
         self.request_log: deque[dict[str, Any]] = deque(maxlen=REQUEST_LOG)
+        cfg = self.cfg
+        self.prefix_cache = (
+            PrefixCache(cfg.prefix_cache_blocks, cfg.prefix_block_tokens) if cfg.prefix_cache else None
+        )
+        self.engine = Engine(cfg)  # slots, queue and the counters of GET /metrics (capacity.py)
 
     def snapshot(self) -> dict[str, Any]:
         """The JSON body of ``GET /mock/stats``."""
@@ -86,7 +92,16 @@ class MockState:
                 "prompt_tokens": self.engine.prompt_tokens,
                 "generation_tokens": self.engine.generation_tokens,
             },
+            **({"prefix_cache": self.prefix_cache.snapshot()} if self.prefix_cache is not None else {}),
         }
+
+    def prefill(self, prompt_text: str) -> float:
+        """Seconds of prefill before the first token: ``prefill_per_token`` per prompt token the prefix
+        cache (when on) has not seen in its leading blocks; the lookup also stores the prompt's blocks."""
+        cache, per_token = self.prefix_cache, self.cfg.prefill_per_token
+        if cache is None:
+            return per_token * count_tokens(prompt_text) if per_token > 0 else 0.0
+        return per_token * cache.lookup_and_store(prompt_text).uncached_tokens
 
     def delay(self, base: float) -> float:
         """``base`` with the configured relative jitter applied."""
@@ -315,6 +330,7 @@ async def _generate(
     if cfg.record_requests:  # the messages as received (a multi-turn test checks the history it carries)
         messages = body.get("messages", body.get("contents", body.get("input", body.get("prompt"))))
         st.request_log.append({"path": request.path, "messages": messages, "reply": plan.text})
+    prefill = st.prefill(req.prompt_text) if (cfg.prefix_cache or cfg.prefill_per_token > 0) else 0.0
     cut = d_cut < cfg.cut_rate
     stall = d_stall < cfg.stall_rate
     malformed = d_malformed < cfg.malformed_rate
@@ -324,9 +340,9 @@ async def _generate(
     seq = await st.engine.admit(plan.prompt_tokens, arrived)  # with max_num_seqs: a slot, in arrival order
     try:
         if req.stream:
-            resp = await _stream(request, fmt, st, req, plan, record, cut, stall, malformed, seq=seq)
+            resp = await _stream(request, fmt, st, req, plan, record, cut, stall, malformed, prefill, seq)
         else:
-            resp = await _respond(request, fmt, st, req, plan, record, cut, stall, malformed, seq=seq)
+            resp = await _respond(request, fmt, st, req, plan, record, cut, stall, malformed, prefill, seq)
         if not (cut or request.get(DISCONNECTED)):
             seq.finish(plan.finish)
         return resp
@@ -344,13 +360,14 @@ async def _respond(
     cut: bool,
     stall: bool,
     malformed: bool,
+    prefill: float = 0.0,
     seq: Sequence | None = None,
 ) -> web.StreamResponse:
     cfg = st.cfg
     n_chunks = len(plan.chunks(cfg.tokens_per_chunk))
     # a non-streamed answer takes as long as the stream would have (gaps at the batch size of its start)
     gap = st.engine.gap()
-    wait = st.delay(cfg.ttft) + sum(st.delay(gap) for _ in range(max(0, n_chunks - 1)))
+    wait = st.delay(cfg.ttft) + prefill + sum(st.delay(gap) for _ in range(max(0, n_chunks - 1)))
     if stall:
         wait += cfg.stall_seconds
     if wait > 0:
@@ -393,6 +410,7 @@ async def _stream(
     cut: bool,
     stall: bool,
     malformed: bool,
+    prefill: float = 0.0,
     seq: Sequence | None = None,
 ) -> web.StreamResponse:
     cfg = st.cfg
@@ -407,8 +425,9 @@ async def _stream(
     try:
         await resp.prepare(request)
         w.emit(fmt.head(plan, req))
-        if cfg.ttft > 0:
-            await w.sleep(st.delay(cfg.ttft))
+        if cfg.ttft > 0 or prefill > 0:
+            # prefill (the prefix-cache model) is not jittered: tests read the cache from TTFT
+            await w.sleep(st.delay(cfg.ttft) + prefill)
         faulty = stall or malformed or cut
         for i, (kind, text, n) in enumerate(chunks):
             if i:

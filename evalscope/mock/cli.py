@@ -60,6 +60,30 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     t.add_argument(
         "--tokens-per-chunk", type=int, default=d.tokens_per_chunk, help="tokens per streamed chunk"
     )
+    c = p.add_argument_group("prefix cache (first token after ttft + prefill-per-token x uncached tokens)")
+    c.add_argument(
+        "--prefix-cache",
+        action="store_true",
+        help="remember recently seen prompt blocks: their tokens cost no prefill time",
+    )
+    c.add_argument(
+        "--prefill-per-token",
+        type=float,
+        default=d.prefill_per_token,
+        help="seconds added before the first token per uncached prompt token",
+    )
+    c.add_argument(
+        "--prefix-cache-blocks",
+        type=int,
+        default=d.prefix_cache_blocks,
+        help="cache capacity in blocks (LRU)",
+    )
+    c.add_argument(
+        "--prefix-block-tokens",
+        type=int,
+        default=d.prefix_block_tokens,
+        help="tokens per cache block (a partial last block is never cached)",
+    )
     k = p.add_argument_group(
         "capacity model (slots, a FIFO queue, per-token time growing with the batch; docs/mock-server.md)"
     )

@@ -130,6 +130,23 @@ class MockConfig(BaseModel):
         0.0, ge=0, le=1, description="relative jitter: each delay is multiplied by uniform(1-j, 1+j)"
     )
     tokens_per_chunk: int = Field(1, ge=1, description="tokens carried by each streamed chunk")
+    # prefix-cache model (evalscope/mock/prefix_cache.py): first token after
+    # ttft + prefill_per_token * uncached prompt tokens
+    prefix_cache: bool = Field(
+        False, description="keep recently seen prompt blocks; their tokens cost no prefill time"
+    )
+    prefill_per_token: float = Field(
+        0.0, ge=0, le=1, description="seconds added before the first token per uncached prompt token"
+    )
+    prefix_cache_blocks: int = Field(
+        100_000, ge=1, le=limits.MAX_PREFIX_CACHE_BLOCKS, description="prefix-cache capacity in blocks (LRU)"
+    )
+    prefix_block_tokens: int = Field(
+        512,
+        ge=1,
+        le=limits.MAX_TOKENS,
+        description="tokens per prefix-cache block (a partial block is not cached)",
+    )
     # capacity model (evalscope/mock/capacity.py): slots, a FIFO queue, token time growing with the batch
     max_num_seqs: int | None = Field(
         None,

@@ -34,7 +34,10 @@ DATASETS = (
     "share_gpt_zh_multi_turn",
     "random_multi_turn",
     "custom_multi_turn",
+    "workload_trace",
 )
+#: datasets whose file fixes each request's send time (trace replay: evalscope.perf.trace)
+TRACE_DATASETS = ("workload_trace",)
 #: the multi-turn datasets (EvalScope's names): ``--multi-turn`` runs exactly these, as sessions
 MULTI_TURN_DATASETS = ("share_gpt_en_multi_turn", "share_gpt_zh_multi_turn", "random_multi_turn", "custom_multi_turn")
 #: EvalScope's --api values for the embeddings endpoint (never streamed)
@@ -118,6 +121,33 @@ class PerfArguments(BaseModel):
     min_prompt_length: int = Field(default=0, ge=0, le=limits.MAX_PROMPT_LENGTH)
     max_prompt_length: int = Field(default=131072, ge=1, le=limits.MAX_PROMPT_LENGTH)
     prefix_length: int = Field(default=0, ge=0, le=limits.MAX_PROMPT_LENGTH)
+    prefix_count: int = Field(
+        default=1,
+        ge=1,
+        le=limits.MAX_PREFIX_COUNT,
+        description="random: distinct prefixes of prefix_length tokens, prompt i gets prefix i % prefix_count",
+    )
+    cache_bust: bool = Field(
+        default=False,
+        description="start every request's prompt with a marker unique to it ([rid:<index>]), so no two "
+        "requests share a cached prefix",
+    )
+    trace_speedup: float = Field(
+        default=1.0,
+        gt=0,
+        le=limits.MAX_TRACE_SPEEDUP,
+        description="workload_trace: send times are the trace's times divided by this",
+    )
+    trace_match_output: bool = Field(
+        default=False,
+        description="workload_trace rows with EvalScope's body: max_tokens = completion_tokens, ignore_eos",
+    )
+    ramp_up: float = Field(
+        default=0.0,
+        ge=0,
+        le=limits.MAX_SECONDS,
+        description="seconds over which concurrency (or the rate) grows linearly before the measured part",
+    )
     prompt: TextOrFile | None = None
     query_template: TextOrFile | None = None
     # generation
@@ -166,7 +196,6 @@ class PerfArguments(BaseModel):
         description="seconds before each later turn of a session: one value (fixed) or two (uniform min max)",
     )
 
-
     def __repr__(self) -> str:
         return f"PerfArguments({self.public_dict()!r}, api_key='***')"
 
@@ -194,7 +223,6 @@ class PerfArguments(BaseModel):
             if not 0 <= v <= limits.MAX_SECONDS:
                 raise ValueError(f"{v} is not a number of seconds in 0..{limits.MAX_SECONDS:.0f}")
         return value
-
 
     @field_validator("number", "parallel")
     @classmethod
@@ -402,6 +430,33 @@ class PerfArguments(BaseModel):
         if self.dataset == "custom_multi_turn" and not self.dataset_path:
             raise ValueError("dataset_path: dataset 'custom_multi_turn' needs a JSONL file of conversations")
 
+    @model_validator(mode="after")
+    def _load_shape(self) -> PerfArguments:
+        """Trace replay, prefix groups and ramp-up settings that fit together."""
+        if self.prefix_count > 1:
+            if self.prompt is not None:
+                raise ValueError("prefix_count: a fixed prompt has no prefix groups; leave out prompt")
+            if self.dataset != "random":
+                raise ValueError("prefix_count: prefix groups are built by dataset 'random' only")
+            if self.prefix_length <= 0:
+                raise ValueError("prefix_length: prefix_count > 1 needs prefix_length > 0")
+        if self.dataset in TRACE_DATASETS:
+            if not self.dataset_path:
+                raise ValueError(f"dataset_path: dataset {self.dataset!r} needs a trace file (JSON Lines)")
+            if self.rate > 0:
+                raise ValueError("rate: a trace sets its own send times; leave rate at -1")
+            if self.ramp_up:
+                raise ValueError("ramp_up: a trace sets its own send times; leave ramp_up at 0")
+            if self.prompt is not None:
+                raise ValueError("prompt: a trace carries its own prompts; leave out prompt")
+            if "parallel" not in self.model_fields_set:
+                # open loop: the trace decides how many requests are in flight (no cap unless asked)
+                self.parallel = [limits.MAX_PARALLEL] * len(self.number)
+        elif self.trace_speedup != 1.0 and "trace_speedup" in self.model_fields_set:
+            raise ValueError(f"trace_speedup: only used with dataset {TRACE_DATASETS[0]!r}")
+        if self.ramp_up and self.duration is not None and self.ramp_up >= self.duration:
+            raise ValueError("ramp_up: as long as duration or longer, so nothing would be measured")
+        return self
 
     @property
     def pairs(self) -> list[tuple[int, int]]:

@@ -57,6 +57,13 @@ def add_perf_arguments(p: argparse.ArgumentParser) -> None:
     g.add_argument("--warmup-num", type=int, help="requests sent before measuring (0)")
     g.add_argument("--sleep-interval", type=float, help="seconds between sweep points (5)")
     g.add_argument("--duration", type=float, help="stop sending new requests after this many seconds")
+    g.add_argument(
+        "--ramp-up",
+        type=float,
+        metavar="S",
+        help="concurrency (or --rate) grows linearly over S seconds first; those requests are recorded "
+        "(ramp) but left out of the metrics (0)",
+    )
     g.add_argument("--workers", type=int, help="client processes (default: automatic)")
     g.add_argument("--connect-timeout", type=float, help="seconds (600)")
     g.add_argument("--read-timeout", type=float, help="seconds between two reads (600)")
@@ -70,6 +77,25 @@ def add_perf_arguments(p: argparse.ArgumentParser) -> None:
     )
     g.add_argument("--max-prompt-length", type=int, help="longest prompt kept")
     g.add_argument("--prefix-length", type=int, help="shared prefix tokens of random prompts")
+    g.add_argument(
+        "--prefix-count", type=int, help="random: distinct prefixes; prompt i gets prefix i %% count (1)"
+    )
+    g.add_argument(
+        "--cache-bust",
+        action="store_true",
+        help="start each request's prompt with a marker unique to it ([rid:...]): no shared cached prefix",
+    )
+    g.add_argument(
+        "--trace-speedup",
+        type=float,
+        metavar="X",
+        help="workload_trace: send at the trace's times divided by X (1)",
+    )
+    g.add_argument(
+        "--trace-match-output",
+        action="store_true",
+        help="workload_trace rows with EvalScope's body: max_tokens = completion_tokens, ignore_eos",
+    )
     g.add_argument("--prompt", help="one fixed prompt for every request (@file reads a file)")
     g.add_argument(
         "--query-template", help="'{prompt}' text template, or a JSON body with %%p/%%m (@file ok)"

@@ -36,6 +36,10 @@ if TYPE_CHECKING:
 READ_BUFSIZE = 1 << 20  # aiohttp's default 64 KiB read buffer throttles long streamed answers
 SPIN_WINDOW = 0.0015  # below this, sleeping would overshoot by the 1 ms timer granularity
 PROBE_INTERVAL = 0.005
+#: where --cache-bust puts each request's unique marker in a pre-built body (JSON-escaped NULs never
+#: occur in a prompt the datasets build)
+BUST_MARKER = "\x00evalscope-rid\x00"
+BUST_BYTES = b"\\u0000evalscope-rid\\u0000"
 
 
 @dataclass
@@ -65,6 +69,11 @@ class ShardPlan:
     # dropping it saves a string per streamed token (hundreds of MB over a long run)
     keep_parts: bool = False
     http: str = "raw"  # "raw": evalscope.perf.http (fast); "aiohttp": the reference client
+    # seconds after t0 before which requests are ramp-up (closed loop: sender k starts at
+    # ramp_up * k / parallel; open loop: the offsets already grow the rate); their records say ramp
+    ramp_up: float = 0.0
+    # every request's prompt starts with a marker unique to it (bodies hold BUST_MARKER where it goes)
+    cache_bust: bool = False
     # multi-turn (evalscope.perf.sessions): the conversations, each a tuple of turns of (role, content)
     # messages; ``indices`` are then session ids and ``bodies`` is empty (each turn's body is built
     # from ``request``, a GenerationRequest, with the history and the model's real replies)
@@ -72,7 +81,6 @@ class ShardPlan:
     request: Any = None
     think_time: tuple[float, ...] = ()  # seconds before each later turn: (fixed,) or (min, max)
     seed: int | None = None
-
 
 
 @dataclass
@@ -145,6 +153,24 @@ class LoadClient:
             self.requests = [target.request(b) for b in plan.bodies]
             self.pool = ConnectionPool(target, plan.connect_timeout)
             self.send = self._send_raw
+        if plan.cache_bust:
+            # each body split once at its marker; a send joins the halves around a new request id
+            self._bust = [b.split(BUST_BYTES, 1) for b in plan.bodies]
+            self._sent = 0
+            self._send_plain = self.send
+            self.send = self._send_busted
+
+    async def _send_busted(
+        self, index: int, intended: float, body: bytes | None = None, pi: int = 0
+    ) -> RequestRecord:
+        """``send`` with ``[rid:<shard>-<n>]`` in the body (n counts this client's sends, warm-up
+        included): no two requests of a run share a prompt prefix."""
+        pi = index % self.n_bodies
+        parts = self._bust[pi]
+        self._sent += 1
+        marker = b"[rid:%d-%d] " % (self.plan.shard_id, self._sent)
+        body = marker.join(parts) if len(parts) == 2 else parts[0]
+        return await self._send_plain(index, intended, body, pi)
 
     async def close(self) -> None:
         if self.session is not None:
@@ -347,9 +373,7 @@ async def run_schedule(client: LoadClient, plan: ShardPlan, t0: float, records: 
     append = records.append
     perf_counter = time.perf_counter
     deadline = t0 + plan.duration if plan.duration else None
-    append = records.append
-    perf_counter = time.perf_counter
-    deadline = t0 + plan.duration if plan.duration else None
+    ramp_end = t0 + plan.ramp_up
     if plan.offsets is None:
         it = iter(plan.indices)
 
@@ -361,7 +385,25 @@ async def run_schedule(client: LoadClient, plan: ShardPlan, t0: float, records: 
                     return
                 append(await send(i, now))
 
-        await asyncio.gather(*(closed() for _ in range(min(plan.parallel, len(plan.indices)))))
+        async def ramped(k: int, senders: int) -> None:
+            # sender k joins at ramp_up * k / senders: concurrency grows linearly over the ramp
+            start = t0 + plan.ramp_up * k / senders
+            if start > perf_counter():
+                await asyncio.sleep(start - perf_counter())
+            send = client.send
+            for i in it:
+                now = perf_counter()
+                if deadline is not None and now >= deadline:
+                    return
+                rec = await send(i, now)
+                rec.ramp = now < ramp_end
+                append(rec)
+
+        senders = min(plan.parallel, len(plan.indices))
+        if plan.ramp_up > 0:
+            await asyncio.gather(*(ramped(k, senders) for k in range(senders)))
+        else:
+            await asyncio.gather(*(closed() for _ in range(senders)))
         return
 
     sem = asyncio.Semaphore(plan.parallel)
@@ -369,7 +411,10 @@ async def run_schedule(client: LoadClient, plan: ShardPlan, t0: float, records: 
 
     async def guarded(i: int, due: float) -> None:
         async with sem:
-            append(await client.send(i, due))
+            rec = await client.send(i, due)
+        if due < ramp_end:
+            rec.ramp = True
+        append(rec)
 
     sleep = asyncio.sleep
     for i, off in zip(plan.indices, _floats(plan.offsets), strict=True):

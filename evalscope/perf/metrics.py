@@ -13,6 +13,9 @@
   unknown tokens, per chunk). One value per gap.
 - Dispatch lag: actual send minus intended send.
 - Goodput: requests meeting every ``--slo`` (ms) per second of duration.
+- Trace replay: send-time error = actual send minus the trace's (sped-up) time, p50/p99/max in ms.
+- Ramp-up: requests sent during ``--ramp-up`` (records with ``ramp``) are left out of every metric
+  (the measured part starts when the ramp ends); the summary counts them apart.
 - Multi-turn (records with ``turn``): the same definitions per request, plus one row per turn index
   and the sessions' figures (:func:`session_metrics`).
 - Embeddings and rerank (records with ``inputs``): no output, so no TTFT, TPOT, ITL or output tokens
@@ -226,6 +229,16 @@ def _rate_metrics(m: PointMetrics, records: list[RequestRecord], rate: float) ->
     m.max_dispatch_lag = _round(max(lags) if lags else None, 6)
 
 
+def _trace_metrics(m: PointMetrics, records: list[RequestRecord], speedup: float) -> None:
+    """A trace replay: the speed-up and the send-time error (send minus the trace's time) in ms."""
+    m.trace_speedup = speedup
+    if records:
+        err = np.fromiter((r.start - r.intended for r in records), dtype=float, count=len(records)) * 1e3
+        m.send_error_p50_ms = round(float(np.percentile(err, 50)), 4)
+        m.send_error_p99_ms = round(float(np.percentile(err, 99)), 4)
+        m.send_error_max_ms = round(float(err.max()), 4)
+
+
 def _slo_metrics(m: PointMetrics, v: RequestValues, slo: dict[str, float], seconds: float) -> None:
     """Under ``--slo``: the SLOs, goodput and how many requests met them."""
     m.slo_ms = dict(slo)
@@ -274,9 +287,23 @@ def compute_metrics(
     slo: dict[str, float] | None = None,
     tokenizer: Any = None,
     client: ClientStats | None = None,
+    trace_speedup: float | None = None,
+    ramp_up: float = 0.0,
 ) -> PointResult:
-    """One sweep point's summary and percentile table; its warnings are in ``metrics.warnings``."""
+    """One sweep point's summary and percentile table; its warnings are in ``metrics.warnings``.
+
+    ``trace_speedup``: a trace replay (adds the send-time error); ``ramp_up``: records sent during the
+    ramp are counted apart and left out of the metrics."""
     slo = slo or {}
+    ramp_warning = None
+    n_ramp = 0
+    if ramp_up > 0:
+        measured = [r for r in records if not r.ramp]
+        n_ramp = len(records) - len(measured)
+        if measured:
+            records = measured
+        elif records:
+            ramp_warning = "every request was sent during the ramp-up: these metrics include the ramp"
     v = request_values(records, tokenizer, slo)
     seconds = duration(records)
     m = _core_metrics(records, v, parallel, number, seconds)
@@ -284,7 +311,12 @@ def compute_metrics(
         _rate_metrics(m, records, rate)
     if slo:
         _slo_metrics(m, v, slo, seconds)
-    warnings = []
+    if trace_speedup is not None:
+        _trace_metrics(m, records, trace_speedup)
+    if ramp_up > 0:
+        m.ramp_up = ramp_up
+        m.ramp_requests = n_ramp
+    warnings = [ramp_warning] if ramp_warning else []
     if client is not None:
         warning = _client_metrics(m, client, rate)
         if warning:

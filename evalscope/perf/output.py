@@ -45,7 +45,8 @@ CREATE TABLE requests (
     success INTEGER, status INTEGER, error_reason TEXT, error TEXT,
     prompt_tokens INTEGER, completion_tokens INTEGER, output_chunks INTEGER,
     finish_reason TEXT, chunk_times TEXT, output_text TEXT,
-    session_id INTEGER, turn INTEGER
+    session_id INTEGER, turn INTEGER,
+    ramp INTEGER
 )
 """
 
@@ -165,6 +166,7 @@ def write_records(path: Path, records: list[RequestRecord], keep_text: bool = Tr
                 r.text if keep_text else None,
                 r.session,
                 r.turn,
+                int(r.ramp),
             )
         )
     with fsio.atomic_path(path) as tmp:
@@ -174,7 +176,7 @@ def write_records(path: Path, records: list[RequestRecord], keep_text: bool = Tr
             con.execute("PRAGMA synchronous=OFF")
             with con:
                 con.execute(SCHEMA)
-                con.executemany(f"INSERT INTO requests VALUES ({','.join('?' * 23)})", rows)
+                con.executemany(f"INSERT INTO requests VALUES ({','.join('?' * 24)})", rows)
         finally:
             con.close()
 
@@ -194,6 +196,7 @@ def read_records(path: str | Path, with_text: bool = False) -> list[RequestRecor
         # databases written before multi-turn runs have no session_id / turn columns
         columns = {row[1] for row in con.execute("PRAGMA table_info(requests)")}
         sessions = "session_id, turn" if "turn" in columns else "NULL, NULL"
+        sessions += ", ramp" if "ramp" in columns else ", 0"  # --ramp-up's requests (older files: none)
         rows = con.execute(
             "SELECT request_index, prompt_index, worker, intended_start, start, first_output, end_time, success, "
             "status, error_reason, error, prompt_tokens, completion_tokens, finish_reason, chunk_times, "
@@ -223,9 +226,10 @@ def read_records(path: str | Path, with_text: bool = False) -> list[RequestRecor
         text,
         session,
         turn,
+        ramp,
     ) in rows:
         r = RequestRecord(index, prompt_index, intended, start)
-        r.session, r.turn = session, turn
+        r.session, r.turn, r.ramp = session, turn, bool(ramp)
         r.end, r.status, r.worker = end, status, worker
         r.reason = None if ok else (reason or "unknown")
         r.error, r.prompt_tokens, r.completion_tokens, r.finish_reason = error, n_in, n_out, finish

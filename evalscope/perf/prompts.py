@@ -42,6 +42,10 @@ class PromptItem:
     messages: tuple[tuple[str, str], ...] | None = None
     prompt: str | None = None
     input_tokens: int | None = None
+    #: exactly this many output tokens (max_tokens = min_tokens, ignore_eos): trace replay
+    output_tokens: int | None = None
+    #: a whole request body (JSON text) sent as it is: EvalScope's workload_trace rows
+    body: str | None = None
 
     def as_messages(self) -> list[dict[str, Any]]:
         if self.messages is not None:
@@ -298,14 +302,17 @@ def load_prompts(args: PerfArguments, tokenizer: Tokenizer | None = None) -> lis
     elif args.dataset in ("random", "random_embedding"):
         if tokenizer is None:
             raise PromptSourceError("tokenizer_path", f"dataset {args.dataset!r} needs a tokenizer")
-        prefix = tokenizer.random_ids(args.prefix_length, rng)
+        # EvalScope's prefix groups: prefix_count distinct prefixes of prefix_length tokens, prompt j
+        # gets prefix j % prefix_count, then its own drawn length (the prompt is prefix + that)
+        prefixes = [tokenizer.random_ids(args.prefix_length, rng) for _ in range(args.prefix_count)]
         lo = max(1, args.min_prompt_length)
         hi = max(lo, min(args.max_prompt_length, 1 << 20))
         items = []
         n_unique = min(max(args.number), 1024)
-        for _ in range(n_unique):
+        for j in range(n_unique):
             target = rng.randint(lo, hi) if hi > lo else lo
-            text, count = tokenizer.random_text(max(target, len(prefix)), rng, prefix)
+            prefix = prefixes[j % len(prefixes)]
+            text, count = tokenizer.random_text(len(prefix) + target, rng, prefix)
             items.append(PromptItem(prompt=text, input_tokens=count))
         return items
     elif args.dataset == "random_rerank":

@@ -32,6 +32,7 @@ FIELDS = (
     "inputs",
     "session",
     "turn",
+    "ramp",
 )
 
 
@@ -67,6 +68,7 @@ class RequestRecord:
         self.inputs: int | None = None  # texts sent (embeddings); None for generation
         self.session: int | None = None  # multi-turn: the session (conversation) this request is a turn of
         self.turn: int | None = None  # multi-turn: the turn's number in its session, from 1
+        self.ramp = False  # sent during --ramp-up: kept in the records, left out of the metrics
 
     def __getstate__(self) -> dict[str, Any]:
         return {name: getattr(self, name) for name in FIELDS}

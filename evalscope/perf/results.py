@@ -135,6 +135,14 @@ class PointMetrics(_Keyed):
     avg_dispatch_lag: float | None = Field(default=None, alias="Average dispatch lag (s)")
     p99_dispatch_lag: float | None = Field(default=None, alias="P99 dispatch lag (s)")
     max_dispatch_lag: float | None = Field(default=None, alias="Max dispatch lag (s)")
+    # trace replay: how closely the sends kept the trace's times (send minus trace time)
+    trace_speedup: float | None = Field(default=None, alias="Trace speed-up")
+    send_error_p50_ms: float | None = Field(default=None, alias="Send-time error p50 (ms)")
+    send_error_p99_ms: float | None = Field(default=None, alias="Send-time error p99 (ms)")
+    send_error_max_ms: float | None = Field(default=None, alias="Send-time error max (ms)")
+    # under --ramp-up: the requests sent during the ramp are in the records, not in these metrics
+    ramp_up: float | None = Field(default=None, alias="Ramp-up (s)")
+    ramp_requests: int | None = Field(default=None, alias="Ramp-up requests (not measured)")
     # under --slo
     slo_ms: dict[str, float] = Field(default_factory=dict, alias="SLO (ms)")
     goodput: float | None = Field(default=None, alias="Goodput (req/s)")
@@ -252,7 +260,6 @@ class PointResult(BaseModel):
             if data.get(key) is None:
                 data.pop(key, None)
         return data
-
 
 
 class PerfRun(BaseModel):

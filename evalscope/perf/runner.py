@@ -16,6 +16,7 @@ import math
 import sys
 import threading
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -27,10 +28,10 @@ from evalscope.client.adapters import make_adapter
 from evalscope.client.jsonfast import dumps
 from evalscope.client.types import GenerationRequest
 from evalscope.errors import RunFailed
-from evalscope.perf.arguments import PerfArguments, load_prompt_arg
+from evalscope.perf.arguments import TRACE_DATASETS, PerfArguments, load_prompt_arg
 from evalscope.perf.console import ConsoleReporter
 from evalscope.perf.live import LiveView, live_point, live_rows
-from evalscope.perf.loadgen import ClientStats, ShardPlan, run_async, run_shard
+from evalscope.perf.loadgen import BUST_MARKER, ClientStats, ShardPlan, run_async, run_shard
 from evalscope.perf.metrics import compute_metrics
 from evalscope.perf.output import point_name, write_point
 from evalscope.perf.prompts import PromptItem, Tokenizer, load_prompts
@@ -38,6 +39,7 @@ from evalscope.perf.records import RequestRecord
 from evalscope.perf.results import PerfRun, PointResult
 from evalscope.perf.server_metrics import ServerMetrics
 from evalscope.perf.shards import run_processes
+from evalscope.perf.trace import Trace, load_trace
 from evalscope.rundir import RunDir
 
 log = logging.getLogger("evalscope.perf")
@@ -70,6 +72,12 @@ def build_bodies(args: PerfArguments, prompts: list[PromptItem]) -> list[bytes]:
             raise ValueError(f"query_template: not valid JSON ({exc.msg})") from None
     bodies = []
     for item in prompts:
+        if item.body is not None:  # a trace row of EvalScope's: its own body, sent as it is
+            bodies.append(dumps(_trace_body(args, item)))
+            continue
+        if args.cache_bust:
+            item = _bust_marked(item)
+        exact = item.output_tokens  # trace replay: exactly this many output tokens
         if template is not None:
             body = _fill(template, item.as_text(), args.model)
             body.update(args.extra_args)
@@ -77,19 +85,43 @@ def build_bodies(args: PerfArguments, prompts: list[PromptItem]) -> list[bytes]:
             req = GenerationRequest(
                 messages=item.as_messages() if item.prompt is None else None,
                 prompt=item.prompt,
-                max_tokens=args.max_tokens,
+                max_tokens=args.max_tokens if exact is None else exact,
                 temperature=args.temperature,
                 top_p=args.top_p,
                 top_k=args.top_k,
                 stop=args.stop,
                 seed=args.seed,
-                min_tokens=args.min_tokens,
+                min_tokens=args.min_tokens if exact is None else exact,
                 stream=args.stream,
-                extra_body=args.extra_args,
+                extra_body=args.extra_args if exact is None else {**args.extra_args, "ignore_eos": True},
             )
             body = adapter.body(req)
         bodies.append(dumps(body))
     return bodies
+
+
+def _bust_marked(item: PromptItem) -> PromptItem:
+    """``item`` with the cache-bust marker at the start of its first message (the client puts a
+    request id there at each send: loadgen.BUST_MARKER)."""
+    if item.messages:
+        (role, content), *rest = item.messages
+        return replace(item, messages=((role, BUST_MARKER + content), *rest))
+    return replace(item, prompt=BUST_MARKER + (item.prompt or ""))
+
+
+def _trace_body(args: PerfArguments, item: PromptItem) -> dict[str, Any]:
+    """An EvalScope trace row's body, with ``stream`` (and usage in the stream) as this run asks; with
+    ``trace_match_output``, ``max_tokens`` = the row's ``completion_tokens`` and ``ignore_eos``."""
+    body = json.loads(item.body or "{}")
+    body.setdefault("model", args.model)
+    body["stream"] = args.stream
+    if args.stream:
+        body["stream_options"] = {**(body.get("stream_options") or {}), "include_usage": True}
+    if item.output_tokens is not None:
+        body["max_tokens"] = item.output_tokens
+        if not (body.get("response_format") or body.get("tools")):  # constrained decoding: no ignore_eos
+            body["ignore_eos"] = True
+    return body
 
 
 def auto_workers(parallel: int, rate: float, number: int) -> int:
@@ -139,6 +171,18 @@ def session_request(args: PerfArguments) -> GenerationRequest:
     )
 
 
+def ramped_offsets(offsets: np.ndarray, ramp_up: float) -> np.ndarray:
+    """Arrival times whose rate grows linearly from 0 over ``ramp_up`` seconds, then stays.
+
+    ``offsets`` are arrivals at the steady rate; each is moved to the time at which the ramped rate
+    has accumulated as many arrivals: ``s`` -> ``sqrt(2 * ramp_up * s)`` while ``s < ramp_up / 2``,
+    else ``s + ramp_up / 2`` (the shape of the gaps is kept, stretched during the ramp)."""
+    if ramp_up <= 0:
+        return offsets
+    half = ramp_up / 2
+    return np.where(offsets < half, np.sqrt(2 * ramp_up * np.minimum(offsets, half)), offsets + half)
+
+
 def plan_shards(
     args: PerfArguments,
     bodies: list[bytes],
@@ -146,6 +190,7 @@ def plan_shards(
     number: int,
     shards: int,
     sessions: list[Any] | None = None,
+    trace_offsets: np.ndarray | None = None,
 ) -> list[ShardPlan]:
     """Split one sweep point into ``shards`` plans: shard ``k`` sends request indices ``k, k + shards, ...``
     (each index exactly once over all shards), ``parallel / shards`` concurrency (at least 1), the
@@ -159,7 +204,14 @@ def plan_shards(
     request = session_request(args) if sessions is not None else None
 
     http = settings().perf_http  # one read per point, not per shard
-    offsets = _arrival_array(number, args.rate, args.burstiness, args.seed) if args.rate > 0 else None
+    if args.dataset in TRACE_DATASETS:
+        if trace_offsets is None:
+            raise ValueError("dataset: a trace replay needs the trace's send times (perf.trace.load_trace)")
+        offsets: np.ndarray | None = trace_offsets[:number]
+    elif args.rate > 0:
+        offsets = ramped_offsets(_arrival_array(number, args.rate, args.burstiness, args.seed), args.ramp_up)
+    else:
+        offsets = None
     plans = []
     for k in range(shards):
         share = parallel // shards + (1 if k < parallel % shards else 0)
@@ -183,6 +235,8 @@ def plan_shards(
                 shard_id=k,
                 keep_parts=args.tokenizer_path is not None,
                 http=http,
+                ramp_up=args.ramp_up,
+                cache_bust=args.cache_bust,
                 sessions=sessions,
                 request=request,
                 think_time=tuple(args.think_time),
@@ -199,14 +253,19 @@ async def run_point(
     number: int,
     on_progress: Callable[[int], None] | None = None,
     sessions: list[Any] | None = None,
+    trace: Trace | None = None,
     *,
     on_rows: Callable[[list[Any]], None] | None = None,
 ) -> tuple[list[RequestRecord], ClientStats, int]:
     """Send one sweep point's requests (in this process or spread over several); returns the records,
-    the client's health and the number of client processes."""
-    shards = args.workers or auto_workers(parallel, args.rate, number)
+    the client's health and the number of client processes. ``trace``: a replay's send times."""
+    if trace is not None:  # the trace's own rate sizes the client, not the (uncapped) parallel
+        shards = args.workers or auto_workers(1, trace.mean_rate, number)
+    else:
+        shards = args.workers or auto_workers(parallel, args.rate, number)
     shards = max(1, min(shards, number))
-    plans = plan_shards(args, bodies, parallel, number, shards, sessions)
+    offsets = trace.offsets if trace is not None else None
+    plans = plan_shards(args, bodies, parallel, number, shards, sessions, offsets)
     if shards == 1:
         on_records: Callable[[list[RequestRecord]], None] | None = None
         if on_rows is not None:  # a job's live view (evalscope.perf.live)
@@ -247,7 +306,15 @@ def point_result(
 ) -> PointResult:
     """The metrics of one sweep point's records, with how the load was sent."""
     result = compute_metrics(
-        records, parallel, number, rate=args.rate, slo=args.slo, tokenizer=tokenizer, client=stats
+        records,
+        parallel,
+        number,
+        rate=args.rate,
+        slo=args.slo,
+        tokenizer=tokenizer,
+        client=stats,
+        trace_speedup=args.trace_speedup if args.dataset in TRACE_DATASETS else None,
+        ramp_up=args.ramp_up,
     )
     result.metrics.client_processes = processes
     if distributed_shards is not None:
@@ -289,11 +356,20 @@ async def abenchmark(
     show_summary = interactive if show_summary is None else show_summary
     tokenizer = Tokenizer(args.tokenizer_path) if args.tokenizer_path else None
     sessions = None
+    trace: Trace | None = None
     if args.multi_turn:
         from evalscope.perf.conversations import load_conversations
 
         sessions = load_conversations(args, tokenizer)
         bodies: list[bytes] = []
+    elif args.dataset in TRACE_DATASETS:
+        trace = load_trace(args, tokenizer)
+        n = len(trace.items)
+        if any(k > n for k in args.number):  # EvalScope: number at most the trace's length
+            args.number = [min(k, n) for k in args.number]
+        if "number" not in args.model_fields_set:
+            args.number = [n] * len(args.parallel)
+        bodies = build_bodies(args, trace.items)
     else:
         bodies = build_bodies(args, load_prompts(args, tokenizer))
     run_warnings: list[str] = []  # run-level; each point's own are in its summary
@@ -334,6 +410,7 @@ async def abenchmark(
                     number,
                     on_progress,
                     sessions,
+                    trace,
                     on_rows=view.add if view is not None else None,
                 )
             except BaseException:
