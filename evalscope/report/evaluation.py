@@ -53,6 +53,15 @@ def _prompt_text(rec: SampleResult) -> str:
     return str((rec.model_extra or {}).get("prompt") or "")  # a line written by another tool
 
 
+def _tokens(usage: dict[str, Any]) -> int | None:
+    """The sample's total tokens (prompt + completion) from its usage, None when unknown."""
+    total = usage.get("total_tokens")
+    if isinstance(total, int):
+        return total
+    parts = [usage.get(k) for k in ("prompt_tokens", "completion_tokens")]
+    return sum(p for p in parts if isinstance(p, int)) if any(isinstance(p, int) for p in parts) else None
+
+
 def _sample(model: str, benchmark: str, rec: SampleResult) -> dict[str, Any]:
     return {
         "model": model,
@@ -61,7 +70,8 @@ def _sample(model: str, benchmark: str, rec: SampleResult) -> dict[str, Any]:
         "id": str(rec.id) if rec.repeat is None else f"{rec.id} #{rec.repeat}",
         "subset": rec.subset,
         "state": rec.state,
-        "score": rec.score,
+        # a failed request (state error) was never scored: the page says n/a, not 0
+        "score": None if rec.state == "error" else rec.score,
         "extracted": rec.extracted,
         "gold": rec.target,
         "prompt": _clip(_prompt_text(rec)),
@@ -70,6 +80,7 @@ def _sample(model: str, benchmark: str, rec: SampleResult) -> dict[str, Any]:
         "error": _clip(rec.error),
         "finish_reason": rec.finish_reason,
         "latency": rec.latency,
+        "tokens": _tokens(rec.usage),
         # what an async scorer saw (a judge's verdict and reasoning, a code run's output and exit):
         # the browser shows known keys in their own blocks and any other as key / value
         "details": {k: _clip(v) for k, v in rec.details.items()},
@@ -131,10 +142,12 @@ def score_rows(run: EvalRun) -> list[dict[str, Any]]:
             }
         )
         if len(rep.subsets) > 1:
+            category = subset_categories(rep)
             for sub in rep.subsets:
                 rows.append(
                     {
                         **base,
+                        "category": category.get(sub.name),
                         "subset": sub.name,
                         "num": sub.num,
                         "score": sub.score,
@@ -145,6 +158,86 @@ def score_rows(run: EvalRun) -> list[dict[str, Any]]:
                     }
                 )
     return rows
+
+
+def subset_categories(rep: BenchmarkReport) -> dict[str, str]:
+    """subset -> its category (``STEM``, ``Humanities``, ...; nested names joined with ' / ') for the
+    benchmarks that group subsets (ceval, mmlu, mmlu_pro, cmmlu); empty when there is only one."""
+    if not rep.metrics:
+        return {}
+    cats = rep.metrics[0].categories
+    if all(c.name == ["default"] for c in cats):  # the engine's name when a benchmark has none
+        return {}
+    return {sub.name: " / ".join(c.name) or "other" for c in cats for sub in c.subsets}
+
+
+def category_scores(run: EvalRun) -> dict[tuple[str, str, str], float | None]:
+    """(model, benchmark, category) -> the engine's score of the category (over its samples)."""
+    return {
+        (rep.model_name, rep.dataset_name, " / ".join(c.name) or "other"): c.score
+        for rep in run.result.values()
+        if rep.metrics
+        for c in rep.metrics[0].categories
+    }
+
+
+def category_groups(
+    rows: list[dict[str, Any]], scores: dict[tuple[str, str, str], float | None]
+) -> list[dict[str, Any]]:
+    """The score table's rows grouped for the page: per benchmark its OVERALL row, then its subsets
+    under their categories (``scores``: the engine's category scores), best first, or flat when the
+    benchmark has no categories."""
+    out: list[dict[str, Any]] = []
+    for r in rows:
+        if r["overall"]:
+            out.append({"overall": r, "categories": [], "subsets": []})
+            continue
+        bench = out[-1]
+        if r.get("category") is None:
+            bench["subsets"].append(r)
+            continue
+        cat = next((c for c in bench["categories"] if c["name"] == r["category"]), None)
+        if cat is None:
+            cat = {"name": r["category"], "rows": [], "num": 0, "counts": {}}
+            bench["categories"].append(cat)
+        cat["rows"].append(r)
+    for bench in out:
+        o = bench["overall"]
+        for cat in bench["categories"]:
+            cat["num"] = sum(x["num"] for x in cat["rows"])
+            cat["score"] = scores.get((o["model"], o["benchmark"], cat["name"]))
+            for x in cat["rows"]:
+                for k, v in x["counts"].items():
+                    cat["counts"][k] = cat["counts"].get(k, 0) + v
+            cat["rows"].sort(key=lambda x: (x["score"] is None, -(x["score"] or 0)))
+        bench["categories"].sort(key=lambda c: c["name"])
+    return out
+
+
+def headlines(run: EvalRun) -> list[dict[str, Any]]:
+    """One headline per benchmark: score ± SE, samples, state shares (%), tokens, mean sample
+    latency and duration, from the engine's report and the samples the page holds."""
+    out = []
+    for key, rep in run.result.items():
+        total = sum(rep.counts.values())
+        lat = [s.latency for s in run.samples(key) if s.latency is not None]
+        out.append(
+            {
+                "model": rep.model_name,
+                "benchmark": rep.dataset_name,
+                "metric": rep.metrics[0].name if rep.metrics else "",
+                "score": rep.score,
+                "stderr": rep.stderr,
+                "num": total,
+                "shares": {k: (100.0 * v / total if total else 0.0) for k, v in rep.counts.items()},
+                "tokens": rep.usage.total_tokens,
+                "prompt_tokens": rep.usage.prompt_tokens,
+                "completion_tokens": rep.usage.completion_tokens,
+                "mean_latency": sum(lat) / len(lat) if lat else None,
+                "duration": rep.timing.duration_s,
+            }
+        )
+    return out
 
 
 def repeat_rows(run: EvalRun) -> list[dict[str, Any]]:
@@ -162,6 +255,46 @@ def repeat_rows(run: EvalRun) -> list[dict[str, Any]]:
                     for s in subs
                 ]
     return rows
+
+
+def scores_hbar_figure(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """Score per benchmark and subset as horizontal bars, best first within each benchmark (its
+    OVERALL bar on top), with ±1 standard error bars; tall enough for every label."""
+    ordered: list[dict[str, Any]] = []
+    for r in rows:
+        if r["overall"]:
+            ordered.append(r)
+    items = []
+    for o in ordered:
+        subs = [
+            r
+            for r in rows
+            if not r["overall"] and r["benchmark"] == o["benchmark"] and r["model"] == o["model"]
+        ]
+        subs.sort(key=lambda r: (r["score"] is None, -(r["score"] or 0)))
+        items += [o, *subs]
+    labels = [
+        f"{r['benchmark']} · {r['subset']}" if not r["overall"] else f"<b>{r['benchmark']}</b>" for r in items
+    ]
+    bar = {
+        "type": "bar",
+        "orientation": "h",
+        "name": "score",
+        "y": labels,
+        "x": [r["score"] for r in items],
+        "error_x": {"type": "data", "array": [r["stderr"] or 0 for r in items], "visible": True},
+        "marker": {"color": [PALETTE[0] if r["overall"] else "#7aa6d6" for r in items]},
+        "customdata": [[r["num"], r["stderr"]] for r in items],
+        "hovertemplate": "%{y}<br>score %{x:.4f} ± %{customdata[1]:.4f}<br>n=%{customdata[0]}<extra></extra>",
+    }
+    return figure(
+        [bar],
+        "Score per benchmark and subset, best first (error bars: ±1 standard error)",
+        xaxis={"title": {"text": "score"}, "range": [0, 1.05], "dtick": 0.1},
+        yaxis={"autorange": "reversed", "automargin": True, "type": "category"},
+        showlegend=False,
+        height=max(260, 90 + 22 * len(items)),
+    )
 
 
 def scores_figure(groups: list[tuple[str, list[dict[str, Any]]]]) -> dict[str, Any]:
@@ -240,7 +373,9 @@ def eval_context(folder: Path) -> dict[str, Any]:
         "repeat_rows": repeat_rows(run),
         "states": STATES,
         "state_colors": STATE_COLORS,
-        "scores_fig": scores_figure([("", rows)]),
+        "scores_fig": scores_hbar_figure(rows),
+        "headlines": headlines(run),
+        "groups": category_groups(rows, category_scores(run)),
         "states_fig": states_figure([("", rows)]),
         "samples": sample_rows(run),
         "capped": capped_benchmarks(run),

@@ -523,6 +523,7 @@ def flow_figures(points: list[PerfPoint]) -> list[dict[str, Any]]:
         extra["yaxis2"] = {
             "title": {"text": "output tokens/s (dotted)"},
             "overlaying": "y",
+            "tickmode": "auto",  # its own round ticks (synced to the left grid they read 408, 816, ...)
             "side": "right",
             "rangemode": "tozero",
             "showgrid": False,
@@ -590,6 +591,7 @@ def server_figure(points: list[PerfPoint]) -> dict[str, Any] | None:
         extra["yaxis2"] = {
             "title": {"text": "KV-cache use (%)"},
             "overlaying": "y",
+            "tickmode": "auto",  # its own round ticks (synced to the left grid they read 408, 816, ...)
             "side": "right",
             "range": [0, 100],
             "showgrid": False,
@@ -724,6 +726,7 @@ def sweep_figures(
             yaxis2={
                 "title": {"text": right_name.lower()},
                 "overlaying": "y",
+                "tickmode": "auto",  # its own round ticks (synced to the left grid they read 408, 816, ...)
                 "side": "right",
                 "rangemode": "tozero",
                 "showgrid": False,

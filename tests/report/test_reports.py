@@ -159,10 +159,29 @@ def test_eval_report_scores_states_and_samples(eval_runs):
     subsets = {r["subset"]: r for r in data["rows"] if not r["overall"]}
     assert {k: v["score"] for k, v in subsets.items()} == {s["name"]: s["score"] for s in rep["subsets"]}
     # the chart: one bar per (benchmark, subset) with its standard error as the error bar
+    # horizontal bars: the benchmark first, then its subsets best first, each with its standard error
     scores = island(html, "scores-plot-spec")["data"][0]
-    assert scores["x"][1] == ["OVERALL", "law", "logic"]
-    assert scores["y"] == [rep["score"]] + [s["score"] for s in rep["subsets"]]
-    assert scores["error_y"]["array"] == [rep["stderr"]] + [s["stderr"] for s in rep["subsets"]]
+    assert scores["orientation"] == "h"
+    subs = sorted(rep["subsets"], key=lambda s: -s["score"])
+    assert scores["y"] == ["<b>ceval</b>"] + [f"ceval · {s['name']}" for s in subs]
+    assert scores["x"] == [rep["score"]] + [s["score"] for s in subs]
+    assert scores["error_x"]["array"] == [rep["stderr"]] + [s["stderr"] for s in subs]
+    # the headline: score ± SE and the states as shares of the samples
+    head = re.search(
+        r'<div class="headline-card" data-benchmark="ceval">(.*?)</div>\s*</div>', html, re.S
+    ).group(1)
+    assert fmt_num(rep["score"]) in head and fmt_num(rep["stderr"]) in head
+    total = sum(rep["counts"].values())
+    for state, n in rep["counts"].items():
+        if n:
+            assert f"{state} {100 * n / total:.1f} %" in head
+    # state cells: the share, with the count kept in data-count
+    row = re.search(
+        r'<tr class="overall" data-benchmark="ceval" data-subset="OVERALL">(.*?)</tr>', html, re.S
+    ).group(1)
+    for state, n in rep["counts"].items():
+        cell = re.search(rf'data-state="{state}" data-count="(\d+)"[^>]*>([^<]*)<', row)
+        assert int(cell.group(1)) == n and cell.group(2) == f"{100 * n / total:.1f} %"
     states = {t["name"]: t["y"][0] for t in island(html, "states-plot-spec")["data"]}
     assert states == rep["counts"]
     # the sample browser has every sample with prompt, raw output, extracted and gold answers
@@ -173,6 +192,9 @@ def test_eval_report_scores_states_and_samples(eval_runs):
     assert (law0["state"], law0["extracted"], law0["gold"]) == ("correct", "C", "C")
     assert "根本大法" in law0["prompt"] and law0["output"].endswith("答案：C")
     assert [s["state"] for s in samples].count("error") == 1
+    # a failed request was never scored: no score (the page shows n/a), tokens and latency per sample
+    assert next(s for s in samples if s["state"] == "error")["score"] is None
+    assert law0["tokens"] > 0 and law0["latency"] is not None
 
 
 def test_eval_report_caps_the_sample_browser(eval_runs, tmp_path, monkeypatch):

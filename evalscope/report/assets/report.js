@@ -129,14 +129,19 @@
         badge.style.background = colors[s.state] || "#999";
         tdState.appendChild(badge);
         tr.appendChild(tdState);
-        tr.appendChild(el("td", {"class": "num"}, s.score === null || s.score === undefined ? "–" : Number(s.score).toFixed(3)));
+        // a sample that was never scored (its request failed) has no score: n/a, not 0
+        tr.appendChild(el("td", {"class": "num score"}, s.score === null || s.score === undefined ? "n/a" : Number(s.score).toFixed(3)));
         tr.appendChild(el("td", {"class": "extracted"}, s.extracted === null ? "–" : s.extracted));
         tr.appendChild(el("td", {"class": "gold"}, s.gold === null ? "–" : (typeof s.gold === "string" ? s.gold : JSON.stringify(s.gold))));
+        var preview = s.output === null || s.output === undefined ? "(no output)" : String(s.output).replace(/\s+/g, " ").slice(0, 160);
+        tr.appendChild(el("td", {"class": "preview", "title": preview}, preview));
+        tr.appendChild(el("td", {"class": "num latency"}, s.latency === null || s.latency === undefined ? "–" : Number(s.latency).toFixed(2)));
+        tr.appendChild(el("td", {"class": "num tokens"}, s.tokens === null || s.tokens === undefined ? "–" : s.tokens));
         var detail = null;
         tr.addEventListener("click", function () {
           if (detail) { detail.parentNode.removeChild(detail); detail = null; return; }
           detail = el("tr", {"class": "detail"});
-          var td = el("td", {colspan: "7"});
+          var td = el("td", {colspan: "10"});
           textBlock(td, "Prompt", s.prompt);
           textBlock(td, "Reasoning", s.reasoning);
           textBlock(td, "Raw output", s.output === null ? "(no output)" : s.output);
@@ -157,14 +162,67 @@
       prev.disabled = page === 0;
       next.disabled = page >= pages - 1;
     }
-    fBench.addEventListener("change", function () { refreshSubsets(); page = 0; render(); });
-    [fSubset, fState].forEach(function (f) { f.addEventListener("change", function () { page = 0; render(); }); });
-    fText.addEventListener("input", function () { page = 0; render(); });
-    prev.addEventListener("click", function () { page--; render(); });
-    next.addEventListener("click", function () { page++; render(); });
+    // The filters live in the address's hash (#benchmark=..&subset=..&state=..&q=..&page=..): a reload,
+    // a bookmark or a shared link shows the same rows. replaceState: typing does not flood the history.
+    function readHash() {
+      var params = new URLSearchParams(location.hash.replace(/^#/, ""));
+      fBench.value = params.get("benchmark") || "";
+      if (fBench.value !== (params.get("benchmark") || "")) fBench.value = "";
+      refreshSubsets();
+      fSubset.value = params.get("subset") || "";
+      fState.value = params.get("state") || "";
+      fText.value = params.get("q") || "";
+      page = Math.max(0, (parseInt(params.get("page") || "1", 10) || 1) - 1);
+    }
+    function writeHash() {
+      var params = new URLSearchParams();
+      if (fBench.value) params.set("benchmark", fBench.value);
+      if (fSubset.value) params.set("subset", fSubset.value);
+      if (fState.value) params.set("state", fState.value);
+      if (fText.value) params.set("q", fText.value);
+      if (page > 0) params.set("page", String(page + 1));
+      var hash = params.toString();
+      try {
+        history.replaceState(null, "", hash ? "#" + hash : location.pathname + location.search);
+      } catch (e) { /* a sandboxed or blob: page may refuse; the filters still work */ }
+    }
+    function update() { render(); writeHash(); }
+    fBench.addEventListener("change", function () { refreshSubsets(); page = 0; update(); });
+    [fSubset, fState].forEach(function (f) { f.addEventListener("change", function () { page = 0; update(); }); });
+    fText.addEventListener("input", function () { page = 0; update(); });
+    prev.addEventListener("click", function () { page--; update(); });
+    next.addEventListener("click", function () { page++; update(); });
+    window.addEventListener("hashchange", function () { readHash(); render(); });
+    readHash();
     render();
   }
 
-  function start() { renderPlots(); sampleBrowser(); document.body.setAttribute("data-ready", "1"); }
+  // Categories of the score table (ceval, mmlu, ...): a click opens or closes their subsets.
+  function categories() {
+    var rows = document.querySelectorAll("#scores-table tr.category");
+    for (var i = 0; i < rows.length; i++) {
+      (function (row) {
+        function toggle() {
+          var open = !row.classList.contains("open");
+          row.classList.toggle("open", open);
+          var cat = row.getAttribute("data-cat");
+          var subs = row.parentNode.querySelectorAll("tr.subset");
+          for (var j = 0; j < subs.length; j++) {
+            if (subs[j].getAttribute("data-parent") === cat) subs[j].classList.toggle("collapsed", !open);
+          }
+        }
+        row.addEventListener("click", toggle);
+        row.addEventListener("keydown", function (e) { if (e.key === "Enter" || e.key === " ") { e.preventDefault(); toggle(); } });
+      })(rows[i]);
+    }
+  }
+
+  function start() {
+    if (!window.Plotly) {  // a service copy opened from disk: say why the charts are missing
+      var warn = document.getElementById("no-plotly");
+      if (warn) warn.hidden = false;
+    }
+    renderPlots(); categories(); sampleBrowser(); document.body.setAttribute("data-ready", "1");
+  }
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start); else start();
 })();
