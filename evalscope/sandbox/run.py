@@ -261,7 +261,7 @@ async def _run_bwrap(binary: str, python: str, code: str, stdin: str, limits: Li
                 stderr=asyncio.subprocess.PIPE,
                 pass_fds=(code_fd, status_w),
                 start_new_session=True,
-                env={"PATH": os.environ.get("PATH", "/usr/bin:/bin")},
+                env={"PATH": "/usr/bin:/bin"},  # bwrap is an absolute path; --clearenv inside
             )
         except OSError as exc:
             raise SandboxError(f"could not start bubblewrap ({binary}): {exc}") from exc
@@ -306,7 +306,7 @@ async def _run_unsafe(code: str, stdin: str, limits: Limits) -> RunResult:
                     start_new_session=True,
                     cwd=work,
                     env={
-                        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+                        "PATH": "/usr/local/bin:/usr/bin:/bin",
                         "HOME": work,
                         "TMPDIR": work,
                         "LANG": "C.UTF-8",
