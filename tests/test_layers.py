@@ -51,7 +51,16 @@ BASE_MODULES = {
         "gates",
     )
 } | {"evalscope"}
-PACKAGE_LAYERS = {"client": 1, "datasets": 1, "sandbox": 1, "eval": 2, "perf": 2, "report": 3, "jobs": 4, "service": 5}
+PACKAGE_LAYERS = {
+    "client": 1,
+    "datasets": 1,
+    "sandbox": 1,
+    "eval": 2,
+    "perf": 2,
+    "report": 3,
+    "jobs": 4,
+    "service": 5,
+}
 #: remote/ (the service's typed client) sits above the engines (it validates TaskConfig / PerfArguments
 #: before sending them), beside report/ and below jobs/ and service/: a CI machine needs neither.
 PACKAGE_LAYERS["remote"] = 3

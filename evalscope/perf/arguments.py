@@ -39,7 +39,12 @@ DATASETS = (
 #: datasets whose file fixes each request's send time (trace replay: evalscope.perf.trace)
 TRACE_DATASETS = ("workload_trace",)
 #: the multi-turn datasets (EvalScope's names): ``--multi-turn`` runs exactly these, as sessions
-MULTI_TURN_DATASETS = ("share_gpt_en_multi_turn", "share_gpt_zh_multi_turn", "random_multi_turn", "custom_multi_turn")
+MULTI_TURN_DATASETS = (
+    "share_gpt_en_multi_turn",
+    "share_gpt_zh_multi_turn",
+    "random_multi_turn",
+    "custom_multi_turn",
+)
 #: EvalScope's --api values for the embeddings endpoint (never streamed)
 EMBEDDING_APIS = ("openai_embedding", "embedding")
 #: datasets that only fit one endpoint, and the --api values of that endpoint
@@ -187,9 +192,14 @@ class PerfArguments(BaseModel):
     multi_turn: bool = Field(
         default=False, description="sessions: number counts conversations, parallel concurrent ones"
     )
-    min_turns: int = Field(default=1, ge=1, le=limits.MAX_TURNS, description="random_multi_turn: fewest turns")
+    min_turns: int = Field(
+        default=1, ge=1, le=limits.MAX_TURNS, description="random_multi_turn: fewest turns"
+    )
     max_turns: int | None = Field(
-        default=None, ge=1, le=limits.MAX_TURNS, description="most turns per session (random_multi_turn: needed)"
+        default=None,
+        ge=1,
+        le=limits.MAX_TURNS,
+        description="most turns per session (random_multi_turn: needed)",
     )
     think_time: list[float] = Field(
         default_factory=list,
@@ -406,7 +416,9 @@ class PerfArguments(BaseModel):
             raise ValueError("max_turns: smaller than min_turns")
         if not self.multi_turn:
             if self.dataset in MULTI_TURN_DATASETS:
-                raise ValueError(f"multi_turn: dataset {self.dataset!r} is a multi-turn dataset: set multi_turn")
+                raise ValueError(
+                    f"multi_turn: dataset {self.dataset!r} is a multi-turn dataset: set multi_turn"
+                )
             return
         if self.dataset not in MULTI_TURN_DATASETS:
             raise ValueError(f"dataset: multi_turn needs one of {', '.join(MULTI_TURN_DATASETS)}")
@@ -416,7 +428,9 @@ class PerfArguments(BaseModel):
             raise ValueError("url: multi-turn sessions need the chat endpoint (/v1/chat/completions)")
         if self.rate > 0:
             # a turn waits for the previous reply, so sends cannot follow an arrival schedule
-            raise ValueError("rate: multi-turn sessions run closed-loop (parallel sessions); leave rate at -1")
+            raise ValueError(
+                "rate: multi-turn sessions run closed-loop (parallel sessions); leave rate at -1"
+            )
         if self.prompt is not None:
             raise ValueError("prompt: a fixed prompt is not a conversation; leave it out with multi_turn")
         raw = self.query_template
@@ -426,7 +440,9 @@ class PerfArguments(BaseModel):
             if self.max_turns is None:
                 raise ValueError("max_turns: dataset 'random_multi_turn' needs max_turns")
             if not self.tokenizer_path:
-                raise ValueError("tokenizer_path: dataset 'random_multi_turn' needs a local Hugging Face tokenizer")
+                raise ValueError(
+                    "tokenizer_path: dataset 'random_multi_turn' needs a local Hugging Face tokenizer"
+                )
         if self.dataset == "custom_multi_turn" and not self.dataset_path:
             raise ValueError("dataset_path: dataset 'custom_multi_turn' needs a JSONL file of conversations")
 

@@ -207,6 +207,7 @@ def test_sweep_writes_one_folder_per_pair(mock_server, run):
             "benchmark_summary.json",
             "benchmark_percentile.json",
             "benchmark_data.db",
+            "server_metrics.jsonl",  # the mock serves /metrics: its series during the point
         }
         summary = json.loads((d / "benchmark_summary.json").read_text())
         assert summary["Number of concurrency"] == p and summary["Total requests"] == n
