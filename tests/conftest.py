@@ -72,3 +72,24 @@ def evalscope_cli():
         return subprocess.run(argv, capture_output=True, text=True, timeout=timeout)
 
     return run
+
+
+WORDS = [f"w{i}" for i in range(200)]
+
+
+@pytest.fixture
+def word_tokenizer(tmp_path):
+    """A WordLevel tokenizer over ``w0..w199`` whose tokens the mock also counts one each."""
+    from tokenizers import Tokenizer, decoders
+    from tokenizers.models import WordLevel
+    from tokenizers.pre_tokenizers import Whitespace
+
+    vocab = {"[UNK]": 0, **{w: i + 1 for i, w in enumerate(WORDS)}}
+    tok = Tokenizer(WordLevel(vocab, unk_token="[UNK]"))
+    tok.pre_tokenizer = Whitespace()
+    tok.add_special_tokens(["[UNK]"])
+    tok.decoder = decoders.WordPiece(prefix="##", cleanup=False)
+    d = tmp_path / "tok"
+    d.mkdir()
+    tok.save(str(d / "tokenizer.json"))
+    return d

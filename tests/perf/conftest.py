@@ -1,4 +1,4 @@
-"""Small fixtures for the perf tests: prompt files and a tiny offline tokenizer."""
+"""Small fixtures for the perf tests: prompt files (the offline word tokenizer is in tests/conftest.py)."""
 
 from __future__ import annotations
 
@@ -6,8 +6,6 @@ import json
 from pathlib import Path
 
 import pytest
-
-WORDS = [f"w{i}" for i in range(200)]
 
 
 @pytest.fixture
@@ -28,21 +26,3 @@ def openqa_file(tmp_path: Path) -> Path:
     ]
     p.write_text("\n".join(json.dumps(r) for r in rows) + "\n", encoding="utf-8")
     return p
-
-
-@pytest.fixture
-def word_tokenizer(tmp_path: Path) -> Path:
-    """A WordLevel tokenizer over ``w0..w199`` whose tokens the mock also counts one each."""
-    from tokenizers import Tokenizer, decoders
-    from tokenizers.models import WordLevel
-    from tokenizers.pre_tokenizers import Whitespace
-
-    vocab = {"[UNK]": 0, **{w: i + 1 for i, w in enumerate(WORDS)}}
-    tok = Tokenizer(WordLevel(vocab, unk_token="[UNK]"))
-    tok.pre_tokenizer = Whitespace()
-    tok.add_special_tokens(["[UNK]"])
-    tok.decoder = decoders.WordPiece(prefix="##", cleanup=False)
-    d = tmp_path / "tok"
-    d.mkdir()
-    tok.save(str(d / "tokenizer.json"))
-    return d
