@@ -22,7 +22,7 @@ from evalscope.service.context import ServiceContext
 from evalscope.service.middleware import BearerAuthMiddleware, BodyLimitMiddleware
 from evalscope.service.notifier import JobNotifier
 from evalscope.service.openapi import install_openapi
-from evalscope.service.routers import compat, files, health, jobs, metrics, seed
+from evalscope.service.routers import compare, compat, files, health, jobs, metrics, seed
 from evalscope.service.settings import ServiceSettings
 from evalscope.service.web import mount_web
 
@@ -48,7 +48,15 @@ def create_app(settings: ServiceSettings | None = None, **overrides: Any) -> Fas
     elif overrides:
         settings = settings.model_copy(update=overrides)
     kinds = all_kinds(settings.job_kinds)
-    routers = [health.router, seed.router, jobs.router, files.router, metrics.router, compat.router]
+    routers = [
+        health.router,
+        seed.router,
+        jobs.router,
+        files.router,
+        compare.router,
+        metrics.router,
+        compat.router,
+    ]
     unlimited = None
     if settings.executor == "celery":  # the [celery] extra: imported only when used
         from evalscope.jobs.celery import DISTRIBUTED_PERF

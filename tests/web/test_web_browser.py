@@ -51,10 +51,11 @@ def login(page, url):
 
 def wait_job_final(page, timeout_ms=120_000) -> str:
     page.wait_for_function(
-        "['succeeded','failed','cancelled','interrupted'].includes(document.getElementById('job-state').textContent)",
+        "['succeeded','failed','cancelled','interrupted']"
+        ".includes(document.getElementById('job-state').getAttribute('data-state'))",
         timeout=timeout_ms,
     )
-    return page.inner_text("#job-state")
+    return page.get_attribute("#job-state", "data-state")
 
 
 def test_index_page_loads_and_lists_jobs(page, web_service):

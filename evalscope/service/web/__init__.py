@@ -18,9 +18,14 @@ import jinja2
 from fastapi import APIRouter, Depends, FastAPI
 from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
+from markupsafe import Markup
+from pydantic import BaseModel
+from pydantic_core import to_jsonable_python
 
 from evalscope import __version__
+from evalscope.eval import TaskConfig
 from evalscope.eval.benchmarks import list_benchmarks
+from evalscope.perf import PerfArguments
 from evalscope.perf.arguments import DATASETS
 
 WEB_DIR = Path(__file__).resolve().parent
@@ -40,9 +45,32 @@ def get_templates() -> jinja2.Environment:
     )
 
 
+def _defaults(model: type[BaseModel]) -> dict[str, Any]:
+    """Each optional field's default as JSON (a re-run puts only the fields that differ in the form)."""
+    out = {}
+    for name, field in model.model_fields.items():
+        if not field.is_required():
+            out[field.serialization_alias or name] = to_jsonable_python(
+                field.get_default(call_default_factory=True, validated_data={})
+            )
+    return out
+
+
+@functools.lru_cache(maxsize=1)
+def form_defaults_json() -> str:
+    """The eval and perf requests' defaults, for the page's JSON island (escaped for a script element)."""
+    from evalscope.report.page import json_island_text
+
+    return json_island_text({"eval": _defaults(TaskConfig), "perf": _defaults(PerfArguments)})
+
+
 def form_choices() -> dict[str, Any]:
     """Benchmark and perf dataset names for the forms' suggestions (the fields stay free text)."""
-    return {"benchmarks": sorted(b.name for b in list_benchmarks()), "perf_datasets": list(DATASETS)}
+    return {
+        "benchmarks": sorted(b.name for b in list_benchmarks()),
+        "perf_datasets": list(DATASETS),
+        "form_defaults": Markup(form_defaults_json()),
+    }
 
 
 Templates = Annotated[jinja2.Environment, Depends(get_templates)]
@@ -66,6 +94,13 @@ def _page(templates: jinja2.Environment, name: str, **context: Any) -> HTMLRespo
 def index(templates: Templates, choices: Choices) -> HTMLResponse:
     """The job list and the eval and perf forms."""
     return _page(templates, "index.html", page="index", **choices)
+
+
+@router.get("/compare", response_class=HTMLResponse)
+def compare_page(templates: Templates) -> HTMLResponse:
+    """Two jobs side by side (``?a=<job>&b=<job>&la=<label>&lb=<label>``; its script reads
+    ``/api/v1/compare``)."""
+    return _page(templates, "compare.html", page="compare")
 
 
 @router.get("/jobs/{job_id}", response_class=HTMLResponse)
