@@ -325,3 +325,62 @@ class ScrubFilter(logging.Filter):
         if record.stack_info:
             record.stack_info = scrub(record.stack_info, self.values)
         return True
+
+
+# -- secrets the service keeps: encrypted at rest, or only as a hash ---------------------------------
+#: the variable holding the passphrase that encrypts stored secrets (and seals Celery messages)
+SECRET_KEY_ENV = "EVALSCOPE_SECRET_KEY"
+
+
+class SecretKeyError(ValueError):
+    """A secret cannot be encrypted or decrypted here: no passphrase, another passphrase, or the
+    ``cryptography`` package missing. The message names what to set or install."""
+
+
+def _fernet(passphrase: str) -> Any:
+    try:
+        from cryptography.fernet import Fernet
+    except ImportError:
+        raise SecretKeyError(
+            "storing secrets needs the 'cryptography' package: pip install cryptography"
+        ) from None
+    import hashlib
+
+    # Fernet (AES-128-CBC + HMAC-SHA256) wants 32 url-safe base64 bytes; any passphrase maps to one.
+    return Fernet(base64.urlsafe_b64encode(hashlib.sha256(passphrase.encode()).digest()))
+
+
+def encrypt_secret(value: str, passphrase: str | None) -> str:
+    """``value`` encrypted under ``passphrase`` (a Fernet token); SecretKeyError without one."""
+    if not passphrase:
+        raise SecretKeyError(f"{SECRET_KEY_ENV} is not set: secrets are only stored encrypted with it")
+    return str(_fernet(passphrase).encrypt(value.encode("utf-8")).decode("ascii"))
+
+
+def decrypt_secret(token: str, passphrase: str | None) -> str:
+    """Inverse of :func:`encrypt_secret`; SecretKeyError naming the variable when it cannot."""
+    if not passphrase:
+        raise SecretKeyError(f"{SECRET_KEY_ENV} is not set: the stored secret cannot be read")
+    from cryptography.fernet import InvalidToken
+
+    try:
+        return str(_fernet(passphrase).decrypt(token.encode("ascii")).decode("utf-8"))
+    except InvalidToken:
+        raise SecretKeyError(
+            f"{SECRET_KEY_ENV} is not the one the secret was stored with: it cannot be read"
+        ) from None
+
+
+def new_token(prefix: str = "evs_") -> str:
+    """A new bearer token: 256 random bits, url-safe, with a recognisable prefix."""
+    import os
+
+    return prefix + base64.urlsafe_b64encode(os.urandom(32)).decode("ascii").rstrip("=")
+
+
+def hash_token(token: str) -> str:
+    """How a bearer token is stored: SHA-256 (hex). The tokens are 256 random bits, so a fast hash
+    is enough (nothing to brute-force); the token itself is shown once and never kept."""
+    import hashlib
+
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()

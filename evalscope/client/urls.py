@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from urllib.parse import urlsplit
 
 #: a URL longer than this is a mistake (browsers and servers cap URLs around 8 KiB)
@@ -51,3 +52,37 @@ def check_api_key(key: str | None) -> str | None:
     if any((ord(c) < 0x20 and c != "\t") or ord(c) == 0x7F for c in key):
         raise ValueError("contains control characters (a key travels in an HTTP header)")
     return key
+
+
+#: the paths an API appends to a server's base URL (eval's api_url is the base; perf's url the full one)
+_API_PATHS = (
+    "/chat/completions",
+    "/completions",
+    "/embeddings",
+    "/rerank",
+    "/responses",
+    "/messages",
+    "/services/aigc/text-generation/generation",
+)
+_GEMINI_PATH = re.compile(r"/models/[^/]+:[A-Za-z]+$")
+
+
+def model_server(url: str, model: str) -> str:
+    """Which model server and model a URL aims at, as one comparable string: scheme, lower-case host,
+    explicit port and the base path (the API's own path, credentials and query left out), then
+    ``#model``. Perf's ``http://h:8000/v1/chat/completions`` and eval's ``http://H:8000/v1/`` are the
+    same server."""
+    parts = urlsplit(url.strip())
+    scheme = (parts.scheme or "http").lower()
+    try:
+        port = parts.port
+    except ValueError:
+        port = None
+    port = port or (443 if scheme == "https" else 80)
+    path = parts.path.rstrip("/")
+    path = _GEMINI_PATH.sub("", path)
+    for suffix in _API_PATHS:
+        if path.endswith(suffix):
+            path = path[: -len(suffix)]
+            break
+    return f"{scheme}://{(parts.hostname or '').lower()}:{port}{path.rstrip('/')}#{model}"

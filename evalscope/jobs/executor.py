@@ -72,6 +72,11 @@ class Executor(ABC):
     def shutdown(self) -> None:
         """Stop every worker (running jobs are killed)."""
 
+    def capacity(self) -> int | None:
+        """How many jobs run at once, for the manager's scheduler: None when the executor queues
+        what it is sent itself (Celery's workers)."""
+        return None
+
     def stats(self) -> dict[str, int]:
         """Counts for /metrics: workers, busy, queued, spawn_failures."""
         return {}

@@ -15,6 +15,7 @@ from evalscope.jobs.executor import Dispatch, ExecEvent, Executor
 from evalscope.jobs.kinds import JobKind
 from evalscope.jobs.models import ACTIVE_STATES, RESUMABLE_STATES, Job, JobFile, JobState
 from evalscope.jobs.paths import new_job_dir
+from evalscope.jobs.scheduler import Scheduler, server_of
 from evalscope.jobs.store import JobStore, utcnow
 from evalscope.rundir import RunDir
 from evalscope.secrets import merge_secrets, secret_values, split_secrets
@@ -44,10 +45,21 @@ class JobManager:
     manager forgets the secrets when the job ends.
     """
 
-    def __init__(self, store: JobStore, executor: Executor, kinds: dict[str, JobKind]) -> None:
+    def __init__(
+        self,
+        store: JobStore,
+        executor: Executor,
+        kinds: dict[str, JobKind],
+        scheduler: Scheduler | None = None,
+    ) -> None:
+        """``scheduler`` decides which queued job a worker takes next (default: first in first out
+        up to the executor's capacity, load tests of one model server one at a time)."""
         self.store = store
         self.executor = executor
         self.kinds = kinds
+        self.scheduler = scheduler if scheduler is not None else Scheduler(executor.capacity())
+        if self.scheduler.capacity is None:
+            self.scheduler.capacity = executor.capacity()
         self._secrets: dict[str, dict[str, Any]] = {}
         self._listeners: list[Callable[[Job], None]] = []
         self._lock = threading.Lock()
@@ -65,7 +77,7 @@ class JobManager:
         """Start the executor and re-queue the jobs left queued by a previous run."""
         self.executor.start(self._on_event)
         if self.executor.durable:
-            return []
+            return self._adopt()
         requeued = self.store.recover()
         for job in requeued:
             self._enqueue(job, secrets={}, resume=job.attempts > 0)
@@ -88,6 +100,30 @@ class JobManager:
                 self.store.recover()
             except Exception:  # noqa: BLE001 - start-up recovery will do it
                 log.exception("could not mark running jobs interrupted at shutdown; the next start will")
+
+    def _adopt(self) -> list[Job]:
+        """Durable executor (Celery): jobs it runs or holds keep their model server and count against
+        their user; queued jobs the scheduler never handed over (``waits`` still None) wait again,
+        or become interrupted when their API key (never stored) is gone."""
+        requeued: list[Job] = []
+        for job in self.store.list(state=JobState.running, limit=None)[0]:
+            self.scheduler.occupy(job.id, job.owner, job.kind, server_of(job.kind, job.config))
+        for job in self.store.list(state=JobState.queued, limit=None, oldest_first=True)[0]:
+            if job.waits is not None:
+                self.scheduler.occupy(job.id, job.owner, job.kind, server_of(job.kind, job.config))
+            elif job.has_secret:
+                self.store.transition(
+                    job.id,
+                    [JobState.queued],
+                    state=JobState.interrupted,
+                    finished_at=utcnow(),
+                    error="the service restarted before this job ran and API keys are never stored; "
+                    "resume it with its api_key",
+                )
+            else:
+                self._enqueue(job, secrets={}, resume=job.attempts > 0)
+                requeued.append(job)
+        return requeued
 
     def health(self) -> dict[str, Any] | None:
         """None when all is well, else ``{"reason": str, "can_run_jobs": bool}`` (for /health)."""
@@ -113,8 +149,16 @@ class JobManager:
         self._listeners.append(fn)
 
     # -- operations ---------------------------------------------------------------------------
-    def submit(self, kind: str, config: dict[str, Any], parent_dir: Path) -> Job:
-        """Create a job in its own new folder under ``parent_dir`` and queue it."""
+    def submit(
+        self,
+        kind: str,
+        config: dict[str, Any],
+        parent_dir: Path,
+        owner: str | None = None,
+        endpoint: str | None = None,
+    ) -> Job:
+        """Create a job in its own new folder under ``parent_dir`` and queue it; ``owner`` is the
+        submitting user, ``endpoint`` the named endpoint its model came from."""
         spec = self.kinds.get(kind)
         if spec is None:
             raise UnknownKind(kind)
@@ -129,6 +173,8 @@ class JobManager:
             output_dir=str(out),
             created_at=utcnow(),
             has_secret=bool(secrets),
+            owner=owner,
+            endpoint=endpoint,
         )
         try:
             job_file = JobFile(job_id=job_id, kind=kind, config=public, created_at=job.created_at)
@@ -161,10 +207,13 @@ class JobManager:
             now = self.store.get(job_id)
             state = now.state if now is not None else "deleted"
             raise JobConflict(f"job {job_id} is {state}; only queued or running jobs can be cancelled")
-        self.executor.cancel(job_id)
+        if not self.scheduler.remove(job_id):
+            self.executor.cancel(job_id)
+            self.scheduler.release(job_id)
         self._forget(job_id)
         log.info("job %s: cancelled", job_id)
         self._notify(updated)
+        self._pump()
         return updated
 
     def resume(self, job_id: str, secrets_config: dict[str, Any] | None = None) -> Job | None:
@@ -187,6 +236,7 @@ class JobManager:
             traceback=None,
             finished_at=None,
             has_secret=bool(secrets),
+            waits=None,
         )
         if updated is None:
             raise JobConflict(
@@ -203,6 +253,7 @@ class JobManager:
         return None if job is None else self._overlay(job)
 
     def list(self, **filters: Any) -> tuple[list[Job], int]:
+        """Jobs as :meth:`JobStore.list` filters them (``state``, ``kind``, ``owner``, ...), each as :meth:`get`."""
         jobs, total = self.store.list(**filters)
         return [self._overlay(j) for j in jobs], total
 
@@ -210,25 +261,52 @@ class JobManager:
     def _enqueue(self, job: Job, secrets: dict[str, Any], resume: bool) -> None:
         with self._lock:
             self._secrets[job.id] = secrets
-        self.executor.submit(
-            Dispatch(
-                job_id=job.id,
-                kind=job.kind,
-                target=self.kinds[job.kind].target,
-                config=merge_secrets(job.config, secrets),
-                output_dir=job.output_dir,
-                resume=resume,
-                attempt=job.attempts + 1,
-                scrub_values=secret_values(secrets),
-            )
+        dispatch = Dispatch(
+            job_id=job.id,
+            kind=job.kind,
+            target=self.kinds[job.kind].target,
+            config=merge_secrets(job.config, secrets),
+            output_dir=job.output_dir,
+            resume=resume,
+            attempt=job.attempts + 1,
+            scrub_values=secret_values(secrets),
         )
+        self.scheduler.add(dispatch, job.owner, server_of(job.kind, job.config))
+        self._pump()
+
+    def _pump(self) -> None:
+        """Hand every job the scheduler lets start now to the executor, recording its waits."""
+        for dispatch, waits in self.scheduler.pick():
+            try:
+                self.store.transition(dispatch.job_id, [JobState.queued], waits=waits)
+            except Exception:  # noqa: BLE001 - the record of a wait must never hold a job back
+                log.exception("job %s: cannot store what it waited for", dispatch.job_id)
+            if any(w["reason"] != "worker" for w in waits):
+                log.info(
+                    "job %s: starts after waiting for %s",
+                    dispatch.job_id,
+                    "; ".join(f"{w['what']} ({w['seconds']:.1f} s)" for w in waits),
+                )
+            try:
+                self.executor.submit(dispatch)
+            except Exception as exc:  # noqa: BLE001 - e.g. the broker went away: the job fails, saying so
+                self.scheduler.release(dispatch.job_id)
+                log.exception("job %s: cannot hand it to the executor", dispatch.job_id)
+                self._on_event(ExecEvent(dispatch.job_id, "started", pid=None))
+                self._on_event(
+                    ExecEvent(dispatch.job_id, "failed", error=f"cannot hand the job to a worker: {exc}")
+                )
 
     def _overlay(self, job: Job) -> Job:
-        """``job`` with the final state the store has not taken yet, if any."""
+        """``job`` with the final state the store has not taken yet, if any, or (waiting) with what
+        it is waiting for now."""
         if job.is_final:
             return job
         with self._lock:
             fields = self._unsaved.get(job.id)
+        if fields is None and job.state == JobState.queued:
+            waits = self.scheduler.waits_of(job.id)
+            return job if waits is None else job.model_copy(update={"waits": waits})
         return job if fields is None else job.model_copy(update=fields)
 
     def _finish(self, job_id: str, **fields: Any) -> Job | None:
@@ -322,7 +400,17 @@ class JobManager:
             "stored": self._on_stored,
             "failed": self._on_failed,
         }[ev.type]
-        job = handler(ev)
+        job: Job | None = None
+        try:
+            job = handler(ev)
+        finally:
+            # A job that ended frees its slot, its user's turn and its model server, even when
+            # storing its end failed (the retry thread stores it later).
+            ended = ev.type in ("succeeded", "failed") or (
+                ev.type == "stored" and job is not None and job.is_final
+            )
+            if ended and self.scheduler.release(ev.job_id):
+                self._pump()
         if job is not None:
             self._notify(job)
 

@@ -52,6 +52,13 @@ class Job(BaseModel):
     worker_pid: int | None = None
     #: the headline (evalscope.jobs.summary.JobSummary as JSON), stored when the job reaches a final state
     summary: dict[str, Any] | None = None
+    #: the user who submitted it (None: submitted without users, or before they existed)
+    owner: str | None = None
+    #: the named endpoint the request gave (``evalscope.jobs.endpoints``), if any
+    endpoint: str | None = None
+    #: what it waited for before a worker took it, and how long (``evalscope.jobs.scheduler``):
+    #: ``[{"reason", "what", "job_id", "seconds"}]``; None until the scheduler hands it to a worker
+    waits: list[dict[str, Any]] | None = None
 
     @property
     def is_final(self) -> bool:

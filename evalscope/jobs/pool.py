@@ -177,6 +177,9 @@ class LocalProcessExecutor(Executor):
                 self._kill(w)
                 w.proc.join(timeout=2)
 
+    def capacity(self) -> int | None:
+        return self.max_workers
+
     def stats(self) -> dict[str, int]:
         with self._lock:
             return {

@@ -68,6 +68,9 @@ class JobRow(_Base):
     has_secret: Mapped[bool] = mapped_column(Boolean, default=False)
     worker_pid: Mapped[int | None] = mapped_column(Integer, nullable=True)
     summary: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    owner: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True)
+    endpoint: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    waits: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON, nullable=True)
 
 
 _FIELDS = [c.name for c in JobRow.__table__.columns]
@@ -217,6 +220,7 @@ class JobStore:
         limit: int | None = 50,
         offset: int = 0,
         oldest_first: bool = False,
+        owner: str | None = None,
     ) -> tuple[list[Job], int]:
         """Jobs matching the filters (newest first by default) and the total count of matches."""
         conds = []
@@ -224,6 +228,8 @@ class JobStore:
             conds.append(JobRow.state == JobState(state).value)
         if kind is not None:
             conds.append(JobRow.kind == kind)
+        if owner is not None:
+            conds.append(JobRow.owner == owner)
         order = JobRow.created_at.asc() if oldest_first else JobRow.created_at.desc()
         with self._session() as s:
             total = s.scalar(select(func.count()).select_from(JobRow).where(*conds)) or 0

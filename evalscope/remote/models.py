@@ -62,6 +62,11 @@ class RemoteJob(_Answer):
     output_dir: str = ""
     error: str | None = None
     traceback: str | None = None
+    summary: dict[str, Any] | None = None
+    owner: str | None = None
+    endpoint: str | None = None
+    #: ``[{"reason", "what", "job_id", "seconds"}]``: what it waited for before a worker took it
+    waits: list[dict[str, Any]] | None = None
     links: dict[str, str] = Field(default_factory=dict)
 
     @property

@@ -16,13 +16,16 @@ from fastapi.responses import FileResponse
 from fastapi_offline import FastAPIOffline
 
 from evalscope import __version__
-from evalscope.jobs import Executor, JobManager, JobStore, LocalProcessExecutor, all_kinds
+from evalscope.jobs import Executor, JobManager, JobStore, LocalProcessExecutor, all_kinds, users
+from evalscope.jobs.scheduler import Scheduler
 from evalscope.service import errors
+from evalscope.service.audit import AuditLog
 from evalscope.service.context import ServiceContext
-from evalscope.service.middleware import BearerAuthMiddleware, BodyLimitMiddleware
+from evalscope.service.middleware import AuthMiddleware, BodyLimitMiddleware
+from evalscope.service.named import EndpointMiddleware
 from evalscope.service.notifier import JobNotifier
 from evalscope.service.openapi import install_openapi
-from evalscope.service.routers import compare, compat, files, health, jobs, metrics, seed
+from evalscope.service.routers import compare, compat, files, health, jobs, metrics, seed, teams
 from evalscope.service.settings import ServiceSettings
 from evalscope.service.web import mount_web
 
@@ -56,6 +59,7 @@ def create_app(settings: ServiceSettings | None = None, **overrides: Any) -> Fas
         compare.router,
         metrics.router,
         compat.router,
+        teams.router,
     ]
     unlimited = None
     if settings.executor == "celery":  # the [celery] extra: imported only when used
@@ -85,18 +89,20 @@ def create_app(settings: ServiceSettings | None = None, **overrides: Any) -> Fas
             executor = LocalProcessExecutor(
                 settings.max_concurrent_jobs, preload=preload, start_method=settings.start_method
             )
-        manager = JobManager(store, executor, kinds)
+        scheduler = Scheduler(executor.capacity(), settings.max_running_per_user, settings.endpoint_isolation)
+        manager = JobManager(store, executor, kinds, scheduler)
         notifier = JobNotifier(asyncio.get_running_loop())
         manager.add_listener(notifier.publish)
         requeued = await asyncio.to_thread(manager.start)
-        app.state.ctx = ServiceContext(settings, manager, notifier)
+        app.state.ctx = ServiceContext(settings, manager, notifier, AuditLog(base))
+        auth_on = bool(settings.auth_token) or await asyncio.to_thread(users.any_active, store)
         log.info(
             "evalscope service: work dir %s, %d workers, store %s, %d job(s) re-queued, auth %s",
             base,
             settings.max_concurrent_jobs,
             _safe_url(settings.db_url),
             len(requeued),
-            "on" if settings.auth_token else "off",
+            "on" if auth_on else "off",
         )
         try:
             yield
@@ -126,13 +132,15 @@ def create_app(settings: ServiceSettings | None = None, **overrides: Any) -> Fas
         return FileResponse(FAVICON_FILE, media_type="image/png")
 
     mount_web(app)  # the web page at / (evalscope.service.web)
-    # Middleware added last runs first: size limit, then auth, then CORS (so preflights pass).
+    # Middleware added last runs first: size limit, then auth, then CORS (so preflights pass), then
+    # named endpoints (the caller is known by then).
+    app.add_middleware(EndpointMiddleware)
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["*"], allow_headers=["*"]
         )
-    if settings.auth_token:
-        app.add_middleware(BearerAuthMiddleware, token=settings.auth_token)
+    # Always on: it lets everyone in as before while no token and no user is configured.
+    app.add_middleware(AuthMiddleware, token=settings.auth_token)
     app.add_middleware(BodyLimitMiddleware, limit=settings.max_body_bytes, unlimited=unlimited)
     return app
 

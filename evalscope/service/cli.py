@@ -85,7 +85,23 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         default=None,
         help="celery: seconds without a worker heartbeat before a running job is interrupted (default 30)",
     )
+    p.add_argument(
+        "--max-running-per-user",
+        type=int,
+        default=None,
+        help="jobs one user may run at once; the rest wait while other users take turns (default: no limit)",
+    )
+    p.add_argument(
+        "--endpoint-isolation",
+        choices=["perf_and_eval", "perf", "off"],
+        default=None,
+        help="perf_and_eval (default): load tests of one model server never overlap and evaluations "
+        "of it wait while it is under a load test; perf: only load tests are serialised; off: neither",
+    )
     p.set_defaults(func=run_cli)
+    from evalscope.service.users_cli import register_users
+
+    register_users(p)
 
 
 #: the ServiceSettings fields that are flags (tests/test_cli_flags.py checks them against the model)
@@ -105,6 +121,8 @@ FLAGS = (
     "executor",
     "broker_url",
     "heartbeat_timeout",
+    "max_running_per_user",
+    "endpoint_isolation",
 )
 
 

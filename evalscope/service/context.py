@@ -7,12 +7,15 @@ to them.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Annotated
 
 from fastapi import Depends, Request
 
 from evalscope.jobs import Job, JobManager
+from evalscope.service.audit import AuditLog
+from evalscope.service.auth import visible
 from evalscope.service.errors import ApiError
 from evalscope.service.notifier import JobNotifier
 from evalscope.service.settings import ServiceSettings
@@ -25,6 +28,8 @@ class ServiceContext:
     settings: ServiceSettings
     manager: JobManager
     notifier: JobNotifier
+    #: the audit trail (``<work dir>/audit.jsonl``)
+    audit: AuditLog = field(default_factory=lambda: AuditLog(Path(".")))
 
 
 async def find_context(request: Request) -> ServiceContext | None:
@@ -45,8 +50,9 @@ MaybeContext = Annotated[ServiceContext | None, Depends(find_context)]
 
 
 def get_job(job_id: str, ctx: Context) -> Job:
-    """The job named by the path's ``job_id``; 404 when there is none."""
-    job = ctx.manager.get(job_id)
+    """The job named by the path's ``job_id``; 404 when there is none, or when the caller may not
+    see it (a member asking for another user's job: ``evalscope.service.auth``)."""
+    job = visible(ctx.manager.get(job_id))
     if job is None:
         raise ApiError(404, f"Job {job_id} not found")
     return job

@@ -1,4 +1,4 @@
-"""ASGI middleware: body size limit (413) and optional bearer-token auth (401)."""
+"""ASGI middleware: body size limit (413) and optional bearer-token auth (401, 403 for viewers writing)."""
 
 from __future__ import annotations
 
@@ -96,12 +96,19 @@ class BodyLimitMiddleware:
         return {"status": "error", "message": f"Request body larger than {self.limit} bytes"}
 
 
-class BearerAuthMiddleware:
-    """Require ``Authorization: Bearer <token>`` on every path except ``OPEN_PATHS``."""
+class AuthMiddleware:
+    """Find the caller (``evalscope.service.auth``) of every path except ``OPEN_PATHS``.
 
-    def __init__(self, app: Any, token: str) -> None:
+    A bearer token is required once authentication is configured: the service's own ``token``
+    (the admin) or any active user's (looked up by hash in the job store at each request, so users
+    added or revoked by ``evalscope service users`` count at once). Without either, every caller
+    is the anonymous admin :data:`evalscope.service.auth.OPEN` (the embedded default). Viewers may
+    only read (GET, HEAD): anything else answers 403.
+    """
+
+    def __init__(self, app: Any, token: str | None = None) -> None:
         self.app = app
-        self.token = token.encode()
+        self.token = token.encode() if token else None
 
     async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
         if (
@@ -111,17 +118,58 @@ class BearerAuthMiddleware:
             or scope.get("method") == "OPTIONS"
         ):
             return await self.app(scope, receive, send)
+        from evalscope.service import auth
+
         given = b""
         for name, value in scope.get("headers", ()):
             if name == b"authorization":
                 scheme, _, cred = value.partition(b" ")
                 if scheme.lower() == b"bearer":
                     given = cred.strip()
-        if not given or not hmac.compare_digest(given, self.token):
+        try:
+            who = await self._identify(scope, given)
+        except Exception:  # noqa: BLE001 - the store is locked or away: like every store failure, 503
+            return await _send_json(
+                send, 503, {"status": "error", "message": "The user store is unavailable; try again shortly"}
+            )
+        if who is None:
             return await _send_json(
                 send,
                 401,
                 {"status": "error", "message": "Missing or invalid bearer token"},
                 [(b"www-authenticate", b"Bearer")],
             )
-        return await self.app(scope, receive, send)
+        if who.role == "viewer" and scope.get("method") not in ("GET", "HEAD"):
+            return await _send_json(
+                send, 403, {"status": "error", "message": f"{who.name} is a viewer: viewers can only read"}
+            )
+        reset = auth.PRINCIPAL.set(who)
+        try:
+            return await self.app(scope, receive, send)
+        finally:
+            auth.PRINCIPAL.reset(reset)
+
+    async def _identify(self, scope: Scope, given: bytes) -> Any:
+        """The caller, or None (401)."""
+        import asyncio
+
+        from evalscope.jobs import users
+        from evalscope.service import auth
+
+        if self.token is not None and given and hmac.compare_digest(given, self.token):
+            return auth.Principal(auth.ADMIN_TOKEN_NAME, users.Role.admin, via="auth_token")
+        ctx = getattr(getattr(scope.get("app"), "state", None), "ctx", None)
+        if ctx is None:  # not started: only the service's own token is known
+            return None if self.token is not None else auth.OPEN
+        store = ctx.manager.store
+        if given:
+            try:
+                text = given.decode("ascii")
+            except UnicodeDecodeError:
+                return None
+            user = await asyncio.to_thread(users.authenticate, store, text)
+            if user is not None:
+                return auth.Principal(user.name, user.role)
+        if self.token is None and not await asyncio.to_thread(users.any_active, store):
+            return auth.OPEN
+        return None

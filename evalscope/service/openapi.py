@@ -17,6 +17,7 @@ from evalscope.service.schemas import ErrorOut
 _DESCRIPTIONS = {
     400: "invalid request (field and reason in `errors`)",
     401: "missing or wrong bearer token (when auth is on)",
+    403: "not allowed in your role (viewers only read; users, endpoints and the audit trail are admins')",
     404: "no such job, job kind or file",
     409: "the job's state does not allow this (e.g. cancelling a finished job)",
     413: "request body too large",

@@ -57,6 +57,13 @@ class ProgressOut(BaseModel):
     percent: float | None = Field(description="0-100, or null while the total is unknown")
 
 
+class WaitOut(BaseModel):
+    reason: str = Field(description="worker (all busy), user_limit (its user's running jobs) or endpoint")
+    what: str = Field(description="what it waited for, in words")
+    job_id: str | None = Field(None, description="the load test it waited for (reason endpoint)")
+    seconds: float
+
+
 class JobOut(BaseModel):
     id: str
     kind: str
@@ -77,6 +84,13 @@ class JobOut(BaseModel):
     error: str | None
     traceback: str | None = Field(None, description="only when the service runs with --debug")
     summary: JobSummary = Field(description="the headline: name, outcome, scores or best req/s, errors")
+    owner: str | None = Field(None, description="the user who submitted it (null without users)")
+    endpoint: str | None = Field(None, description="the named endpoint the request gave")
+    waits: list[WaitOut] | None = Field(
+        None,
+        description="what it waited for before a worker took it, and how long (live while it waits; "
+        "null for a job submitted before the scheduler recorded waits)",
+    )
     links: dict[str, str]
 
     @classmethod
@@ -102,6 +116,9 @@ class JobOut(BaseModel):
             error=job.error,
             traceback=job.traceback if debug else None,
             summary=_summary(job),
+            owner=job.owner,
+            endpoint=job.endpoint,
+            waits=[WaitOut.model_validate(w) for w in job.waits] if job.waits is not None else None,
             links={
                 "self": base,
                 "events": f"{base}/events",

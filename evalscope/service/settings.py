@@ -115,6 +115,17 @@ class ServiceSettings(EnvSettings):
     max_upload_bytes: int = Field(
         16 * 1024**3, ge=1024, description="celery: largest job folder a worker may upload"
     )
+    max_running_per_user: int | None = Field(
+        None,
+        ge=1,
+        le=256,
+        description="jobs one user may run at once (the rest wait their turn); default: no limit",
+    )
+    endpoint_isolation: Literal["perf_and_eval", "perf", "off"] = Field(
+        "perf_and_eval",
+        description="perf_and_eval: load tests of one model server (base URL + model) run one at a "
+        "time and evaluations of it wait while it is under a load test; perf: only the first; off: neither",
+    )
 
     @field_validator("auth_token_file")
     @classmethod

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import create_engine, inspect, text
 
-from evalscope.jobs import Job, JobState, JobStore, task_ids
+from evalscope.jobs import Job, JobState, JobStore, endpoints, task_ids, users
 from evalscope.jobs.celery import leases
 from evalscope.jobs.migrations import current_revision, head_revision, upgrade
 from evalscope.jobs.store import JobRow
@@ -35,7 +35,7 @@ def _schema_diff(engine) -> list:
     from sqlalchemy import MetaData
 
     target = MetaData()
-    for table in (JobRow.__table__, leases.leases, task_ids.task_ids):
+    for table in (JobRow.__table__, leases.leases, task_ids.task_ids, users.users, endpoints.endpoints):
         table.to_metadata(target)
     with engine.connect() as conn:
         diff = compare_metadata(MigrationContext.configure(conn), target)
@@ -56,7 +56,7 @@ def db_url(request, tmp_path):
 def test_empty_database_is_migrated_to_head_and_matches_the_models(db_url):
     store = JobStore(db_url)
     try:
-        assert current_revision(store.engine) == head_revision() == "0004_job_summary"
+        assert current_revision(store.engine) == head_revision() == "0005_teams"
         assert _schema_diff(store.engine) == []
         store.create(_job(1))
         assert store.get(_job(1).id) == _job(1)
@@ -75,12 +75,16 @@ def test_upgrade_from_the_previous_revision_keeps_every_row(db_url):
     ]
     with engine.begin() as conn:
         for job in jobs:
-            conn.execute(JobRow.__table__.insert().values(**job.model_dump(exclude={"summary"})))
+            conn.execute(
+                JobRow.__table__.insert().values(
+                    **job.model_dump(exclude={"summary", "owner", "endpoint", "waits"})
+                )
+            )
     engine.dispose()
 
     store = JobStore(db_url)  # opening the store applies the pending migration
     try:
-        assert current_revision(store.engine) == "0004_job_summary"
+        assert current_revision(store.engine) == "0005_teams"
         assert [store.get(j.id) for j in jobs] == jobs
         assert _schema_diff(store.engine) == []
         leases.heartbeat(store, jobs[0].id, "w@test", 1)

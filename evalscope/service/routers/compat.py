@@ -26,6 +26,7 @@ from evalscope.fieldnames import summary
 from evalscope.jobs import Job, JobConflict, JobState
 from evalscope.jobs import task_ids as tasks
 from evalscope.rundir import RunDir
+from evalscope.service.auth import current, visible
 from evalscope.service.bodies import ENGINE_ROUTES
 from evalscope.service.context import Context, ServiceContext
 from evalscope.service.errors import ApiError, validation_errors
@@ -108,7 +109,7 @@ def _job_of(ctx: ServiceContext, task_id: str, kind: str | None = None) -> Job |
     row = tasks.lookup(ctx.manager.store, task_id)
     if row is None or (kind is not None and row["kind"] != kind):
         return None
-    return ctx.manager.get(row["job_id"])
+    return visible(ctx.manager.get(row["job_id"]))  # another member's task does not exist for this caller
 
 
 def _percent(job: Job) -> float:
@@ -349,10 +350,13 @@ def stop(ctx: ServiceContext, task_id: str | None) -> dict[str, Any]:
     job = _job_of(ctx, task_id)
     if job is None or job.is_final:
         raise _error(404, f"No running task found for task_id: {task_id}", "task_id")
+    if visible(job, write=True) is None:
+        raise _error(404, f"No running task found for task_id: {task_id}", "task_id")
     try:
         ctx.manager.cancel(job.id)
     except JobConflict:  # it ended meanwhile
         raise _error(404, f"No running task found for task_id: {task_id}", "task_id") from None
+    ctx.audit.record(current().name, "job.cancel", job.id, kind=job.kind, owner=job.owner, task_id=task_id)
     return {"status": "stopped", "task_id": task_id}
 
 
@@ -481,7 +485,7 @@ def benchmarks(type: Annotated[str, Query()] = "", all: Annotated[str, Query()] 
 def active_tasks(ctx: Context) -> dict[str, Any]:
     infos = []
     for row in tasks.active(ctx.manager.store):
-        job = ctx.manager.get(row["job_id"])
+        job = visible(ctx.manager.get(row["job_id"]))
         if job is not None and not job.is_final:
             infos.append(_task_info(ctx, row, job))
     return {"tasks": infos, "total": len(infos)}

@@ -12,13 +12,14 @@ from fastapi.responses import JSONResponse, StreamingResponse
 from evalscope.eval import TaskConfig
 from evalscope.jobs import Job, JobConflict, JobState, PathOutsideBase, resolve_under
 from evalscope.perf import PerfArguments
+from evalscope.service.auth import current, owner_filter, visible
 from evalscope.service.bodies import ENGINE_ROUTES, EVAL, PERF
 from evalscope.service.context import Context, ExistingJob
 from evalscope.service.errors import ApiError
 from evalscope.service.live import LiveOut, live_state
 from evalscope.service.openapi import error_responses
 from evalscope.service.schemas import JobListOut, JobOut, ResumeIn
-from evalscope.service.submit import job_created, submit
+from evalscope.service.submit import job_created, submit, submit_config
 
 router = APIRouter(tags=["jobs"])
 SUBMIT_ERRORS = error_responses(400, 401, 413, 503, 507)
@@ -54,7 +55,7 @@ def submit_other(ctx: Context, kind: str, body: Annotated[dict[str, Any], Body()
         raise ApiError(
             400, f"Invalid request: work_dir: {exc}", [{"field": "work_dir", "reason": str(exc)}]
         ) from None
-    return job_created(ctx, ctx.manager.submit(kind, body, parent))
+    return job_created(ctx, submit_config(ctx, kind, body, parent))
 
 
 @router.get("/api/v1/jobs", response_model=JobListOut, responses=error_responses(400, 401, 503))
@@ -65,8 +66,10 @@ def list_jobs(
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     offset: Annotated[int, Query(ge=0, le=10**9)] = 0,
 ) -> dict[str, Any]:
-    """Jobs, newest first, filtered by state and kind."""
-    items, total = ctx.manager.list(state=state, kind=kind, limit=limit, offset=offset)
+    """Jobs, newest first, filtered by state and kind (a member's own only)."""
+    items, total = ctx.manager.list(
+        state=state, kind=kind, limit=limit, offset=offset, owner=owner_filter(current())
+    )
     return {
         "items": [JobOut.of(j, ctx.settings.debug) for j in items],
         "total": total,
@@ -86,12 +89,15 @@ def get_job(ctx: Context, job: ExistingJob) -> JobOut:
 )
 def cancel_job(ctx: Context, job_id: str) -> JobOut:
     """Cancel a queued or running job (its worker process is killed); 409 if already over."""
+    if visible(ctx.manager.get(job_id), write=True) is None:
+        raise ApiError(404, f"Job {job_id} not found")
     try:
         job = ctx.manager.cancel(job_id)
     except JobConflict as exc:
         raise ApiError(409, str(exc)) from None
     if job is None:
         raise ApiError(404, f"Job {job_id} not found")
+    ctx.audit.record(current().name, "job.cancel", job_id, kind=job.kind, owner=job.owner)
     return JobOut.of(job, ctx.settings.debug)
 
 
@@ -103,14 +109,35 @@ def cancel_job(ctx: Context, job_id: str) -> JobOut:
 )
 def resume_job(ctx: Context, job_id: str, body: Annotated[ResumeIn | None, Body()] = None) -> JSONResponse:
     """Queue an interrupted, failed or cancelled job again in its own folder (evals continue
-    from their cache).  API keys are never stored: give ``api_key`` again if the model needs one."""
+    from their cache).  API keys are never stored: give ``api_key`` again if the model needs one
+    (a job on a named endpoint gets the endpoint's key again by itself)."""
+    before = visible(ctx.manager.get(job_id), write=True)
+    if before is None:
+        raise ApiError(404, f"Job {job_id} not found")
+    secrets = body.model_dump(exclude_none=True) if body else {}
+    if before.endpoint and "api_key" not in secrets:
+        secrets.update(_endpoint_key(ctx, before.endpoint))
     try:
-        job = ctx.manager.resume(job_id, body.model_dump(exclude_none=True) if body else None)
+        job = ctx.manager.resume(job_id, secrets or None)
     except JobConflict as exc:
         raise ApiError(409, str(exc)) from None
     if job is None:
         raise ApiError(404, f"Job {job_id} not found")
+    ctx.audit.record(current().name, "job.resume", job_id, kind=job.kind, owner=job.owner)
     return job_created(ctx, job)
+
+
+def _endpoint_key(ctx: Context, name: str) -> dict[str, Any]:
+    """``{"api_key": ...}`` of a named endpoint still registered with a key, else nothing."""
+    from evalscope.jobs import endpoints
+    from evalscope.secrets import SecretKeyError
+    from evalscope.settings import settings
+
+    try:
+        found = endpoints.resolve(ctx.manager.store, name, settings().secret("secret_key"))
+    except SecretKeyError:
+        return {}
+    return {"api_key": found[1]} if found is not None and found[1] else {}
 
 
 @router.get(
@@ -131,7 +158,7 @@ async def job_events(
     """Server-sent events: ``event: job`` with the job at each change, then ``event: end``.  With
     ``?live=1`` also ``event: live`` (:class:`LiveOut`: live.json, log tail, files) about once a second
     while it changes, and once more when the job ends."""
-    if await asyncio.to_thread(ctx.manager.get, job_id) is None:
+    if visible(await asyncio.to_thread(ctx.manager.get, job_id)) is None:
         raise ApiError(404, f"Job {job_id} not found")
 
     async def stream() -> AsyncIterator[str]:
