@@ -93,3 +93,14 @@ def word_tokenizer(tmp_path):
     d.mkdir()
     tok.save(str(d / "tokenizer.json"))
     return d
+
+
+@pytest.fixture(scope="session")
+def bwrap_ready() -> None:
+    """Skip (with bwrap's own reason) where the code sandbox cannot run: no bwrap, no namespaces."""
+    from evalscope.sandbox import SandboxUnavailable, check_available
+
+    try:
+        check_available("bwrap")
+    except SandboxUnavailable as exc:
+        pytest.skip(f"the bwrap sandbox cannot run here: {exc.message}")

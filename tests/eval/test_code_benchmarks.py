@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import shutil
 from pathlib import Path
 
 import pytest
@@ -19,7 +18,7 @@ from evalscope.mock import ScriptedAnswer
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "eval"
 
-pytestmark = pytest.mark.skipif(shutil.which("bwrap") is None, reason="bubblewrap (bwrap) is not installed")
+pytestmark = pytest.mark.usefixtures("bwrap_ready")  # skips, saying why, where bwrap cannot run
 
 RIGHT_0 = """Here is a straightforward O(n^2) implementation:
 

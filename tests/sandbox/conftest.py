@@ -9,16 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from evalscope.sandbox import Limits, RunResult, SandboxUnavailable, check_available, run_python
-
-
-@pytest.fixture(scope="session")
-def bwrap_ready() -> None:
-    """Skip (with bwrap's own reason) where the sandbox cannot run: no bwrap, no user namespaces."""
-    try:
-        check_available("bwrap")
-    except SandboxUnavailable as exc:
-        pytest.skip(f"the bwrap sandbox cannot run here: {exc.message}")
+from evalscope.sandbox import Limits, RunResult, run_python
 
 
 def run(code: str, stdin: str = "", backend: str = "bwrap", **limits) -> RunResult:

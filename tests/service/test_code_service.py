@@ -5,7 +5,6 @@ sandbox settings are a 400 naming the field."""
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 import httpx
@@ -14,7 +13,7 @@ from conftest import FIXTURES
 
 from evalscope.mock import ScriptedAnswer
 
-pytestmark = pytest.mark.skipif(shutil.which("bwrap") is None, reason="bubblewrap (bwrap) is not installed")
+pytestmark = pytest.mark.usefixtures("bwrap_ready")  # skips, saying why, where bwrap cannot run
 
 RIGHT = """Sure:
 
