@@ -278,7 +278,7 @@ def test_resume_invoke_reuses_the_task(client, mock):
         ),
         ("eval", {"judge_strategy": "llm"}, "judge_model_args", "required: gsm8k is graded by a judge model"),
         ("eval", {"judge": {"strategy": "llm"}}, "judge", "not supported yet"),
-        ("eval", {"sandbox": {"enabled": True}}, "sandbox", "not supported yet"),
+        ("eval", {"sandbox": {"manager_config": {"base_url": "x"}}}, "sandbox", "not supported yet"),
         (
             "eval",
             {"dataset_args": {"gsm8k": {"prompt_template": "{question}"}}},
