@@ -278,6 +278,13 @@ def percentile_table(v: RequestValues) -> PointPercentiles:
     return p
 
 
+def measured_records(records: list[RequestRecord]) -> list[RequestRecord]:
+    """The records a point's metrics count: those sent after ``--ramp-up`` (every record when all were
+    sent during the ramp, or without a ramp). The report's distributions use the same rule."""
+    kept = [r for r in records if not r.ramp]
+    return kept if kept else records
+
+
 def compute_metrics(
     records: list[RequestRecord],
     parallel: int,
@@ -298,12 +305,10 @@ def compute_metrics(
     ramp_warning = None
     n_ramp = 0
     if ramp_up > 0:
-        measured = [r for r in records if not r.ramp]
-        n_ramp = len(records) - len(measured)
-        if measured:
-            records = measured
-        elif records:
+        n_ramp = sum(1 for r in records if r.ramp)
+        if records and n_ramp == len(records):
             ramp_warning = "every request was sent during the ramp-up: these metrics include the ramp"
+        records = measured_records(records)
     v = request_values(records, tokenizer, slo)
     seconds = duration(records)
     m = _core_metrics(records, v, parallel, number, seconds)

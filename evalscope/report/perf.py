@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from evalscope.perf.metrics import request_values
+from evalscope.perf.metrics import measured_records, request_values
 from evalscope.perf.output import (
     POINT_RE,
     SUMMARY_FILE,
@@ -31,6 +31,8 @@ from evalscope.perf.results import (
     PointMetrics,
     PointPercentiles,
     PointResult,
+    SessionMetrics,
+    TurnMetrics,
 )
 from evalscope.report.page import PALETTE, ReportError, figure, fmt_num
 from evalscope.secrets import redact_config
@@ -82,6 +84,34 @@ INPUT_SUMMARY_FIELDS = [
     ("input_throughput", "Input tok/s"),
     ("avg_inputs", "Avg inputs/req"),
 ]
+#: (PointMetrics field, column title) of the load shapes' columns, shown when some point has the value:
+#: ramp-up (what was left out), trace replay (the schedule's accuracy), multi-turn sessions
+SHAPE_FIELDS = [
+    ("ramp_up", "Ramp-up (s)"),
+    ("ramp_requests", "Ramp-up requests (not measured)"),
+    ("trace_speedup", "Trace speed-up"),
+    ("send_error_p50_ms", "Send-time error p50 (ms)"),
+    ("send_error_p99_ms", "Send-time error p99 (ms)"),
+    ("send_error_max_ms", "Send-time error max (ms)"),
+    ("sessions", "Sessions"),
+    ("avg_turns", "Avg turns/session"),
+    ("avg_first_turn_ttft", "Avg first-turn TTFT (s)"),
+    ("avg_later_turn_ttft", "Avg later-turn TTFT (s)"),
+]
+#: (TurnMetrics field, column title) of a multi-turn point's per-turn table
+TURN_FIELDS = [
+    ("turn", "Turn"),
+    ("requests", "Requests"),
+    ("succeed_requests", "Succeeded"),
+    ("avg_ttft", "Avg TTFT (s)"),
+    ("p50_ttft", "P50 TTFT (s)"),
+    ("p99_ttft", "P99 TTFT (s)"),
+    ("avg_latency", "Avg latency (s)"),
+    ("avg_input_tokens", "Avg input tok"),
+    ("avg_output_tokens", "Avg output tok"),
+]
+#: the shading of the ramp-up on the over-time charts
+RAMP_FILL = "rgba(234,179,8,.18)"
 #: (row key, column title): rows are keyed by the summary's JSON keys, as ``report_data`` shows them
 SUMMARY_COLUMNS = [(PointMetrics.key(f), title) for f, title in SUMMARY_FIELDS]
 #: (metric, unit, title, scale from seconds) of the percentile curves; TTFT, TPOT and ITL in ms
@@ -167,7 +197,8 @@ def _read_records(db: Path, point: PerfPoint) -> None:
     records = read_records(db)
     if not records:
         return
-    v = request_values(records)
+    # the distributions count what the metrics count: requests sent during --ramp-up are left out
+    v = request_values(measured_records(records))
     point.values = {
         "ttft": np.asarray(v.ttft),
         "tpot": np.asarray(v.tpot),
@@ -180,6 +211,8 @@ def _read_records(db: Path, point: PerfPoint) -> None:
         "end": np.asarray([r.end for r in records], dtype=float),
         "ok": np.asarray([bool(r.ok) for r in records]),
         "tokens": np.asarray([r.completion_tokens or 0 for r in records], dtype=float),
+        "intended": np.asarray([r.intended for r in records], dtype=float),
+        "ramp": np.asarray([bool(r.ramp) for r in records]),
     }
     step = max(1, -(-len(records) // TIMELINE_MAX))  # ceil: at most TIMELINE_MAX drawn
     point.timeline = [
@@ -239,13 +272,19 @@ def _pct(p: PerfPoint, column: str, q: str) -> float | None:
     return p.result.percentiles.at(column, q)
 
 
+def shape_fields(points: list[PerfPoint]) -> list[tuple[str, str]]:
+    """(PointMetrics field, column title) of :data:`SHAPE_FIELDS` that some point has (a ramp-up, a
+    trace replay, multi-turn sessions); none for a plain run."""
+    return [(f, t) for f, t in SHAPE_FIELDS if any(getattr(p.metrics, f) is not None for p in points)]
+
+
 def summary_rows(points: list[PerfPoint]) -> list[dict[str, Any]]:
     """One table row per sweep point with the engine's summary numbers (and p50/p99 from its files)."""
     rows = []
     input_only = input_only_run(points)
     for p in points:
         row: dict[str, Any] = {"key": p.key, "label": point_label(p)}
-        for name, _ in summary_fields(points):
+        for name, _ in summary_fields(points) + shape_fields(points):
             row[PointMetrics.key(name)] = getattr(p.metrics, name)
         row["P50 latency (s)"] = _pct(p, "latency", "50%")
         row["P99 latency (s)"] = _pct(p, "latency", "99%")
@@ -510,15 +549,18 @@ def flow_figures(points: list[PerfPoint]) -> list[dict[str, Any]]:
                 }
             )
     x_title = {"title": {"text": "seconds since the first send"}, "rangemode": "tozero"}
+    # the ramp-up's requests are drawn (they loaded the server) in a shaded window: the metrics leave them out
+    ramp = ramp_shapes(ramp_windows([p for _, p in with_flow], t0))
     figs = [
         figure(
             busy,
             "Requests in flight over time",
             xaxis=x_title,
             yaxis={"title": {"text": "requests in flight"}, "rangemode": "tozero"},
+            **ramp,
         ),
     ]
-    extra: dict[str, Any] = {}
+    extra: dict[str, Any] = dict(ramp)
     if any(t.get("yaxis") == "y2" for t in thr):
         extra["yaxis2"] = {
             "title": {"text": "output tokens/s (dotted)"},
@@ -805,6 +847,7 @@ def timeline_figure(points: list[PerfPoint]) -> dict[str, Any] | None:
         xaxis={"title": {"text": "seconds since the first send"}},
         yaxis={"title": {"text": "request (in send order)"}, "autorange": "reversed"},
         height=420,
+        **ramp_shapes(ramp_windows(points, t0)),
     )
 
 
@@ -846,6 +889,162 @@ def errors_figure(points: list[PerfPoint]) -> dict[str, Any] | None:
     )
 
 
+def turn_tables(points: list[PerfPoint]) -> list[dict[str, Any]]:
+    """Each multi-turn point's per-turn rows as the engine wrote them (``benchmark_multi_turn.json``'s
+    ``turns``, keyed by its JSON keys); none for a one-turn run."""
+    return [
+        {"key": p.key, "label": point_label(p), "rows": [t.model_dump(mode="json") for t in p.result.turns]}
+        for p in points
+        if p.result.turns
+    ]
+
+
+#: (row key, title) of the per-turn tables (the JSON keys of :class:`TurnMetrics`)
+TURN_COLUMNS = [(TurnMetrics.key(f), t) for f, t in TURN_FIELDS]
+
+
+def session_rows(points: list[PerfPoint]) -> tuple[list[str], list[dict[str, Any]]]:
+    """(keys, rows): each multi-turn point's ``sessions`` block as written (a row per point)."""
+    rows = [{"key": p.key, **p.result.sessions.model_dump(mode="json")} for p in points if p.result.sessions]
+    keys = [SessionMetrics.key(f) for f in SessionMetrics.model_fields]
+    return [k for k in keys if any(k in r for r in rows)], rows
+
+
+def turns_figure(points: list[PerfPoint]) -> dict[str, Any] | None:
+    """TTFT p50 (solid) and p99 (dashed) in ms against the turn's index, a colour per sweep point:
+    turn 1 pays the whole prefill, later turns show what the server's prefix cache saves."""
+    traces = []
+    for k, p in enumerate(points):
+        if not p.result.turns:
+            continue
+        turns = [t for t in p.result.turns if t.succeed_requests]
+        for q, dash in (("p50", "solid"), ("p99", "dash")):
+            ys = [getattr(t, f"{q}_ttft") for t in turns]
+            traces.append(
+                {
+                    "type": "scatter",
+                    "mode": "lines+markers",
+                    "name": f"{q} · {point_label(p)}",
+                    "x": [t.turn for t in turns],
+                    "y": [None if y is None else round(y * 1000, 4) for y in ys],
+                    "customdata": [t.succeed_requests for t in turns],
+                    "line": {"color": PALETTE[k % len(PALETTE)], "dash": dash},
+                    "hovertemplate": "turn %{x}: %{y:.4g} ms (%{customdata} requests)<extra>"
+                    + f"{q} · {point_label(p)}</extra>",
+                }
+            )
+    if not traces:
+        return None
+    return figure(
+        traces,
+        "TTFT by turn (p50 solid, p99 dashed)",
+        xaxis={"title": {"text": "turn in the session"}, "dtick": 1},
+        yaxis={"title": {"text": "TTFT (ms)"}, "rangemode": "tozero", "type": "linear"},
+        updatemenus=[log_toggle("yaxis")],
+    )
+
+
+def trace_points(points: list[PerfPoint]) -> list[PerfPoint]:
+    """The points that replayed a trace (their summary has the speed-up and the send-time error)."""
+    return [p for p in points if p.metrics.trace_speedup is not None]
+
+
+def send_error_figure(points: list[PerfPoint]) -> dict[str, Any] | None:
+    """A trace replay's schedule accuracy over the run: each request's send time minus its time in the
+    trace (after the speed-up), in ms, against its trace time; the p99 the summary gives as a line."""
+    replayed = [(k, p) for k, p in enumerate(points) if p in trace_points(points) and p.flow]
+    if not replayed:
+        return None
+    t0 = min(float(p.flow["intended"].min()) for _, p in replayed)
+    traces = []
+    many = sum(len(p.flow["intended"]) for _, p in replayed) > 1500
+    for k, p in replayed:
+        step = max(1, -(-len(p.flow["intended"]) // TIMELINE_MAX))
+        intended, start = p.flow["intended"][::step], p.flow["start"][::step]
+        xs = (intended - t0).round(6)
+        color = PALETTE[k % len(PALETTE)]
+        name = f"trace ×{p.metrics.trace_speedup:g}" + (f" · {p.key}" if len(replayed) > 1 else "")
+        traces.append(
+            {
+                "type": "scattergl" if many else "scatter",
+                "mode": "markers",
+                "name": f"send-time error · {name}",
+                "x": xs.tolist(),
+                "y": ((start - intended) * 1000).round(4).tolist(),
+                "marker": {"color": color, "size": 4},
+                "hovertemplate": "trace t=%{x:.3f}s<br>sent %{y:.3f} ms late<extra>" + name + "</extra>",
+            }
+        )
+        p99 = p.metrics.send_error_p99_ms
+        if p99 is not None and len(xs):
+            traces.append(
+                {
+                    "type": "scatter",
+                    "mode": "lines",
+                    "name": f"p99 {fmt_num(p99)} ms · {name}",
+                    "x": [float(xs.min()), float(xs.max())],
+                    "y": [p99, p99],
+                    "line": {"color": color, "dash": "dash", "width": 1},
+                    "hoverinfo": "skip",
+                }
+            )
+    return figure(
+        traces,
+        "Send-time error over the replay",
+        xaxis={"title": {"text": "seconds into the trace (after the speed-up)"}, "rangemode": "tozero"},
+        yaxis={"title": {"text": "send time minus trace time (ms)"}},
+        updatemenus=[log_toggle("yaxis")],
+    )
+
+
+def ramp_windows(points: list[PerfPoint], t0: float) -> list[tuple[float, float]]:
+    """(from, to) in seconds since ``t0`` of each point's ``--ramp-up``: from its first intended send
+    for the ramp's length (the summary's ``Ramp-up (s)``)."""
+    out = []
+    for p in points:
+        if p.metrics.ramp_up and p.flow and len(p.flow["intended"]):
+            begin = float(p.flow["intended"].min()) - t0
+            out.append((round(begin, 6), round(begin + p.metrics.ramp_up, 6)))
+    return out
+
+
+def ramp_shapes(windows: list[tuple[float, float]]) -> dict[str, Any]:
+    """Layout entries shading each ramp-up window and naming it (nothing without a ramp)."""
+    if not windows:
+        return {}
+    shapes = [
+        {
+            "type": "rect",
+            "xref": "x",
+            "yref": "paper",
+            "x0": a,
+            "x1": b,
+            "y0": 0,
+            "y1": 1,
+            "fillcolor": RAMP_FILL,
+            "line": {"width": 0},
+            "layer": "below",
+            "name": "ramp-up",
+        }
+        for a, b in windows
+    ]
+    notes = [
+        {
+            "x": a,
+            "y": 1,
+            "xref": "x",
+            "yref": "paper",
+            "text": "ramp-up (not measured)",
+            "showarrow": False,
+            "xanchor": "left",
+            "yanchor": "top",
+            "font": {"size": 10, "color": "#92400e"},
+        }
+        for a, _ in windows
+    ]
+    return {"shapes": shapes, "annotations": notes}
+
+
 def run_title(folder: Path) -> str:
     """``<name> (<timestamp>)`` for an engine run folder ``<outputs>/<timestamp>/<name>``."""
     return f"{folder.name} ({folder.parent.name})"
@@ -864,8 +1063,41 @@ def table_columns(points: list[PerfPoint]) -> list[tuple[str, str]]:
     if not input_only_run(points):
         key.append(("P99 TTFT (s)", "P99 TTFT (s)"))
     key.append((PointMetrics.key("failed_requests"), "Failed"))
+    # the load shape's own columns next: they say what the numbers measured (a ramp left out, ...)
+    key += [(PointMetrics.key(f), t) for f, t in shape_fields(points)]
     rest = [(PointMetrics.key(f), t) for f, t in fields if f not in KEY_COLUMNS and f != "failed_requests"]
     return key + rest
+
+
+#: (perf argument, label, shown when) of the run box's load-shape settings
+SHAPE_SETTINGS: list[tuple[str, str, Any]] = [
+    ("dataset_path", "dataset path", bool),
+    ("multi_turn", "multi-turn", bool),
+    ("min_turns", "min turns", lambda v, a: a.get("multi_turn") and v and v > 1),
+    ("max_turns", "max turns", lambda v, a: a.get("multi_turn") and v),
+    ("think_time", "think time (s)", lambda v, a: a.get("multi_turn") and v),
+    ("trace_speedup", "trace speed-up", lambda v, a: a.get("dataset") == "workload_trace" or v != 1),
+    ("prefix_length", "prefix length (tokens)", bool),
+    ("prefix_count", "prefix groups", lambda v, a: a.get("prefix_length") or (v or 1) > 1),
+    ("cache_bust", "cache busting (every prompt unique)", bool),
+    ("ramp_up", "ramp-up (s)", bool),
+]
+
+
+def shape_settings(args: dict[str, Any]) -> dict[str, Any]:
+    """The load-shape settings a run used (multi-turn, trace replay, prefix groups, cache busting,
+    ramp-up), labelled for the run box; defaults are left out."""
+    out: dict[str, Any] = {}
+    for name, label, shown in SHAPE_SETTINGS:
+        value = args.get(name)
+        if value is None:
+            continue
+        keep = shown(value) if shown is bool else shown(value, args)
+        if keep:
+            if isinstance(value, list):
+                value = " – ".join(f"{v:g}" for v in value)
+            out[label] = "yes" if value is True else value
+    return out
 
 
 def perf_context(folder: Path) -> dict[str, Any]:
@@ -889,9 +1121,11 @@ def perf_context(folder: Path) -> dict[str, Any]:
     }
     if "rate" in config and (config["rate"] is None or config["rate"] <= 0):
         config["rate"] = "no limit (fixed concurrency)"
+    config.update(shape_settings(first))
     if slo:
         config["slo (ms)"] = ", ".join(f"{k} {fmt_num(v)}" for k, v in slo.items())
     server_keys, server_table = server_rows(points)
+    session_keys, session_table = session_rows(points)
     report_data = {
         "kind": "perf",
         "run": str(folder),
@@ -902,6 +1136,8 @@ def perf_context(folder: Path) -> dict[str, Any]:
                 "number": p.number,
                 "summary": p.summary,
                 "percentiles": p.percentiles,
+                # a multi-turn point's per-turn rows and sessions block, as benchmark_multi_turn.json
+                **{k: v for k, v in p.result.model_dump(mode="json").items() if k in ("turns", "sessions")},
             }
             for p in points
         ],
@@ -929,5 +1165,13 @@ def perf_context(folder: Path) -> dict[str, Any]:
         "errors_fig": errors_figure(points),
         "error_rows": error_rows(points),
         "warnings": [(p.key, w) for p in points for w in p.metrics.warnings],
+        "turn_columns": TURN_COLUMNS,
+        "turn_tables": turn_tables(points),
+        "session_keys": session_keys,
+        "session_rows": session_table,
+        "turns_fig": turns_figure(points),
+        "trace_points": trace_points(points),
+        "send_error_fig": send_error_figure(points),
+        "ramp": any(p.metrics.ramp_up for p in points),
         "report_data": report_data,
     }

@@ -90,3 +90,71 @@ def eval_runs(tmp_path_factory):
     with MockServer(MockConfig(default_reply="答案：C"), mode="thread") as srv:
         b = run_ceval(srv.url, out)
     return a, b
+
+
+def _conversations(path: Path, turns: list[int]) -> Path:
+    """A custom_multi_turn file: conversation i has turns[i] user turns."""
+    lines = []
+    for i, n in enumerate(turns):
+        msgs: list[dict[str, str]] = []
+        for t in range(1, n + 1):
+            msgs.append({"role": "user", "content": f"conversation {i} question {t}"})
+            if t < n:
+                msgs.append({"role": "assistant", "content": "a boundary, never sent"})
+        lines.append(json.dumps(msgs))
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def _custom_trace(path: Path, n: int = 30) -> Path:
+    """A custom trace: ``n`` rows 15 ms apart (in the trace's time), messages and output lengths."""
+    rows = [
+        {"timestamp": 15 * i, "messages": [{"role": "user", "content": f"trace row {i}"}], "output_length": 3}
+        for i in range(n)
+    ]
+    path.write_text("\n".join(json.dumps(r) for r in rows) + "\n", encoding="utf-8")
+    return path
+
+
+@pytest.fixture(scope="session")
+def shape_runs(tmp_path_factory):
+    """Runs of the load shapes, each against the mock: ``{"multi_turn": result, "trace": result,
+    "ramp": result}`` (run_perf's answers; their folders hold report.html)."""
+    from evalscope.perf import PerfArguments, run_perf
+
+    out = tmp_path_factory.mktemp("shapes")
+    convs = _conversations(out / "convs.jsonl", [3, 1, 4, 2, 3])
+    trace = _custom_trace(out / "trace.jsonl")
+
+    def runs(url: str) -> dict:
+        base = dict(model="mock-model", url=url + "/v1/chat/completions", outputs_dir=str(out))
+        return {
+            "multi_turn": run_perf(
+                PerfArguments(
+                    **base, name="mt", multi_turn=True, dataset="custom_multi_turn", dataset_path=str(convs),
+                    number=5, parallel=2, think_time=[0.001, 0.005],
+                )
+            ),
+            "trace": run_perf(
+                PerfArguments(
+                    **base, name="trace", dataset="workload_trace", dataset_path=str(trace), trace_speedup=2
+                )
+            ),
+        }  # fmt: skip
+
+    def ramp(url: str) -> dict:
+        return run_perf(
+            PerfArguments(
+                model="mock-model", url=url + "/v1/chat/completions", outputs_dir=str(out), name="ramp",
+                prompt="hello", number=30, parallel=3, ramp_up=0.3, max_tokens=4,
+            )
+        )  # fmt: skip
+
+    # in a thread of its own: a sync Playwright session keeps an event loop on the main thread
+    with ThreadPoolExecutor(1) as pool:
+        with MockServer(MockConfig(ttft=0.005, itl=0.001, output_tokens=6), mode="thread") as srv:
+            got = pool.submit(runs, srv.url).result()
+        # slow replies: the ramp's 0.3 s holds a few requests, the measured part the rest
+        with MockServer(MockConfig(ttft=0.04, itl=0.002, output_tokens=4), mode="thread") as srv:
+            got["ramp"] = pool.submit(ramp, srv.url).result()
+    return got

@@ -11,12 +11,12 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from report.conftest import XSS, eval_runs, perf_runs  # noqa: F401 - fixtures shared with tests/report
+from report.conftest import XSS, eval_runs, perf_runs, shape_runs  # noqa: F401 - fixtures shared with tests/report
 
 from evalscope.mock import MockConfig, MockServer
 from evalscope.report import write_comparison, write_report
 
-from .conftest import TOKEN, WebService, shot
+from .conftest import ARTIFACTS, TOKEN, WebService, shot
 
 pytestmark = pytest.mark.timeout(240)
 
@@ -223,3 +223,33 @@ def test_service_report_holds_no_plotly_and_works_served(page, tmp_path):
     assert page.errors == []
     # regenerating with the CLI's default makes it self-contained again
     assert write_report(on_disk.parent).stat().st_size > 4_000_000
+
+
+def test_load_shape_sections_draw_offline(page, shape_runs):  # noqa: F811
+    """Multi-turn (per-turn chart and tables), trace replay (send-time error) and ramp-up (shaded
+    window) reports draw offline with no page or console error."""
+    mt = Path(shape_runs["multi_turn"]["output_dir"]) / "report.html"
+    assert open_offline(page, mt) == []
+    assert page.locator("#turns-plot .main-svg").count() >= 1
+    assert page.locator("table.turns tbody tr").count() == 4  # turns 1..4
+    assert page.locator("#sessions-table tbody tr").count() == 1
+    assert _legends_overlap(page) == []
+    _clean(page)
+    shot(page, "report-perf-multi-turn.png")
+
+    trace = Path(shape_runs["trace"]["output_dir"]) / "report.html"
+    assert open_offline(page, trace) == []
+    assert page.locator("#send-error-plot .main-svg").count() >= 1
+    assert page.locator("#trace-table tbody tr").count() == 1
+    assert _legends_overlap(page) == []
+    _clean(page)
+    page.locator("#trace-replay").screenshot(path=str(ARTIFACTS / "report-perf-trace.png"))
+
+    ramp = Path(shape_runs["ramp"]["output_dir"]) / "report.html"
+    assert open_offline(page, ramp) == []
+    # the ramp's window is drawn as a shaded rectangle in the over-time charts
+    assert page.locator("#flow-1 .shapelayer path, #flow-1 .layer-below .shapelayer path").count() >= 1
+    assert page.locator("#ramp-note").is_visible()
+    assert _legends_overlap(page) == []
+    _clean(page)
+    page.locator("#over-time").screenshot(path=str(ARTIFACTS / "report-perf-ramp.png"))
