@@ -7,7 +7,7 @@ from typing import Any, Literal
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from evalscope import limits, upstream_fields
-from evalscope.paths import HubIdOrPath, LocalDir, LocalPath, OutputDir, RunDir
+from evalscope.paths import HubIdOrPath, LocalDir, LocalPath, OutputDir, RunDir, TextOrFile
 from evalscope.secrets import REDACTED, redact_config  # noqa: F401 - REDACTED: kept for importers
 
 
@@ -66,7 +66,8 @@ class JudgeModelArgs(BaseModel):
     eval_type: Literal["openai_api", "service", "server", "llm_ckpt_api"] | None = None
     generation_config: JudgeGenerationConfig = Field(default_factory=JudgeGenerationConfig)
     system_prompt: str | None = None
-    prompt_template: str | None = Field(None, min_length=1)
+    # inline text, or "@path" of a file holding it (read and checked before the run starts)
+    prompt_template: TextOrFile | None = Field(None, min_length=1)
     score_mapping: dict[str, float] | None = Field(None, min_length=1, max_length=limits.MAX_JUDGE_LABELS)
     # EvalScope's "numeric" (a reference-free 0-1 rating) is not implemented: "pattern" only
     score_type: Literal["pattern"] = "pattern"
@@ -100,7 +101,7 @@ class JudgeModelArgs(BaseModel):
     @field_validator("prompt_template")
     @classmethod
     def _prompt_template(cls, v: str | None) -> str | None:
-        if v is not None and "{pred}" not in v:
+        if v is not None and not v.startswith("@") and "{pred}" not in v:
             raise ValueError("must contain {pred} (the answer to grade); {question} and {gold} are optional")
         return v
 

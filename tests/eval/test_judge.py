@@ -13,6 +13,7 @@ import pytest
 from evalscope.errors import RunFailed
 from evalscope.eval import TaskConfig, run_task
 from evalscope.eval.judge import SIMPLE_QA, VerdictError, generic_template
+from evalscope.eval.runner import EvalError
 from evalscope.mock import ScriptedAnswer
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "eval"
@@ -381,6 +382,24 @@ def test_score_mapping_and_prompt_template_shape_the_generic_grader(mock_server,
     assert {x["score"] for x in lines.values()} == {0.5} and out["result"]["general_qa"]["score"] == 0.5
     prompt = judge.requests()[0]["messages"][-1]["content"]
     assert prompt.startswith("Grade ") and 'exactly one of "FULL" or "NONE" or "PARTIAL"' in prompt
+
+
+def test_prompt_template_from_a_file(mock_server, tmp_path):
+    tpl = tmp_path / "grader.txt"
+    tpl.write_text("From a file: grade {pred}.", encoding="utf-8")
+    _, judge, _ = _qa_run(
+        mock_server,
+        tmp_path,
+        "llm",
+        [ScriptedAnswer(match="", reply=verdict("A"))],
+        prompt_template=f"@{tpl}",
+    )
+    assert judge.requests()[0]["messages"][-1]["content"].startswith("From a file: grade ")
+    # a file without {pred}, or none at all, stops the run before any request, naming the field
+    tpl.write_text("no placeholder", encoding="utf-8")
+    for value in (f"@{tpl}", f"@{tmp_path / 'missing.txt'}"):
+        with pytest.raises(EvalError, match="judge_model_args.prompt_template"):
+            _qa_run(mock_server, tmp_path, "llm", [], prompt_template=value)
 
 
 @pytest.mark.parametrize(

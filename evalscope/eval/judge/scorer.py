@@ -22,6 +22,7 @@ the judge is not asked; otherwise the judge's score can only raise the rule's (E
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from evalscope.eval.extractors import strip_think
@@ -67,6 +68,22 @@ def judge_client(args: JudgeModelArgs, concurrency: int) -> ModelClient:
     )
 
 
+def prompt_template(args: JudgeModelArgs) -> str | None:
+    """``prompt_template``'s text: as given, or read from the file an ``@path`` names."""
+    value = args.prompt_template
+    if value is None or not value.startswith("@"):
+        return value
+    try:
+        text = Path(value[1:]).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ValueError(f"judge_model_args.prompt_template: cannot read {value[1:]}: {exc}") from None
+    if "{pred}" not in text:
+        raise ValueError(
+            f"judge_model_args.prompt_template: {value[1:]} must contain {{pred}} (the answer to grade)"
+        )
+    return text
+
+
 class JudgeScorer(AsyncScorer):
     """Grades an answer with the judge model. ``template`` None: the generic grader shaped by
     ``judge_model_args`` (``prompt_template``, ``system_prompt``, ``score_mapping``); ``rule``: the
@@ -77,12 +94,14 @@ class JudgeScorer(AsyncScorer):
         self.rule = rule
 
     def check(self, config: TaskConfig) -> None:
-        """No judge model configured: ValueError naming ``judge_model_args``."""
+        """No judge model configured, or an ``@file`` prompt template that cannot be read or lacks
+        ``{pred}``: ValueError naming the field."""
         if config.judge_model_args is None:
             raise ValueError(
                 f"judge_model_args: required: answers are graded by a judge model (judge_strategy "
                 f"'{config.judge_strategy}'); give at least model_id and api_url"
             )
+        prompt_template(config.judge_model_args)
 
     def fingerprint(self, config: TaskConfig) -> str:
         """The judge model, where it is served, how it is asked and with which template (never the
@@ -126,7 +145,7 @@ class JudgeScorer(AsyncScorer):
         """The template used with ``args``."""
         if self.template is not None:
             return self.template
-        return generic_template(args.prompt_template, args.system_prompt, args.score_mapping)
+        return generic_template(prompt_template(args), args.system_prompt, args.score_mapping)
 
     async def _by_rule(self, sample: Sample, text: str, ctx: ScoreContext) -> Score | None:
         if self.rule is None:
