@@ -14,7 +14,7 @@ Scope = dict[str, Any]
 
 #: Reachable without a token: health checks and the API description.
 OPEN_PATHS = frozenset(
-    {"/health", "/docs", "/docs/oauth2-redirect", "/redoc", "/openapi.json", "/", "/favicon.ico"}
+    {"/health", "/docs", "/docs/oauth2-redirect", "/redoc", "/openapi.json", "/", "/compare", "/favicon.ico"}
 )
 #: The web page's shells and static files (evalscope.service.web), and plotly.js for the reports
 #: (evalscope.report.page.PLOTLY_ROUTE): they hold no job data, their script calls the API with the

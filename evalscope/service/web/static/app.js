@@ -59,6 +59,15 @@
     var d = new Date(iso);
     return isNaN(d) ? iso : d.toLocaleString();
   }
+  /* A list's time: "14:05:09" today, "Nov 29, 14:05" before (the full time is the cell's title). */
+  function fmtShortTime(iso) {
+    if (!iso) return "–";
+    var d = new Date(iso);
+    if (isNaN(d)) return iso;
+    var today = new Date().toDateString() === d.toDateString();
+    return today ? d.toLocaleTimeString([], {hour: "2-digit", minute: "2-digit", second: "2-digit"}) :
+      d.toLocaleDateString([], {month: "short", day: "numeric"}) + ", " + d.toLocaleTimeString([], {hour: "2-digit", minute: "2-digit"});
+  }
   function fmtDuration(s) {
     if (s === null || s === undefined) return "–";
     if (s < 60) return s.toFixed(1) + " s";
@@ -216,7 +225,7 @@
           tdRes.appendChild(headline(job));
           tr.appendChild(tdRes);
           tr.appendChild(progressCell(job.progress, job.state));
-          tr.appendChild(el("td", {"class": "nowrap"}, fmtTime(job.created_at)));
+          tr.appendChild(el("td", {"class": "nowrap", title: fmtTime(job.created_at)}, fmtShortTime(job.created_at)));
           tr.appendChild(el("td", {"class": "num"}, fmtDuration(job.duration_s)));
           var tdAct = el("td");
           if (job.state === "queued" || job.state === "running") {
