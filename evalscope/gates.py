@@ -6,10 +6,11 @@ ones (``evalscope remote eval|perf|wait``), so a gate means the same thing where
 - **eval**: ``--fail-under gsm8k=0.75 mmlu_pro=0.5``: a benchmark passes when its ``score`` (0..1) is at
   least the threshold. A benchmark with no score (nothing could be scored) fails. Every benchmark of
   the run becomes a test case; one without a threshold passes and carries its score.
-- **perf**: ``--slo ttft:500 e2el:3000`` (milliseconds, the perf engine's goodput spelling): an SLO
-  passes at a sweep point when the chosen percentile (``--slo-percentile``, default 99) of its column
-  (``ttft``: "TTFT (s)", ``tpot``: "TPOT (s)", ``itl``: "ITL (s)", ``e2el``: "Latency (s)") is within
-  it. A point with no value for the column (every request failed; embeddings have no TTFT) fails.
+- **perf**: ``--slo ttft:500 e2el_p95:3s ttft_mean:300ms`` (the spellings of :mod:`evalscope.slo`): an
+  SLO passes at a sweep point when its percentile (its own, else ``--slo-percentile``, default 99) of
+  its column (``ttft``: "TTFT (s)", ``tpot``: "TPOT (s)", ``itl``: "ITL (s)", ``e2el``: "Latency (s)"),
+  or its mean for ``_mean``, is within it. A point with no value for the column (every request
+  failed; embeddings have no TTFT) fails.
   One test case per (sweep point, SLO); without SLOs, one per point (it fails when every request did).
 
 Works on the runs' JSON (the keys users read), not on the engines' types: this module is in the base
@@ -26,10 +27,12 @@ from xml.etree import ElementTree as ET
 
 from pydantic import BaseModel
 
-#: the percentiles a perf run's tables hold (perf/results.py PERCENTILES, repeated: base layer)
-SLO_PERCENTILES = (10, 25, 50, 66, 75, 80, 90, 95, 98, 99)
-#: SLO name -> the percentile table's column (its JSON key, in seconds)
-SLO_COLUMNS = {"ttft": "TTFT (s)", "tpot": "TPOT (s)", "itl": "ITL (s)", "e2el": "Latency (s)"}
+from evalscope import slo as slo_specs
+
+#: the percentiles a perf run's tables hold (evalscope/slo.py, the SLOs' one home)
+SLO_PERCENTILES = slo_specs.PERCENTILES
+#: SLO metric -> the percentile table's column (its JSON key, in seconds)
+SLO_COLUMNS = slo_specs.PERCENTILE_COLUMNS
 #: exit code of a command whose run finished but missed a gate (1: the run failed; 2: bad input)
 EXIT_GATE_MISSED = 3
 
@@ -148,17 +151,6 @@ def eval_checks(run: Mapping[str, Any], fail_under: Mapping[str, float], model: 
     return checks
 
 
-def _column_at(percentiles: Mapping[str, Any], column: str, percentile: int) -> float | None:
-    labels = list(percentiles.get("Percentiles") or [])
-    values = list(percentiles.get(column) or [])
-    label = f"{percentile}%"
-    if label not in labels:
-        return None
-    i = labels.index(label)
-    value = values[i] if i < len(values) else None
-    return float(value) if isinstance(value, int | float) else None
-
-
 def perf_checks(
     run: Mapping[str, Any], slo: Mapping[str, float], percentile: int = 99, model: str = "model"
 ) -> list[Check]:
@@ -183,10 +175,11 @@ def perf_checks(
                 )
             )
             continue
-        for key, limit_ms in slo.items():
-            column = SLO_COLUMNS[key]
-            value = _column_at(pcts, column, percentile)
-            name = f"{key} p{percentile} <= {limit_ms:g} ms"
+        for spec in slo_specs.specs(slo):
+            key, limit_ms, stat = spec.metric, spec.threshold_ms, spec.stat(percentile)
+            column = slo_specs.MEAN_COLUMNS[key] if spec.mean else SLO_COLUMNS[key]
+            value = slo_specs.value_in({"metrics": metrics, "percentiles": pcts}, spec, percentile)
+            name = f"{key} {stat} <= {limit_ms:g} ms"
             if value is None:
                 checks.append(
                     Check(
@@ -195,7 +188,7 @@ def perf_checks(
                         kind="slo",
                         passed=False,
                         threshold=limit_ms,
-                        message=f"{point}: {key} p{percentile} n/a (no {column} values: "
+                        message=f"{point}: {key} {stat} n/a (no {column} values: "
                         f"{succeeded} of {total} requests succeeded) vs SLO {limit_ms:g} ms",
                     )
                 )
@@ -210,8 +203,7 @@ def perf_checks(
                     passed=ok,
                     value=round(ms, 3),
                     threshold=limit_ms,
-                    message=f"{point}: {key} p{percentile} {ms:.1f} ms {'<=' if ok else '>'} "
-                    f"SLO {limit_ms:g} ms",
+                    message=f"{point}: {key} {stat} {ms:.1f} ms {'<=' if ok else '>'} SLO {limit_ms:g} ms",
                 )
             )
     return checks

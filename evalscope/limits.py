@@ -38,6 +38,12 @@ MAX_FEW_SHOT = 100
 MAX_REPEATS = 1024
 #: SLO thresholds in milliseconds (one day)
 MAX_SLO_MS = MAX_SECONDS * 1000
+#: an SLO search (perf --search): requests per round at one load, rounds at one load, the whole
+#: search's request budget (its time budget is at most MAX_SECONDS)
+MIN_SEARCH_REQUESTS = 10
+MAX_SEARCH_REQUESTS = 1_000_000
+MAX_SEARCH_ROUNDS = 100
+MAX_SEARCH_BUDGET = 100_000_000
 #: verdict labels of a judge's ``score_mapping`` (judge_model_args)
 MAX_JUDGE_LABELS = 26
 #: turns of one multi-turn perf session (--min-turns, --max-turns)

@@ -105,7 +105,6 @@ def _sandbox(data: dict[str, Any], value: Any) -> None:
             data.setdefault(field, value[key])  # our own field, when given too, wins
 
 
-_SLA = "only used with sla_auto_tune, which is not supported yet"
 _LOCAL = "only used with a local model (api local / local_vllm), which this service does not run"
 
 EVAL_FIELDS: dict[str, Rule] = {
@@ -175,19 +174,8 @@ PERF_FIELDS: dict[str, Rule] = {
     "scenario": Rule(),
     "enable_pd_metrics": Rule(defaults=(False,)),
     "open_loop": Rule(fold=_open_loop),
-    "sla_auto_tune": Rule(defaults=(False,)),
-    **{
-        name: Rule(ignore=_SLA)
-        for name in (
-            "sla_variable",
-            "sla_params",
-            "sla_num_runs",
-            "sla_upper_bound",
-            "sla_lower_bound",
-            "sla_fixed_parallel",
-            "sla_number_multiplier",
-        )
-    },
+    # sla_auto_tune, sla_variable, sla_params, ...: mapped onto our SLO search before these rules
+    # (evalscope/slo.py fold_evalscope_sla, called by PerfArguments)
     **{
         name: Rule(ignore="a tuning knob of EvalScope's own client; this engine has no equivalent")
         for name in (

@@ -10,7 +10,7 @@ the table points to).
 Layers, low to high:
 
 0. base: ``evalscope/{__init__,_lazy,_cpus,errors,fsio,limits,paths,fieldnames,secrets,
-   upstream_fields,rundir,settings,gates}.py``
+   upstream_fields,rundir,settings,gates,slo}.py``
 1. ``evalscope/client/``, ``evalscope/datasets/``, ``evalscope/sandbox/``
 2. engines: ``evalscope/eval/``, ``evalscope/perf/`` (they never import each other)
 3. ``evalscope/report/``, ``evalscope/remote/`` (the service's typed client; they never import each other)
@@ -49,6 +49,7 @@ BASE_MODULES = {
         "rundir",
         "settings",
         "gates",
+        "slo",
     )
 } | {"evalscope"}
 PACKAGE_LAYERS = {

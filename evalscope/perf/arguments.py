@@ -14,6 +14,7 @@ from urllib.parse import urlsplit, urlunsplit
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 from evalscope import limits, upstream_fields
+from evalscope import slo as slo_specs
 from evalscope.client.adapters import INPUT_ONLY_APIS, RERANK_APIS, RESPONSES_APIS, make_adapter
 from evalscope.client.urls import check_api_key, check_model_url
 from evalscope.paths import LocalPath, OutputDir, TextOrFile
@@ -167,7 +168,50 @@ class PerfArguments(BaseModel):
     extra_args: dict[str, Any] = Field(default_factory=dict, description="merged into every request body")
     # reporting
     slo: dict[str, float] = Field(
-        default_factory=dict, description="goodput SLOs in ms: ttft, tpot, e2el, itl"
+        default_factory=dict,
+        description="SLOs in ms by name (evalscope/slo.py): ttft, tpot, e2el, itl, optionally at a percentile "
+        "(ttft_p99) or the mean (ttft_mean); goodput counts the requests within them",
+    )
+    # SLO search (perf/slo_search.py): the largest load that meets every SLO
+    search: Literal["concurrency", "rate"] | None = Field(
+        default=None, description="search the largest concurrency or rate meeting every slo (None: a sweep)"
+    )
+    search_min: float = Field(default=1, gt=0, le=limits.MAX_RATE, description="the smallest load tried")
+    search_max: float | None = Field(
+        default=None,
+        gt=0,
+        le=limits.MAX_RATE,
+        description="the largest load tried (None: 100,000 concurrent requests, or 1,000,000 requests/s)",
+    )
+    search_start: float | None = Field(
+        default=None, gt=0, le=limits.MAX_RATE, description="the first load tried (None: search_min)"
+    )
+    search_requests: int = Field(
+        default=200,
+        ge=limits.MIN_SEARCH_REQUESTS,
+        le=limits.MAX_SEARCH_REQUESTS,
+        description="requests per round at one load (at least 2 per concurrent request, or 2 s of the rate)",
+    )
+    search_max_rounds: int = Field(
+        default=5,
+        ge=1,
+        le=limits.MAX_SEARCH_ROUNDS,
+        description="rounds at one load while its decision is unclear (then the estimate decides)",
+    )
+    search_max_requests: int = Field(
+        default=20000, ge=1, le=limits.MAX_SEARCH_BUDGET, description="the search's budget of requests"
+    )
+    search_max_time: float = Field(
+        default=3600.0, gt=0, le=limits.MAX_SECONDS, description="the search's budget of seconds"
+    )
+    search_confidence: float = Field(
+        default=0.95, ge=0.5, le=0.999, description="confidence of each percentile's interval"
+    )
+    search_tolerance: float = Field(
+        default=0.05,
+        gt=0,
+        le=1,
+        description="stop when the failing load is within this fraction of the passing one (concurrency: 1)",
     )
     outputs_dir: OutputDir = "outputs"
     name: str | None = None
@@ -252,7 +296,10 @@ class PerfArguments(BaseModel):
     @model_validator(mode="before")
     @classmethod
     def _evalscope_fields(cls, data: Any) -> Any:
-        # EvalScope 1.14 fields we lack: accepted, folded, or "not supported yet" (evalscope.upstream_fields)
+        # EvalScope 1.14 fields we lack: accepted, folded, or "not supported yet" (evalscope.upstream_fields);
+        # its --sla-auto-tune fields become our search (evalscope/slo.py)
+        if isinstance(data, dict):
+            data = slo_specs.fold_evalscope_sla(data)
         return upstream_fields.check_fields(
             data, upstream_fields.PERF_FIELDS, cls.model_fields, "the perf arguments"
         )
@@ -319,29 +366,7 @@ class PerfArguments(BaseModel):
     @field_validator("slo", mode="before")
     @classmethod
     def _slo(cls, value: Any) -> Any:
-        if isinstance(value, str):
-            value = value.split()
-        if isinstance(value, list | tuple):
-            out: dict[str, Any] = {}
-            for item in value:
-                key, sep, val = str(item).partition(":")
-                if not sep:
-                    raise ValueError(f"{item!r} is not name:milliseconds")
-                out[key.strip()] = val
-            value = out
-        if isinstance(value, dict):
-            for key, val in value.items():
-                if key not in SLO_KEYS:
-                    raise ValueError(f"unknown SLO {key!r}: use {', '.join(SLO_KEYS)}")
-                try:
-                    if not 0 < float(val) <= limits.MAX_SLO_MS:  # NaN fails this too
-                        raise ValueError
-                except (TypeError, ValueError, OverflowError):
-                    raise ValueError(
-                        f"{key}: {val!r} is not a positive number of milliseconds "
-                        f"(at most {limits.MAX_SLO_MS:.0f})"
-                    ) from None
-        return value
+        return slo_specs.normalize(value)  # the one reading of an SLO spelling (evalscope/slo.py)
 
     @field_validator("dataset")
     @classmethod
@@ -472,6 +497,32 @@ class PerfArguments(BaseModel):
             raise ValueError(f"trace_speedup: only used with dataset {TRACE_DATASETS[0]!r}")
         if self.ramp_up and self.duration is not None and self.ramp_up >= self.duration:
             raise ValueError("ramp_up: as long as duration or longer, so nothing would be measured")
+        return self
+
+    @model_validator(mode="after")
+    def _search_settings(self) -> PerfArguments:
+        """An SLO search's settings that fit together (perf/slo_search.py)."""
+        if self.search is None:
+            return self
+        if not self.slo:
+            raise ValueError("slo: a search needs at least one SLO (e.g. ttft_p99:500ms)")
+        top = float(limits.MAX_PARALLEL if self.search == "concurrency" else limits.MAX_RATE)
+        hi = self.search_max if self.search_max is not None else top
+        start = self.search_start if self.search_start is not None else self.search_min
+        if self.search == "concurrency":
+            for name, v in (("search_min", self.search_min), ("search_max", hi), ("search_start", start)):
+                if v != int(v) or v > top:
+                    raise ValueError(f"{name}: a concurrency is a whole number in 1..{int(top):,}")
+        if self.search_min > hi:
+            raise ValueError("search_min: larger than search_max")
+        if not self.search_min <= start <= hi:
+            raise ValueError("search_start: outside search_min .. search_max")
+        if self.multi_turn or self.dataset in TRACE_DATASETS:
+            raise ValueError("search: a search sets its own load; not with multi_turn or a trace replay")
+        if self.search == "concurrency" and self.rate > 0:
+            raise ValueError("rate: a concurrency search runs closed-loop; leave rate at -1")
+        if self.search == "rate" and len(set(self.parallel)) > 1:
+            raise ValueError("parallel: a rate search takes one value (the cap on requests in flight)")
         return self
 
     @property

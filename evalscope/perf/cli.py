@@ -131,7 +131,11 @@ def add_perf_arguments(p: argparse.ArgumentParser) -> None:
     g.add_argument("--extra-args", help="JSON object merged into every request body")
     g = p.add_argument_group("output")
     g.add_argument(
-        "--slo", nargs="+", metavar="NAME:MS", help="goodput SLOs, e.g. ttft:500 tpot:50 e2el:5000"
+        "--slo",
+        nargs="+",
+        metavar="NAME:VALUE",
+        help="SLOs: ttft, tpot, e2el, itl, optionally at a percentile or the mean (ttft_p99, e2el_mean); "
+        "values in ms, or with ms/s: ttft:500 ttft_p99:500ms e2el_p95:10s (goodput, gates, --search)",
     )
     g.add_argument("--outputs-dir", help="base output folder (outputs)")
     g.add_argument("--name", help="run name (default: the model name)")
@@ -149,6 +153,56 @@ def add_perf_arguments(p: argparse.ArgumentParser) -> None:
     g.add_argument("--server-metrics-url", help="metrics endpoint (default: /metrics on the host of --url)")
     g.add_argument("--server-metrics-interval", type=float, help="seconds between two scrapes (1.0)")
     g.add_argument("--debug", action="store_true", help="tracebacks on errors")
+    _add_search_arguments(p)
+
+
+def _add_search_arguments(p: argparse.ArgumentParser) -> None:
+    """The SLO search's flags (perf/slo_search.py), and EvalScope's --sla-* spelling of it."""
+    g = p.add_argument_group("SLO search (the largest load meeting every --slo)")
+    g.add_argument(
+        "--search",
+        choices=["concurrency", "rate"],
+        help="search the largest concurrency (closed loop) or rate (open loop) meeting every --slo",
+    )
+    g.add_argument("--search-min", type=float, metavar="X", help="smallest load tried (1)")
+    g.add_argument("--search-max", type=float, metavar="X", help="largest load tried (100000 / 1e6 req/s)")
+    g.add_argument("--search-start", type=float, metavar="X", help="first load tried (--search-min)")
+    g.add_argument(
+        "--search-requests",
+        type=int,
+        metavar="N",
+        help="requests per round at one load (200; at least 2 per client, or 2 s of the rate)",
+    )
+    g.add_argument(
+        "--search-max-rounds",
+        type=int,
+        metavar="N",
+        help="rounds at one load while its decision is unclear (5)",
+    )
+    g.add_argument(
+        "--search-max-requests", type=int, metavar="N", help="request budget of the search (20000)"
+    )
+    g.add_argument(
+        "--search-max-time", type=float, metavar="S", help="time budget of the search, seconds (3600)"
+    )
+    g.add_argument(
+        "--search-confidence", type=float, metavar="C", help="confidence of each percentile's interval (0.95)"
+    )
+    g.add_argument(
+        "--search-tolerance",
+        type=float,
+        metavar="F",
+        help="stop when the failing load is within this fraction of the passing one (0.05; concurrency: 1)",
+    )
+    # EvalScope 1.14's names, mapped onto the above by PerfArguments (evalscope/slo.py fold_evalscope_sla)
+    g.add_argument("--sla-auto-tune", action="store_true", help="EvalScope's spelling of --search")
+    g.add_argument("--sla-variable", choices=["parallel", "rate"], help="parallel: --search concurrency")
+    g.add_argument("--sla-params", help='EvalScope\'s bounds as JSON, e.g. \'[{"p99_ttft": "<=500ms"}]\'')
+    g.add_argument("--sla-upper-bound", type=float, help="--search-max")
+    g.add_argument("--sla-lower-bound", type=float, help="--search-min")
+    g.add_argument("--sla-fixed-parallel", type=int, help="--parallel under a rate search")
+    g.add_argument("--sla-num-runs", type=int, help="accepted; repeats come from the confidence interval")
+    g.add_argument("--sla-number-multiplier", type=float, help="accepted; see --search-requests")
 
 
 def format_validation_error(exc: ValidationError) -> str:
@@ -177,6 +231,10 @@ def run_cli(ns: argparse.Namespace) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     junit = getattr(ns, "junit_xml", None)
+    if args.search is not None and percentile != 99:  # an SLO without its own percentile: --slo-percentile's
+        from evalscope.slo import specs
+
+        args.slo = {s.at(percentile).name: s.threshold_ms for s in specs(args.slo)}
     from evalscope.fieldnames import cli_style
     from evalscope.perf.api import run_perf
 
@@ -203,11 +261,39 @@ def run_cli(ns: argparse.Namespace) -> int:
         gates.conclude(failed, junit, f"evalscope perf {args.model}")
         return 1
     _print_outputs(result["output_dir"], result)
+    if args.search is not None:
+        return _search_outcome(result, junit, args.model)
     if not args.slo and not junit:
         return 0
     # CI gates (--slo, --junit-xml): the same rule as `evalscope remote perf` (evalscope/gates.py)
     checks = gates.perf_checks(result, args.slo, percentile, args.model)
     return gates.conclude(checks, junit, f"evalscope perf {args.model}")
+
+
+def _search_outcome(result: dict[str, Any], junit: str | None, model: str) -> int:
+    """An SLO search's answer on the console; 0 when a load meets every SLO, 3 when none does (the
+    gate: not even --search-min meets them), with one JUnit case for the capacity."""
+    from evalscope import gates
+    from evalscope.perf.slo_search import SloSearchResult
+
+    search = SloSearchResult.model_validate(result.get("slo_search") or {})
+    print("\n".join(search.console().splitlines()[-2:]))  # the points were printed as they ended
+    cap = search.capacity
+    found = cap is not None and cap.value is not None
+    message = (
+        f"capacity {cap.value:g} {cap.unit} ({search.slo_text})"
+        if cap is not None and cap.value is not None
+        else f"no load meets {search.slo_text} ({search.stop_detail})"
+    )
+    check = gates.Check(
+        suite=f"perf.{model}.search",
+        name="capacity",
+        kind="slo",
+        passed=found,
+        value=cap.value if cap is not None else None,
+        message=message,
+    )
+    return gates.conclude([check], junit, f"evalscope perf {model}")
 
 
 def _print_outputs(output_dir: str, result: dict[str, Any] | None) -> None:

@@ -269,6 +269,8 @@ class PerfRun(BaseModel):
     results: dict[str, PointResult] = Field(default_factory=dict)  # keyed "parallel_<p>_number_<n>"
     warnings: list[str] = Field(default_factory=list)
     error_counts: dict[str, Any] = Field(default_factory=dict)  # evalscope.errors.error_counts' shape
+    # an SLO search's slo_search.json (perf/slo_search.py SloSearchResult); left out of the JSON when None
+    slo_search: dict[str, Any] | None = None
 
     @classmethod
     def collect(
@@ -302,5 +304,8 @@ class PerfRun(BaseModel):
         return [e for point in self.results.values() for e in point.metrics.failure_examples.values() if e]
 
     def as_json(self) -> dict[str, Any]:
-        """Today's JSON answer: ``{"output_dir", "results", "warnings", "error_counts"}``."""
-        return self.model_dump(mode="json", by_alias=True)
+        """Today's JSON answer: ``{"output_dir", "results", "warnings", "error_counts"}`` (and
+        ``slo_search`` after an SLO search)."""
+        return self.model_dump(
+            mode="json", by_alias=True, exclude={"slo_search"} if self.slo_search is None else None
+        )

@@ -41,6 +41,7 @@ from evalscope.perf.server_metrics import ServerMetrics
 from evalscope.perf.shards import run_processes
 from evalscope.perf.trace import Trace, load_trace
 from evalscope.rundir import RunDir
+from evalscope.slo import goodput_thresholds
 
 log = logging.getLogger("evalscope.perf")
 
@@ -310,7 +311,7 @@ def point_result(
         parallel,
         number,
         rate=args.rate,
-        slo=args.slo,
+        slo=goodput_thresholds(args.slo),  # each metric's per-request bound (evalscope/slo.py)
         tokenizer=tokenizer,
         client=stats,
         trace_speedup=args.trace_speedup if args.dataset in TRACE_DATASETS else None,
@@ -354,6 +355,10 @@ async def abenchmark(
     interactive = progress is None and sys.stdout.isatty()
     show_progress = interactive if show_progress is None else show_progress
     show_summary = interactive if show_summary is None else show_summary
+    if args.search is not None:  # an SLO search (perf/slo_search.py) picks its own loads
+        from evalscope.perf.slo_search import asearch
+
+        return await asearch(args, progress, run_dir=run_dir, show_summary=show_summary)
     tokenizer = Tokenizer(args.tokenizer_path) if args.tokenizer_path else None
     sessions = None
     trace: Trace | None = None
