@@ -544,26 +544,87 @@ def _write_reports(
             finished[(s.id, r)] for s in lb.samples for r in range(cfg.repeats) if (s.id, r) in finished
         ]
         plan.writers[name].compact(ordered)
-        report = build_report(
-            benchmark=lb.benchmark,
-            model=cfg.model,
-            subsets=lb.subsets,
-            records=ordered,
-            duration_s=(span[name][1] - span[name][0]) if name in span else None,
-            asked=asked.get(name, 0),
-            files=lb.files,
-            repeats=cfg.repeats,
-        )
-        atomic_write_json(layout.report(name), report.model_dump(mode="json", by_alias=True))
-        reports[name] = report
-        log.info(
-            "%s: score=%s counts=%s coverage=%.3f",
-            name,
-            fmt_score(report.score),
-            report.counts,
-            report.coverage,
-        )
+        duration = (span[name][1] - span[name][0]) if name in span else None
+        reports[name] = _bench_report(cfg, lb, ordered, layout, duration, asked.get(name, 0))
     return reports
+
+
+def _bench_report(
+    cfg: TaskConfig,
+    lb: LoadedBenchmark,
+    ordered: list[SampleResult],
+    layout: RunLayout,
+    duration_s: float | None,
+    asked: int,
+) -> BenchmarkReport:
+    """One benchmark's report from its finished samples, written to ``reports/<model>/<benchmark>.json``."""
+    name = lb.benchmark.name
+    report = build_report(
+        benchmark=lb.benchmark,
+        model=cfg.model,
+        subsets=lb.subsets,
+        records=ordered,
+        duration_s=duration_s,
+        asked=asked,
+        files=lb.files,
+        repeats=cfg.repeats,
+    )
+    atomic_write_json(layout.report(name), report.model_dump(mode="json", by_alias=True))
+    log.info(
+        "%s: score=%s counts=%s coverage=%.3f", name, fmt_score(report.score), report.counts, report.coverage
+    )
+    return report
+
+
+@dataclass
+class PartialReports:
+    """What :func:`report_partial` wrote: the run's result so far, and how far it got."""
+
+    run: EvalRun
+    done: int  # answers on disk (each (sample, repeat) once), errors included
+    total: int  # answers the run was to give
+
+
+def report_partial(cfg: TaskConfig, run_dir: Path | str | RunDir) -> PartialReports:
+    """The reports of a run that stopped midway (cancelled, failed, interrupted), from the answers its
+    predictions files hold; nothing is asked and the predictions files are not rewritten.
+
+    The benchmarks are loaded as the run loaded them (``cfg`` is the run's ``config.json``); every answer
+    on disk to a prompt of this run is kept as it was scored (an error too: it is what happened), and
+    ``reports/<model>/<benchmark>.json`` is written for each benchmark.  Raises :class:`EvalError` when
+    no answer is on disk (nothing to report).
+    """
+    benches = [load_benchmark(for_run(get_benchmark(name), cfg), cfg) for name in cfg.datasets]
+    rd = run_dir if isinstance(run_dir, RunDir) else RunDir(Path(run_dir))
+    layout = RunLayout(rd, cfg.model)
+    chosen: list[tuple[LoadedBenchmark, list[SampleResult]]] = []
+    finished: dict[str, dict[AnswerKey, SampleResult]] = {}
+    total = 0
+    for lb in benches:
+        cached = read_samples(layout.predictions(lb.benchmark.name))
+        by_key: dict[AnswerKey, SampleResult] = {}
+        for s in lb.samples:
+            phash = prompt_hash(s.messages or []) if cached else None
+            for r in range(cfg.repeats):
+                old = cached.get((s.id, r))
+                if old is not None and old.prompt_hash == phash:
+                    by_key[(s.id, r)] = old
+        total += len(lb.samples) * cfg.repeats
+        finished[lb.benchmark.name] = by_key
+        chosen.append((lb, list(by_key.values())))
+    done = sum(len(v) for v in finished.values())
+    if not done:
+        raise EvalError(f"{rd.root}: no finished sample in predictions/ (nothing to report)")
+    reports = {
+        lb.benchmark.name: _bench_report(cfg, lb, ordered, layout, None, len(ordered))
+        for lb, ordered in chosen
+    }
+    samples = [s for by_key in finished.values() for s in by_key.values()]
+    warnings = failure_warnings(reports, cfg.max_retries, {})
+    run = EvalRun(
+        output_dir=str(layout.root), result=reports, warnings=warnings, error_counts=run_error_counts(samples)
+    )
+    return PartialReports(run=run, done=done, total=total)
 
 
 async def _prepare_scorers(pending: list[PendingSample], ctx: ScoreContext, layout: RunLayout) -> list[str]:

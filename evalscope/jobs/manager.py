@@ -14,9 +14,11 @@ from evalscope.fsio import atomic_write_json
 from evalscope.jobs.executor import Dispatch, ExecEvent, Executor
 from evalscope.jobs.kinds import JobKind
 from evalscope.jobs.models import ACTIVE_STATES, RESUMABLE_STATES, Job, JobFile, JobState
+from evalscope.jobs.partial import PartialReporter, headline, initial
 from evalscope.jobs.paths import new_job_dir
 from evalscope.jobs.scheduler import Scheduler, server_of
 from evalscope.jobs.store import JobStore, utcnow
+from evalscope.jobs.summary import PartialReport
 from evalscope.rundir import RunDir
 from evalscope.secrets import merge_secrets, secret_values, split_secrets
 
@@ -71,6 +73,9 @@ class JobManager:
         self._retry_wake = threading.Event()
         self._stopping = False
         self._retrier: threading.Thread | None = None
+        # a job that stops midway keeps a report of what it finished (not with a durable executor:
+        # its workers hold the run folders)
+        self.partials = PartialReporter(store, self._notify)
 
     # -- life cycle ---------------------------------------------------------------------------
     def start(self) -> list[Job]:
@@ -79,6 +84,7 @@ class JobManager:
         if self.executor.durable:
             return self._adopt()
         requeued = self.store.recover()
+        self._partial_after_restart()
         for job in requeued:
             self._enqueue(job, secrets={}, resume=job.attempts > 0)
             log.info("job %s: re-queued after restart", job.id)
@@ -89,6 +95,7 @@ class JobManager:
 
         Final states not yet stored get one last try first (a job that ended is not interrupted)."""
         self.executor.shutdown()
+        self.partials.stop()
         self._stopping = True
         self._retry_wake.set()
         retrier = self._retrier
@@ -196,13 +203,16 @@ class JobManager:
             return None
         if job.is_final:  # e.g. ended, with its final state not stored yet
             raise JobConflict(f"job {job_id} is {job.state}; only queued or running jobs can be cancelled")
-        updated = self.store.transition(
-            job_id,
-            ACTIVE_STATES,
-            state=JobState.cancelled,
-            finished_at=utcnow(),
-            error="cancelled by request",
-        )
+        fields: dict[str, Any] = {
+            "state": JobState.cancelled,
+            "finished_at": utcnow(),
+            "error": "cancelled by request",
+        }
+        # a running job's headline says in the same write whether a partial report is coming
+        partial = self._partial_status(job, JobState.cancelled) if job.state == JobState.running else None
+        if partial is not None:
+            fields["summary"] = headline(job, JobState.cancelled, job.result, partial)
+        updated = self.store.transition(job_id, ACTIVE_STATES, **fields)
         if updated is None:
             now = self.store.get(job_id)
             state = now.state if now is not None else "deleted"
@@ -212,6 +222,8 @@ class JobManager:
             self.scheduler.release(job_id)
         self._forget(job_id)
         log.info("job %s: cancelled", job_id)
+        if partial is not None and partial.status == "writing":
+            self.partials.schedule(job_id, JobState.cancelled)  # its worker is killed: the folder is still
         self._notify(updated)
         self._pump()
         return updated
@@ -452,15 +464,57 @@ class JobManager:
 
     def _on_failed(self, ev: ExecEvent) -> Job | None:
         # A failed run may still have written something (RunFailed's result): the record keeps it.
-        job = self._finish(
-            ev.job_id,
-            state=JobState.failed,
-            error=ev.error,
-            traceback=ev.traceback,
-            finished_at=utcnow(),
-            result=ev.result,
-        )
+        fields: dict[str, Any] = {
+            "state": JobState.failed,
+            "error": ev.error,
+            "traceback": ev.traceback,
+            "finished_at": utcnow(),
+            "result": ev.result,
+        }
+        # the worker is done (or dead): a run that stopped midway without its report gets a partial one
+        try:
+            before = self.store.get(ev.job_id)
+        except Exception:  # noqa: BLE001 - the store refuses reads too: the final state comes first
+            before = None
+        partial = self._partial_status(before, JobState.failed) if before is not None else None
+        if before is not None and partial is not None:
+            fields["summary"] = headline(before, JobState.failed, ev.result, partial)
+        job = self._finish(ev.job_id, **fields)
         self._forget(ev.job_id)
         if job is not None:
             log.warning("job %s: failed: %s", ev.job_id, ev.error)
+            if partial is not None and partial.status == "writing":
+                self.partials.schedule(ev.job_id, JobState.failed)
         return job
+
+    # -- partial reports (evalscope.jobs.partial) ---------------------------------------------
+    def _partial_status(self, job: Job, state: JobState) -> PartialReport | None:
+        """The partial-report status of ``job`` stopping in ``state`` (None: none due, or a durable
+        executor whose workers hold the folders); never raises (a report is a by-product)."""
+        if self.executor.durable:
+            return None
+        try:
+            return initial(job.model_copy(update={"state": state}))
+        except Exception:  # noqa: BLE001
+            log.exception("job %s: cannot tell whether a partial report is due", job.id)
+            return None
+
+    def _partial_after_restart(self) -> None:
+        """Jobs interrupted by a stop of the service (now or at its last stop) whose headline is not
+        stored yet: their partial reports are written in the background."""
+        try:
+            jobs = self.store.list(state=JobState.interrupted, limit=None)[0]
+        except Exception:  # noqa: BLE001 - a by-product: the service starts anyway
+            log.exception("cannot list interrupted jobs for their partial reports")
+            return
+        for job in jobs:
+            if job.summary is not None:
+                continue
+            partial = self._partial_status(job, JobState.interrupted)
+            if partial is None:
+                continue
+            summary = headline(job, JobState.interrupted, job.result, partial)
+            if self.store.transition(job.id, [JobState.interrupted], summary=summary) is None:
+                continue
+            if partial.status == "writing":
+                self.partials.schedule(job.id, JobState.interrupted)

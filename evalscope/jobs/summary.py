@@ -40,6 +40,20 @@ class PerfHeadline(BaseModel):
     failed: int = Field(0, description="failed requests over every point")
 
 
+class PartialReport(BaseModel):
+    """The report of a job that stopped midway (cancelled, failed, interrupted), written by the service
+    from what the run finished (evalscope.jobs.partial)."""
+
+    status: Literal["writing", "written", "none"] = Field(
+        description="writing (the service is writing it now); written; none (nothing to report, see reason)"
+    )
+    text: str | None = Field(
+        None, description="the report's banner, e.g. 'cancelled after 3 of 10 samples' (written only)"
+    )
+    path: str | None = Field(None, description="the report in the job's folder (written only): report.html")
+    reason: str | None = Field(None, description="why there is no report (none only)")
+
+
 class JobSummary(BaseModel):
     """What the job list shows for one job."""
 
@@ -52,6 +66,11 @@ class JobSummary(BaseModel):
     perf: PerfHeadline | None = None
     errors: int = Field(0, description="failed requests (perf) or error samples (eval)")
     warnings: int = 0
+    partial_report: PartialReport | None = Field(
+        None,
+        description="a job that stopped midway: its partial report (null for a job that ran to its end, "
+        "or a kind without reports)",
+    )
 
 
 def _nums(value: Any) -> list[Any]:

@@ -103,12 +103,15 @@ def find_runs(folder: str | Path, depth: int = 3) -> list[tuple[Kind, Path]]:
     return found
 
 
-def write_report(folder: str | Path, output: str | Path | None = None, plotly: str = "inline") -> Path:
+def write_report(
+    folder: str | Path, output: str | Path | None = None, plotly: str = "inline", partial: str | None = None
+) -> Path:
     """Render ``report.html`` for one run folder (perf or eval, detected); returns its path.
 
     ``output`` defaults to ``<folder>/report.html``. ``plotly="service"`` leaves plotly.js out for
     the service to put back when it serves the file (``evalscope.report.page``); the default
-    inlines it (a self-contained file).
+    inlines it (a self-contained file). ``partial``: the run stopped midway; the page opens with the
+    banner "partial: <partial>" (e.g. "cancelled after 3 of 10 samples").
     """
     from evalscope.report.page import render
 
@@ -118,10 +121,10 @@ def write_report(folder: str | Path, output: str | Path | None = None, plotly: s
     if kind == "perf":
         from evalscope.report.perf import perf_context
 
-        return render("perf.html", target, plotly, **perf_context(path))
+        return render("perf.html", target, plotly, partial=partial, **perf_context(path))
     from evalscope.report.evaluation import eval_context
 
-    return render("eval.html", target, plotly, **eval_context(path))
+    return render("eval.html", target, plotly, partial=partial, **eval_context(path))
 
 
 def comparison_html(
@@ -167,9 +170,10 @@ def write_comparison(
     return target
 
 
-def try_write_report(folder: str | Path, plotly: str = "inline") -> Path | None:
+def try_write_report(folder: str | Path, plotly: str = "inline", partial: str | None = None) -> Path | None:
     """Write the run's report, logging (never raising) when it cannot: a report is a by-product,
-    and a run that measured or scored everything must not fail because of it."""
+    and a run that measured or scored everything must not fail because of it (``partial``: see
+    :func:`write_report`)."""
     missing = missing_report_packages()
     if missing:  # a bare install: say so once, plainly, rather than fail deep inside the renderer
         log.warning(
@@ -177,7 +181,7 @@ def try_write_report(folder: str | Path, plotly: str = "inline") -> Path | None:
         )
         return None
     try:
-        path = write_report(folder, plotly=plotly)
+        path = write_report(folder, plotly=plotly, partial=partial)
     except ImportError as exc:
         log.warning("report.html skipped: %s (%s)", exc, INSTALL_HINT)
         return None
