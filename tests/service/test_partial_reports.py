@@ -102,9 +102,7 @@ def test_cancelled_eval_job_keeps_a_partial_report_of_the_samples_on_disk(thread
         assert "partial report" in log
 
 
-def test_perf_sweep_cancelled_after_its_first_point_keeps_a_report_of_that_point(
-    thread_service, mock_server
-):
+def test_perf_sweep_cancelled_after_its_first_point_keeps_a_report_of_that_point(thread_service, mock_server):
     mock = mock_server(ttft=0.05, itl=0.02, output_tokens=8)
     svc = thread_service()
     with httpx.Client(base_url=svc.url, timeout=30) as c:
@@ -119,9 +117,11 @@ def test_perf_sweep_cancelled_after_its_first_point_keeps_a_report_of_that_point
         }
         jid = c.post("/api/v1/jobs/perf", json=body).json()["id"]
         _until(
-            lambda: (s := c.get(f"/api/v1/jobs/{jid}/live").json())["live"]
-            and len(s["live"]["points"]) >= 1
-            and s["live"]["point"]["done"] >= 1,
+            lambda: (
+                (s := c.get(f"/api/v1/jobs/{jid}/live").json())["live"]
+                and len(s["live"]["points"]) >= 1
+                and s["live"]["point"]["done"] >= 1
+            ),
             what="the first point finished and the second started",
         )
         assert c.post(f"/api/v1/jobs/{jid}/cancel").json()["state"] == "cancelled"

@@ -126,6 +126,12 @@ def test_live_page_updates_while_the_run_goes_and_a_cancelled_run_keeps_its_stat
     assert "appears here" not in page.inner_text("#report-none")
     assert page.is_visible("#job-resume") and page.is_visible("#job-rerun")
     assert rgb(page, "#job-state") != GREEN
+    # the service writes a partial report of the finished point; the page links and shows it
+    page.wait_for_selector("#report-partial:not([hidden])", timeout=120_000)
+    assert "cancelled after 1 of 2 sweep points" in page.inner_text("#report-partial")
+    assert page.get_attribute("#report-partial-link", "href") == "#report-frame"
+    page.wait_for_selector("#report-frame[data-path='report.html']:not([hidden])", timeout=60_000)
+    assert page.frame_locator("#report-frame").locator("#partial-banner").inner_text().startswith("partial:")
     shot(page, "web-live-cancelled.png")
     # opened again later, the cancelled job still shows its last live state
     page.reload()
@@ -180,7 +186,8 @@ def test_a_failed_job_is_green_nowhere_and_offers_rerun_not_resume(
     # failed while loading (no run to continue): no Resume, a Re-run with changes instead
     assert page.is_hidden("#job-resume") and page.is_visible("#job-rerun")
     page.wait_for_function("!document.getElementById('report-none').textContent.includes('appears here')")
-    assert "failed before writing one" in page.inner_text("#report-none")
+    # nothing finished: no partial report either, and the page says why
+    assert "No report: the job failed before its run finished a sample" in page.inner_text("#report-none")
     # the configuration is a table, not raw JSON
     page.click("#job-config-box > summary")
     assert page.locator("#job-config th", has_text="api_url").count() == 1

@@ -552,13 +552,54 @@
       rr.href = "/?rerun=" + encodeURIComponent(job.id) + "#new-" + job.kind;
       info(job);
       var none = document.getElementById("report-none");
+      var partial = FINAL.indexOf(job.state) >= 0 && job.summary ? job.summary.partial_report : null;
       if (!shownReports) {
         none.textContent = FINAL.indexOf(job.state) < 0 ? "The report appears here when the job has written it." :
-          job.state === "succeeded" ? "This job wrote no report." :
-          "No report: the job " + job.state + (job.state === "failed" ? " before writing one" : " before its run finished") +
-          (lastLive ? "; its last live state is above." : ".");
+          job.state === "succeeded" ? "This job wrote no report." : noReportText(job, partial);
       }
+      partialNote(job, partial);
       renderLive();
+    }
+    /* A job that stopped midway gets a partial report from the service (what its run finished): say
+       so while it is written, link it once it is, or say why there is none. */
+    function stoppedWord(state) {
+      return state === "failed" ? "failed" : "was " + state;
+    }
+    function noReportText(job, partial) {
+      var live = lastLive ? "; its last live state is above." : ".";
+      if (partial && partial.status === "writing") {
+        return "Writing a partial report of what the run finished before it " + stoppedWord(job.state) + "…";
+      }
+      if (partial && partial.status === "written") return "Loading the partial report…";
+      if (partial && partial.status === "none" && partial.reason) return "No report: " + partial.reason + live;
+      return "No report: the job " + job.state + (job.state === "failed" ? " before writing one" : " before its run finished") + live;
+    }
+    var partialPoll = null;
+    function partialNote(job, partial) {
+      var note = document.getElementById("report-partial");
+      clear(note);
+      note.hidden = !(partial && partial.status === "written");
+      if (!note.hidden) {
+        note.appendChild(el("strong", null, "Partial report"));
+        note.appendChild(document.createTextNode(": " + partial.text + ". It holds what the run finished before it " +
+          stoppedWord(job.state) + "; resume the job to finish it. "));
+        var link = el("a", {href: "#report-frame", id: "report-partial-link"}, "See it below");
+        note.appendChild(link);
+        if (!shownReports) loadFiles();
+      }
+      // while it is written: read the job again (its events stream ended with the job)
+      if (partial && partial.status === "writing" && !partialPoll) {
+        var tries = 0;
+        partialPoll = setInterval(async function () {
+          tries += 1;
+          var res = await apiJson(base);
+          var pr = res.ok && res.body && res.body.summary ? res.body.summary.partial_report : null;
+          if (!pr || pr.status !== "writing" || tries > 180 || FINAL.indexOf(res.body.state) < 0) {
+            clearInterval(partialPoll); partialPoll = null;
+            if (res.ok && res.body) { render(res.body); await loadFiles(); render(res.body); }
+          }
+        }, 1000);
+      }
     }
     function renderLive() {
       var card = document.getElementById("job-live");
