@@ -157,11 +157,15 @@ def figure(
     **layout: Any,
 ) -> dict[str, Any]:
     """A plotly figure spec (plain JSON, rendered by plotly.js in the page)."""
+    # a legend of many entries wraps into rows, plotly's automargin shrinks the plot to fit them and
+    # the legend (placed in plot heights) creeps up onto the axis title: start it lower per extra row
+    entries = sum(1 for t in data if t.get("showlegend", True) is not False)
+    extra_rows = max(0, -(-entries // 4) - 1)
     base: dict[str, Any] = {
         "title": {"text": title, "x": 0.01, "xanchor": "left", "font": {"size": 15}},
         "margin": {"l": 60, "r": 20, "t": 48, "b": 50},
         # below the x axis title (plotly grows the margin to fit it)
-        "legend": {"orientation": "h", "yanchor": "top", "y": -0.28},
+        "legend": {"orientation": "h", "yanchor": "top", "y": -0.28 - 0.06 * extra_rows},
         "template": {"layout": {"paper_bgcolor": "#fff", "plot_bgcolor": "#fafbfc"}},
         "hovermode": "closest",
         "height": 360,

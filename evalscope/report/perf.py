@@ -34,6 +34,7 @@ from evalscope.perf.results import (
     SessionMetrics,
     TurnMetrics,
 )
+from evalscope.perf.slo_search import SLO_SEARCH_FILE, SloSearchResult
 from evalscope.report.page import PALETTE, ReportError, figure, fmt_num
 from evalscope.secrets import redact_config
 
@@ -44,7 +45,6 @@ ECDF_PROBS = np.unique(
 #: most time bins of the over-time charts
 FLOW_BINS = 240
 SCRAPES_FILE = "server_metrics.jsonl"
-SLO_SEARCH_FILE = "slo_search.json"
 #: (scrape key, label, dash, axis, scale) of the server chart
 SERVER_GAUGES = [
     ("running", "running", "solid", "y", 1.0),
@@ -110,6 +110,8 @@ TURN_FIELDS = [
     ("avg_input_tokens", "Avg input tok"),
     ("avg_output_tokens", "Avg output tok"),
 ]
+#: an SLO search's point that met every SLO / that failed one
+PASS_COLOR, FAIL_COLOR = "#15803d", "#b91c1c"
 #: the shading of the ramp-up on the over-time charts
 RAMP_FILL = "rgba(234,179,8,.18)"
 #: (row key, column title): rows are keyed by the summary's JSON keys, as ``report_data`` shows them
@@ -363,57 +365,93 @@ def slo_of(points: list[PerfPoint]) -> dict[str, float]:
     return {}
 
 
+def slo_metric(name: str) -> str:
+    """The metric an SLO key bounds: ``ttft`` for ``ttft``, ``ttft_p99``, ``ttft_mean``."""
+    return name.split("_", 1)[0]
+
+
 def capacity_figures(
     points: list[PerfPoint],
     slo: dict[str, float],
-    capacity: float | None = None,
+    search: SloSearchResult | None = None,
     groups: list[list[PerfPoint]] | None = None,
     names: list[str] | None = None,
 ) -> list[dict[str, Any]]:
-    """Throughput against p99 latency and p99 TTFT (ms): one marker per sweep point, labelled with
-    its concurrency (or rate); the SLO as a vertical line when given, the found capacity as a
-    horizontal one. Up and to the left is better; the knee is where the capacity is."""
+    """Throughput against p99 latency, p99 TTFT and p99 TPOT (ms): one marker per sweep point (in
+    order of load), labelled with its concurrency (or rate); each SLO on that metric as a vertical
+    line. With an SLO search (``search``), markers are green where the point passed and red where it
+    failed, and the capacity found is a horizontal line at its measured req/s with its point starred.
+    Up and to the left is better; the knee is where the capacity is."""
     groups = groups or [points]
     names = names or [""]
     input_only = input_only_run([p for g in groups for p in g])
     specs = [("latency", 1.0, "s", "p99 latency", "e2el", 0.001)]
     if not input_only:
         specs.append(("ttft", 1000.0, "ms", "p99 TTFT", "ttft", 1.0))
+        specs.append(("tpot", 1000.0, "ms", "p99 TPOT", "tpot", 1.0))
+    passed = {sp.key: sp.passed for sp in search.points} if search else {}
+    cap = search.capacity if search and search.capacity and search.capacity.value is not None else None
     figs = []
     for column, scale, unit, label, slo_key, slo_scale in specs:
         traces = []
         for g, (run_points, run_name) in enumerate(zip(groups, names, strict=True)):
-            xs, ys, texts = [], [], []
-            for p in run_points:
+            xs, ys, texts, colors = [], [], [], []
+            for p in sorted(run_points, key=lambda p: (p.rate, p.parallel)):
                 x = _pct(p, column, "99%")
                 if x is None or not p.metrics.succeed_requests:
                     continue
                 xs.append(round(x * scale, 6))
                 ys.append(p.metrics.request_throughput)
                 texts.append(f"{p.rate:g}/s" if p.rate > 0 else f"c={p.parallel}")
+                verdict = passed.get(p.key)
+                colors.append(
+                    PALETTE[g % len(PALETTE)] if verdict is None else PASS_COLOR if verdict else FAIL_COLOR
+                )
+            if not xs and column == "tpot":
+                continue  # nothing generated more than one token: no TPOT to draw
             traces.append(
                 {
                     "type": "scatter",
                     "mode": "lines+markers+text",
-                    "name": run_name or "sweep points",
+                    "name": run_name
+                    or ("points tried (green: pass, red: fail)" if passed else "sweep points"),
                     "x": xs,
                     "y": ys,
                     "text": texts,
                     "textposition": "top left",
                     "textfont": {"size": 11},
                     "line": {"color": PALETTE[g % len(PALETTE)], "dash": "solid" if g == 0 else "dash"},
-                    "marker": {"size": 9},
+                    "marker": {"size": 9, "color": colors} if passed else {"size": 9},
                     "hovertemplate": f"%{{text}}<br>{label} %{{x:.4g}} {unit}<br>%{{y:.4g}} req/s<extra></extra>",
                 }
             )
+        if not traces:
+            continue
         shapes, notes = [], []
-        if slo_key in slo:
-            at = slo[slo_key] * slo_scale
+        for name, threshold in slo.items():
+            if slo_metric(name) != slo_key:
+                continue
+            at = threshold * slo_scale
             shapes.append(_vline(at))
-            notes.append(_note(at, 1.0, f"SLO {slo_key} {fmt_num(at)} {unit}", "x", "paper"))
-        if capacity is not None:
-            shapes.append(_hline(capacity))
-            notes.append(_note(1.0, capacity, f"capacity {fmt_num(capacity)} req/s", "paper", "y"))
+            notes.append(_note(at, 1.0, f"SLO {name} {fmt_num(at)} {unit}", "x", "paper"))
+        if cap is not None and cap.throughput_rps is not None:
+            shapes.append(_hline(cap.throughput_rps))
+            found = f"{_load_text(cap.value, cap.search)}: {fmt_num(cap.throughput_rps)} req/s"
+            notes.append(_note(1.0, cap.throughput_rps, f"capacity {found}", "paper", "y"))
+            at_point = next((p for p in points if p.key == cap.point), None)
+            x = _pct(at_point, column, "99%") if at_point else None
+            if x is not None:
+                traces.append(
+                    {
+                        "type": "scatter",
+                        "mode": "markers",
+                        "name": "capacity",
+                        "x": [round(x * scale, 6)],
+                        "y": [cap.throughput_rps],
+                        "marker": {"symbol": "star", "size": 18, "color": PASS_COLOR, "line": {"width": 1}},
+                        "hovertemplate": f"capacity {found}<extra></extra>",
+                    }
+                )
         figs.append(
             figure(
                 traces,
@@ -426,6 +464,13 @@ def capacity_figures(
             )
         )
     return figs
+
+
+def _load_text(load: float | None, search: str) -> str:
+    """``c=8`` for a concurrency, ``12.5/s`` for a rate."""
+    if load is None:
+        return "none"
+    return f"c={load:g}" if search == "concurrency" else f"{load:g}/s"
 
 
 def _vline(x: float) -> dict[str, Any]:
@@ -660,16 +705,46 @@ def server_rows(points: list[PerfPoint]) -> tuple[list[str], list[dict[str, Any]
     return keys, rows
 
 
-def read_capacity(folder: Path) -> dict[str, Any] | None:
-    """``slo_search.json`` (an SLO search's answer) when the run has one, as written."""
+def read_search(folder: Path) -> SloSearchResult | None:
+    """``slo_search.json`` (an SLO search: its answer, points and why it stopped) when the run has one;
+    a file that does not parse as one raises :class:`ReportError` naming it."""
     path = folder / SLO_SEARCH_FILE
     if not path.is_file():
         return None
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except ValueError:
-        return None
-    return data if isinstance(data, dict) else None
+        return SloSearchResult.model_validate_json(path.read_bytes())
+    except ValueError as exc:
+        raise ReportError(f"{path}: not an SLO search result ({str(exc).splitlines()[0]})") from None
+
+
+def search_rows(search: SloSearchResult, points: list[PerfPoint]) -> list[dict[str, Any]]:
+    """Every point the search tried, in the order tried: its load, rounds, requests, req/s, each SLO's
+    estimate with its interval and verdict, pass/fail, and its p99 TTFT/TPOT/latency (ms) from the
+    point's own percentile table."""
+    by_key = {p.key: p for p in points}
+    rows = []
+    for sp in search.points:
+        p = by_key.get(sp.key)
+        p99 = {c: (_pct(p, c, "99%") if p else None) for c in ("ttft", "tpot", "latency")}
+        rows.append(
+            {
+                "point": sp,
+                "load": _load_text(sp.load, search.search),
+                "p99_ms": {c: None if v is None else round(v * 1000, 3) for c, v in p99.items()},
+            }
+        )
+    return rows
+
+
+STOP_REASONS = {
+    "running": "still running",
+    "converged": "converged: the largest passing and the smallest failing load are one step apart",
+    "max_load": "the largest load allowed (search_max) still meets every SLO",
+    "min_load_fails": "the smallest load (search_min) already misses an SLO",
+    "request_budget": "the request budget (search_max_requests) is spent",
+    "time_budget": "the time budget (search_max_time) is spent",
+    "error": "a point failed",
+}
 
 
 def percentile_side_by_side(points: list[PerfPoint]) -> list[dict[str, Any]]:
@@ -1104,10 +1179,9 @@ def perf_context(folder: Path) -> dict[str, Any]:
     """Everything the perf template shows, plus the ``report_data`` JSON island for scripts."""
     points = load_perf_run(folder)
     slo = slo_of(points)
-    capacity_data = read_capacity(folder)
-    capacity = capacity_data.get("capacity") if capacity_data else None
-    if not isinstance(capacity, int | float) or isinstance(capacity, bool):
-        capacity = None
+    search = read_search(folder)
+    if search is not None and search.slo:
+        slo = dict(search.slo)  # the bounds the search decided by
     dist_figs = [
         f
         for metric, unit, title, scale in DIST_METRICS
@@ -1142,7 +1216,7 @@ def perf_context(folder: Path) -> dict[str, Any]:
             for p in points
         ],
         "slo": slo,
-        "capacity": capacity_data,
+        "capacity": search.model_dump(mode="json") if search else None,
     }
     return {
         "title": f"Perf report · {run_title(folder)}",
@@ -1152,8 +1226,10 @@ def perf_context(folder: Path) -> dict[str, Any]:
         "columns": table_columns(points),
         "rows": summary_rows(points),
         "points": points,
-        "capacity": capacity_data,
-        "capacity_figs": capacity_figures(points, slo, capacity),
+        "search": search,
+        "search_rows": search_rows(search, points) if search else [],
+        "stop_reason": STOP_REASONS.get(search.stop_reason, search.stop_reason) if search else None,
+        "capacity_figs": capacity_figures(points, slo, search),
         "side_by_side": percentile_side_by_side(points),
         "sweep_figs": sweep_figures(points),
         "dist_figs": dist_figs,

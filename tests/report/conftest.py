@@ -158,3 +158,24 @@ def shape_runs(tmp_path_factory):
         with MockServer(MockConfig(ttft=0.04, itl=0.002, output_tokens=4), mode="thread") as srv:
             got["ramp"] = pool.submit(ramp, srv.url).result()
     return got
+
+
+@pytest.fixture(scope="session")
+def search_run(tmp_path_factory):
+    """An SLO search (``--search concurrency``, ``ttft_p99:40ms``) against the mock's capacity model
+    (4 slots: past 4 concurrent requests they queue): run_perf's answer, its folder holds
+    slo_search.json and report.html."""
+    from evalscope.perf import PerfArguments, run_perf
+
+    out = tmp_path_factory.mktemp("search")
+    args = PerfArguments(
+        model="mock-model", prompt="hello", max_tokens=8, outputs_dir=str(out), name="search",
+        slo="ttft_p99:40ms", search="concurrency", search_requests=40, search_max_rounds=2, search_max=16,
+        url="http://127.0.0.1:1/v1/chat/completions",
+    )  # fmt: skip
+    with ThreadPoolExecutor(1) as pool:
+        # a slot is held ~40 ms (10 ms + 7 gaps of 4 ms): from c=5 a queued request waits that long
+        cfg = MockConfig(ttft=0.01, itl=0.004, output_tokens=8, max_num_seqs=4)
+        with MockServer(cfg, mode="thread") as srv:
+            args = args.model_copy(update={"url": srv.url + "/v1/chat/completions"})
+            return pool.submit(run_perf, args).result()

@@ -32,6 +32,16 @@ def _run_box(html: str) -> dict[str, str]:
     return dict(zip(cells[::2], cells[1::2], strict=True))
 
 
+def _pct(point: Path, column: str, q: str) -> float:
+    """Percentile ``q`` of ``column`` as the engine wrote it (benchmark_percentile.json, by column)."""
+    table = json.loads((point / "benchmark_percentile.json").read_text())
+    return table[column][table["Percentiles"].index(q)]
+
+
+def _p99(point: Path, column: str) -> float:
+    return _pct(point, column, "99%")
+
+
 def _cell(html: str, row_re: str, key: str) -> str:
     row = re.search(row_re, html, re.S)
     assert row, row_re
@@ -127,11 +137,9 @@ def test_ramp_up_is_shaded_and_left_out_of_the_distributions(shape_runs):
     # the distributions hold the measured requests only, and pass through the engine's percentiles
     (loaded,) = load_perf_run(Path(res["output_dir"]))
     assert len(loaded.values["latency"]) == summary["Succeed requests"] == 30 - n_ramp
-    pct = json.loads((point / "benchmark_percentile.json").read_text())
-    by_q = {row["Percentiles"]: row for row in pct} if isinstance(pct, list) else None
     latency = island(html, "dist-4-spec")["data"][0]
     for q in ("50%", "90%", "99%"):
-        engine = by_q[q]["Latency (s)"] if by_q else pct["Latency (s)"][pct["Percentiles"].index(q)]
+        engine = _pct(point, "Latency (s)", q)
         assert latency["x"][latency["y"].index(float(q[:-1]))] == pytest.approx(engine, abs=1e-6)
     # the over-time charts and the timeline draw every request, with the ramp's window shaded
     for fig_id in ("flow-1", "flow-2", "timeline-plot"):
@@ -179,3 +187,49 @@ def test_a_plain_run_has_no_load_shape_sections(perf_runs):
     ):
         assert section not in html
     assert set(_run_box(html)) <= {"model", "url", "api", "dataset", "max_tokens", "stream", "rate"}
+
+
+def test_slo_search_shows_every_point_the_capacity_and_why_it_stopped(search_run):
+    run = Path(search_run["output_dir"])
+    html = (run / "report.html").read_text(encoding="utf-8")
+    search = json.loads((run / "slo_search.json").read_text())
+    assert search["state"] == "finished" and search["points"]
+    assert island(html, "report-data")["capacity"] == search
+    cap = search["capacity"]
+    assert cap["value"] is not None  # the mock's knee is above c=1
+    assert re.search(r'<span id="capacity-value">([^<]*)<', html).group(1) == fmt_num(cap["value"])
+    assert (
+        re.search(r'<div id="capacity-rps">([^<]*)<', html).group(1)
+        == f"{fmt_num(cap['throughput_rps'])} req/s"
+    )
+    stop = re.search(r'<div id="stop-reason">([^<]*)<', html).group(1)
+    assert stop.startswith(search["stop_reason"]) and search["stop_detail"] in stop
+    # every point tried, in order, with its pass/fail, its req/s and its p99 TTFT from its own folder
+    table = re.search(r'<table id="search-table">(.*?)</table>', html, re.S).group(1)
+    rows = re.findall(r'<tr data-key="([^"]+)" data-passed="(true|false)">(.*?)</tr>', table, re.S)
+    assert [(k, p == "true") for k, p, _ in rows] == [(sp["key"], sp["passed"]) for sp in search["points"]]
+    for (_, _, row), sp in zip(rows, search["points"], strict=True):
+        assert re.search(r'data-metric="throughput_rps">([^<]*)<', row).group(1) == fmt_num(
+            sp["throughput_rps"]
+        )
+        p99 = _p99(run / sp["key"], "TTFT (s)")
+        assert re.search(r'data-metric="p99_ttft_ms">([^<]*)<', row).group(1) == fmt_num(round(p99 * 1000, 3))
+        (check,) = sp["checks"]
+        assert f'data-slo="ttft_p99">ttft_p99 {fmt_num(check["value_ms"])}' in row and check["verdict"] in row
+    assert {p == "true" for _, p, _ in rows} == {True, False}  # the mock's knee: some pass, some fail
+    # the TTFT chart: the SLO at 40 ms, the capacity's req/s as a line, its point starred, markers by verdict
+    fig = island(html, "capacity-2-spec")
+    assert "TTFT" in fig["layout"]["title"]["text"]
+    lines = fig["layout"]["shapes"]
+    assert [s["x0"] for s in lines if s["xref"] == "x"] == [40.0]
+    assert [s["y0"] for s in lines if s["yref"] == "y"] == [cap["throughput_rps"]]
+    star = next(t for t in fig["data"] if t["name"] == "capacity")
+    assert star["y"] == [cap["throughput_rps"]]
+    p99 = _p99(run / cap["point"], "TTFT (s)")
+    assert star["x"] == [pytest.approx(p99 * 1000, abs=1e-6)]
+    tried = fig["data"][0]
+    by_load = sorted(search["points"], key=lambda sp: sp["load"])
+    assert tried["text"] == [f"c={sp['load']}" for sp in by_load]
+    assert tried["marker"]["color"] == ["#15803d" if sp["passed"] else "#b91c1c" for sp in by_load]
+    # throughput against p99 TPOT too (issue 17.4)
+    assert "TPOT" in island(html, "capacity-3-spec")["layout"]["title"]["text"]

@@ -11,7 +11,13 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from report.conftest import XSS, eval_runs, perf_runs, shape_runs  # noqa: F401 - fixtures shared with tests/report
+from report.conftest import (  # noqa: F401 - fixtures shared with tests/report
+    XSS,
+    eval_runs,
+    perf_runs,
+    search_run,
+    shape_runs,
+)
 
 from evalscope.mock import MockConfig, MockServer
 from evalscope.report import write_comparison, write_report
@@ -225,9 +231,9 @@ def test_service_report_holds_no_plotly_and_works_served(page, tmp_path):
     assert write_report(on_disk.parent).stat().st_size > 4_000_000
 
 
-def test_load_shape_sections_draw_offline(page, shape_runs):  # noqa: F811
-    """Multi-turn (per-turn chart and tables), trace replay (send-time error) and ramp-up (shaded
-    window) reports draw offline with no page or console error."""
+def test_load_shape_sections_draw_offline(page, shape_runs, search_run):  # noqa: F811
+    """Multi-turn (per-turn chart and tables), trace replay (send-time error), ramp-up (shaded
+    window) and SLO search (points tried, capacity) reports draw offline with no page or console error."""
     mt = Path(shape_runs["multi_turn"]["output_dir"]) / "report.html"
     assert open_offline(page, mt) == []
     assert page.locator("#turns-plot .main-svg").count() >= 1
@@ -253,3 +259,16 @@ def test_load_shape_sections_draw_offline(page, shape_runs):  # noqa: F811
     assert _legends_overlap(page) == []
     _clean(page)
     page.locator("#over-time").screenshot(path=str(ARTIFACTS / "report-perf-ramp.png"))
+
+    search = Path(search_run["output_dir"])
+    assert open_offline(page, search / "report.html") == []
+    tried = json.loads((search / "slo_search.json").read_text())["points"]
+    assert page.locator("#search-table tbody tr").count() == len(tried)
+    assert page.locator("#capacity-value").is_visible()
+    # throughput against p99 latency, TTFT and TPOT, each with the capacity's star drawn
+    for k in (1, 2, 3):
+        assert page.locator(f"#capacity-{k} .main-svg").count() >= 1
+        assert page.locator(f"#capacity-{k} path.point").count() >= len(tried)
+    assert _legends_overlap(page) == []
+    _clean(page)
+    page.locator("#capacity").screenshot(path=str(ARTIFACTS / "report-perf-slo-search.png"))
