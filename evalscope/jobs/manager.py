@@ -254,6 +254,7 @@ class JobManager:
             raise JobConflict(
                 f"job {job_id} is {job.state}; only interrupted, failed or cancelled jobs can be resumed"
             )
+        self.partials.drop(job_id)  # its run goes on in the folder: no partial report of it now
         log.info("job %s: resumed", job_id)
         self._enqueue(updated, secrets, resume=True)
         self._notify(updated)

@@ -197,6 +197,8 @@ class PartialReporter:
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
         self._child: subprocess.Popen[str] | None = None
+        self._child_job: str | None = None
+        self._dropped: set[str] = set()
         self._stopping = False
 
     def schedule(self, job_id: str, state: JobState) -> None:
@@ -207,7 +209,18 @@ class PartialReporter:
             if self._thread is None or not self._thread.is_alive():
                 self._thread = threading.Thread(target=self._loop, name="evalscope-partial", daemon=True)
                 self._thread.start()
+        with self._lock:
+            self._dropped.discard(job_id)
         self._queue.put((job_id, state))
+
+    def drop(self, job_id: str) -> None:
+        """The job runs again (resumed): its partial report is not written, or stopped (the new run
+        writes every report file again, atomically, so a stopped one leaves nothing half-written)."""
+        with self._lock:
+            self._dropped.add(job_id)
+            child = self._child if self._child_job == job_id else None
+        if child is not None and child.poll() is None:
+            child.kill()
 
     def stop(self) -> None:
         """Stop the thread; a report being written is abandoned (its child killed)."""
@@ -234,12 +247,12 @@ class PartialReporter:
     def _run_child(self, job: Job, state: JobState) -> PartialOutcome:
         cmd = [sys.executable, "-m", "evalscope.jobs.partial", job.kind, state.value, job.output_dir]
         with self._lock:
-            if self._stopping:
-                return PartialOutcome(written=False, reason="the service stopped")
+            if self._stopping or job.id in self._dropped:
+                return PartialOutcome(written=False, reason="the job runs again")
             child = subprocess.Popen(
                 cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, text=True
             )
-            self._child = child
+            self._child, self._child_job = child, job.id
         try:
             out, err = child.communicate(timeout=self.timeout_s)
         except subprocess.TimeoutExpired:
@@ -248,7 +261,7 @@ class PartialReporter:
             return PartialOutcome(written=False, reason=f"writing it took longer than {self.timeout_s:g} s")
         finally:
             with self._lock:
-                self._child = None
+                self._child, self._child_job = None, None
         lines = out.strip().splitlines()
         try:
             return PartialOutcome.model_validate_json(lines[-1])

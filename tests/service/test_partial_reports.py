@@ -161,3 +161,49 @@ def test_job_failed_at_load_has_no_report_and_says_why(thread_service, tmp_path,
         assert pr["status"] == "none" and "at load time" in pr["reason"], pr
         files = [f["path"] for f in c.get(f"/api/v1/jobs/{job['id']}/files").json()["files"]]
         assert "report.html" not in files
+
+
+def test_job_interrupted_by_a_killed_service_gets_its_partial_report_at_the_next_start(
+    process_service, tmp_path
+):
+    from evalscope.mock import MockConfig, MockServer
+
+    mock = MockServer(MockConfig(ttft=0.4, itl=0.0, default_reply="The answer is 7. \\boxed{7}")).start()
+    work = tmp_path / "outputs"
+    env = {"EVALSCOPE_OFFLINE": "1"}
+    try:
+        svc = process_service("--data-dir", str(FIXTURES), work_dir=work, env=env)
+        body = {
+            "model": "mock-model",
+            "api_url": mock.url + "/v1",
+            "datasets": ["gsm8k"],
+            "dataset_args": {"gsm8k": {"local_path": str(FIXTURES / "gsm8k")}},
+            "eval_batch_size": 1,
+        }
+        with httpx.Client(base_url=svc.url, timeout=30) as c:
+            r = c.post("/api/v1/jobs/eval", json=body)
+            assert r.status_code == 202, r.text
+            jid = r.json()["id"]
+            _until(lambda: c.get(f"/api/v1/jobs/{jid}").json()["progress"]["done"] >= 2, what="2 samples")
+        svc.kill()
+        svc2 = process_service("--data-dir", str(FIXTURES), work_dir=work, env=env)
+        with httpx.Client(base_url=svc2.url, timeout=30) as c:
+            job = _partial_done(c, jid)
+            assert job["state"] == "interrupted"
+            pr = job["summary"]["partial_report"]
+            assert pr["status"] == "written", pr
+            out = Path(job["output_dir"])
+            lines = (out / "predictions" / "mock-model" / "gsm8k.jsonl").read_text().splitlines()
+            n = len({json.loads(x)["id"] for x in lines if x.strip().endswith("}")})
+            assert 2 <= n < 6 and pr["text"] == f"interrupted after {n} of 6 samples"
+            html = c.get(f"/api/v1/jobs/{jid}/files/report.html").text
+            assert f"interrupted after {n} of 6 samples" in html
+            # resumed to its end: the full report replaces the partial one, and the headline has none
+            assert c.post(f"/api/v1/jobs/{jid}/resume").status_code == 202
+            final = wait_job(c, jid, timeout=120)
+            assert final["state"] == "succeeded" and final["summary"]["partial_report"] is None
+            html = c.get(f"/api/v1/jobs/{jid}/files/report.html").text
+            assert 'id="partial-banner"' not in html
+            assert sum(final["result"]["result"]["gsm8k"]["counts"].values()) == 6
+    finally:
+        mock.stop()
