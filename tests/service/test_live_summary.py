@@ -123,3 +123,30 @@ def test_eval_job_events_stream_sends_live_partial_scores(thread_service, mock_s
         assert job["summary"]["scores"][0]["score"] == rep["score"]
         assert job["summary"]["name"] == "mock-model · gsm8k"
         assert any(x["log_tail"] for x in lives)
+
+
+def test_perf_job_over_two_client_processes_counts_every_request_live(thread_service, mock_server):
+    """The shards' rows reach the live view through their pipes: at the end it counts every request
+    and every failure of the result."""
+    mock = mock_server(ttft=0.01, itl=0.005, output_tokens=4, error_rate=0.3, error_codes=[503], seed=3)
+    svc = thread_service()
+    with httpx.Client(base_url=svc.url, timeout=30) as c:
+        body = {
+            "model": "mock-model",
+            "url": mock.url + "/v1/chat/completions",
+            "parallel": [4],
+            "number": [40],
+            "workers": 2,
+            "prompt": "hello",
+            "max_tokens": 4,
+        }
+        jid = c.post("/api/v1/jobs/perf", json=body).json()["id"]
+        final = wait_job(c, jid, timeout=120)
+        assert final["state"] == "succeeded", final["error"]
+        m = final["result"]["results"]["parallel_4_number_40"]["metrics"]
+        assert m["Client processes"] == 2
+        live = c.get(f"/api/v1/jobs/{jid}/live").json()["live"]
+        assert live["done"] == 40 and live["point"]["done"] == 40
+        assert live["failed"] == m["Failed requests"] > 0
+        assert live["errors_by_reason"] == {"http_503": m["Failed requests"]}
+        assert live["points"][0]["failed"] == m["Failed requests"]
