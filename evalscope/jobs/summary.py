@@ -27,8 +27,27 @@ class BenchmarkScore(BaseModel):
     errors: int = Field(0, description="samples in state error")
 
 
+class CapacityHeadline(BaseModel):
+    """An SLO search's answer (``slo_search.json``'s ``capacity``, evalscope.perf.slo_search)."""
+
+    search: Literal["concurrency", "rate"]
+    value: int | float | None = Field(
+        description="the largest load found to meet every SLO (null: not even the least)"
+    )
+    unit: str = Field(description="concurrent requests, or requests/s for a rate search")
+    throughput_rps: float | None = Field(None, description="requests/s measured at that load")
+    clear: bool = Field(
+        description="both bracketing decisions were statistically clear (false: by the estimates)"
+    )
+    failing_load: int | float | None = Field(
+        None, description="the smallest load seen to fail (null: none failed)"
+    )
+    slo: str = Field("", description="the SLOs searched for, e.g. 'ttft p90 <= 150 ms'")
+    stop_reason: str = Field("", description="converged, max_load, min_load_fails, request_budget, ...")
+
+
 class PerfHeadline(BaseModel):
-    """A load test's headline: the best sweep point by requests/s."""
+    """A load test's headline: the best sweep point by requests/s; an SLO search's found capacity."""
 
     best_rps: float | None = Field(None, description="highest request throughput over the points (req/s)")
     best_point: str | None = Field(None, description="the point that reached it (parallel_<p>_number_<n>)")
@@ -38,6 +57,7 @@ class PerfHeadline(BaseModel):
     points: int = 0
     requests: int = 0
     failed: int = Field(0, description="failed requests over every point")
+    capacity: CapacityHeadline | None = Field(None, description="an SLO search's answer (null: not a search)")
 
 
 class PartialReport(BaseModel):
@@ -88,6 +108,8 @@ def job_name(kind: str, config: dict[str, Any]) -> str:
         if len(names) > NAME_BENCHMARKS:
             shown += f" +{len(names) - NAME_BENCHMARKS} more"
         return f"{model} · {shown}" if shown else model
+    if kind == "perf" and config.get("search"):  # the search picks its own loads: name what it looks for
+        return f"{model} · capacity search ({config.get('search')})"
     if kind == "perf":
         sweep = []
         if config.get("parallel") is not None:
@@ -151,7 +173,25 @@ def _perf_headline(result: dict[str, Any]) -> PerfHeadline:
         head.concurrency = m.get("Number of concurrency")
         head.p99_ttft_s = _at(pct, "TTFT (s)")
         head.p99_latency_s = _at(pct, "Latency (s)")
+    head.capacity = _capacity(result.get("slo_search"))
     return head
+
+
+def _capacity(search: Any) -> CapacityHeadline | None:
+    """The headline of ``slo_search.json`` (a PerfRun's ``slo_search``); None without a search."""
+    if not isinstance(search, dict) or not isinstance(search.get("capacity"), dict):
+        return None
+    cap = search["capacity"]
+    return CapacityHeadline(
+        search=cap.get("search") or search.get("search") or "concurrency",
+        value=cap.get("value"),
+        unit=str(cap.get("unit") or ""),
+        throughput_rps=cap.get("throughput_rps"),
+        clear=bool(cap.get("clear")),
+        failing_load=cap.get("failing_load"),
+        slo=str(search.get("slo_text") or ""),
+        stop_reason=str(search.get("stop_reason") or ""),
+    )
 
 
 def summarize(kind: str, state: str, config: dict[str, Any], result: dict[str, Any] | None) -> JobSummary:

@@ -54,10 +54,13 @@ class LiveView:
     """The running sweep, for ``live.json``: the current point's rolling rates, TTFT/ITL/latency
     percentiles so far and failures by reason, the finished points, elapsed and remaining time."""
 
-    def __init__(self, path: Path, pairs: list[tuple[int, int]]) -> None:
+    def __init__(self, path: Path, pairs: list[tuple[int, int]], total: int | None = None) -> None:
         self.path = path
-        self.pairs = pairs
-        self.total = sum(n for _, n in pairs)
+        self.pairs = pairs  # an SLO search appends each load's (parallel, requests) as it goes
+        self.total = sum(n for _, n in pairs) if total is None else total
+        #: an SLO search's state (evalscope.perf.slo_search Search.live): the load now, the loads tried;
+        #: its total is the request budget, so no time remaining is estimated from it
+        self.search: dict[str, Any] | None = None
         self.started = time.perf_counter()
         self.started_at = datetime.now(UTC).isoformat()
         self.finished_requests = 0  # requests of the finished points
@@ -109,9 +112,9 @@ class LiveView:
         done = self.finished_requests + (0 if self.state != "running" else self.done)
         elapsed = now - self.started
         remaining = None
-        if 0 < done < self.total and self.state == "running":
+        if 0 < done < self.total and self.state == "running" and self.search is None:
             remaining = round(elapsed * (self.total - done) / done, 1)
-        return {
+        snap: dict[str, Any] = {
             "kind": "perf",
             "state": self.state,
             "started_at": self.started_at,
@@ -143,6 +146,9 @@ class LiveView:
             },
             "points": self.points,
         }
+        if self.search is not None:
+            snap["search"] = self.search
+        return snap
 
     def maybe_write(self) -> None:
         """Write ``live.json`` when the last write is older than :data:`WRITE_EVERY_S`."""

@@ -358,7 +358,7 @@ async def abenchmark(
     if args.search is not None:  # an SLO search (perf/slo_search.py) picks its own loads
         from evalscope.perf.slo_search import asearch
 
-        return await asearch(args, progress, run_dir=run_dir, show_summary=show_summary)
+        return await asearch(args, progress, run_dir=run_dir, show_summary=show_summary, live=live)
     tokenizer = Tokenizer(args.tokenizer_path) if args.tokenizer_path else None
     sessions = None
     trace: Trace | None = None

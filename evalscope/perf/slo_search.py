@@ -42,6 +42,7 @@ from pydantic import BaseModel, Field
 from evalscope import fsio, limits
 from evalscope import slo as slo_specs
 from evalscope.perf.arguments import PerfArguments
+from evalscope.perf.live import LiveView, live_point
 from evalscope.perf.loadgen import ClientStats
 from evalscope.perf.metrics import inter_token_latencies, output_tokens
 from evalscope.perf.output import point_name, write_point
@@ -304,8 +305,17 @@ class _Budget(Exception):
 class Search:
     """One search's state: the loads tried, the bracket, the budgets; :meth:`run` drives it."""
 
-    def __init__(self, args: PerfArguments, folder: RunDir, prepared: Any, progress: Any, echo: bool) -> None:
+    def __init__(
+        self,
+        args: PerfArguments,
+        folder: RunDir,
+        prepared: Any,
+        progress: Any,
+        echo: bool,
+        view: LiveView | None = None,
+    ) -> None:
         self.args = args
+        self.view = view  # a job's live.json (evalscope.perf.live): the load now and the loads tried
         self.folder = folder
         self.prep = prepared
         self.progress = progress
@@ -328,6 +338,7 @@ class Search:
         self.warmup_left = args.warmup_num
         self.stop_reason: StopReason = "running"
         self.stop_detail = ""
+        self.now: tuple[float | None, str | None, int] = (None, None, 0)  # (load, phase, round) being run
 
     # -- bookkeeping
     def elapsed(self) -> float:
@@ -373,6 +384,27 @@ class Search:
         fsio.atomic_write_json(self.folder.root / SLO_SEARCH_FILE, result.model_dump(mode="json"))
         return result
 
+    def live(self) -> dict[str, Any]:
+        """The search's part of ``live.json``: the load being measured (its phase and round), the answer
+        so far (the largest load passed, the least above it failed) and the requests spent."""
+        load, phase, rounds = self.now
+        cap = self.answer()
+        return {
+            "search": "concurrency" if self.concurrency else "rate",
+            "unit": "concurrent requests" if self.concurrency else "requests/s",
+            "slo": slo_specs.describe(self.specs),
+            "load": load,
+            "phase": phase,
+            "round": rounds,
+            "max_rounds": self.args.search_max_rounds,
+            "tried": len(self.points),
+            "capacity": cap.value if cap is not None else None,
+            "failing_load": cap.failing_load if cap is not None else None,
+            "requests": self.requests,
+            "budget_requests": self.args.search_max_requests,
+            "stop_reason": self.stop_reason,
+        }
+
     def step(self, lo: float) -> float:
         """How close the failing load must come to the passing one."""
         if self.concurrency:
@@ -412,6 +444,10 @@ class Search:
         if self.points and "sleep_interval" in args.model_fields_set and args.sleep_interval:
             await asyncio.sleep(args.sleep_interval)
         started = time.perf_counter()
+        view = self.view
+        if view is not None:  # the load being measured is the live view's current point
+            view.pairs.append((parallel, n))
+            view.start_point(len(self.points), f"load {_fmt_load(load)}")
         tmp = self.folder.root / f".search_point_{len(self.points)}"
         scrape = self.prep.server.start_point(tmp) if self.prep.server is not None else None
         if scrape is not None:
@@ -436,13 +472,27 @@ class Search:
                 )
                 self.warmup_left = 0
                 base = self.requests
+                self.now = (load, phase, rounds + 1)
+                if view is not None:
+                    view.pairs[-1] = (parallel, len(records) + n)
+                    view.search = self.live()
+                    view.write()
 
                 def on_progress(done: int, base: int = base) -> None:
                     if self.progress is not None:
                         self.progress(base + done, args.search_max_requests)
+                    if view is not None:
+                        view.maybe_write()
 
                 recs, st, processes = await run_point(
-                    pargs, self.prep.bodies, parallel, n, on_progress, None, None
+                    pargs,
+                    self.prep.bodies,
+                    parallel,
+                    n,
+                    on_progress,
+                    None,
+                    None,
+                    on_rows=view.add if view is not None else None,
                 )
                 rounds += 1
                 records.extend(recs)
@@ -503,6 +553,13 @@ class Search:
         )
         self.points.append(point)
         self.write("running")
+        if view is not None:
+            view.pairs[-1] = (parallel, len(records))
+            view.key = key
+            view.search = self.live()
+            view.end_point(
+                {**live_point(result), "load": load, "phase": phase, "passed": passed, "clear": clear}
+            )
         if self.echo:
             print(self.snapshot("running").console().splitlines()[len(self.points) + 1], flush=True)
         log.info(
@@ -583,10 +640,12 @@ async def asearch(
     *,
     run_dir: str | Path | RunDir | None = None,
     show_summary: bool = False,
+    live: bool = False,
 ) -> PerfRun:
     """Run an SLO search (``args.search`` set) into a run folder; returns the points as a
     :class:`PerfRun` whose ``slo_search`` holds ``slo_search.json``. Raises RunFailed as a sweep
-    does (the model cannot be reached, or every request failed)."""
+    does (the model cannot be reached, or every request failed). ``live``: keep ``live.json`` (the
+    load being measured, the loads tried with their verdicts; evalscope.perf.live) while it runs."""
     from evalscope.perf.prompts import Tokenizer, load_prompts
     from evalscope.perf.runner import _test_connection, build_bodies, check_run, open_run_dir
     from evalscope.perf.server_metrics import ServerMetrics
@@ -598,8 +657,14 @@ async def asearch(
         run_warnings.extend(await _test_connection(args))
     folder = open_run_dir(args, run_dir)
     server = ServerMetrics.for_run(args)
+    view = LiveView(folder.live, [], total=args.search_max_requests) if live else None
     search = Search(
-        args, folder, Prepared(bodies=bodies, tokenizer=tokenizer, server=server), progress, show_summary
+        args,
+        folder,
+        Prepared(bodies=bodies, tokenizer=tokenizer, server=server),
+        progress,
+        show_summary,
+        view,
     )
     if show_summary:
         print(search.snapshot("running").console().splitlines()[0], flush=True)
@@ -610,8 +675,14 @@ async def asearch(
         search.stop_reason = "error"
         search.stop_detail = f"{type(exc).__name__}: {exc}"[:500]
         search.write("failed")
+        if view is not None:
+            view.search = search.live()
+            view.close("failed")
         raise
     result = search.write("finished")
+    if view is not None:
+        view.search = search.live()
+        view.close("finished")
     if server is not None:
         run_warnings.extend(server.warnings)
     log.info("%s", result.console())

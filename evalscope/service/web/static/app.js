@@ -140,6 +140,20 @@
         if (b.errors) c.appendChild(el("span", {"class": "bad"}, " (" + b.errors + " err)"));
         box.appendChild(c);
       });
+    } else if (job.kind === "perf" && s.perf && s.perf.capacity) {
+      /* an SLO search: the load it found (and what that load measured), marked when not statistically clear */
+      var cap = s.perf.capacity;
+      var found = el("span", {"class": "score" + (cap.value === null ? " bad" : ""), "data-metric": "capacity",
+        "data-clear": cap.clear ? "1" : "0", title: (cap.slo ? "SLO " + cap.slo + "; " : "") + "stopped: " + cap.stop_reason});
+      found.appendChild(el("span", {"class": "muted"}, "capacity "));
+      found.appendChild(el("b", null, cap.value === null ? "none" : cap.value + " " + cap.unit));
+      if (cap.throughput_rps !== null && cap.throughput_rps !== undefined) {
+        found.appendChild(el("span", {"class": "muted"}, " · " + fmtNum(cap.throughput_rps, 2) + " req/s"));
+      }
+      if (!cap.clear) found.appendChild(el("span", {"class": "muted", title: "decided by the estimates, not the confidence intervals"}, " (not clear)"));
+      box.appendChild(found);
+      box.appendChild(el("span", {"class": "score" + (s.perf.failed ? " bad" : ""), "data-metric": "failed"},
+        s.perf.failed + " failed"));
     } else if (job.kind === "perf" && s.perf && s.perf.points) {
       var p = s.perf;
       var best = el("span", {"class": "score", "data-metric": "best_rps"});
@@ -615,8 +629,16 @@
       if (live.kind === "perf") {
         document.getElementById("live-perf").hidden = false;
         var pt = live.point || {};
-        where.textContent = pt.key ? "point " + pt.index + " of " + pt.of + ": " + pt.key + " (concurrency " + pt.parallel + ") · " +
-          pt.done + " / " + pt.number + " requests" : "";
+        var sr = live.search;
+        if (sr) {  /* an SLO search: the load being measured, the answer so far, the request budget */
+          where.textContent = "capacity search (" + sr.search + ", " + sr.slo + "): " +
+            (sr.load === null ? "starting" : running ? "now " + sr.load + " " + sr.unit + " (" + sr.phase + ", round " + sr.round + " of at most " + sr.max_rounds + ")" : "stopped: " + sr.stop_reason) +
+            " · passing so far: " + (sr.capacity === null ? "none" : sr.capacity) + (sr.failing_load === null ? "" : ", failing: " + sr.failing_load) +
+            " · " + sr.requests + " / " + sr.budget_requests + " requests";
+        } else {
+          where.textContent = pt.key ? "point " + pt.index + " of " + pt.of + ": " + pt.key + " (concurrency " + pt.parallel + ") · " +
+            pt.done + " / " + pt.number + " requests" : "";
+        }
         document.getElementById("live-rps").textContent = fmtNum(pt.rps, 2);
         document.getElementById("live-toks").textContent = fmtNum(pt.tok_s, 1);
         document.getElementById("live-ttft").textContent = fmtMs(pt.ttft_p50) + " / " + fmtMs(pt.ttft_p99);
@@ -626,7 +648,10 @@
         failed.textContent = live.failed;
         failed.className = "t-value" + (live.failed ? " bad" : "");
         fillTable(document.querySelector("#live-points tbody"), (live.points || []).map(function (q) {
-          return [q.key, q.parallel, fmtNum(q.rps, 2), fmtMs(q.ttft_p99), fmtMs(q.latency_p99), {text: q.failed, cls: q.failed ? "bad" : ""}];
+          var name = q.passed === undefined ? q.key : {  /* a search's load: its verdict */
+            text: "load " + q.load + " " + (q.passed ? "pass" : "fail") + (q.clear ? "" : " (estimate)") + " · " + q.key,
+            cls: q.passed ? "" : "bad", attr: {"data-verdict": q.passed ? "pass" : "fail"}};
+          return [name, q.parallel, fmtNum(q.rps, 2), fmtMs(q.ttft_p99), fmtMs(q.latency_p99), {text: q.failed, cls: q.failed ? "bad" : ""}];
         }));
         errorRows("live-errors", live.errors_by_reason);
       } else if (live.kind === "eval") {
