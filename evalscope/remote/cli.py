@@ -36,6 +36,37 @@ def _connection_arguments(p: argparse.ArgumentParser) -> None:
     g.add_argument("--token-file", default=None, metavar="PATH", help="file holding the bearer token")
 
 
+def _endpoint_argument(p: argparse.ArgumentParser, url_flag: str) -> None:
+    """``--endpoint NAME``: a model registered on the service (its URL, model id and key); then the
+    local command's ``--model`` and ``url_flag`` are not required (the service refuses them with it)."""
+    for action in p._actions:
+        if action.dest in ("model", url_flag.lstrip("-").replace("-", "_")):
+            action.required = False
+    group = next((g for g in p._action_groups if g.title == "service"), p)
+    group.add_argument(
+        "--endpoint",
+        default=None,
+        metavar="NAME",
+        help=f"a named endpoint registered on the service: it sets --model, {url_flag} and the API key",
+    )
+
+
+def _need_model(args: argparse.Namespace, url_field: str, kind: str) -> dict[str, str]:
+    """Without ``--endpoint``, ``--model`` and the URL flag are required as in the local command; with
+    it, the stand-ins the config is validated with here (never sent: evalscope.remote.client)."""
+    from evalscope.remote.client import endpoint_placeholders
+
+    if args.endpoint is None:
+        for field in ("model", url_field):
+            if getattr(args, field, None) is None:
+                flag = "--" + field.replace("_", "-")
+                raise ValueError(
+                    f"{flag}: required (or name a model registered on the service: --endpoint NAME)"
+                )
+        return {}
+    return {k: v for k, v in endpoint_placeholders(kind).items() if getattr(args, k, None) is None}
+
+
 def _wait_arguments(p: argparse.ArgumentParser, submit: bool) -> None:
     g = p.add_argument_group("waiting")
     if submit:
@@ -91,6 +122,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     add_eval_arguments(e)
     add_eval_gate_arguments(e)
     _connection_arguments(e)
+    _endpoint_argument(e, "--api-url")
     _wait_arguments(e, submit=True)
     e.set_defaults(func=eval_cli)
 
@@ -103,6 +135,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.set_defaults(perf_fields=sorted({a.dest for a in p._actions} - before - {"no_progress"}))
     add_perf_gate_arguments(p)
     _connection_arguments(p)
+    _endpoint_argument(p, "--url")
     _wait_arguments(p, submit=True)
     p.set_defaults(func=perf_cli)
 
@@ -312,11 +345,14 @@ def _eval(args: argparse.Namespace) -> int:
     from evalscope import gates
     from evalscope.eval.cli import build_config
 
+    for field, stand_in in _need_model(args, "api_url", "eval").items():
+        setattr(args, field, stand_in)
     cfg = build_config(args)  # ValueError "--flag: reason", as the local command
     fail_under = gates.parse_fail_under(args.fail_under, cfg.datasets)
     with _client(args) as svc:
-        job = svc.submit_eval(cfg)
-        print(f"job {job.id} queued on {svc.server} (eval, {cfg.model})", file=sys.stderr, flush=True)
+        job = svc.submit_eval(cfg, endpoint=args.endpoint)
+        what = f"endpoint {args.endpoint}" if args.endpoint else cfg.model
+        print(f"job {job.id} queued on {svc.server} (eval, {what})", file=sys.stderr, flush=True)
         if args.no_wait:
             print(job.id)
             return 0
@@ -337,6 +373,7 @@ def _perf(args: argparse.Namespace) -> int:
     from evalscope.perf.arguments import PerfArguments
 
     values = {k: getattr(args, k) for k in args.perf_fields if hasattr(args, k)}
+    values.update(_need_model(args, "url", "perf"))
     try:
         perf_args = PerfArguments.model_validate(values)
     except ValidationError as exc:
@@ -345,8 +382,9 @@ def _perf(args: argparse.Namespace) -> int:
         raise ValueError(cli_message(field_errors(exc)[0])) from None
     percentile = gates.check_percentile(args.slo_percentile)
     with _client(args) as svc:
-        job = svc.submit_perf(perf_args)
-        print(f"job {job.id} queued on {svc.server} (perf, {perf_args.model})", file=sys.stderr, flush=True)
+        job = svc.submit_perf(perf_args, endpoint=args.endpoint)
+        what = f"endpoint {args.endpoint}" if args.endpoint else perf_args.model
+        print(f"job {job.id} queued on {svc.server} (perf, {what})", file=sys.stderr, flush=True)
         if args.no_wait:
             print(job.id)
             return 0

@@ -156,21 +156,68 @@ def _error_of(resp: httpx.Response) -> ServiceError:
     return ServiceError(resp.status_code, message, errors)
 
 
-def eval_body(config: TaskConfig | Mapping[str, Any]) -> dict[str, Any]:
+#: A config naming a registered endpoint (``endpoint=``) has no model or URL of its own: the service
+#: fills them (evalscope/service/named.py). It is validated here with these stand-ins, which are
+#: never sent (``.invalid`` is a name that cannot resolve, RFC 2606).
+ENDPOINT_MODEL = "<endpoint>"
+ENDPOINT_HOST = "endpoint.invalid"
+ENDPOINT_URL = f"http://{ENDPOINT_HOST}/v1"
+
+
+def endpoint_placeholders(kind: str) -> dict[str, str]:
+    """The stand-ins for the fields a named endpoint fills (``kind``: eval or perf), to validate a
+    config locally before the service fills the real ones; :func:`eval_body` / :func:`perf_body` drop them."""
+    return {"model": ENDPOINT_MODEL, "api_url" if kind == "eval" else "url": ENDPOINT_URL}
+
+
+def _fields(config: Mapping[str, Any], kind: str, endpoint: str | None) -> dict[str, Any]:
+    data = dict(config)
+    if endpoint is not None:
+        for key, value in endpoint_placeholders(kind).items():
+            if data.get(key) is None:
+                data[key] = value
+    return data
+
+
+def _naming(body: dict[str, Any], kind: str, endpoint: str | None) -> dict[str, Any]:
+    """``body`` naming ``endpoint``, without the stand-ins (fields the user gave stay: the service then
+    answers a 400 naming the field, as for any body giving a field its endpoint sets)."""
+    if endpoint is None:
+        return body
+    if not isinstance(endpoint, str) or not endpoint.strip():
+        raise ValueError("endpoint: must be the name of a registered endpoint")
+    url_field = "api_url" if kind == "eval" else "url"
+    if body.get("model") == ENDPOINT_MODEL:
+        del body["model"]
+    url = body.get(url_field)
+    if isinstance(url, str) and urlsplit(url).hostname == ENDPOINT_HOST:
+        del body[url_field]
+    return {"endpoint": endpoint, **body}
+
+
+def eval_body(config: TaskConfig | Mapping[str, Any], endpoint: str | None = None) -> dict[str, Any]:
     """A ``TaskConfig`` (or its fields) as the JSON body of ``POST /api/v1/jobs/eval``: validated here
-    first (a bad field fails before anything is sent), defaults left to the service."""
+    first (a bad field fails before anything is sent), defaults left to the service. ``endpoint``: the
+    name of an endpoint registered on the service, which sets the model, URL and key (leave them out)."""
     from evalscope.eval.config import TaskConfig
 
-    cfg = config if isinstance(config, TaskConfig) else TaskConfig.model_validate(dict(config))
-    return cfg.model_dump(mode="json", exclude_defaults=True)
+    if isinstance(config, TaskConfig):
+        cfg = config
+    else:
+        cfg = TaskConfig.model_validate(_fields(config, "eval", endpoint))
+    return _naming(cfg.model_dump(mode="json", exclude_defaults=True), "eval", endpoint)
 
 
-def perf_body(config: PerfArguments | Mapping[str, Any]) -> dict[str, Any]:
-    """A ``PerfArguments`` (or its fields) as the JSON body of ``POST /api/v1/jobs/perf``."""
+def perf_body(config: PerfArguments | Mapping[str, Any], endpoint: str | None = None) -> dict[str, Any]:
+    """A ``PerfArguments`` (or its fields) as the JSON body of ``POST /api/v1/jobs/perf``; ``endpoint``
+    as in :func:`eval_body` (it also sets ``api``)."""
     from evalscope.perf.arguments import PerfArguments
 
-    args = config if isinstance(config, PerfArguments) else PerfArguments.model_validate(dict(config))
-    return args.model_dump(mode="json", exclude_defaults=True)
+    if isinstance(config, PerfArguments):
+        args = config
+    else:
+        args = PerfArguments.model_validate(_fields(config, "perf", endpoint))
+    return _naming(args.model_dump(mode="json", exclude_defaults=True), "perf", endpoint)
 
 
 def _safe_relpath(path: str) -> PurePosixPath:
@@ -343,14 +390,19 @@ class AsyncServiceClient(_Base):
             raise _error_of(resp)
         return Health.model_validate(resp.json())
 
-    async def submit_eval(self, config: TaskConfig | Mapping[str, Any]) -> RemoteJob:
-        """Queue an evaluation; returns the job at once (state ``queued``)."""
-        resp = await self._call("POST", "/api/v1/jobs/eval", json=eval_body(config))
+    async def submit_eval(
+        self, config: TaskConfig | Mapping[str, Any], *, endpoint: str | None = None
+    ) -> RemoteJob:
+        """Queue an evaluation; returns the job at once (state ``queued``). ``endpoint``: a named
+        endpoint of the service gives the model, URL and key (leave them out of ``config``)."""
+        resp = await self._call("POST", "/api/v1/jobs/eval", json=eval_body(config, endpoint))
         return RemoteJob.model_validate(resp.json())
 
-    async def submit_perf(self, config: PerfArguments | Mapping[str, Any]) -> RemoteJob:
-        """Queue a load test; returns the job at once."""
-        resp = await self._call("POST", "/api/v1/jobs/perf", json=perf_body(config))
+    async def submit_perf(
+        self, config: PerfArguments | Mapping[str, Any], *, endpoint: str | None = None
+    ) -> RemoteJob:
+        """Queue a load test; returns the job at once. ``endpoint``: as in :meth:`submit_eval`."""
+        resp = await self._call("POST", "/api/v1/jobs/perf", json=perf_body(config, endpoint))
         return RemoteJob.model_validate(resp.json())
 
     async def get_job(self, job_id: str) -> RemoteJob:
@@ -535,16 +587,21 @@ class ServiceClient(_Base):
             raise _error_of(resp)
         return Health.model_validate(resp.json())
 
-    def submit_eval(self, config: TaskConfig | Mapping[str, Any]) -> RemoteJob:
-        """Queue an evaluation; returns the job at once (state ``queued``)."""
+    def submit_eval(
+        self, config: TaskConfig | Mapping[str, Any], *, endpoint: str | None = None
+    ) -> RemoteJob:
+        """Queue an evaluation; returns the job at once (state ``queued``). ``endpoint``: a named
+        endpoint of the service gives the model, URL and key (leave them out of ``config``)."""
         return RemoteJob.model_validate(
-            self._call("POST", "/api/v1/jobs/eval", json=eval_body(config)).json()
+            self._call("POST", "/api/v1/jobs/eval", json=eval_body(config, endpoint)).json()
         )
 
-    def submit_perf(self, config: PerfArguments | Mapping[str, Any]) -> RemoteJob:
-        """Queue a load test; returns the job at once."""
+    def submit_perf(
+        self, config: PerfArguments | Mapping[str, Any], *, endpoint: str | None = None
+    ) -> RemoteJob:
+        """Queue a load test; returns the job at once. ``endpoint``: as in :meth:`submit_eval`."""
         return RemoteJob.model_validate(
-            self._call("POST", "/api/v1/jobs/perf", json=perf_body(config)).json()
+            self._call("POST", "/api/v1/jobs/perf", json=perf_body(config, endpoint)).json()
         )
 
     def get_job(self, job_id: str) -> RemoteJob:
