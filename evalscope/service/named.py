@@ -1,7 +1,7 @@
 """Named endpoints in requests: ``{"endpoint": "qwen-prod", "datasets": [...]}``.
 
 :class:`EndpointMiddleware` reads the body of the eval and perf submissions (the seed's blocking
-routes and the job API) before the engines' models validate it: a body naming an ``endpoint``
+routes, the job API and EvalScope 1.14's ``/invoke`` routes) before the engines' models validate it: a body naming an ``endpoint``
 (``evalscope.jobs.endpoints``) gets that endpoint's URL, model id, API and decrypted API key in
 the engine's own fields (eval: ``api_url``, ``model``, ``api_key``; perf: ``url``, ``model``, ``api``,
 ``api_key``), and the job records the endpoint's name. From there the key is any submitted key:
@@ -29,7 +29,13 @@ ROUTES = {
     "/api/v1/perf": "perf",
     "/api/v1/jobs/perf": "perf",
     "/api/v1/jobs/perf_distributed": "perf",
+    # EvalScope 1.14's blocking routes (routers/compat.py): the same bodies, the same fields
+    "/api/v1/eval/invoke": "eval",
+    "/api/v1/eval/resume/invoke": "eval",
+    "/api/v1/perf/invoke": "perf",
 }
+#: of those, the ones whose errors also carry 1.14's ``error`` key (as every answer of routers/compat.py)
+INVOKE_ROUTES = frozenset(p for p in ROUTES if p.endswith("/invoke"))
 #: the endpoint named by the request being served (the job records it)
 ENDPOINT: ContextVar[str | None] = ContextVar("evalscope_endpoint", default=None)
 
@@ -72,6 +78,8 @@ class EndpointMiddleware:
                 problem = await self._fill(scope, kind, name, body)
                 if problem is not None:
                     status, answer = problem
+                    if scope.get("path") in INVOKE_ROUTES:
+                        answer = {**answer, "error": answer["message"]}
                     return await _send_json(send, status, answer)
                 token = ENDPOINT.set(name)
             raw = json.dumps(body).encode()
