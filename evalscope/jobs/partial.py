@@ -181,6 +181,52 @@ def _main(argv: list[str]) -> int:
     return 0
 
 
+# -- running the child ---------------------------------------------------------------------------
+def spawn_partial(kind: str, state: str, folder: str | Path) -> subprocess.Popen[str]:
+    """Start ``python -m evalscope.jobs.partial KIND STATE FOLDER`` (read it with :func:`collect_partial`)."""
+    cmd = [sys.executable, "-m", "evalscope.jobs.partial", kind, state, str(folder)]
+    return subprocess.Popen(
+        cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, text=True
+    )
+
+
+def collect_partial(child: subprocess.Popen[str], timeout_s: float = PARTIAL_TIMEOUT_S) -> PartialOutcome:
+    """The outcome of a child started by :func:`spawn_partial`; killed past ``timeout_s``; never raises."""
+    try:
+        out, err = child.communicate(timeout=timeout_s)
+    except subprocess.TimeoutExpired:
+        child.kill()
+        child.communicate()
+        return PartialOutcome(written=False, reason=f"writing it took longer than {timeout_s:g} s")
+    lines = out.strip().splitlines()
+    try:
+        return PartialOutcome.model_validate_json(lines[-1])
+    except (IndexError, ValueError):
+        tail = err.strip().splitlines()[-1:] or [f"exit code {child.returncode}"]
+        return PartialOutcome(written=False, reason=f"the report process failed: {tail[0][:300]}")
+
+
+def write_partial_bounded(
+    kind: str, state: str, folder: str | Path, timeout_s: float = PARTIAL_TIMEOUT_S
+) -> PartialOutcome:
+    """:func:`write_partial` in a child process bounded by ``timeout_s`` (a Celery worker's way: it
+    writes the partial report of a job it ran, in the folder it holds)."""
+    try:
+        child = spawn_partial(kind, state, folder)
+    except OSError as exc:
+        return PartialOutcome(written=False, reason=f"cannot start the report process: {exc}")
+    return collect_partial(child, timeout_s)
+
+
+def files_expected(job: Job) -> bool:
+    """Whether a job's folder may still arrive from its worker: it runs, or it stopped and its worker is
+    writing its partial report (Celery upload mode sends the folder after writing it)."""
+    if job.state == JobState.running:
+        return True
+    partial = (job.summary or {}).get("partial_report") or {}
+    return job.state in STOPPED and partial.get("status") == "writing"
+
+
 # -- the service side ---------------------------------------------------------------------------
 class PartialReporter:
     """One thread writing partial reports one job at a time, each in a child process bounded by
@@ -245,29 +291,16 @@ class PartialReporter:
                 log.exception("job %s: partial report failed", item[0])
 
     def _run_child(self, job: Job, state: JobState) -> PartialOutcome:
-        cmd = [sys.executable, "-m", "evalscope.jobs.partial", job.kind, state.value, job.output_dir]
         with self._lock:
             if self._stopping or job.id in self._dropped:
                 return PartialOutcome(written=False, reason="the job runs again")
-            child = subprocess.Popen(
-                cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, text=True
-            )
+            child = spawn_partial(job.kind, state.value, job.output_dir)
             self._child, self._child_job = child, job.id
         try:
-            out, err = child.communicate(timeout=self.timeout_s)
-        except subprocess.TimeoutExpired:
-            child.kill()
-            child.communicate()
-            return PartialOutcome(written=False, reason=f"writing it took longer than {self.timeout_s:g} s")
+            return collect_partial(child, self.timeout_s)
         finally:
             with self._lock:
                 self._child, self._child_job = None, None
-        lines = out.strip().splitlines()
-        try:
-            return PartialOutcome.model_validate_json(lines[-1])
-        except (IndexError, ValueError):
-            tail = err.strip().splitlines()[-1:] or [f"exit code {child.returncode}"]
-            return PartialOutcome(written=False, reason=f"the report process failed: {tail[0][:300]}")
 
     def _one(self, job_id: str, state: JobState) -> None:
         job = self.store.get(job_id)

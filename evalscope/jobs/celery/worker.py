@@ -27,9 +27,12 @@ from evalscope.jobs.celery.files import FilesConfig
 from evalscope.jobs.celery.sealing import SealError, secret_key_from_env, unseal
 from evalscope.jobs.executor import Dispatch, ExecEvent
 from evalscope.jobs.kinds import all_kinds
-from evalscope.jobs.models import JobState
+from evalscope.jobs.models import Job, JobState
+from evalscope.jobs.partial import STOPPED, PartialOutcome, headline, initial, write_partial_bounded
 from evalscope.jobs.pool import LocalProcessExecutor
 from evalscope.jobs.store import JobStore, utcnow
+from evalscope.jobs.summary import PartialReport
+from evalscope.rundir import REPORT_FILE
 
 log = logging.getLogger("evalscope.worker")
 
@@ -205,9 +208,15 @@ class WorkerRuntime:
         """Deliver the files and store how the run ended; the Celery task's answer."""
         job_id, output_dir = dispatch.job_id, dispatch.output_dir
         if outcome is None:
-            # Cancelled: the job is final in the store already; upload mode keeps the files here.
+            # Cancelled (or interrupted) through the service: the job is final in the store already. A
+            # run that finished something gets its partial report here, where its folder is (then upload
+            # mode sends the folder); otherwise upload mode keeps the files here.
+            if finish is None:
+                self._after_stop(dispatch, job_local)
             return {"job_id": job_id, "state": "cancelled"}
         if outcome.type == "failed":
+            if finish is None and self._fail_with_partial(dispatch, job_local, outcome):
+                return {"job_id": job_id, "state": "failed"}
             self._deliver(job_id, local, job_local, output_dir, None)
             return self._fail(job_id, outcome.error, traceback=outcome.traceback, result=outcome.result)
         result = outcome.result
@@ -243,6 +252,88 @@ class WorkerRuntime:
             job_id, [JobState.running], state=JobState.failed, error=error, finished_at=utcnow(), **fields
         )
         return {"job_id": job_id, "state": "failed"}
+
+    # -- partial reports of runs that stopped midway (evalscope.jobs.partial) ----------------------
+    def _partial_due(
+        self, job_id: str, folder: Path, state: JobState | None
+    ) -> tuple[Job, JobState, PartialReport] | None:
+        """The stored job, the state it stopped in (``state``, or the stored one) and its partial-report
+        status judged from ``folder`` (this worker's copy), when one is due; never raises."""
+        try:
+            job = self.store.get(job_id)
+            stopped = state or (job.state if job is not None else None)
+            if job is None or stopped not in STOPPED:
+                return None
+            partial = initial(job.model_copy(update={"state": stopped, "output_dir": str(folder)}))
+        except Exception:  # noqa: BLE001 - a report is a by-product: the job's end comes first
+            log.exception("job %s: cannot tell whether a partial report is due", job_id)
+            return None
+        return None if partial is None else (job, stopped, partial)
+
+    def _after_stop(self, dispatch: Dispatch, folder: Path) -> None:
+        """A job the service cancelled (or marked interrupted) while it ran here: its headline says
+        whether a partial report comes, then this worker writes it and delivers the folder."""
+        due = self._partial_due(dispatch.job_id, folder, None)
+        if due is None:
+            return
+        job, state, partial = due
+        if self.store.transition(job.id, [state], summary=headline(job, state, job.result, partial)) is None:
+            return  # resumed meanwhile: its next end decides again
+        if partial.status == "writing":
+            self._write_partial(job, state, folder, dispatch.output_dir)
+
+    def _fail_with_partial(self, dispatch: Dispatch, folder: Path, outcome: ExecEvent) -> bool:
+        """Store a failed eval or perf job with its partial-report status (and write the report when its
+        run finished something); False when no partial report is due (the caller fails it as before)."""
+        due = self._partial_due(dispatch.job_id, folder, JobState.failed)
+        if due is None:
+            return False
+        job, state, partial = due
+        summary = headline(job, state, outcome.result, partial)
+        if partial.status != "writing":
+            self._deliver(job.id, folder, folder, dispatch.output_dir, None)  # the logs, while it runs
+            self._fail(
+                job.id, outcome.error, traceback=outcome.traceback, result=outcome.result, summary=summary
+            )
+            return True
+        stored = self.store.transition(
+            job.id,
+            [JobState.running],
+            state=state,
+            error=outcome.error,
+            traceback=outcome.traceback,
+            finished_at=utcnow(),
+            result=outcome.result,
+            summary=summary,
+        )
+        if stored is not None:
+            self._write_partial(stored, state, folder, dispatch.output_dir)
+        return True
+
+    def _write_partial(self, job: Job, state: JobState, folder: Path, output_dir: str) -> None:
+        """Write the partial report in ``folder`` (a bounded child process), deliver the folder (upload
+        mode: the service takes it while the headline says ``writing``), then store the outcome in the
+        headline and, for a job without a result, the partial run's result."""
+        outcome = write_partial_bounded(job.kind, state.value, folder)
+        result = job.result if job.result is not None else outcome.result
+        try:
+            result = self.settings.files.finish(job.id, folder, folder, output_dir, result)
+        except Exception as exc:  # noqa: BLE001 - the report stays here; the headline says why
+            log.exception("job %s: delivering its files failed", job.id)
+            outcome = PartialOutcome(
+                written=False, reason=f"the job's files did not reach the service: {exc}"
+            )
+            result = job.result
+        if outcome.written:
+            partial = PartialReport(status="written", text=outcome.text, path=REPORT_FILE)
+            log.info("job %s: partial report written (%s)", job.id, outcome.text)
+        else:
+            partial = PartialReport(status="none", reason=outcome.reason)
+            log.warning("job %s: no partial report: %s", job.id, outcome.reason)
+        fields: dict[str, Any] = {"summary": headline(job, state, result, partial)}
+        if job.result is None and result is not None:
+            fields["result"] = result
+        self.store.transition(job.id, [state], **fields)
 
     def _deliver(self, job_id: str, folder: Path, root: Path, output_dir: str, result: Any) -> Any:
         try:

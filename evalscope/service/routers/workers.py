@@ -17,9 +17,9 @@ from typing import Annotated
 from fastapi import APIRouter, Body, Request
 from fastapi.responses import JSONResponse
 
-from evalscope.jobs import JobState
 from evalscope.jobs.celery.executor import DISTRIBUTED_PERF_KIND
 from evalscope.jobs.celery.files import ARCHIVE_ROUTE, unpack_archive
+from evalscope.jobs.partial import files_expected
 from evalscope.service.bodies import PERF, DistributedPerfBody
 from evalscope.service.context import Context
 from evalscope.service.submit import job_created, submit
@@ -35,12 +35,13 @@ def _error(status: int, message: str) -> JSONResponse:
 
 @router.put(ARCHIVE_ROUTE, tags=["workers"])
 async def receive_archive(request: Request, ctx: Context, job_id: str) -> JSONResponse:
-    """Receive a job folder (gzip'd tar) from the worker that ran it (upload mode); only while it runs."""
+    """Receive a job folder (gzip'd tar) from the worker that ran it (upload mode); only while it runs,
+    or while its worker writes the partial report of a job that stopped midway."""
     limit = ctx.settings.max_upload_bytes
     job = ctx.manager.get(job_id)
     if job is None:
         return _error(404, f"Job {job_id} not found")
-    if job.state != JobState.running:
+    if not files_expected(job):
         return _error(409, f"job {job_id} is {job.state}, not running")
     fd, name = tempfile.mkstemp(suffix=".tar.gz")
     size = 0
