@@ -15,6 +15,10 @@ The job's headline (``JobSummary.partial_report``) says where it stands: ``writi
 job ends, then ``written`` (banner text and path) or ``none`` (the reason); a job that stopped with
 nothing in its folder is ``none`` at once.  A cancelled job without a result gets the partial run's
 result, so its headline shows the scores or best point so far.
+
+With the Celery executor the service holds no run folder: the worker that ran the job writes the
+report itself (:func:`write_partial_bounded`, the same child process), stores the headline, and in
+upload mode sends the folder while the headline says ``writing`` (:func:`files_expected`).
 """
 
 from __future__ import annotations
