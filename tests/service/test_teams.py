@@ -65,6 +65,7 @@ def test_three_roles_on_every_route(thread_service, tmp_path, capsys):
         # members: another user's job does not exist for them; viewers read every job and its files
         for path in ("", "/files", "/events", "/live"):
             assert a.get(f"/api/v1/jobs/{jb['id']}{path}").status_code == 404, path
+        assert a.get(f"/api/v1/compare?a={jb['id']}&b={ja['id']}").status_code == 404  # nor in a comparison
         assert v.get(f"/api/v1/jobs/{ja['id']}").status_code == 200
         assert v.get(f"/api/v1/jobs/{ja['id']}/files").status_code == 200
         assert b.get(f"/api/v1/jobs/{jb['id']}/files").status_code == 200

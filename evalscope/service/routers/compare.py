@@ -12,6 +12,7 @@ from fastapi.responses import HTMLResponse
 
 from evalscope.jobs import Job
 from evalscope.rundir import RunDir
+from evalscope.service.auth import visible
 from evalscope.service.context import Context
 from evalscope.service.errors import ApiError
 from evalscope.service.openapi import error_responses
@@ -22,7 +23,7 @@ Label = Annotated[str | None, Query(max_length=80, description="a display name f
 
 
 def _run_of(ctx: Context, job_id: str, field: str) -> Job:
-    job = ctx.manager.get(job_id)
+    job = visible(ctx.manager.get(job_id))  # another member's job is not found, as on the job routes
     if job is None:
         raise ApiError(404, f"Job {job_id} not found", [{"field": field, "reason": "no such job"}])
     if not job.is_final or not RunDir(Path(job.output_dir)).is_run():
