@@ -20,8 +20,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "mock-server",
         help="run an OpenAI-compatible mock model server (no GPU needed)",
         description="An OpenAI-compatible mock model server with injected latency, scripted answers "
-        "and faults. Speaks OpenAI chat/completions, Anthropic messages, Gemini generateContent and "
-        "DashScope text generation. See docs/mock-server.md.",
+        "and faults. Speaks OpenAI chat/completions, completions, embeddings, rerank and the Responses "
+        "API, Anthropic messages, Gemini generateContent and DashScope text generation; optional "
+        "capacity model, prefix cache and a vLLM-style /metrics. See docs/mock-server.md.",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
     p.add_argument("--host", default="127.0.0.1", help="address to listen on")
@@ -91,7 +92,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--max-num-seqs",
         type=int,
         default=d.max_num_seqs,
-        help="at most this many requests decode at once, the others wait in arrival order (default: no limit)",
+        help="at most this many requests decode at once, the others wait in arrival order (None: no limit)",
     )
     k.add_argument(
         "--itl-per-seq",
