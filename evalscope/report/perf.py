@@ -385,7 +385,7 @@ def capacity_figures(
     groups = groups or [points]
     names = names or [""]
     input_only = input_only_run([p for g in groups for p in g])
-    specs = [("latency", 1.0, "s", "p99 latency", "e2el", 0.001)]
+    specs = [("latency", 1000.0, "ms", "p99 latency", "e2el", 1.0)]  # ms like TTFT and TPOT (and the SLOs)
     if not input_only:
         specs.append(("ttft", 1000.0, "ms", "p99 TTFT", "ttft", 1.0))
         specs.append(("tpot", 1000.0, "ms", "p99 TPOT", "tpot", 1.0))
@@ -437,7 +437,10 @@ def capacity_figures(
         if cap is not None and cap.throughput_rps is not None:
             shapes.append(_hline(cap.throughput_rps))
             found = f"{_load_text(cap.value, cap.search)}: {fmt_num(cap.throughput_rps)} req/s"
-            notes.append(_note(1.0, cap.throughput_rps, f"capacity {found}", "paper", "y"))
+            # at the left edge: the points near the capacity's throughput sit to the right (higher p99)
+            notes.append(
+                {**_note(0.01, cap.throughput_rps, f"capacity {found}", "paper", "y"), "xanchor": "left"}
+            )
             at_point = next((p for p in points if p.key == cap.point), None)
             x = _pct(at_point, column, "99%") if at_point else None
             if x is not None:

@@ -95,7 +95,9 @@ def test_perf_report_holds_the_summary_numbers(perf_runs):
         for p in data["points"]
     ]
     # capacity: one marker per sweep point at (p99 latency, req/s)
-    cap = island(html, "capacity-1-spec")["data"][0]
+    spec = island(html, "capacity-1-spec")
+    assert spec["layout"]["xaxis"]["title"]["text"] == "p99 latency (ms)"  # ms, as TTFT and the SLOs
+    cap = spec["data"][0]
     assert cap["y"] == [p["summary"]["Request throughput (req/s)"] for p in data["points"]]
     assert cap["text"] == ["c=1", "c=3"]
     # requests in flight over time: the time-integral is the total busy time of all requests
