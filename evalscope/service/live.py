@@ -8,6 +8,8 @@ folder on each call (small reads: the live file, the log's last 64 KiB, a direct
 from __future__ import annotations
 
 import json
+import os
+import stat
 from pathlib import Path
 from typing import Any
 
@@ -64,15 +66,26 @@ def log_tail(path: Path, lines: int = LOG_TAIL_LINES) -> list[str]:
 
 
 def job_files(root: Path) -> list[FileOut]:
-    """Every file of a job's folder (relative paths; temporary files of atomic writes left out)."""
+    """Every file of a job's folder (relative paths, sorted; temporary files of atomic writes left out).
+
+    The folder may be written while it is listed (a running job): ``os.walk`` skips a folder that
+    vanished mid-walk (``rglob`` raised there, answering 500), and a file gone before its ``stat`` is
+    left out."""
     files = []
-    if root.is_dir():
-        for path in sorted(root.rglob("*")):
-            if path.is_file() and not path.is_symlink() and not path.name.endswith(".tmp"):
-                try:
-                    files.append(FileOut(path=path.relative_to(root).as_posix(), size=path.stat().st_size))
-                except OSError:
-                    continue  # removed while listed
+    for folder, dirs, names in os.walk(root):  # errors (a folder removed meanwhile) are skipped
+        dirs.sort()
+        base = Path(folder)
+        for name in names:
+            path = base / name
+            if name.endswith(".tmp") or path.is_symlink():
+                continue
+            try:
+                st = path.stat()
+            except OSError:
+                continue  # removed while listed
+            if stat.S_ISREG(st.st_mode):
+                files.append(FileOut(path=path.relative_to(root).as_posix(), size=st.st_size))
+    files.sort(key=lambda f: Path(f.path).parts)  # as sorted Paths: by folder, then name
     return files
 
 

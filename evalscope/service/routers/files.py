@@ -13,7 +13,7 @@ from evalscope.report.page import PLOTLY_MARK, PLOTLY_ROUTE
 from evalscope.service.context import ExistingJob
 from evalscope.service.errors import ApiError
 from evalscope.service.openapi import error_responses
-from evalscope.service.schemas import FileListOut, FileOut
+from evalscope.service.schemas import FileListOut
 
 router = APIRouter(tags=["jobs"])
 
@@ -23,13 +23,9 @@ router = APIRouter(tags=["jobs"])
 )
 def list_files(job: ExistingJob) -> FileListOut:
     """Every file in the job's folder (paths relative to it)."""
-    root = Path(job.output_dir)
-    files = []
-    if root.is_dir():
-        for path in sorted(root.rglob("*")):
-            if path.is_file() and not path.is_symlink() and not path.name.endswith(".tmp"):
-                files.append(FileOut(path=path.relative_to(root).as_posix(), size=path.stat().st_size))
-    return FileListOut(job_id=job.id, output_dir=job.output_dir, files=files)
+    from evalscope.service.live import job_files
+
+    return FileListOut(job_id=job.id, output_dir=job.output_dir, files=job_files(Path(job.output_dir)))
 
 
 @router.get(
