@@ -27,31 +27,43 @@ def embed(text: str, dim: int) -> list[float]:
     return [x / norm for x in v]
 
 
-def _bad(message: str, param: str) -> web.Response:
+def bad_request(message: str, param: str) -> web.Response:
+    """OpenAI's 400 shape naming the parameter."""
     body = {"error": {"message": message, "type": "invalid_request_error", "param": param, "code": None}}
     return web.json_response(body, status=400)
 
 
-async def handle_embeddings(request: web.Request) -> web.StreamResponse:
-    """``{model, input: str | list[str]}`` -> ``{object: list, data: [{embedding, index}], model, usage}``."""
+async def read_json_request(request: web.Request) -> dict[str, Any] | web.Response:
+    """The intake of the input-only endpoints (embeddings, rerank): the key checked, the body a JSON
+    object; else the error response to send."""
     from evalscope.mock.app import STATE, _authorized  # the app imports this module
 
-    st = request.app[STATE]
-    cfg = st.cfg
-    if not _authorized(request, cfg):
+    if not _authorized(request, request.app[STATE].cfg):
         return web.json_response(
             {"error": {"message": "invalid API key", "type": "authentication_error"}}, status=401
         )
     try:
         body: Any = await request.json()
     except ValueError:
-        return _bad("the body is not JSON", "body")
+        return bad_request("the body is not JSON", "body")
     if not isinstance(body, dict):
-        return _bad("the body is not a JSON object", "body")
+        return bad_request("the body is not a JSON object", "body")
+    return body
+
+
+async def handle_embeddings(request: web.Request) -> web.StreamResponse:
+    """``{model, input: str | list[str]}`` -> ``{object: list, data: [{embedding, index}], model, usage}``."""
+    from evalscope.mock.app import STATE  # the app imports this module
+
+    body = await read_json_request(request)
+    if isinstance(body, web.Response):
+        return body
+    st = request.app[STATE]
+    cfg = st.cfg
     inputs = body.get("input")
     texts = [inputs] if isinstance(inputs, str) else inputs
     if not isinstance(texts, list) or not texts or not all(isinstance(t, str) for t in texts):
-        return _bad("'input' must be a string or a non-empty list of strings", "input")
+        return bad_request("'input' must be a string or a non-empty list of strings", "input")
     if request.headers.get(PROBE_HEADER):  # a connection test: counted apart from the workload
         st.probes += 1
         return web.json_response(

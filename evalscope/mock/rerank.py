@@ -16,6 +16,7 @@ from typing import Any
 from aiohttp import web
 
 from evalscope.client.probe import PROBE_HEADER
+from evalscope.mock.embeddings import bad_request, read_json_request
 from evalscope.mock.tokenizer import count_tokens
 
 _WORD = re.compile(r"[A-Za-z0-9_]+|[^\sA-Za-z0-9_]")
@@ -39,11 +40,6 @@ def rerank_usage(query: str, documents: list[str]) -> int:
     return sum(q + count_tokens(d) for d in documents)
 
 
-def _bad(message: str, param: str) -> web.Response:
-    body = {"error": {"message": message, "type": "invalid_request_error", "param": param, "code": None}}
-    return web.json_response(body, status=400)
-
-
 def _documents(body: dict[str, Any]) -> list[str] | None:
     docs = body.get("documents")
     if not isinstance(docs, list) or not docs:
@@ -59,29 +55,24 @@ def _documents(body: dict[str, Any]) -> list[str] | None:
 
 async def handle_rerank(request: web.Request) -> web.StreamResponse:
     """``{model, query, documents, top_n?, return_documents?}`` -> ``{id, model, results, usage}``."""
-    from evalscope.mock.app import STATE, _authorized  # the app imports this module
+    from evalscope.mock.app import STATE  # the app imports this module
 
+    body = await read_json_request(request)
+    if isinstance(body, web.Response):
+        return body
     st = request.app[STATE]
     cfg = st.cfg
-    if not _authorized(request, cfg):
-        return web.json_response(
-            {"error": {"message": "invalid API key", "type": "authentication_error"}}, status=401
-        )
-    try:
-        body: Any = await request.json()
-    except ValueError:
-        return _bad("the body is not JSON", "body")
-    if not isinstance(body, dict):
-        return _bad("the body is not a JSON object", "body")
     query = body.get("query")
     if not isinstance(query, str):
-        return _bad("'query' must be a string", "query")
+        return bad_request("'query' must be a string", "query")
     docs = _documents(body)
     if docs is None:
-        return _bad("'documents' must be a non-empty list of strings (or of {text} objects)", "documents")
+        return bad_request(
+            "'documents' must be a non-empty list of strings (or of {text} objects)", "documents"
+        )
     top_n = body.get("top_n")
     if top_n is not None and (isinstance(top_n, bool) or not isinstance(top_n, int) or top_n < 1):
-        return _bad("'top_n' must be a positive integer", "top_n")
+        return bad_request("'top_n' must be a positive integer", "top_n")
     if request.headers.get(PROBE_HEADER):  # a connection test: counted apart from the workload
         st.probes += 1
         return web.json_response({"results": [], "usage": {"prompt_tokens": 0, "total_tokens": 0}})

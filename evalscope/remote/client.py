@@ -292,6 +292,16 @@ class _Follow:
         self.last = RemoteJob.model_validate_json(data)
         return self.last
 
+    def event(self, ev: tuple[str, str] | None) -> tuple[RemoteJob | None, bool]:
+        """One stream event: the job it carries (to hand on) and whether following is over (a final
+        job, or the stream's end after one)."""
+        if ev is None or not ev[0]:
+            return None, False
+        if ev[0] == "job":
+            job = self.job(ev[1])
+            return job, job.is_final
+        return None, ev[0] == "end" and self.last is not None and self.last.is_final
+
     def lost(self, reason: str) -> float:
         """Note the service is gone; the seconds to sleep before retrying, or raise once it has been
         gone ``reconnect_s`` (or the wait's deadline passed)."""
@@ -455,15 +465,10 @@ class AsyncServiceClient(_Base):
                         sse = _SSE()
                         async for line in resp.aiter_lines():
                             fol.check_deadline()
-                            ev = sse.feed(line)
-                            if ev is None or not ev[0]:
-                                continue
-                            if ev[0] == "job":
-                                job = fol.job(ev[1])
+                            job, done = fol.event(sse.feed(line))
+                            if job is not None:
                                 yield job
-                                if job.is_final:
-                                    return
-                            elif ev[0] == "end" and fol.last is not None and fol.last.is_final:
+                            if done:
                                 return
             except httpx.TransportError as exc:
                 reason = _connect_reason(exc)
@@ -652,15 +657,10 @@ class ServiceClient(_Base):
                         sse = _SSE()
                         for line in resp.iter_lines():
                             fol.check_deadline()
-                            ev = sse.feed(line)
-                            if ev is None or not ev[0]:
-                                continue
-                            if ev[0] == "job":
-                                job = fol.job(ev[1])
+                            job, done = fol.event(sse.feed(line))
+                            if job is not None:
                                 yield job
-                                if job.is_final:
-                                    return
-                            elif ev[0] == "end" and fol.last is not None and fol.last.is_final:
+                            if done:
                                 return
             except httpx.TransportError as exc:
                 reason = _connect_reason(exc)
